@@ -1,0 +1,283 @@
+/*
+ * config.c -- the configuration schema and its Lua loader (see config.h).
+ *
+ * The schema below is the only place a key is declared: its type, where it
+ * is stored, its default (written as in the file, and parsed by the same code
+ * as the file), what it accepts and its documentation.  doc/configuration.md
+ * documents every key of it; tests/test-config.c checks that it does.
+ *
+ * The file runs in a fresh Lua state with the standard libraries, so an
+ * operator can compute values and read secrets with os.getenv.  The file is
+ * the operator's own, hence trusted; the plugin scripts' sandbox is not used.
+ * Only text chunks are loaded, never precompiled bytecode.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "config/config.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/net.h"
+
+static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+static const char *const log_formats[] = {"text", "json", NULL};
+
+static const char *check_listen(const char *value)
+{
+    struct sockaddr_storage addr;
+
+    if (vane_net_parse_addr(value, &addr) == 0)
+        return NULL;
+    return "a numeric address and port such as \"127.0.0.1:8080\" or \"[::1]:8080\"";
+}
+
+static const char *check_path(const char *value)
+{
+    return *value != '\0' ? NULL : "a non-empty path";
+}
+
+#define FIELD(name) offsetof(struct config, name)
+
+static const struct config_key schema[] = {
+    {"listen", CONFIG_STRING, FIELD(listen), "127.0.0.1:8080", NULL, check_listen,
+     "Address and port of the HTTP listener (gateway, admin API, health). Port 0 picks a free port."},
+    {"data_dir", CONFIG_STRING, FIELD(data_dir), "./var", NULL, check_path,
+     "Directory that holds the broker's data and its lock file; created if missing."},
+    {"log", CONFIG_SECTION, 0, NULL, NULL, NULL, "Logging."},
+    {"log.level", CONFIG_ENUM, FIELD(log_level), "info", log_levels, NULL,
+     "Least severe level that is logged: error, warn, info or debug."},
+    {"log.format", CONFIG_ENUM, FIELD(log_format), "text", log_formats, NULL,
+     "Log line format: text, or json for one JSON object per line."},
+};
+
+#define SCHEMA_SIZE (sizeof(schema) / sizeof(schema[0]))
+
+_Static_assert(sizeof(enum vane_log_level) == sizeof(int), "enum keys are stored as int");
+
+const struct config_key *config_keys(size_t *count)
+{
+    *count = SCHEMA_SIZE;
+    return schema;
+}
+
+static const struct config_key *find_key(const char *name)
+{
+    for (size_t i = 0; i < SCHEMA_SIZE; i++)
+        if (strcmp(schema[i].name, name) == 0)
+            return &schema[i];
+    return NULL;
+}
+
+static char *expected_choices(const struct config_key *key, const char *value)
+{
+    struct vane_buf msg = VANE_BUF_INIT;
+
+    vane_buf_appendf(&msg, "key '%s': expected one of ", key->name);
+    for (size_t i = 0; key->choices[i] != NULL; i++)
+        vane_buf_appendf(&msg, "%s%s", i ? ", " : "", key->choices[i]);
+    vane_buf_appendf(&msg, "; got \"%s\"", value);
+    return vane_buf_detach(&msg);
+}
+
+/* Stores a textual value for a non-section key, checking it first. */
+static int set_value(struct config *cfg, const struct config_key *key, const char *value,
+                     char **errmsg)
+{
+    char *field = (char *)cfg + key->offset;
+    const char *expected;
+
+    switch (key->type) {
+    case CONFIG_STRING:
+        if (key->check != NULL && (expected = key->check(value)) != NULL) {
+            *errmsg = vane_asprintf("key '%s': expected %s; got \"%s\"", key->name, expected, value);
+            return VANE_ECONFIG;
+        }
+        vane_free(*(char **)field);
+        *(char **)field = vane_strdup(value);
+        return 0;
+    case CONFIG_ENUM:
+        for (int i = 0; key->choices[i] != NULL; i++) {
+            if (strcmp(key->choices[i], value) == 0) {
+                *(int *)field = i;
+                return 0;
+            }
+        }
+        *errmsg = expected_choices(key, value);
+        return VANE_ECONFIG;
+    case CONFIG_SECTION:
+        break;
+    }
+    *errmsg = vane_asprintf("key '%s': is a section and takes a table", key->name);
+    return VANE_ECONFIG;
+}
+
+void config_init(struct config *cfg)
+{
+    char *errmsg = NULL;
+
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < SCHEMA_SIZE; i++) {
+        if (schema[i].type == CONFIG_SECTION)
+            continue;
+        /* The defaults are part of the program: one that fails is a bug. */
+        if (set_value(cfg, &schema[i], schema[i].default_value, &errmsg) != 0)
+            assert(!"invalid default in the configuration schema");
+    }
+}
+
+int config_set(struct config *cfg, const char *name, const char *value, char **errmsg)
+{
+    const struct config_key *key = find_key(name);
+
+    if (key == NULL) {
+        *errmsg = vane_asprintf("unknown key '%s'", name);
+        return VANE_ECONFIG;
+    }
+    return set_value(cfg, key, value, errmsg);
+}
+
+static int walk_table(lua_State *L, struct config *cfg, const char *prefix, char **errmsg);
+
+/* Applies the value on top of the Lua stack to the key called name. */
+static int apply_lua_value(lua_State *L, struct config *cfg, const char *name, char **errmsg)
+{
+    const struct config_key *key = find_key(name);
+    int type = lua_type(L, -1);
+
+    if (key == NULL) {
+        *errmsg = vane_asprintf("unknown key '%s'", name);
+        return VANE_ECONFIG;
+    }
+    if (key->type == CONFIG_SECTION) {
+        if (type != LUA_TTABLE) {
+            *errmsg = vane_asprintf("key '%s': expected a table; got %s", name, lua_typename(L, type));
+            return VANE_ECONFIG;
+        }
+        return walk_table(L, cfg, name, errmsg);
+    }
+    if (type != LUA_TSTRING) {
+        *errmsg = vane_asprintf("key '%s': expected a string; got %s", name, lua_typename(L, type));
+        return VANE_ECONFIG;
+    }
+    return set_value(cfg, key, lua_tostring(L, -1), errmsg);
+}
+
+/* Walks the table on top of the stack, whose keys live under prefix. */
+static int walk_table(lua_State *L, struct config *cfg, const char *prefix, char **errmsg)
+{
+    int err = 0;
+
+    lua_pushnil(L);
+    while (err == 0 && lua_next(L, -2) != 0) {
+        char *name;
+
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            *errmsg = vane_asprintf("%s%s%sexpected name = value pairs; got a %s key",
+                                    prefix ? "in '" : "", prefix ? prefix : "",
+                                    prefix ? "': " : "", lua_typename(L, lua_type(L, -2)));
+            lua_pop(L, 2);
+            return VANE_ECONFIG;
+        }
+        name = prefix ? vane_asprintf("%s.%s", prefix, lua_tostring(L, -2))
+                      : vane_strdup(lua_tostring(L, -2));
+        err = apply_lua_value(L, cfg, name, errmsg);
+        vane_free(name);
+        lua_pop(L, 1);
+    }
+    if (err != 0)
+        lua_pop(L, 1); /* the key lua_next left */
+    return err;
+}
+
+/* Runs the chunk loaded on top of the stack and applies the table it returns. */
+static int run_chunk(lua_State *L, struct config *cfg, const char *chunkname, char **errmsg)
+{
+    char *why = NULL;
+    int err;
+
+    if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
+        *errmsg = vane_asprintf("%s", lua_tostring(L, -1));
+        return VANE_ECONFIG;
+    }
+    if (!lua_istable(L, -1)) {
+        *errmsg = vane_asprintf("%s: expected the file to return a table (return { ... }); got %s",
+                                chunkname, luaL_typename(L, -1));
+        return VANE_ECONFIG;
+    }
+    err = walk_table(L, cfg, NULL, &why);
+    if (err != 0) {
+        *errmsg = vane_asprintf("%s: %s", chunkname, why);
+        vane_free(why);
+    }
+    return err;
+}
+
+static int load_chunk(struct config *cfg, const char *chunkname, const char *path,
+                      const char *text, char **errmsg)
+{
+    lua_State *L = luaL_newstate();
+    int status, err;
+
+    if (L == NULL) {
+        *errmsg = vane_strdup("cannot create a Lua state");
+        return VANE_ECONFIG;
+    }
+    luaL_openlibs(L);
+    if (path != NULL)
+        status = luaL_loadfilex(L, path, "t");
+    else
+        status = luaL_loadbufferx(L, text, strlen(text), chunkname, "t");
+    if (status != LUA_OK) {
+        /* Lua's message names the file, and the line for a syntax error. */
+        *errmsg = vane_strdup(lua_tostring(L, -1));
+        err = VANE_ECONFIG;
+    } else {
+        err = run_chunk(L, cfg, chunkname, errmsg);
+    }
+    lua_close(L);
+    return err;
+}
+
+int config_load_file(struct config *cfg, const char *path, char **errmsg)
+{
+    int err = load_chunk(cfg, path, path, NULL, errmsg);
+
+    if (err == 0) {
+        vane_free(cfg->source);
+        cfg->source = vane_strdup(path);
+    }
+    return err;
+}
+
+int config_load_string(struct config *cfg, const char *chunkname, const char *text, char **errmsg)
+{
+    return load_chunk(cfg, chunkname, NULL, text, errmsg);
+}
+
+void config_print(const struct config *cfg, FILE *out)
+{
+    fprintf(out, "config %s\n", cfg->source ? cfg->source : "(embedded default)");
+    for (size_t i = 0; i < SCHEMA_SIZE; i++) {
+        const char *field = (const char *)cfg + schema[i].offset;
+
+        if (schema[i].type == CONFIG_STRING)
+            fprintf(out, "%s %s\n", schema[i].name, *(char *const *)field);
+        else if (schema[i].type == CONFIG_ENUM)
+            fprintf(out, "%s %s\n", schema[i].name, schema[i].choices[*(const int *)field]);
+    }
+}
+
+void config_free(struct config *cfg)
+{
+    for (size_t i = 0; i < SCHEMA_SIZE; i++)
+        if (schema[i].type == CONFIG_STRING)
+            vane_free(*(char **)((char *)cfg + schema[i].offset));
+    vane_free(cfg->source);
+    memset(cfg, 0, sizeof(*cfg));
+}

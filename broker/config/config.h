@@ -1,0 +1,82 @@
+/*
+ * config.h -- the daemon's configuration.
+ *
+ * The configuration file is a Lua chunk that returns a table:
+ *
+ *     return {
+ *       listen = "127.0.0.1:8080",
+ *       data_dir = os.getenv("VANE_DATA") or "./var",
+ *       log = { level = "info", format = "text" },
+ *     }
+ *
+ * Every key is declared once in a schema (config.c) with its type, default
+ * and documentation; loading walks the returned table against the schema and
+ * stops at the first unknown key, wrong type or bad value with a message that
+ * names the key.  Defaults and command-line overrides go through the same
+ * per-key parser as the file, so a value is checked the same way wherever it
+ * comes from.
+ *
+ * Loading happens once at start, on the main thread, before the loop runs.
+ */
+#ifndef VANE_CONFIG_H
+#define VANE_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/log.h"
+
+struct config {
+    char *listen;                    /* "host:port", numeric */
+    char *data_dir;                  /* created at start if missing */
+    enum vane_log_level log_level;
+    enum vane_log_format log_format;
+    char *source;                    /* the file it came from, or NULL: embedded default */
+};
+
+enum config_type {
+    CONFIG_SECTION, /* a nested table of further keys */
+    CONFIG_STRING,
+    CONFIG_ENUM, /* a string from a fixed list, stored as its index */
+};
+
+struct config_key {
+    const char *name;          /* dotted path, "log.level" */
+    enum config_type type;
+    size_t offset;             /* into struct config; unused for sections */
+    const char *default_value; /* as it would be written in the file */
+    const char *const *choices; /* CONFIG_ENUM: NULL-terminated list */
+    /* Extra check of a string value; returns NULL or what was expected. */
+    const char *(*check)(const char *value);
+    const char *doc;
+};
+
+/* Sets every key to its default.  Never fails. */
+void config_init(struct config *cfg);
+
+/*
+ * Loads the Lua file at path over the current values.  Returns 0, or
+ * VANE_ECONFIG with *errmsg (freed by the caller with vane_free) naming the
+ * file, the key, and the line when Lua reports one.
+ */
+int config_load_file(struct config *cfg, const char *path, char **errmsg);
+
+/* As config_load_file, for a chunk held in memory; chunkname names it in messages. */
+int config_load_string(struct config *cfg, const char *chunkname, const char *text,
+                       char **errmsg);
+
+/*
+ * Sets one key from text, as a command-line override does.  Returns 0, or
+ * VANE_ECONFIG with *errmsg naming the key.
+ */
+int config_set(struct config *cfg, const char *key, const char *value, char **errmsg);
+
+/* Prints every key with its value, one "key value" per line, after the source. */
+void config_print(const struct config *cfg, FILE *out);
+
+void config_free(struct config *cfg);
+
+/* The schema, for documentation and tests. */
+const struct config_key *config_keys(size_t *count);
+
+#endif

@@ -1,0 +1,156 @@
+/*
+ * daemon.c -- start, run and stop the broker (see daemon.h).
+ *
+ * Start: data directory and lock, HTTP server with its routes, signal
+ * handlers, the start line, then readiness.  Stop, on the first SIGINT or
+ * SIGTERM: readiness goes to "stopping", the HTTP server drains and closes
+ * (http_server.h bounds that), the signal handles close, and the loop is
+ * stopped; the parts are then freed outside uv_run(), as h2o requires, and
+ * the loop is run once more to finish the close callbacks before
+ * uv_loop_close().
+ */
+#include <signal.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "daemon/daemon.h"
+#include "daemon/lockfile.h"
+#include "gateway/health.h"
+#include "gateway/http_server.h"
+#include "vane-config.h"
+
+static const char component[] = "vaned";
+
+struct daemon {
+    uv_loop_t loop;
+    const struct config *cfg;
+    struct http_server *http;
+    struct health health;
+    uv_signal_t sigint, sigterm;
+    bool signals_open, stopping;
+};
+
+static void on_http_closed(void *arg)
+{
+    struct daemon *d = arg;
+
+    uv_stop(&d->loop);
+}
+
+static void daemon_stop(struct daemon *d)
+{
+    d->stopping = true;
+    d->health.state = HEALTH_STOPPING;
+    http_server_close(d->http, on_http_closed, d);
+}
+
+static void on_signal(uv_signal_t *handle, int signum)
+{
+    struct daemon *d = handle->data;
+
+    if (d->stopping) {
+        vane_log_info(component, "%s again: already stopping", strsignal(signum));
+        return;
+    }
+    vane_log_info(component, "%s: stopping", strsignal(signum));
+    daemon_stop(d);
+}
+
+static void watch_signal(struct daemon *d, uv_signal_t *handle, int signum)
+{
+    uv_signal_init(&d->loop, handle);
+    handle->data = d;
+    uv_signal_start(handle, on_signal, signum);
+}
+
+static int start_http(struct daemon *d)
+{
+    int err = http_server_create(&d->http, &d->loop, d->cfg->listen);
+
+    if (err != 0) {
+        vane_log_error(component, "invalid listen address %s", d->cfg->listen);
+        return err;
+    }
+    health_register(d->http, &d->health);
+    if ((err = http_server_listen(d->http)) != 0)
+        vane_log_error(component, "cannot listen on %s: %s", d->cfg->listen, uv_strerror(err));
+    return err;
+}
+
+static void log_start_line(struct daemon *d)
+{
+    vane_log_info(component,
+                  "vane %s listening on http://%s, data dir %s, config %s; loaded 0 plugins, "
+                  "0 scripts",
+                  PACKAGE_VERSION, http_server_address(d->http), d->cfg->data_dir,
+                  d->cfg->source ? d->cfg->source : "(embedded default)");
+}
+
+/* Frees the parts and closes the loop; returns VANE_ESHUTDOWN if a handle leaked. */
+static int close_loop(struct daemon *d)
+{
+    int err;
+
+    http_server_free(d->http);
+    d->http = NULL;
+    if (d->signals_open) {
+        uv_close((uv_handle_t *)&d->sigint, NULL);
+        uv_close((uv_handle_t *)&d->sigterm, NULL);
+    }
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    if ((err = uv_loop_close(&d->loop)) != 0) {
+        vane_log_error(component, "the loop did not close (%s): a handle was left open",
+                       uv_strerror(err));
+        return VANE_ESHUTDOWN;
+    }
+    return 0;
+}
+
+int daemon_run(const struct config *cfg)
+{
+    struct daemon d;
+    char *errmsg = NULL;
+    int lock_fd, err;
+
+    memset(&d, 0, sizeof(d));
+    d.cfg = cfg;
+    if ((err = vane_fs_mkdir_p(cfg->data_dir, 0755)) != 0) {
+        vane_log_error(component, "cannot create data dir %s: %s", cfg->data_dir,
+                       vane_strerror(err));
+        return err;
+    }
+    if ((lock_fd = lockfile_acquire(cfg->data_dir, &errmsg)) < 0) {
+        vane_log_error(component, "%s", errmsg);
+        vane_free(errmsg);
+        return lock_fd;
+    }
+    /* A peer that goes away mid-write must not kill the broker. */
+    signal(SIGPIPE, SIG_IGN);
+    uv_loop_init(&d.loop);
+    d.health.loop = &d.loop;
+    d.health.started_ms = uv_now(&d.loop);
+    d.health.state = HEALTH_STARTING;
+    if ((err = start_http(&d)) == 0) {
+        watch_signal(&d, &d.sigint, SIGINT);
+        watch_signal(&d, &d.sigterm, SIGTERM);
+        d.signals_open = true;
+        log_start_line(&d);
+        d.health.state = HEALTH_READY;
+    } else if (d.http != NULL) {
+        daemon_stop(&d);
+    }
+    if (d.http != NULL)
+        uv_run(&d.loop, UV_RUN_DEFAULT);
+    if (close_loop(&d) != 0 && err == 0)
+        err = VANE_ESHUTDOWN;
+    if (err == 0)
+        vane_log_info(component, "stopped");
+    lockfile_release(lock_fd);
+    return err;
+}

@@ -1,0 +1,31 @@
+/*
+ * response.h -- JSON answers for every HTTP endpoint of the broker.
+ *
+ * Every error the broker answers has one shape, so clients parse one thing:
+ *
+ *     {"error": {"status": 400, "message": "...", "field": "source"}}
+ *
+ * "field" is present when the error is about one named field of the input.
+ * Bodies are sent with a Content-Length (h2o would otherwise send chunked).
+ */
+#ifndef VANE_GATEWAY_RESPONSE_H
+#define VANE_GATEWAY_RESPONSE_H
+
+#include <h2o.h>
+#include <jansson.h>
+
+/* Sends body as the JSON answer with status.  Takes the reference to body. */
+void response_json(h2o_req_t *req, int status, const char *reason, json_t *body);
+
+/* Sends an error in the shape above; field may be NULL. */
+void response_error(h2o_req_t *req, int status, const char *reason, const char *field,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/*
+ * Answers 405 with an Allow header unless the request's method is one of
+ * allowed ("GET, HEAD").  Returns 1 when it answered, 0 when the method is
+ * allowed.
+ */
+int response_check_method(h2o_req_t *req, const char *allowed);
+
+#endif

@@ -1,0 +1,23 @@
+# broker/local.mk -- the broker's parts (libvane.la) and the vaned daemon.
+
+noinst_LTLIBRARIES += libvane.la
+libvane_la_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
+libvane_la_LIBADD = $(DEP_LIBS)
+libvane_la_SOURCES = \
+	broker/core/alloc.c broker/core/alloc.h \
+	broker/core/buf.c broker/core/buf.h \
+	broker/core/error.c broker/core/error.h \
+	broker/core/fs.c broker/core/fs.h \
+	broker/core/log.c broker/core/log.h \
+	broker/core/net.c broker/core/net.h \
+	broker/config/config.c broker/config/config.h \
+	broker/gateway/health.c broker/gateway/health.h \
+	broker/gateway/http_server.c broker/gateway/http_server.h \
+	broker/gateway/response.c broker/gateway/response.h \
+	broker/daemon/daemon.c broker/daemon/daemon.h \
+	broker/daemon/lockfile.c broker/daemon/lockfile.h
+
+bin_PROGRAMS += vaned
+vaned_SOURCES = broker/daemon/main.c
+vaned_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
+vaned_LDADD = libvane.la

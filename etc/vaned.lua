@@ -1,0 +1,24 @@
+-- vaned.lua -- the Vane broker's configuration.
+--
+-- A Lua file that returns one table.  Every key is optional: a key left out
+-- keeps the default shown here, which is also what vaned uses when started
+-- without --config.  Any Lua expression works, so secrets can come from the
+-- environment:  token = os.getenv("VANE_TOKEN").
+--
+-- Check a file without starting the broker:  vaned --check-config --config FILE
+-- Every key is described in doc/configuration.md.
+return {
+  -- Address and port of the HTTP listener: CloudEvents gateway, admin API,
+  -- /metrics, /healthz and /readyz.  Use "0.0.0.0:8080" to listen on every
+  -- IPv4 interface, or port 0 for any free port.
+  listen = "127.0.0.1:8080",
+
+  -- Where events, metadata and the lock file live.  Relative to the
+  -- directory vaned was started in.
+  data_dir = "./var",
+
+  log = {
+    level = "info",   -- error | warn | info | debug
+    format = "text",  -- text | json (one JSON object per line)
+  },
+}

@@ -1,0 +1,82 @@
+#!/bin/sh
+# quickstart.sh -- set up, build, and run or test Vane on Debian 12.
+#
+#   ./quickstart.sh run [VANED-OPTION]...   install what is missing, build, and run vaned
+#                                           in the foreground (127.0.0.1:8080, data in ./var)
+#   ./quickstart.sh test                    install what is missing, build, and pass the
+#                                           whole test suite, plain and under ASan+UBSan
+#
+# Idempotent: packages already installed are not touched, and a build that is
+# up to date is not redone.  Packages come from apt, through sudo unless run
+# as root.  Builds go to build/ (and build-asan/ for the sanitizer run).
+set -eu
+
+cd "$(dirname "$0")"
+top=$(pwd)
+
+# Libraries the broker links, the autotools, and what the tests use.
+packages="gcc make autoconf automake libtool pkg-config
+  libuv1-dev libh2o-dev libcurl4-openssl-dev libjansson-dev liblua5.4-dev
+  libltdl-dev libgit2-dev libraft-dev libssl-dev"
+
+say() { printf '==> %s\n' "$*"; }
+
+install_missing() {
+  missing=
+  for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      missing="$missing $p"
+  done
+  [ -z "$missing" ] && return 0
+  sudo=
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  say "installing:$missing"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $missing
+}
+
+# build DIR [CONFIGURE-OPTION]...: configure once, then make (incremental).
+build() {
+  dir=$1
+  shift
+  [ -x "$top/configure" ] || { say "autoreconf"; autoreconf -fi; }
+  mkdir -p "$top/$dir"
+  if [ ! -f "$top/$dir/Makefile" ]; then
+    say "configure $dir $*"
+    (cd "$top/$dir" && ../configure -q "$@")
+  fi
+  say "make in $dir"
+  make -s -C "$top/$dir" -j"$(nproc)"
+}
+
+# check DIR: run the test suite, printing the failures' logs if any.
+check() {
+  say "make check in $1"
+  if ! make -s -C "$top/$1" -j"$(nproc)" check; then
+    cat "$top/$1/test-suite.log"
+    exit 1
+  fi
+}
+
+case "${1:-}" in
+run)
+  shift
+  install_missing
+  build build
+  say "starting vaned (Ctrl-C stops it)"
+  exec "$top/build/vaned" "$@"
+  ;;
+test)
+  install_missing
+  build build
+  check build
+  build build-asan --enable-asan --enable-ubsan --enable-werror
+  export VANE_TEST_TIME_SCALE="${VANE_TEST_TIME_SCALE:-3}"
+  check build-asan
+  say "all tests passed"
+  ;;
+*)
+  echo "usage: $0 run [VANED-OPTION]... | test" >&2
+  exit 2
+  ;;
+esac

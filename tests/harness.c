@@ -1,0 +1,356 @@
+/*
+ * harness.c -- processes, files and HTTP for the integration tests (see
+ * harness.h).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "harness.h"
+#include "tap.h"
+
+int harness_ms(int ms)
+{
+    const char *scale = getenv("VANE_TEST_TIME_SCALE");
+    int factor = scale ? atoi(scale) : 1;
+
+    return ms * (factor > 0 ? factor : 1);
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+char *harness_tempdir(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *path = vane_asprintf("%s/vane-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+
+    if (mkdtemp(path) == NULL) {
+        tap_diag("mkdtemp %s: %s", path, strerror(errno));
+        abort();
+    }
+    return path;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+void harness_rmtree(char *path)
+{
+    if (path != NULL)
+        nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    vane_free(path);
+}
+
+char *harness_write_file(const char *dir, const char *name, const char *text)
+{
+    char *path = vane_asprintf("%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+
+    if (f == NULL) {
+        tap_diag("cannot write %s: %s", path, strerror(errno));
+        abort();
+    }
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+char *harness_read_file(const char *path)
+{
+    struct vane_buf buf = VANE_BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    FILE *f = fopen(path, "r");
+
+    if (f == NULL)
+        return NULL;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        vane_buf_append(&buf, chunk, n);
+    fclose(f);
+    return vane_buf_detach(&buf);
+}
+
+static const char *binary(const char *var)
+{
+    const char *path = getenv(var);
+
+    if (path == NULL) {
+        tap_diag("$%s is not set: run the tests through make check", var);
+        abort();
+    }
+    return path;
+}
+
+/* Builds vaned's argv: optional valgrind, the binary, then args. */
+static char **vaned_argv(const char *const *args)
+{
+    const char *valgrind = getenv("VANE_VALGRIND");
+    size_t n = 0, i = 0;
+    char **argv;
+
+    while (args != NULL && args[n] != NULL)
+        n++;
+    argv = vane_calloc(n + 8, sizeof(char *));
+    if (valgrind != NULL && *valgrind != '\0') {
+        argv[i++] = (char *)valgrind;
+        argv[i++] = "--quiet";
+        argv[i++] = "--error-exitcode=99";
+        argv[i++] = "--leak-check=full";
+        argv[i++] = "--errors-for-leak-kinds=definite";
+    }
+    argv[i++] = (char *)binary("VANED");
+    for (size_t k = 0; k < n; k++)
+        argv[i++] = (char *)args[k];
+    return argv;
+}
+
+int vaned_spawn(struct vaned *v, const char *const *args)
+{
+    char **argv = vaned_argv(args);
+    char *dir = harness_tempdir();
+    int fd;
+
+    memset(v, 0, sizeof(*v));
+    v->status = -1;
+    v->log_path = vane_asprintf("%s.log", dir);
+    harness_rmtree(dir);
+    fflush(stdout);
+    v->pid = fork();
+    if (v->pid == 0) {
+        fd = open(v->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    vane_free(argv);
+    return v->pid > 0 ? 0 : -1;
+}
+
+/* Finds the address in "listening on http://ADDR," of the start line. */
+static bool parse_start_line(struct vaned *v, const char *log)
+{
+    const char *p = log ? strstr(log, "listening on http://") : NULL;
+    size_t n;
+
+    if (p == NULL)
+        return false;
+    p += strlen("listening on http://");
+    n = strcspn(p, ", \n");
+    if (n == 0 || n >= sizeof(v->address))
+        return false;
+    memcpy(v->address, p, n);
+    v->address[n] = '\0';
+    snprintf(v->url, sizeof(v->url), "http://%s", v->address);
+    return true;
+}
+
+int vaned_start(struct vaned *v, const char *data_dir, const char *const *args)
+{
+    const char *argv[64];
+    size_t n = 0;
+    bool has_listen = false;
+    long deadline = now_ms() + harness_ms(10000);
+
+    argv[n++] = "--data-dir";
+    argv[n++] = data_dir;
+    for (size_t i = 0; args != NULL && args[i] != NULL && n < 60; i++) {
+        has_listen |= strcmp(args[i], "--listen") == 0;
+        argv[n++] = args[i];
+    }
+    if (!has_listen) {
+        argv[n++] = "--listen";
+        argv[n++] = "127.0.0.1:0";
+    }
+    argv[n] = NULL;
+    if (vaned_spawn(v, argv) != 0)
+        return -1;
+    while (now_ms() < deadline) {
+        char *log = vaned_log(v);
+        bool started = parse_start_line(v, log);
+
+        vane_free(log);
+        if (started)
+            return 0;
+        if (waitpid(v->pid, &v->status, WNOHANG) == v->pid) {
+            v->pid = 0;
+            break;
+        }
+        pause_ms(10);
+    }
+    {
+        char *log = vaned_log(v);
+
+        tap_diag("vaned did not start; its log:\n%s", log ? log : "(none)");
+        vane_free(log);
+    }
+    return -1;
+}
+
+int vaned_wait(struct vaned *v, int timeout_ms)
+{
+    long deadline = now_ms() + timeout_ms;
+    int status;
+
+    if (v->pid <= 0)
+        return v->status;
+    while (now_ms() < deadline) {
+        if (waitpid(v->pid, &status, WNOHANG) == v->pid) {
+            v->pid = 0;
+            v->status = status;
+            return status;
+        }
+        pause_ms(5);
+    }
+    return -1;
+}
+
+void vaned_cleanup(struct vaned *v)
+{
+    if (v->pid > 0) {
+        kill(v->pid, SIGKILL);
+        waitpid(v->pid, NULL, 0);
+        v->pid = 0;
+    }
+    if (v->log_path != NULL)
+        unlink(v->log_path);
+    vane_free(v->log_path);
+    v->log_path = NULL;
+}
+
+char *vaned_log(const struct vaned *v)
+{
+    return harness_read_file(v->log_path);
+}
+
+/* Reads and removes a capture file made by harness_run. */
+static char *take_capture(char *path)
+{
+    char *text = harness_read_file(path);
+
+    unlink(path);
+    vane_free(path);
+    return text;
+}
+
+int harness_run(const char *const *argv, const char *const *env, char **out, char **err)
+{
+    char *dir = harness_tempdir();
+    char *out_path = vane_asprintf("%s.out", dir), *err_path = vane_asprintf("%s.err", dir);
+    int status = -1;
+    pid_t pid;
+
+    harness_rmtree(dir);
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+        dup2(o, 1);
+        dup2(e, 2);
+        for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+            putenv((char *)env[i]);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    if (pid > 0)
+        waitpid(pid, &status, 0);
+    if (out != NULL)
+        *out = take_capture(out_path);
+    else
+        unlink(out_path), vane_free(out_path);
+    if (err != NULL)
+        *err = take_capture(err_path);
+    else
+        unlink(err_path), vane_free(err_path);
+    return status;
+}
+
+/* Lowercases each header name (HTTP/1.1 and HTTP/2 spell them differently). */
+static void lowercase_names(char *headers)
+{
+    for (char *line = headers; line != NULL && *line != '\0';) {
+        for (char *c = line; *c != ':' && *c != '\n' && *c != '\0'; c++)
+            *c = (char)tolower((unsigned char)*c);
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+}
+
+static size_t on_data(char *data, size_t size, size_t count, void *arg)
+{
+    vane_buf_append(arg, data, size * count);
+    return size * count;
+}
+
+int http_request(const char *method, const char *url, const char *body, enum http_mode mode,
+                 struct http_reply *reply)
+{
+    struct vane_buf received = VANE_BUF_INIT, headers = VANE_BUF_INIT;
+    CURL *curl = curl_easy_init();
+    CURLcode rc;
+
+    memset(reply, 0, sizeof(*reply));
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &received);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &headers);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)harness_ms(5000));
+    curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, mode == HTTP_2_PRIOR_KNOWLEDGE
+                                                     ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+                                                     : CURL_HTTP_VERSION_1_1);
+    if (body != NULL)
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    rc = curl_easy_perform(curl);
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply->status);
+        curl_easy_getinfo(curl, CURLINFO_HTTP_VERSION, &reply->version);
+    } else {
+        tap_diag("%s %s: %s", method, url, curl_easy_strerror(rc));
+    }
+    curl_easy_cleanup(curl);
+    reply->body = vane_buf_detach(&received);
+    reply->headers = vane_buf_detach(&headers);
+    lowercase_names(reply->headers);
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+void http_reply_free(struct http_reply *reply)
+{
+    vane_free(reply->body);
+    vane_free(reply->headers);
+    memset(reply, 0, sizeof(*reply));
+}

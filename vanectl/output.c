@@ -1,0 +1,111 @@
+/*
+ * output.c -- table and JSON printing for vanectl (see output.h).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "output.h"
+
+int output_format_parse(const char *name, enum output_format *format)
+{
+    if (strcmp(name, "table") == 0)
+        *format = OUTPUT_TABLE;
+    else if (strcmp(name, "json") == 0)
+        *format = OUTPUT_JSON;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+/* A cell's text: strings bare, everything else as compact JSON.  Free it. */
+static char *cell_text(const json_t *value)
+{
+    if (value == NULL)
+        return vane_strdup("");
+    if (json_is_string(value))
+        return vane_strdup(json_string_value(value));
+    return json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static void print_upper(FILE *out, const char *s, int width)
+{
+    int n = 0;
+
+    for (; *s != '\0'; s++, n++)
+        fputc(toupper((unsigned char)*s), out);
+    fprintf(out, "%*s", width - n, "");
+}
+
+static void print_object(FILE *out, const json_t *object)
+{
+    const char *key;
+    json_t *value;
+    int width = 0;
+
+    json_object_foreach((json_t *)object, key, value) {
+        int len = (int)strlen(key);
+
+        width = len > width ? len : width;
+    }
+    json_object_foreach((json_t *)object, key, value) {
+        char *text = cell_text(value);
+
+        print_upper(out, key, width + 2);
+        fprintf(out, "%s\n", text);
+        free(text);
+    }
+}
+
+static void print_rows(FILE *out, const json_t *array)
+{
+    const json_t *first = json_array_get(array, 0);
+    size_t columns = json_object_size(first), i, c;
+    const char *key;
+    json_t *value, *row;
+    int *width = vane_calloc(columns, sizeof(int));
+
+    c = 0;
+    json_object_foreach((json_t *)first, key, value)
+        width[c++] = (int)strlen(key);
+    json_array_foreach(array, i, row) {
+        c = 0;
+        json_object_foreach((json_t *)first, key, value) {
+            char *text = cell_text(json_object_get(row, key));
+            int len = (int)strlen(text);
+
+            width[c] = len > width[c] ? len : width[c];
+            c++;
+            free(text);
+        }
+    }
+    c = 0;
+    json_object_foreach((json_t *)first, key, value)
+        print_upper(out, key, width[c++] + 2);
+    fputc('\n', out);
+    json_array_foreach(array, i, row) {
+        c = 0;
+        json_object_foreach((json_t *)first, key, value) {
+            char *text = cell_text(json_object_get(row, key));
+
+            fprintf(out, "%-*s", width[c++] + 2, text);
+            free(text);
+        }
+        fputc('\n', out);
+    }
+    vane_free(width);
+}
+
+void output_print(FILE *out, const json_t *value, enum output_format format)
+{
+    if (format == OUTPUT_TABLE && json_is_object(value)) {
+        print_object(out, value);
+    } else if (format == OUTPUT_TABLE && json_is_array(value) &&
+               json_is_object(json_array_get(value, 0))) {
+        print_rows(out, value);
+    } else {
+        json_dumpf(value, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+        fputc('\n', out);
+    }
+}
