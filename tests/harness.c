@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -145,6 +146,8 @@ int vaned_spawn(struct vaned *v, const char *const *args)
     fflush(stdout);
     v->pid = fork();
     if (v->pid == 0) {
+        /* A test that crashes must not leave a daemon behind. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         fd = open(v->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
