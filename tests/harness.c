@@ -332,9 +332,10 @@ int http_request(const char *method, const char *url, const char *body, enum htt
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_data);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &headers);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)harness_ms(5000));
-    curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, mode == HTTP_2_PRIOR_KNOWLEDGE
-                                                     ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
-                                                     : CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(curl, CURLOPT_HTTP_VERSION,
+                     mode == HTTP_2_PRIOR_KNOWLEDGE ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+                     : mode == HTTP_2_UPGRADE       ? CURL_HTTP_VERSION_2_0
+                                                    : CURL_HTTP_VERSION_1_1);
     if (body != NULL)
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
     rc = curl_easy_perform(curl);

@@ -73,6 +73,7 @@ struct http_reply {
 enum http_mode {
     HTTP_1_1,
     HTTP_2_PRIOR_KNOWLEDGE,
+    HTTP_2_UPGRADE, /* HTTP/1.1 with Upgrade: h2c */
 };
 
 /* One request with a fresh connection.  Returns 0 when an answer came. */

@@ -60,8 +60,10 @@ static json_t *get_json(const struct vaned *v, const char *path, enum http_mode 
     if (http_request("GET", url, NULL, mode, &reply) == 0)
         body = json_loads(reply.body, 0, NULL);
     is_int(reply.status, want, "GET %s answers %ld%s", path, want,
-           mode == HTTP_2_PRIOR_KNOWLEDGE ? " over HTTP/2" : "");
-    if (mode == HTTP_2_PRIOR_KNOWLEDGE)
+           mode == HTTP_2_PRIOR_KNOWLEDGE ? " over h2c (prior knowledge)"
+           : mode == HTTP_2_UPGRADE       ? " over h2c (upgrade)"
+                                          : "");
+    if (mode != HTTP_1_1)
         is_int(reply.version, CURL_HTTP_VERSION_2_0, "the answer came over HTTP/2");
     http_reply_free(&reply);
     vane_free(url);
@@ -81,6 +83,8 @@ static void test_endpoints(const struct vaned *v)
     json_decref(body);
     body = get_json(v, "/healthz", HTTP_2_PRIOR_KNOWLEDGE, 200);
     is_str(json_string_value(json_object_get(body, "status")), "ok", "healthz over h2c says ok");
+    json_decref(body);
+    body = get_json(v, "/healthz", HTTP_2_UPGRADE, 200);
     json_decref(body);
     body = get_json(v, "/readyz", HTTP_1_1, 200);
     is_str(json_string_value(json_object_get(body, "status")), "ready", "readyz says ready");
@@ -144,20 +148,26 @@ static int connect_to(const struct vaned *v)
     return fd;
 }
 
-/* Stops v with signum while two connections are open, one idle after a
- * request, one with half a request sent; checks the clean, quick exit. */
+/* Stops v with signum while three connections are open: one idle after a
+ * request, one with half a request sent, one idle HTTP/2 session; checks the
+ * clean, quick exit. */
 static void test_stop(struct vaned *v, int signum)
 {
     static const char request[] = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
-    int idle = connect_to(v), partial = connect_to(v);
+    /* The HTTP/2 connection preface and an empty SETTINGS frame. */
+    static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+                                     "\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+    int idle = connect_to(v), partial = connect_to(v), h2 = connect_to(v);
     char answer[512];
     char *log;
     int status;
 
-    ok(idle >= 0 && partial >= 0, "two connections are open");
+    ok(idle >= 0 && partial >= 0 && h2 >= 0, "three connections are open");
     ok(write(idle, request, sizeof(request) - 1) > 0 && read(idle, answer, sizeof(answer)) > 0,
        "the first was answered and is kept alive");
     ok(write(partial, "GET /healthz HTTP/1.1\r\n", 23) > 0, "the second sent half a request");
+    ok(write(h2, h2_preface, sizeof(h2_preface) - 1) > 0 && read(h2, answer, sizeof(answer)) > 0,
+       "the third opened an HTTP/2 session");
     kill(v->pid, signum);
     status = vaned_wait(v, harness_ms(1000));
     ok(exited_with(status, 0), "%s: vaned exits 0 within 1 s", strsignal(signum));
@@ -167,6 +177,7 @@ static void test_stop(struct vaned *v, int signum)
     vane_free(log);
     close(idle);
     close(partial);
+    close(h2);
 }
 
 static void test_serve_and_stop(void)
