@@ -1,7 +1,6 @@
 # broker/local.mk -- the broker's parts (libvane.la) and the vaned daemon.
 
 noinst_LTLIBRARIES += libvane.la
-libvane_la_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
 libvane_la_LIBADD = $(DEP_LIBS)
 libvane_la_SOURCES = \
 	broker/core/alloc.c broker/core/alloc.h \
@@ -19,5 +18,4 @@ libvane_la_SOURCES = \
 
 bin_PROGRAMS += vaned
 vaned_SOURCES = broker/daemon/main.c
-vaned_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
 vaned_LDADD = libvane.la

@@ -12,28 +12,15 @@ AM_TESTS_ENVIRONMENT = \
 
 check_LTLIBRARIES = tests/libharness.la
 tests_libharness_la_SOURCES = tests/tap.c tests/tap.h tests/harness.c tests/harness.h
-tests_libharness_la_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
 
-TEST_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS) -I$(top_srcdir)/tests
-TEST_LDADD = tests/libharness.la libvane.la
+# Every test program is tests/test-<module>.c linked with the harness and
+# the broker; programs installed by the other parts set their own LDADD.
+LDADD = tests/libharness.la libvane.la
 
 unit_tests = tests/test-core tests/test-config
 integration_tests = tests/test-vaned tests/test-vanectl
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests)
-
-tests_test_core_SOURCES = tests/test-core.c
-tests_test_core_CFLAGS = $(TEST_CFLAGS)
-tests_test_core_LDADD = $(TEST_LDADD)
-tests_test_config_SOURCES = tests/test-config.c
-tests_test_config_CFLAGS = $(TEST_CFLAGS)
-tests_test_config_LDADD = $(TEST_LDADD)
-tests_test_vaned_SOURCES = tests/test-vaned.c
-tests_test_vaned_CFLAGS = $(TEST_CFLAGS)
-tests_test_vaned_LDADD = $(TEST_LDADD)
-tests_test_vanectl_SOURCES = tests/test-vanectl.c
-tests_test_vanectl_CFLAGS = $(TEST_CFLAGS)
-tests_test_vanectl_LDADD = $(TEST_LDADD)
 
 VALGRIND_FLAGS = --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 

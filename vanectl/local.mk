@@ -4,5 +4,4 @@ bin_PROGRAMS += vanectl/vanectl
 vanectl_vanectl_SOURCES = vanectl/main.c \
 	vanectl/client.c vanectl/client.h \
 	vanectl/output.c vanectl/output.h
-vanectl_vanectl_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
 vanectl_vanectl_LDADD = libvane.la
