@@ -5,11 +5,17 @@ libvane_la_LIBADD = $(DEP_LIBS)
 libvane_la_SOURCES = \
 	broker/core/alloc.c broker/core/alloc.h \
 	broker/core/buf.c broker/core/buf.h \
+	broker/core/crc32c.c broker/core/crc32c.h \
 	broker/core/error.c broker/core/error.h \
 	broker/core/fs.c broker/core/fs.h \
 	broker/core/log.c broker/core/log.h \
 	broker/core/net.c broker/core/net.h \
 	broker/config/config.c broker/config/config.h \
+	broker/event/event.c broker/event/event.h \
+	broker/raft/replica.c broker/raft/replica.h \
+	broker/store/record.c broker/store/record.h \
+	broker/store/segment.c broker/store/segment.h \
+	broker/store/eventlog.c broker/store/eventlog.h \
 	broker/gateway/health.c broker/gateway/health.h \
 	broker/gateway/http_server.c broker/gateway/http_server.h \
 	broker/gateway/response.c broker/gateway/response.h \

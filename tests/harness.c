@@ -45,6 +45,48 @@ static void pause_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+static void on_deadline(uv_timer_t *timer)
+{
+    *(bool *)timer->data = true;
+}
+
+bool harness_loop_until(uv_loop_t *loop, const bool *flag, int timeout_ms)
+{
+    uv_timer_t timer;
+    bool expired = false;
+
+    uv_timer_init(loop, &timer);
+    timer.data = &expired;
+    uv_timer_start(&timer, on_deadline, (uint64_t)harness_ms(timeout_ms), 0);
+    while (!*flag && !expired)
+        uv_run(loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&timer, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    return *flag;
+}
+
+static void close_any(uv_handle_t *handle, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(handle))
+        uv_close(handle, NULL);
+}
+
+int harness_loop_close(uv_loop_t *loop)
+{
+    int rc;
+
+    uv_run(loop, UV_RUN_NOWAIT);
+    if ((rc = uv_loop_close(loop)) == UV_EBUSY) {
+        tap_diag("handles left open on the loop:");
+        uv_print_all_handles(loop, stdout);
+        uv_walk(loop, close_any, NULL);
+        uv_run(loop, UV_RUN_DEFAULT);
+        uv_loop_close(loop);
+    }
+    return rc;
+}
+
 char *harness_tempdir(void)
 {
     const char *tmp = getenv("TMPDIR");

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include <uv.h>
+
 struct vaned {
     pid_t pid;      /* 0 once it has exited and been reaped */
     int status;     /* its wait status once reaped, else -1 */
@@ -29,6 +31,15 @@ int harness_ms(int ms);
 /* Makes a fresh directory under $TMPDIR (or /tmp); free with harness_rmtree. */
 char *harness_tempdir(void);
 void harness_rmtree(char *path); /* also frees path */
+
+/*
+ * Runs loop until *flag is true or timeout_ms (scaled) pass.  Returns
+ * whether the flag came true.
+ */
+bool harness_loop_until(uv_loop_t *loop, const bool *flag, int timeout_ms);
+
+/* Closes every handle still open on loop, runs it dry and closes it; returns uv_loop_close()'s result. */
+int harness_loop_close(uv_loop_t *loop);
 
 /* Writes text to dir/name and returns the path (freed by the caller). */
 char *harness_write_file(const char *dir, const char *name, const char *text);

@@ -17,7 +17,7 @@ tests_libharness_la_SOURCES = tests/tap.c tests/tap.h tests/harness.c tests/harn
 # the broker; programs installed by the other parts set their own LDADD.
 LDADD = tests/libharness.la libvane.la
 
-unit_tests = tests/test-core tests/test-config
+unit_tests = tests/test-core tests/test-config tests/test-record tests/test-eventlog
 integration_tests = tests/test-vaned tests/test-vanectl
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests)

@@ -24,7 +24,9 @@
     XX(PROTOCOL, 5, "protocol error")                                        \
     XX(LUA, 6, "Lua error")                                                  \
     XX(HTTP, 7, "HTTP transfer failed")                                      \
-    XX(SHUTDOWN, 8, "shutting down")
+    XX(SHUTDOWN, 8, "shutting down")                                         \
+    XX(NOTLEADER, 9, "not the leader of the raft group")                     \
+    XX(RAFT, 10, "consensus error")
 
 enum vane_errno {
 #define VANE_ERR_ENUM(name, off, msg) VANE_E##name = VANE_ERR_BASE - (off),

@@ -1,0 +1,70 @@
+/*
+ * replica.h -- this node's replica of one raft group (canonical raft on the
+ * daemon's libuv loop).
+ *
+ * Every replicated state machine of the broker -- the controller's metadata
+ * and each eventlog -- runs through one of these, on one node as on many:
+ * a single node is a group with one voter, so the same code path serves both.
+ * The replica owns the raft instance, its libuv I/O backend (raft's log and
+ * snapshots under its own directory) and the transport.  The state machine
+ * is the caller's struct raft_fsm.
+ *
+ * Until the cluster work adds the multiplexing peer transport, the transport
+ * is local: it listens for nothing and connects nowhere, which is all a
+ * single-voter group needs.
+ *
+ * Life cycle, on the loop thread:
+ *
+ *     replica_start(dir, fsm, ready_cb)  -> ready_cb once every entry in the
+ *                                           log has been applied
+ *     replica_apply(...)                  -> cb once committed and applied
+ *     replica_close(close_cb)             -> close_cb once raft has let go
+ */
+#ifndef VANE_RAFT_REPLICA_H
+#define VANE_RAFT_REPLICA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <raft.h>
+#include <raft/uv.h>
+#include <uv.h>
+
+struct replica;
+
+typedef void (*replica_ready_cb)(struct replica *replica, int status, void *arg);
+typedef void (*replica_close_cb)(struct replica *replica, void *arg);
+/* status 0: applied, and result is what the state machine's apply returned. */
+typedef void (*replica_apply_cb)(void *arg, int status, void *result);
+
+struct replica_options {
+    unsigned snapshot_threshold; /* entries between snapshots */
+    unsigned snapshot_trailing;  /* entries kept after a snapshot */
+};
+
+/*
+ * Opens (or creates and bootstraps) the group stored under dir and starts
+ * it.  Returns 0, after which ready(replica, status, arg) runs once; or a
+ * negative error with *errmsg (freed by the caller), and nothing runs.
+ */
+int replica_start(struct replica **replica, uv_loop_t *loop, const char *dir,
+                  struct raft_fsm *fsm, const struct replica_options *options,
+                  replica_ready_cb ready, void *arg, char **errmsg);
+
+/*
+ * Proposes one entry.  buf must come from raft_malloc(); on success raft
+ * owns it.  The entry is padded with zeros to a multiple of 8 bytes, so the
+ * state machine sees up to 7 bytes more than len.  Returns 0 and later calls cb, or a negative error (then buf is
+ * still the caller's and cb never runs).
+ */
+int replica_apply(struct replica *replica, void *buf, size_t len, replica_apply_cb cb, void *arg);
+
+/* The index of the entry the state machine's apply is being called for. */
+raft_index replica_applying_index(const struct replica *replica);
+
+bool replica_is_leader(const struct replica *replica);
+
+/* Closes the group; close_cb runs once raft has released everything. */
+void replica_close(struct replica *replica, replica_close_cb close_cb, void *arg);
+
+#endif

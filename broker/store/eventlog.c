@@ -1,0 +1,971 @@
+/*
+ * eventlog.c -- an eventlog: segments, group commit through raft, the
+ * in-memory tail, readers and watchers (see eventlog.h for the design).
+ *
+ * A raft entry holds one batch:
+ *
+ *     u32 magic "VEB1", u32 count, i64 proposed_at (ns), then count records
+ *     encoded by record_encode() (offsets, time and CRC still zero)
+ *
+ * Apply copies the records into the tail, seals them there and writes them
+ * from the tail to the active segment.  The tail is the active segment's
+ * newest bytes: tail.buf[0] is at byte tail.position of tail.segment.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "raft/replica.h"
+#include "store/eventlog.h"
+#include "store/segment.h"
+
+#define BATCH_MAGIC 0x31424556u /* "VEB1" */
+#define BATCH_HEADER_SIZE 16
+#define SNAPSHOT_MAGIC 0x31534556u /* "VES1" */
+#define SNAPSHOT_SIZE 24
+
+static const char component[] = "store";
+
+struct waiter {
+    eventlog_append_cb cb;
+    void *arg;
+    uint32_t first; /* index of its first record in the batch */
+};
+
+struct batch {
+    struct eventlog *log;
+    struct batch *next;
+    uint8_t *buf; /* raft_malloc()ed: raft takes it */
+    size_t len, cap;
+    uint32_t count;
+    struct waiter *waiters;
+    size_t nwaiters, capw;
+};
+
+struct watch {
+    eventlog_watch_cb cb;
+    void *arg;
+    struct watch *next;
+};
+
+struct seal_work {
+    uv_work_t req;
+    struct eventlog *log;
+    struct segment *segment;
+    int status;
+};
+
+struct eventlog {
+    uv_loop_t *loop;
+    char *dir;
+    struct eventlog_options opt;
+    struct segment **segs; /* by base offset; the last is the active one */
+    size_t nsegs, capsegs;
+    struct replica *replica;
+    struct raft_fsm fsm;
+    struct batch *pending, *pending_last; /* FIFO of batches not yet proposed */
+    int inflight;
+    uv_prepare_t flush;
+    struct {
+        uint8_t *buf;
+        size_t len, cap;
+        uint64_t position;
+    } tail;
+    struct watch *watches;
+    eventlog_ready_cb ready;
+    void *ready_arg;
+    bool ready_done, closing;
+    int failure; /* a write error or damage: the log takes no more writes */
+    uint64_t damaged_offset; /* reads stop here; UINT64_MAX when undamaged */
+    uint64_t last_raft_index;
+    uint32_t last_entry_pos;
+    int64_t last_time;
+    int sealing;
+    int *snap_fds;
+    size_t snap_nfds;
+    eventlog_close_cb close_cb;
+    void *close_arg;
+    int closes_pending;
+};
+
+void eventlog_options_default(struct eventlog_options *options)
+{
+    options->segment_size = UINT64_C(64) << 20;
+    options->tail_size = 4u << 20;
+    options->max_batch_bytes = 1u << 20;
+    options->snapshot_threshold = 64;
+}
+
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+static int64_t wall_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct segment *active(const struct eventlog *log)
+{
+    return log->segs[log->nsegs - 1];
+}
+
+/* ---- segments ---------------------------------------------------------- */
+
+static void push_segment(struct eventlog *log, struct segment *seg)
+{
+    if (log->nsegs == log->capsegs) {
+        log->capsegs = log->capsegs ? log->capsegs * 2 : 8;
+        log->segs = vane_realloc(log->segs, log->capsegs * sizeof(*log->segs));
+    }
+    log->segs[log->nsegs++] = seg;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Lists the base offsets of the .log files in dir, sorted. */
+static int list_segments(const char *dir, uint64_t **bases, size_t *count)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t cap = 0;
+
+    *bases = NULL;
+    *count = 0;
+    if (d == NULL)
+        return -errno;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        unsigned long long base = strtoull(e->d_name, &end, 10);
+
+        if (end != e->d_name + 20 || strcmp(end, ".log") != 0)
+            continue;
+        if (*count == cap) {
+            cap = cap ? cap * 2 : 16;
+            *bases = vane_realloc(*bases, cap * sizeof(**bases));
+        }
+        (*bases)[(*count)++] = base;
+    }
+    closedir(d);
+    if (*count > 0)
+        qsort(*bases, *count, sizeof(**bases), compare_u64);
+    return 0;
+}
+
+static int open_segments(struct eventlog *log, char **errmsg)
+{
+    uint64_t *bases;
+    size_t count;
+    int err = list_segments(log->dir, &bases, &count);
+
+    for (size_t i = 0; err == 0 && i < count; i++) {
+        struct segment *seg;
+
+        err = segment_open(&seg, log->dir, bases[i], i + 1 == count, errmsg);
+        if (err == 0)
+            push_segment(log, seg);
+        if (err == 0 && seg->damaged) {
+            log->failure = VANE_ECORRUPT;
+            log->damaged_offset = seg->next_offset;
+            break; /* nothing past damage is served */
+        }
+        if (err == 0 && i + 1 < count && seg->next_offset != bases[i + 1]) {
+            *errmsg = vane_asprintf("%s ends at offset %" PRIu64 " but the next segment starts "
+                                    "at %" PRIu64, seg->log_path, seg->next_offset, bases[i + 1]);
+            err = VANE_ECORRUPT;
+        }
+    }
+    vane_free(bases);
+    if (err == 0 && log->nsegs == 0) {
+        struct segment *seg;
+
+        if ((err = segment_create(&seg, log->dir, 0, errmsg)) == 0)
+            push_segment(log, seg);
+    }
+    if (err == 0) {
+        struct segment *last = active(log);
+
+        log->last_raft_index = last->last_raft_index;
+        log->last_entry_pos = last->last_entry_pos;
+        log->last_time = last->last_time;
+        for (size_t i = log->nsegs; log->last_raft_index == 0 && i-- > 0;)
+            log->last_raft_index = log->segs[i]->last_raft_index,
+            log->last_entry_pos = log->segs[i]->last_entry_pos,
+            log->last_time = log->segs[i]->last_time;
+        log->tail.position = last->size;
+    }
+    return err;
+}
+
+static void after_seal(uv_work_t *req, int status);
+
+static void seal_work(uv_work_t *req)
+{
+    struct seal_work *work = (struct seal_work *)req;
+
+    work->status = segment_seal(work->segment);
+}
+
+/* Starts a new active segment at the next offset; the old one is sealed off the loop. */
+static int roll(struct eventlog *log)
+{
+    struct segment *old = active(log), *seg;
+    struct seal_work *work;
+    char *errmsg = NULL;
+    int err = segment_create(&seg, log->dir, old->next_offset, &errmsg);
+
+    if (err != 0) {
+        vane_log_error(component, "%s", errmsg);
+        vane_free(errmsg);
+        return err;
+    }
+    push_segment(log, seg);
+    log->tail.len = 0;
+    log->tail.position = 0;
+    work = VANE_NEW(work);
+    work->log = log;
+    work->segment = old;
+    log->sealing++;
+    uv_queue_work(log->loop, &work->req, seal_work, after_seal);
+    return 0;
+}
+
+/* ---- applying batches (the raft state machine) -------------------------- */
+
+static void tail_reserve(struct eventlog *log, size_t extra)
+{
+    if (log->tail.len + extra <= log->tail.cap)
+        return;
+    log->tail.cap = log->tail.cap ? log->tail.cap : 1u << 16;
+    while (log->tail.len + extra > log->tail.cap)
+        log->tail.cap *= 2;
+    log->tail.buf = vane_realloc(log->tail.buf, log->tail.cap);
+}
+
+/* Drops the oldest records of the tail once it holds more than tail_size. */
+static void tail_trim(struct eventlog *log)
+{
+    size_t keep = log->opt.tail_size / 2, cut = 0;
+
+    if (log->tail.len <= log->opt.tail_size)
+        return;
+    while (log->tail.len - cut > keep)
+        cut += record_peek_size(log->tail.buf + cut, log->tail.len - cut);
+    memmove(log->tail.buf, log->tail.buf + cut, log->tail.len - cut);
+    log->tail.len -= cut;
+    log->tail.position += cut;
+}
+
+/* Writes tail bytes [from, len) to the active segment. */
+static int write_staged(struct eventlog *log, size_t from)
+{
+    int err;
+
+    if (from == log->tail.len)
+        return 0;
+    err = segment_append(active(log), log->tail.buf + from, log->tail.len - from);
+    if (err != 0) {
+        vane_log_error(component, "cannot write %s: %s; the eventlog takes no more writes",
+                       active(log)->log_path, vane_strerror(err));
+        log->tail.len = from;
+    }
+    return err;
+}
+
+/* Stages, seals and writes records [skip, count) of a batch; *first is the
+ * offset of the batch's first record. */
+static int apply_records(struct eventlog *log, const uint8_t *p, uint32_t count, uint32_t skip,
+                         int64_t stored_at, uint64_t raft_index, uint64_t *first)
+{
+    size_t staged = log->tail.len; /* tail bytes [staged, len) are not written yet */
+    uint64_t next = active(log)->next_offset;
+    int err = 0;
+
+    *first = next - skip;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t size = record_peek_size(p, RECORD_HEADER_SIZE);
+
+        if (i >= skip) {
+            uint64_t bytes = active(log)->size + (log->tail.len - staged);
+
+            if (bytes > 0 && bytes + size > log->opt.segment_size) {
+                if ((err = write_staged(log, staged)) != 0 || (err = roll(log)) != 0)
+                    return err;
+                staged = 0;
+            }
+            tail_reserve(log, size);
+            memcpy(log->tail.buf + log->tail.len, p, size);
+            record_seal(log->tail.buf + log->tail.len, next++, stored_at, raft_index, i);
+            log->tail.len += size;
+        }
+        p += size;
+    }
+    return write_staged(log, staged);
+}
+
+static void notify_watchers(struct eventlog *log)
+{
+    uint64_t next = active(log)->next_offset;
+
+    for (struct watch *w = log->watches, *after; w != NULL; w = after) {
+        after = w->next;
+        w->cb(log, next, w->arg);
+    }
+}
+
+static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+{
+    struct eventlog *log = fsm->data;
+    raft_index index = replica_applying_index(log->replica);
+    const uint8_t *p = buf->base;
+    uint32_t count, skip = 0;
+    int64_t stored_at;
+    uint64_t first;
+    int err;
+
+    *result = NULL;
+    if (buf->len < BATCH_HEADER_SIZE || get32(p) != BATCH_MAGIC) {
+        vane_log_error(component, "%s: raft entry %llu is not a batch; skipped", log->dir,
+                       (unsigned long long)index);
+        return 0;
+    }
+    /* Entries whose records are already in the segments (replayed after a
+     * restart) add only what is missing. */
+    if (index < log->last_raft_index || log->failure != 0)
+        return 0;
+    count = get32(p + 4);
+    if (index == log->last_raft_index)
+        skip = log->last_entry_pos + 1;
+    if (skip >= count)
+        return 0;
+    stored_at = (int64_t)get64(p + 8);
+    if (stored_at < log->last_time)
+        stored_at = log->last_time;
+    tail_trim(log);
+    if ((err = apply_records(log, p + BATCH_HEADER_SIZE, count, skip, stored_at, index, &first)) != 0) {
+        log->failure = err;
+        return 0;
+    }
+    log->last_raft_index = index;
+    log->last_entry_pos = count - 1;
+    log->last_time = stored_at;
+    *result = (void *)(uintptr_t)(first + 1);
+    notify_watchers(log);
+    return 0;
+}
+
+static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    struct eventlog *log = fsm->data;
+    struct raft_buffer *buf = raft_malloc(sizeof(*buf));
+    uint8_t *p = raft_malloc(SNAPSHOT_SIZE);
+
+    /* The records of every segment not yet sealed must reach the disk
+     * before raft drops the entries they came from. */
+    log->snap_fds = vane_calloc(log->nsegs, sizeof(int));
+    log->snap_nfds = 0;
+    for (size_t i = 0; i < log->nsegs; i++)
+        if (!log->segs[i]->sealed)
+            log->snap_fds[log->snap_nfds++] = dup(log->segs[i]->fd);
+    put32(p, SNAPSHOT_MAGIC);
+    put32(p + 4, log->last_entry_pos);
+    put64(p + 8, log->last_raft_index);
+    put64(p + 16, active(log)->next_offset);
+    buf->base = p;
+    buf->len = SNAPSHOT_SIZE;
+    *bufs = buf;
+    *n_bufs = 1;
+    return 0;
+}
+
+static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    struct eventlog *log = fsm->data;
+
+    (void)bufs, (void)n_bufs;
+    for (size_t i = 0; i < log->snap_nfds; i++)
+        if (log->snap_fds[i] >= 0 && fdatasync(log->snap_fds[i]) != 0)
+            return RAFT_IOERR;
+    return 0;
+}
+
+static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[],
+                                 unsigned *n_bufs)
+{
+    struct eventlog *log = fsm->data;
+
+    for (size_t i = 0; i < log->snap_nfds; i++)
+        if (log->snap_fds[i] >= 0)
+            close(log->snap_fds[i]);
+    vane_free(log->snap_fds);
+    log->snap_fds = NULL;
+    log->snap_nfds = 0;
+    for (unsigned i = 0; i < *n_bufs; i++)
+        raft_free((*bufs)[i].base);
+    raft_free(*bufs);
+    *bufs = NULL;
+    *n_bufs = 0;
+    return 0;
+}
+
+static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
+{
+    struct eventlog *log = fsm->data;
+    const uint8_t *p = buf->base;
+    uint64_t next;
+    int rv = 0;
+
+    if (buf->len != SNAPSHOT_SIZE || get32(p) != SNAPSHOT_MAGIC) {
+        vane_log_error(component, "%s: raft snapshot is not an eventlog snapshot", log->dir);
+        rv = RAFT_CORRUPT;
+    } else if ((next = get64(p + 16)) > active(log)->next_offset && log->failure == 0) {
+        /* The snapshot says these events were on disk: they are gone. */
+        vane_log_error(component, "%s: the segments end at offset %" PRIu64 " but the raft "
+                       "snapshot covers up to %" PRIu64 "; events were lost outside vaned",
+                       log->dir, active(log)->next_offset, next);
+        rv = RAFT_CORRUPT;
+    }
+    raft_free(buf->base);
+    return rv;
+}
+
+/* ---- group commit -------------------------------------------------------- */
+
+static struct batch *batch_new(struct eventlog *log)
+{
+    struct batch *b = VANE_NEW(b);
+
+    b->log = log;
+    b->cap = 1u << 16;
+    b->buf = raft_malloc(b->cap);
+    b->len = BATCH_HEADER_SIZE;
+    if (log->pending_last != NULL)
+        log->pending_last->next = b;
+    else
+        log->pending = b;
+    log->pending_last = b;
+    return b;
+}
+
+static void batch_finish(struct batch *b, int status, uint64_t first)
+{
+    for (size_t i = 0; i < b->nwaiters; i++)
+        b->waiters[i].cb(b->waiters[i].arg, status, status == 0 ? first + b->waiters[i].first : 0);
+    vane_free(b->waiters);
+    vane_free(b);
+}
+
+static void maybe_closed(struct eventlog *log);
+static void on_flush(uv_prepare_t *handle);
+
+static void on_batch_applied(void *arg, int status, void *result)
+{
+    struct batch *b = arg;
+    struct eventlog *log = b->log;
+
+    log->inflight--;
+    if (status == 0 && result == NULL)
+        status = log->failure != 0 ? log->failure : VANE_ERAFT;
+    batch_finish(b, status, status == 0 ? (uint64_t)(uintptr_t)result - 1 : 0);
+    if (log->closing)
+        maybe_closed(log);
+    else if (log->pending != NULL)
+        uv_prepare_start(&log->flush, on_flush);
+}
+
+/* Proposes the pending batches, as many as may be in flight; runs once per
+ * loop iteration before the loop waits, so every append of the iteration
+ * is in the batch. */
+static void on_flush(uv_prepare_t *handle)
+{
+    struct eventlog *log = handle->data;
+
+    uv_prepare_stop(handle);
+    while (log->pending != NULL && log->inflight < EVENTLOG_MAX_INFLIGHT) {
+        struct batch *b = log->pending;
+        int err;
+
+        log->pending = b->next;
+        if (log->pending == NULL)
+            log->pending_last = NULL;
+        put32(b->buf, BATCH_MAGIC);
+        put32(b->buf + 4, b->count);
+        put64(b->buf + 8, (uint64_t)wall_ns());
+        if ((err = replica_apply(log->replica, b->buf, b->len, on_batch_applied, b)) != 0) {
+            raft_free(b->buf);
+            batch_finish(b, err, 0);
+            continue;
+        }
+        log->inflight++;
+    }
+}
+
+/* The batch the next append joins: the newest, unless it is full. */
+static struct batch *open_batch(struct eventlog *log, size_t bytes)
+{
+    struct batch *b = log->pending_last;
+
+    if (b == NULL || (b->count > 0 && b->len + bytes > log->opt.max_batch_bytes))
+        b = batch_new(log);
+    if (b->len + bytes > b->cap) {
+        while (b->len + bytes > b->cap)
+            b->cap *= 2;
+        b->buf = raft_realloc(b->buf, b->cap);
+    }
+    if (b->nwaiters == b->capw) {
+        b->capw = b->capw ? b->capw * 2 : 16;
+        b->waiters = vane_realloc(b->waiters, b->capw * sizeof(*b->waiters));
+    }
+    return b;
+}
+
+int eventlog_append(struct eventlog *log, const struct event *events, size_t count,
+                    eventlog_append_cb cb, void *arg)
+{
+    size_t bytes = 0;
+    struct batch *b;
+
+    if (log->closing)
+        return VANE_ESHUTDOWN;
+    if (log->failure != 0)
+        return log->failure;
+    if (!log->ready_done)
+        return VANE_ENOTREADY;
+    for (size_t i = 0; i < count; i++) {
+        size_t size = record_size(&events[i]);
+
+        if (size == 0)
+            return -EMSGSIZE;
+        bytes += size;
+    }
+    b = open_batch(log, bytes);
+    b->waiters[b->nwaiters++] = (struct waiter){cb, arg, b->count};
+    for (size_t i = 0; i < count; i++)
+        b->len += record_encode(&events[i], b->buf + b->len);
+    b->count += (uint32_t)count;
+    uv_prepare_start(&log->flush, on_flush);
+    return 0;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+static struct segment *segment_of(const struct eventlog *log, uint64_t offset)
+{
+    size_t lo = 0, hi = log->nsegs;
+
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (log->segs[mid]->base_offset <= offset)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return log->segs[lo];
+}
+
+static void batch_reset(struct eventlog_batch *batch)
+{
+    vane_buf_reset(&batch->buf);
+    batch->count = 0;
+}
+
+/* Marks damage found while reading: nothing at or past offset is served. */
+static int read_damage(struct eventlog *log, struct segment *seg, uint64_t position,
+                       uint64_t offset, const char *why)
+{
+    if (offset < log->damaged_offset) {
+        log->damaged_offset = offset;
+        log->failure = VANE_ECORRUPT;
+        vane_log_error(component, "%s: corrupt record at byte %" PRIu64 " (offset %" PRIu64
+                       "): %s; serving offsets below %" PRIu64 " only",
+                       seg->log_path, position, offset, why, offset);
+    }
+    return VANE_ECORRUPT;
+}
+
+/*
+ * Takes the whole records at p (avail bytes, the first at byte position of
+ * seg) whose offsets are >= batch->next_offset into the batch, within the
+ * limits.  Returns the bytes consumed, or a negative error on damage.
+ * *full is set when a limit was reached.
+ */
+static ssize_t collect(struct eventlog *log, struct segment *seg, const uint8_t *p, size_t avail,
+                       uint64_t position, size_t max_count, size_t max_bytes,
+                       struct eventlog_batch *batch, bool *full)
+{
+    size_t used = 0;
+
+    while (used < avail && !*full) {
+        struct record_view view;
+        const char *why = "offset out of sequence";
+        int rc = record_decode(p + used, avail - used, &view, &why);
+
+        if (rc == -ENODATA)
+            break;
+        if (rc != 0 || view.offset > batch->next_offset)
+            return read_damage(log, seg, position + used, batch->next_offset, why);
+        if (view.offset == batch->next_offset) {
+            vane_buf_append(&batch->buf, p + used, view.size);
+            batch->count++;
+            batch->next_offset++;
+            *full = batch->count >= max_count || batch->buf.len >= max_bytes ||
+                    batch->next_offset >= log->damaged_offset;
+        }
+        used += view.size;
+    }
+    return (ssize_t)used;
+}
+
+/* Gives each record of the batch its view, now that the bytes stay put. */
+static void make_views(struct eventlog_batch *batch)
+{
+    const uint8_t *p = (const uint8_t *)batch->buf.data;
+
+    if (batch->count > batch->cap) {
+        batch->cap = batch->count;
+        batch->records = vane_realloc(batch->records, batch->cap * sizeof(*batch->records));
+    }
+    for (size_t i = 0; i < batch->count; i++) {
+        record_peek_header(p, &batch->records[i]);
+        p += batch->records[i].size;
+    }
+}
+
+/* Reads from the in-memory tail; returns 1 when the tail covered the read. */
+static int read_tail(struct eventlog *log, size_t max_count, size_t max_bytes,
+                     struct eventlog_batch *batch, ssize_t *rc)
+{
+    struct segment *seg = active(log);
+    uint64_t position = segment_position_of(seg, batch->next_offset);
+    bool full = false;
+
+    if (log->tail.len == 0 || position < log->tail.position)
+        return 0;
+    position -= log->tail.position;
+    *rc = collect(log, seg, log->tail.buf + position, log->tail.len - position,
+                  log->tail.position + position, max_count, max_bytes, batch, &full);
+    return 1;
+}
+
+/* Reads from one segment file, starting at the index entry before the offset. */
+static ssize_t read_file(struct eventlog *log, struct segment *seg, size_t max_count,
+                         size_t max_bytes, struct eventlog_batch *batch)
+{
+    uint64_t position = segment_position_of(seg, batch->next_offset);
+    size_t chunk = max_bytes < (1u << 16) ? 1u << 16 : max_bytes;
+    uint8_t *buf = vane_malloc(chunk);
+    bool full = false;
+    ssize_t rc = 0;
+
+    while (!full && position < seg->size && batch->next_offset < seg->next_offset) {
+        ssize_t n = segment_read(seg, position, buf, chunk);
+
+        if (n <= 0) {
+            rc = n < 0 ? n : -EIO;
+            break;
+        }
+        rc = collect(log, seg, buf, (size_t)n, position, max_count, max_bytes, batch, &full);
+        if (rc < 0)
+            break;
+        if (rc == 0) { /* one record larger than the buffer */
+            chunk = record_peek_size(buf, (size_t)n);
+            buf = vane_realloc(buf, chunk);
+            continue;
+        }
+        position += (uint64_t)rc;
+    }
+    vane_free(buf);
+    return rc < 0 ? rc : 0;
+}
+
+int eventlog_read(struct eventlog *log, uint64_t offset, size_t max_count, size_t max_bytes,
+                  struct eventlog_batch *batch)
+{
+    uint64_t first = log->segs[0]->base_offset;
+    ssize_t rc = 0;
+
+    batch_reset(batch);
+    batch->next_offset = offset < first ? first : offset;
+    if (batch->next_offset >= log->damaged_offset)
+        return VANE_ECORRUPT;
+    while (rc >= 0 && batch->count < max_count && batch->buf.len < max_bytes &&
+           batch->next_offset < active(log)->next_offset &&
+           batch->next_offset < log->damaged_offset) {
+        struct segment *seg = segment_of(log, batch->next_offset);
+
+        if (seg == active(log) && read_tail(log, max_count, max_bytes, batch, &rc))
+            break;
+        rc = read_file(log, seg, max_count, max_bytes, batch);
+        if (rc >= 0 && batch->next_offset < seg->next_offset)
+            break; /* the file ended early: never loop on it */
+    }
+    make_views(batch);
+    return rc < 0 ? (int)rc : 0;
+}
+
+void eventlog_batch_free(struct eventlog_batch *batch)
+{
+    vane_buf_free(&batch->buf);
+    vane_free(batch->records);
+    memset(batch, 0, sizeof(*batch));
+}
+
+uint64_t eventlog_offset_at_time(struct eventlog *log, int64_t time)
+{
+    struct eventlog_batch batch = EVENTLOG_BATCH_INIT;
+    uint64_t offset = active(log)->next_offset;
+    size_t i = 0;
+
+    /* The first segment holding a record stored at or after time. */
+    while (i < log->nsegs && (log->segs[i]->size == 0 || log->segs[i]->last_time < time))
+        i++;
+    if (i == log->nsegs)
+        return offset;
+    offset = log->segs[i]->base_offset;
+    if (log->segs[i]->index_count > 0) {
+        size_t k = 0;
+
+        /* Start from the index entry before the first one at or after time. */
+        while (k + 1 < log->segs[i]->index_count && log->segs[i]->index[k + 1].stored_at < time)
+            k++;
+        offset += log->segs[i]->index[k].rel_offset;
+    }
+    while (eventlog_read(log, offset, 256, 1u << 20, &batch) == 0 && batch.count > 0) {
+        for (size_t r = 0; r < batch.count; r++)
+            if (batch.records[r].stored_at >= time) {
+                offset = batch.records[r].offset;
+                goto out;
+            }
+        offset = batch.next_offset;
+    }
+out:
+    eventlog_batch_free(&batch);
+    return offset;
+}
+
+void *eventlog_watch(struct eventlog *log, eventlog_watch_cb cb, void *arg)
+{
+    struct watch *w = VANE_NEW(w);
+
+    w->cb = cb;
+    w->arg = arg;
+    w->next = log->watches;
+    log->watches = w;
+    return w;
+}
+
+void eventlog_unwatch(struct eventlog *log, void *watch)
+{
+    for (struct watch **p = &log->watches; *p != NULL; p = &(*p)->next) {
+        if (*p == watch) {
+            *p = (*p)->next;
+            vane_free(watch);
+            return;
+        }
+    }
+}
+
+void eventlog_stats(const struct eventlog *log, struct eventlog_stats *stats)
+{
+    const struct segment *first = log->segs[0];
+
+    memset(stats, 0, sizeof(*stats));
+    stats->first_offset = first->base_offset;
+    stats->next_offset = active(log)->next_offset;
+    stats->segments = log->nsegs;
+    for (size_t i = 0; i < log->nsegs; i++)
+        stats->bytes += log->segs[i]->size;
+    stats->first_time = first->index_count > 0 ? first->index[0].stored_at : 0;
+    stats->last_time = log->last_time;
+    stats->damaged = log->damaged_offset != UINT64_MAX;
+}
+
+/* ---- retention ----------------------------------------------------------- */
+
+static void on_unlinked(uv_fs_t *req)
+{
+    uv_fs_req_cleanup(req);
+    vane_free(req);
+}
+
+static void unlink_later(uv_loop_t *loop, char *path)
+{
+    uv_fs_t *req = VANE_NEW(req);
+
+    uv_fs_unlink(loop, req, path, on_unlinked);
+    vane_free(path);
+}
+
+size_t eventlog_retain(struct eventlog *log, int64_t now_ns, int64_t max_age_ns,
+                       uint64_t max_bytes)
+{
+    struct eventlog_stats stats;
+    size_t dropped = 0;
+
+    eventlog_stats(log, &stats);
+    /* Whole sealed segments only; never the active one. */
+    while (log->nsegs > 1 && log->segs[0]->sealed) {
+        struct segment *seg = log->segs[0];
+        bool too_old = max_age_ns > 0 && now_ns - seg->last_time > max_age_ns;
+        bool too_big = max_bytes > 0 && stats.bytes > max_bytes;
+
+        if (!too_old && !too_big)
+            break;
+        stats.bytes -= seg->size;
+        vane_log_info(component, "retention: deleting %s (offsets %" PRIu64 "-%" PRIu64 ")",
+                      seg->log_path, seg->base_offset, seg->next_offset - 1);
+        unlink_later(log->loop, vane_strdup(seg->log_path));
+        unlink_later(log->loop, vane_strdup(seg->idx_path));
+        memmove(log->segs, log->segs + 1, (log->nsegs - 1) * sizeof(*log->segs));
+        log->nsegs--;
+        segment_close(seg);
+        dropped++;
+    }
+    return dropped;
+}
+
+/* ---- open and close ------------------------------------------------------ */
+
+static void after_seal(uv_work_t *req, int status)
+{
+    struct seal_work *work = (struct seal_work *)req;
+    struct eventlog *log = work->log;
+
+    (void)status;
+    log->sealing--;
+    if (work->status != 0)
+        vane_log_error(component, "cannot seal %s: %s", work->segment->log_path,
+                       vane_strerror(work->status));
+    else
+        work->segment->sealed = true;
+    vane_free(work);
+    if (log->closing)
+        maybe_closed(log);
+}
+
+static void on_ready(struct replica *replica, int status, void *arg)
+{
+    struct eventlog *log = arg;
+
+    (void)replica;
+    log->ready_done = status == 0;
+    if (log->ready != NULL)
+        log->ready(log, status, log->ready_arg);
+}
+
+static void free_log(struct eventlog *log)
+{
+    for (size_t i = 0; i < log->nsegs; i++)
+        segment_close(log->segs[i]);
+    while (log->watches != NULL)
+        eventlog_unwatch(log, log->watches);
+    vane_free(log->segs);
+    vane_free(log->tail.buf);
+    vane_free(log->dir);
+    vane_free(log);
+}
+
+int eventlog_open(struct eventlog **out, uv_loop_t *loop, const char *dir,
+                  const struct eventlog_options *options, eventlog_ready_cb ready, void *arg,
+                  char **errmsg)
+{
+    struct eventlog *log = VANE_NEW(log);
+    struct replica_options ropt;
+    char *raft_dir;
+    int err;
+
+    log->loop = loop;
+    log->dir = vane_strdup(dir);
+    log->opt = *options;
+    log->ready = ready;
+    log->ready_arg = arg;
+    log->damaged_offset = UINT64_MAX;
+    log->fsm = (struct raft_fsm){.version = 3, .data = log, .apply = fsm_apply,
+                                 .snapshot = fsm_snapshot, .restore = fsm_restore,
+                                 .snapshot_finalize = fsm_snapshot_finalize,
+                                 .snapshot_async = fsm_snapshot_async};
+    if ((err = vane_fs_mkdir_p(dir, 0755)) != 0) {
+        *errmsg = vane_asprintf("cannot create %s: %s", dir, vane_strerror(err));
+        free_log(log);
+        return err;
+    }
+    if ((err = open_segments(log, errmsg)) != 0) {
+        free_log(log);
+        return err;
+    }
+    ropt.snapshot_threshold = options->snapshot_threshold;
+    ropt.snapshot_trailing = options->snapshot_threshold;
+    raft_dir = vane_asprintf("%s/raft", dir);
+    err = replica_start(&log->replica, loop, raft_dir, &log->fsm, &ropt, on_ready, log, errmsg);
+    vane_free(raft_dir);
+    if (err != 0) {
+        free_log(log);
+        return err;
+    }
+    uv_prepare_init(loop, &log->flush);
+    log->flush.data = log;
+    *out = log;
+    return 0;
+}
+
+static void maybe_closed(struct eventlog *log)
+{
+    if (log->closes_pending > 0 || log->sealing > 0 || log->inflight > 0)
+        return;
+    if (log->close_cb != NULL)
+        log->close_cb(log, log->close_arg);
+    free_log(log);
+}
+
+static void on_part_closed(struct eventlog *log)
+{
+    log->closes_pending--;
+    maybe_closed(log);
+}
+
+static void on_flush_closed(uv_handle_t *handle)
+{
+    on_part_closed(handle->data);
+}
+
+static void on_replica_closed(struct replica *replica, void *arg)
+{
+    (void)replica;
+    on_part_closed(arg);
+}
+
+void eventlog_close(struct eventlog *log, eventlog_close_cb cb, void *arg)
+{
+    log->closing = true;
+    log->close_cb = cb;
+    log->close_arg = arg;
+    while (log->pending != NULL) {
+        struct batch *b = log->pending;
+
+        log->pending = b->next;
+        raft_free(b->buf);
+        batch_finish(b, VANE_ESHUTDOWN, 0);
+    }
+    log->pending_last = NULL;
+    log->closes_pending = 2;
+    uv_close((uv_handle_t *)&log->flush, on_flush_closed);
+    replica_close(log->replica, on_replica_closed, log);
+}

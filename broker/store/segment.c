@@ -1,0 +1,422 @@
+/*
+ * segment.c -- segment files: append, index, seal, recover, read (see
+ * segment.h).
+ *
+ * Recovery tells a torn tail from damage by what follows the first bad
+ * record.  A crash can only leave the end of the file short or, after a
+ * power loss, zero-filled: if the bad record reaches the end of the file, or
+ * only zeros follow it, the tail is torn and is cut off (raft still holds
+ * those entries and applies them again).  A bad record with data after it is
+ * damage: it is reported with the file, byte position and offset, the
+ * segment ends before it, and the file is left untouched for inspection.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/crc32c.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "store/record.h"
+#include "store/segment.h"
+
+#define IDX_MAGIC UINT64_C(0x0131584449454E56) /* "VNEIDX1\1" little-endian-ish tag */
+#define IDX_TRAILER_SIZE 56
+#define SCAN_CHUNK (1u << 20)
+
+static const char component[] = "store";
+
+char *segment_path(const char *dir, uint64_t base, const char *ext)
+{
+    return vane_asprintf("%s/%020" PRIu64 ".%s", dir, base, ext);
+}
+
+static struct segment *segment_new(const char *dir, uint64_t base)
+{
+    struct segment *seg = VANE_NEW(seg);
+
+    seg->base_offset = seg->next_offset = base;
+    seg->fd = -1;
+    seg->log_path = segment_path(dir, base, "log");
+    seg->idx_path = segment_path(dir, base, "idx");
+    return seg;
+}
+
+void segment_close(struct segment *seg)
+{
+    if (seg == NULL)
+        return;
+    if (seg->fd >= 0)
+        close(seg->fd);
+    vane_free(seg->log_path);
+    vane_free(seg->idx_path);
+    vane_free(seg->index);
+    vane_free(seg->damage);
+    vane_free(seg);
+}
+
+int segment_create(struct segment **out, const char *dir, uint64_t base, char **errmsg)
+{
+    struct segment *seg = segment_new(dir, base);
+
+    /* A file of this name can only be a leftover with no acknowledged record
+     * in it: every record below base is in an earlier segment. */
+    seg->fd = open(seg->log_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (seg->fd < 0) {
+        int err = -errno;
+
+        *errmsg = vane_asprintf("cannot create %s: %s", seg->log_path, strerror(errno));
+        segment_close(seg);
+        return err;
+    }
+    unlink(seg->idx_path);
+    *out = seg;
+    return 0;
+}
+
+/* Records one record of the segment in the in-memory index and extent. */
+static void note_record(struct segment *seg, uint64_t position, const struct record_view *view)
+{
+    if (position >= seg->next_index_at) {
+        if (seg->index_count == seg->index_cap) {
+            seg->index_cap = seg->index_cap ? seg->index_cap * 2 : 64;
+            seg->index = vane_realloc(seg->index, seg->index_cap * sizeof(*seg->index));
+        }
+        seg->index[seg->index_count++] = (struct segment_entry){
+            (uint32_t)(view->offset - seg->base_offset), (uint32_t)position, view->stored_at};
+        seg->next_index_at = position + SEGMENT_INDEX_INTERVAL;
+    }
+    seg->next_offset = view->offset + 1;
+    seg->size = position + view->size;
+    seg->last_raft_index = view->raft_index;
+    seg->last_entry_pos = view->entry_pos;
+    seg->last_time = view->stored_at;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int segment_append(struct segment *seg, const void *records, size_t len)
+{
+    const uint8_t *p = records, *end = p + len;
+    uint64_t position = seg->size;
+    int err;
+
+    if ((err = write_all(seg->fd, records, len)) != 0) {
+        /* Put the file back to its last whole record. */
+        if (ftruncate(seg->fd, (off_t)seg->size) == 0)
+            lseek(seg->fd, (off_t)seg->size, SEEK_SET);
+        return err;
+    }
+    while (p < end) {
+        struct record_view view;
+
+        /* The caller has just sealed these records: the header is enough. */
+        record_peek_header(p, &view);
+        note_record(seg, position, &view);
+        position += view.size;
+        p += view.size;
+    }
+    return 0;
+}
+
+int segment_sync(struct segment *seg)
+{
+    return fdatasync(seg->fd) == 0 ? 0 : -errno;
+}
+
+/* The .idx file: the entries, then the trailer. */
+static void encode_trailer(const struct segment *seg, uint8_t *t, uint32_t crc_of_entries)
+{
+    uint64_t fields[6] = {IDX_MAGIC, seg->next_offset, seg->size, seg->last_raft_index,
+                          (uint64_t)seg->last_time, seg->last_entry_pos};
+    uint32_t count = (uint32_t)seg->index_count, crc;
+
+    memcpy(t, fields, sizeof(fields));
+    memcpy(t + 48, &count, 4);
+    crc = vane_crc32c(crc_of_entries, t, 52);
+    memcpy(t + 52, &crc, 4);
+}
+
+int segment_seal(struct segment *seg)
+{
+    size_t entries = seg->index_count * sizeof(struct segment_entry);
+    uint8_t trailer[IDX_TRAILER_SIZE];
+    char *tmp = vane_asprintf("%s.tmp", seg->idx_path);
+    int fd = -1, err = 0;
+
+    if (fdatasync(seg->fd) != 0) {
+        err = -errno;
+        goto out;
+    }
+    encode_trailer(seg, trailer, vane_crc32c(0, seg->index, entries));
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || (err = write_all(fd, seg->index, entries)) != 0 ||
+        (err = write_all(fd, trailer, sizeof(trailer))) != 0 || fsync(fd) != 0 ||
+        rename(tmp, seg->idx_path) != 0)
+        err = err ? err : -errno;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (err != 0)
+        unlink(tmp);
+    vane_free(tmp);
+    if (err == 0)
+        seg->sealed = true;
+    return err;
+}
+
+/* Loads a sealed segment's index; returns 0, or -1 when it must be rebuilt. */
+static int load_index(struct segment *seg, uint64_t file_size)
+{
+    uint8_t *buf = NULL, expect[IDX_TRAILER_SIZE];
+    uint64_t fields[6];
+    uint32_t count;
+    struct stat st;
+    int fd = open(seg->idx_path, O_RDONLY | O_CLOEXEC), rc = -1;
+
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < IDX_TRAILER_SIZE ||
+        (st.st_size - IDX_TRAILER_SIZE) % sizeof(struct segment_entry) != 0)
+        goto out;
+    buf = vane_malloc((size_t)st.st_size);
+    if (pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
+        goto out;
+    memcpy(fields, buf + st.st_size - IDX_TRAILER_SIZE, sizeof(fields));
+    memcpy(&count, buf + st.st_size - 8, 4);
+    if (fields[0] != IDX_MAGIC || fields[2] != file_size ||
+        count != (st.st_size - IDX_TRAILER_SIZE) / sizeof(struct segment_entry))
+        goto out;
+    seg->index = (struct segment_entry *)buf;
+    seg->index_count = seg->index_cap = count;
+    seg->next_offset = fields[1];
+    seg->size = fields[2];
+    seg->last_raft_index = fields[3];
+    seg->last_time = (int64_t)fields[4];
+    seg->last_entry_pos = (uint32_t)fields[5];
+    encode_trailer(seg, expect, vane_crc32c(0, buf, count * sizeof(struct segment_entry)));
+    if (memcmp(expect, buf + st.st_size - IDX_TRAILER_SIZE, IDX_TRAILER_SIZE) != 0) {
+        seg->index = NULL;
+        seg->index_count = seg->index_cap = 0;
+        seg->next_offset = seg->base_offset;
+        seg->size = seg->last_raft_index = 0;
+        goto out;
+    }
+    buf = NULL;
+    seg->sealed = true;
+    rc = 0;
+out:
+    vane_free(buf);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+static bool all_zero(const uint8_t *p, size_t len)
+{
+    while (len > 0 && *p == 0)
+        p++, len--;
+    return len == 0;
+}
+
+/* Whether the bad bytes at position (avail of them in hand, the file ending
+ * at file_size) are a torn tail rather than damage. */
+static bool is_torn(const uint8_t *p, size_t avail, uint64_t position, uint64_t file_size)
+{
+    uint32_t claimed = record_peek_size(p, avail);
+
+    if (claimed >= RECORD_HEADER_SIZE && position + claimed >= file_size)
+        return true;
+    /* A zero-filled tail (a power loss after the size grew). */
+    return position + avail == file_size && all_zero(p, avail);
+}
+
+static void note_damage(struct segment *seg, uint64_t position, const char *why)
+{
+    seg->damaged = true;
+    seg->damage = vane_asprintf("%s: corrupt record at byte %" PRIu64 " (offset %" PRIu64 "): %s",
+                                seg->log_path, position, seg->next_offset, why);
+    vane_log_error(component, "%s; serving offsets below %" PRIu64 " only", seg->damage,
+                   seg->next_offset);
+}
+
+static int cut_tail(struct segment *seg, uint64_t position, uint64_t file_size)
+{
+    vane_log_warn(component, "%s: torn tail at byte %" PRIu64 " cut off (%" PRIu64 " bytes)",
+                  seg->log_path, position, file_size - position);
+    return ftruncate(seg->fd, (off_t)position) == 0 ? 0 : -errno;
+}
+
+/*
+ * Checks the records in buf (avail bytes read at position) and indexes them.
+ * Returns the bytes consumed; sets *stop when the scan must end here (torn
+ * tail cut, damage noted, or *err).  A record that runs past the buffer but
+ * not past the file is left for the next read; *need says how big it is.
+ */
+static size_t scan_chunk(struct segment *seg, const uint8_t *buf, size_t avail, uint64_t position,
+                         uint64_t file_size, size_t *need, bool *stop, int *err)
+{
+    size_t used = 0;
+
+    while (used < avail) {
+        const uint8_t *p = buf + used;
+        uint64_t at = position + used;
+        struct record_view view;
+        const char *why = "offset out of sequence";
+        int rc = record_decode(p, avail - used, &view, &why);
+
+        if (rc == 0 && view.offset == seg->next_offset) {
+            note_record(seg, at, &view);
+            used += view.size;
+            continue;
+        }
+        if (rc == -ENODATA && at + avail - used < file_size) {
+            uint32_t claimed = record_peek_size(p, avail - used);
+
+            if (claimed <= RECORD_MAX_SIZE && at + claimed <= file_size) {
+                *need = claimed;
+                return used; /* the record goes on in the next read */
+            }
+        }
+        *stop = true;
+        if (rc == -ENODATA || is_torn(p, avail - used, at, file_size))
+            *err = cut_tail(seg, at, file_size);
+        else
+            note_damage(seg, at, why);
+        return used;
+    }
+    return used;
+}
+
+/* Reads every record of the file, rebuilding the index; stops at damage. */
+static int scan(struct segment *seg, uint64_t file_size)
+{
+    size_t cap = SCAN_CHUNK;
+    uint8_t *buf = vane_malloc(cap);
+    uint64_t position = 0;
+    bool stop = false;
+    int err = 0;
+
+    while (position < file_size && !stop) {
+        size_t want = (size_t)(file_size - position < cap ? file_size - position : cap);
+        ssize_t n = pread(seg->fd, buf, want, (off_t)position);
+        size_t need = 0, used;
+
+        if (n != (ssize_t)want) {
+            err = n < 0 ? -errno : -EIO;
+            break;
+        }
+        used = scan_chunk(seg, buf, want, position, file_size, &need, &stop, &err);
+        if (used == 0 && need > cap) {
+            cap = need; /* one record larger than the buffer */
+            buf = vane_realloc(buf, cap);
+        }
+        position += used;
+    }
+    vane_free(buf);
+    return err;
+}
+
+int segment_open(struct segment **out, const char *dir, uint64_t base, bool active, char **errmsg)
+{
+    struct segment *seg = segment_new(dir, base);
+    struct stat st;
+    int err;
+
+    seg->fd = open(seg->log_path, (active ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (seg->fd < 0 || fstat(seg->fd, &st) != 0) {
+        err = -errno;
+        *errmsg = vane_asprintf("cannot open %s: %s", seg->log_path, strerror(errno));
+        segment_close(seg);
+        return err;
+    }
+    if (active || load_index(seg, (uint64_t)st.st_size) != 0) {
+        unlink(seg->idx_path);
+        if ((err = scan(seg, (uint64_t)st.st_size)) != 0) {
+            *errmsg = vane_asprintf("cannot read %s: %s", seg->log_path, vane_strerror(err));
+            segment_close(seg);
+            return err;
+        }
+        if (!active && !seg->damaged && (err = segment_seal(seg)) != 0)
+            vane_log_warn(component, "cannot rewrite the index of %s: %s", seg->log_path,
+                          vane_strerror(err));
+    }
+    if (active)
+        lseek(seg->fd, (off_t)seg->size, SEEK_SET);
+    *out = seg;
+    return 0;
+}
+
+static size_t floor_entry(const struct segment *seg, uint64_t key, bool by_time)
+{
+    size_t lo = 0, hi = seg->index_count;
+
+    /* The last entry whose key is <= key (entry 0 is the first record). */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t k = by_time ? (uint64_t)seg->index[mid].stored_at : seg->index[mid].rel_offset;
+
+        if (by_time ? (int64_t)k < (int64_t)key : k <= key)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+uint64_t segment_position_of(const struct segment *seg, uint64_t offset)
+{
+    if (seg->index_count == 0)
+        return 0;
+    return seg->index[floor_entry(seg, offset - seg->base_offset, false)].position;
+}
+
+uint64_t segment_position_of_time(const struct segment *seg, int64_t time)
+{
+    if (seg->index_count == 0)
+        return 0;
+    return seg->index[floor_entry(seg, (uint64_t)time, true)].position;
+}
+
+ssize_t segment_read(const struct segment *seg, uint64_t position, void *buf, size_t len)
+{
+    ssize_t n;
+
+    if (position >= seg->size)
+        return 0;
+    if (len > seg->size - position)
+        len = (size_t)(seg->size - position);
+    do
+        n = pread(seg->fd, buf, len, (off_t)position);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : n;
+}
+
+int segment_remove_files(const char *dir, uint64_t base)
+{
+    char *log = segment_path(dir, base, "log"), *idx = segment_path(dir, base, "idx");
+    int err = unlink(log) == 0 || errno == ENOENT ? 0 : -errno;
+
+    unlink(idx);
+    vane_free(log);
+    vane_free(idx);
+    return err;
+}

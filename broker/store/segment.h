@@ -1,0 +1,108 @@
+/*
+ * segment.h -- one segment file of an eventlog and its sparse index.
+ *
+ * An eventlog is a run of segments, each named by the offset of its first
+ * record: 00000000000000000000.log, 00000000000000081920.log, ...  Records
+ * (record.h) are appended back to back; the newest segment is the active
+ * one, the others are sealed and never change again.
+ *
+ * The index keeps one entry per SEGMENT_INDEX_INTERVAL bytes of records:
+ * (offset from the segment's base, byte position, store time).  It answers
+ * both "where is offset N" and "which is the first event stored at or after
+ * time T" with a binary search and a short forward scan, since offsets and
+ * store times only grow within an eventlog.  It lives in memory; when a
+ * segment is sealed it is written to <base>.idx with a trailer that records
+ * the segment's extent and a CRC, so a restart loads sealed segments without
+ * reading their records.  The active segment has no .idx: a restart scans
+ * it, checking every record, and rebuilds its index.
+ *
+ * Threads: everything here runs on the loop thread except segment_seal(),
+ * which the caller runs in the thread pool once the segment takes no more
+ * appends.
+ */
+#ifndef VANE_STORE_SEGMENT_H
+#define VANE_STORE_SEGMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SEGMENT_INDEX_INTERVAL 4096
+
+struct segment_entry {
+    uint32_t rel_offset;
+    uint32_t position;
+    int64_t stored_at;
+};
+
+struct segment {
+    uint64_t base_offset;
+    uint64_t next_offset;      /* one past the last valid record */
+    uint64_t size;             /* bytes of valid records */
+    uint64_t last_raft_index;  /* of the last record; 0 when empty */
+    uint32_t last_entry_pos;   /* of the last record within its raft entry */
+    int64_t last_time;         /* store time of the last record */
+    int fd;
+    char *log_path, *idx_path;
+    struct segment_entry *index;
+    size_t index_count, index_cap;
+    uint64_t next_index_at;    /* position at which the next entry is due */
+    bool sealed;
+    bool damaged;              /* a corrupt record stops the segment at next_offset */
+    char *damage;              /* what and where, for the log and for readers */
+};
+
+/* Creates an empty active segment with base offset base in dir. */
+int segment_create(struct segment **segment, const char *dir, uint64_t base, char **errmsg);
+
+/*
+ * Opens the existing segment base in dir.  A sealed segment (active false)
+ * with a valid .idx is taken from it; otherwise every record is read and
+ * checked, the index rebuilt, a torn tail truncated (and logged), and a
+ * corrupt record recorded in damaged/damage, with nothing past it kept.
+ * Returns 0, or a negative error with *errmsg when the file cannot be used.
+ */
+int segment_open(struct segment **segment, const char *dir, uint64_t base, bool active,
+                 char **errmsg);
+
+/*
+ * Appends len bytes of sealed records (record_seal()) to the active segment
+ * and indexes them.  Returns 0 or -errno (then nothing is indexed).
+ */
+int segment_append(struct segment *segment, const void *records, size_t len);
+
+/*
+ * Makes the segment durable and sealed: fdatasync, then the .idx file with
+ * its trailer, fsynced.  For the thread pool.  Returns 0 or -errno.
+ */
+int segment_seal(struct segment *segment);
+
+/* Flushes the records written so far to disk (fdatasync).  Any thread. */
+int segment_sync(struct segment *segment);
+
+/*
+ * The byte position from which to read to find offset: the index entry at
+ * or before it.  offset must be within [base_offset, next_offset).
+ */
+uint64_t segment_position_of(const struct segment *segment, uint64_t offset);
+
+/*
+ * The byte position from which to read to find the first record stored at
+ * or after time; records before it in the segment are all older.
+ */
+uint64_t segment_position_of_time(const struct segment *segment, int64_t time);
+
+/* Reads up to len bytes at position.  Returns the bytes read or -errno. */
+ssize_t segment_read(const struct segment *segment, uint64_t position, void *buf, size_t len);
+
+/* Closes the file and frees the segment. */
+void segment_close(struct segment *segment);
+
+/* Deletes the segment's files (after segment_close they are gone too). */
+int segment_remove_files(const char *dir, uint64_t base);
+
+/* "%020llu.log" in dir; freed by the caller. */
+char *segment_path(const char *dir, uint64_t base, const char *ext);
+
+#endif

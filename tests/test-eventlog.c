@@ -1,0 +1,469 @@
+/*
+ * test-eventlog.c -- segments and eventlogs on real files through a real
+ * raft group: appends and group commit, reads across segments and at their
+ * edges, a roll in the middle of a batch, restart, time lookups, watchers,
+ * retention under a reader, snapshots, torn tails cut at every byte of the
+ * last record, and flipped bytes refused.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "harness.h"
+#include "store/eventlog.h"
+#include "store/segment.h"
+#include "tap.h"
+
+static uv_loop_t loop;
+static char *tmpdir;
+
+struct opened {
+    bool done;
+    int status;
+};
+
+static void on_ready(struct eventlog *log, int status, void *arg)
+{
+    struct opened *o = arg;
+
+    (void)log;
+    o->done = true;
+    o->status = status;
+}
+
+static struct eventlog *open_log(const char *dir, const struct eventlog_options *opt)
+{
+    struct opened o = {false, 0};
+    struct eventlog *log = NULL;
+    char *errmsg = NULL;
+
+    if (eventlog_open(&log, &loop, dir, opt, on_ready, &o, &errmsg) != 0) {
+        tap_diag("eventlog_open: %s", errmsg);
+        vane_free(errmsg);
+        return NULL;
+    }
+    if (!harness_loop_until(&loop, &o.done, 5000) || o.status != 0) {
+        tap_diag("eventlog did not become ready (%d)", o.status);
+        return NULL;
+    }
+    return log;
+}
+
+static void on_closed(struct eventlog *log, void *arg)
+{
+    (void)log;
+    *(bool *)arg = true;
+}
+
+static void close_log(struct eventlog *log)
+{
+    bool closed = false;
+
+    eventlog_close(log, on_closed, &closed);
+    harness_loop_until(&loop, &closed, 5000);
+}
+
+struct acks {
+    size_t count, failed, want;
+    uint64_t *offsets;
+    bool done;
+};
+
+static void on_append(void *arg, int status, uint64_t first)
+{
+    struct acks *a = arg;
+
+    if (status != 0)
+        a->failed++;
+    else
+        a->offsets[a->count] = first;
+    a->done = ++a->count == a->want;
+}
+
+/* Fills e as event number n of a test, with a payload of size bytes. */
+static void make_event(struct event *e, char *id, char *payload, size_t n, size_t size)
+{
+    event_reset(e);
+    snprintf(id, 32, "event-%zu", n);
+    memset(payload, 'a' + (int)(n % 26), size);
+    event_add_string(e, "specversion", EVENT_STRING, "1.0");
+    event_add_string(e, "id", EVENT_STRING, id);
+    event_add_string(e, "source", EVENT_URI_REF, "/test");
+    event_add_string(e, "type", EVENT_STRING, "test.event");
+    event_set_data(e, payload, size);
+}
+
+/* Appends count events one call each, all in one loop iteration, and waits. */
+static bool append_many(struct eventlog *log, size_t first_n, size_t count, size_t size,
+                        uint64_t *offsets)
+{
+    struct acks a = {0, 0, count, offsets, false};
+    struct event e = EVENT_INIT;
+    char id[32], *payload = vane_malloc(size + 1);
+
+    for (size_t i = 0; i < count; i++) {
+        make_event(&e, id, payload, first_n + i, size);
+        if (eventlog_append(log, &e, 1, on_append, &a) != 0)
+            on_append(&a, -1, 0);
+    }
+    harness_loop_until(&loop, &a.done, 10000);
+    event_free(&e);
+    vane_free(payload);
+    return a.count == count && a.failed == 0;
+}
+
+/* Reads [from, from + count) and checks ids and offsets; returns records seen. */
+static size_t check_range(struct eventlog *log, uint64_t from, size_t count, const char *what)
+{
+    struct eventlog_batch batch = EVENTLOG_BATCH_INIT;
+    struct event e = EVENT_INIT;
+    uint64_t offset = from;
+    size_t seen = 0, wrong = 0;
+
+    while (seen < count && eventlog_read(log, offset, 100, 64 * 1024, &batch) == 0 &&
+           batch.count > 0) {
+        for (size_t i = 0; i < batch.count && seen < count; i++, seen++) {
+            const struct event_attr *id;
+            char want[32];
+
+            record_to_event(&batch.records[i], &e);
+            id = event_get(&e, "id");
+            snprintf(want, sizeof(want), "event-%llu", (unsigned long long)(from + seen));
+            if (batch.records[i].offset != from + seen || id == NULL ||
+                id->value.u.bytes.len != strlen(want) ||
+                memcmp(id->value.u.bytes.ptr, want, strlen(want)) != 0)
+                wrong++;
+        }
+        offset = batch.next_offset;
+    }
+    is_int(seen, count, "%s: %zu records read", what, count);
+    is_int(wrong, 0, "%s: each has its offset and id", what);
+    event_free(&e);
+    eventlog_batch_free(&batch);
+    return seen;
+}
+
+static void test_append_and_read(void)
+{
+    char *dir = vane_asprintf("%s/basic", tmpdir);
+    struct eventlog_options opt;
+    struct eventlog_stats st;
+    uint64_t offsets[300];
+    struct eventlog *log;
+    bool dense = true;
+
+    eventlog_options_default(&opt);
+    log = open_log(dir, &opt);
+    if (!ok(log != NULL, "a new eventlog opens"))
+        return;
+    ok(append_many(log, 0, 300, 100, offsets), "300 appends in one iteration are acknowledged");
+    for (size_t i = 0; i < 300; i++)
+        dense &= offsets[i] == i;
+    ok(dense, "they get offsets 0..299 in order");
+    check_range(log, 0, 300, "read back");
+    check_range(log, 123, 10, "read from the middle");
+    eventlog_stats(log, &st);
+    is_int(st.next_offset, 300, "stats: next offset");
+    is_int(st.first_offset, 0, "stats: first offset");
+    close_log(log);
+
+    log = open_log(dir, &opt);
+    if (ok(log != NULL, "it opens again")) {
+        check_range(log, 0, 300, "after a restart");
+        ok(append_many(log, 300, 5, 100, offsets) && offsets[0] == 300,
+           "appends go on from offset 300");
+        check_range(log, 295, 10, "across the restart");
+        close_log(log);
+    }
+    vane_free(dir);
+}
+
+/* How many files match dir/pattern. */
+static size_t count_files(const char *dir, const char *pattern)
+{
+    char *full = vane_asprintf("%s/%s", dir, pattern);
+    glob_t g;
+    size_t n = glob(full, 0, NULL, &g) == 0 ? g.gl_pathc : 0;
+
+    if (n > 0)
+        globfree(&g);
+    vane_free(full);
+    return n;
+}
+
+static void test_roll_and_edges(void)
+{
+    char *dir = vane_asprintf("%s/roll", tmpdir);
+    struct eventlog_options opt;
+    struct eventlog_stats st;
+    uint64_t offsets[200];
+    struct eventlog *log;
+
+    eventlog_options_default(&opt);
+    opt.segment_size = 8192; /* ~30 records of 250 B per segment */
+    log = open_log(dir, &opt);
+    if (!ok(log != NULL, "an eventlog with 8 KiB segments opens"))
+        return;
+    ok(append_many(log, 0, 200, 200, offsets), "200 appends in one batch are acknowledged");
+    eventlog_stats(log, &st);
+    ok(st.segments > 5, "the batch rolled over several segments (%zu)", st.segments);
+    check_range(log, 0, 200, "across segments");
+    /* Every segment edge: the last record of one and the first of the next. */
+    for (uint64_t off = 1; off < 200; off++) {
+        struct eventlog_batch b = EVENTLOG_BATCH_INIT;
+
+        if (eventlog_read(log, off, 1, 1, &b) != 0 || b.count != 1 || b.records[0].offset != off) {
+            ok(0, "single read at offset %llu", (unsigned long long)off);
+            eventlog_batch_free(&b);
+            break;
+        }
+        eventlog_batch_free(&b);
+        if (off == 199)
+            ok(1, "a single-record read at every offset finds exactly that record");
+    }
+    close_log(log);
+    ok(count_files(dir, "*.idx") >= st.segments - 1, "sealed segments have their index files");
+    log = open_log(dir, &opt);
+    if (ok(log != NULL, "it reopens from the sealed indexes")) {
+        check_range(log, 0, 200, "after reopening");
+        close_log(log);
+    }
+    vane_free(dir);
+}
+
+struct watched {
+    size_t calls;
+    uint64_t next;
+};
+
+static void on_watch(struct eventlog *log, uint64_t next, void *arg)
+{
+    struct watched *w = arg;
+
+    (void)log;
+    w->calls++;
+    w->next = next;
+}
+
+static void test_time_watch_retention(void)
+{
+    char *dir = vane_asprintf("%s/retain", tmpdir);
+    struct eventlog_options opt;
+    struct eventlog_stats st;
+    struct eventlog_batch b = EVENTLOG_BATCH_INIT;
+    struct watched w = {0, 0};
+    uint64_t offsets[100];
+    struct eventlog *log;
+    int64_t mid_time;
+    void *watch;
+
+    eventlog_options_default(&opt);
+    opt.segment_size = 4096;
+    log = open_log(dir, &opt);
+    if (!ok(log != NULL, "an eventlog with 4 KiB segments opens"))
+        return;
+    watch = eventlog_watch(log, on_watch, &w);
+    append_many(log, 0, 50, 200, offsets);
+    ok(w.calls >= 1 && w.next == 50, "the watcher heard of the new events (next %llu)",
+       (unsigned long long)w.next);
+    eventlog_unwatch(log, watch);
+    eventlog_read(log, 49, 1, 1, &b);
+    mid_time = b.records[0].stored_at + 1;
+    uv_sleep(5);
+    append_many(log, 50, 50, 200, offsets);
+    is_int(eventlog_offset_at_time(log, mid_time), 50, "the first event after a time is found");
+    is_int(eventlog_offset_at_time(log, 0), 0, "a time before everything gives offset 0");
+    is_int(eventlog_offset_at_time(log, INT64_MAX), 100, "a time after everything gives the end");
+
+    /* Let the seals finish, then keep about 8 KiB. */
+    for (int i = 0; i < 50; i++)
+        uv_run(&loop, UV_RUN_NOWAIT), uv_sleep(1);
+    ok(eventlog_retain(log, 0, 0, 8192) > 0, "retention by size deletes whole segments");
+    eventlog_stats(log, &st);
+    ok(st.first_offset > 0 && st.bytes <= 8192 + 4096, "the log now starts at %llu",
+       (unsigned long long)st.first_offset);
+    is_int(eventlog_read(log, 3, 10, 1 << 20, &b), 0, "a reader positioned in a deleted segment reads on");
+    is_int(b.records[0].offset, st.first_offset, "from the earliest available offset");
+    ok(eventlog_retain(log, INT64_MAX, 1, 0) > 0, "retention by age deletes old segments");
+    eventlog_stats(log, &st);
+    is_int(st.next_offset, 100, "but never the active segment");
+    eventlog_batch_free(&b);
+    close_log(log);
+    vane_free(dir);
+}
+
+static void test_snapshots(void)
+{
+    char *dir = vane_asprintf("%s/snap", tmpdir);
+    struct eventlog_options opt;
+    uint64_t offsets[10];
+    struct eventlog *log;
+    bool all = true;
+
+    eventlog_options_default(&opt);
+    opt.snapshot_threshold = 4;
+    log = open_log(dir, &opt);
+    if (!ok(log != NULL, "an eventlog snapshotting every 4 entries opens"))
+        return;
+    for (size_t i = 0; i < 40; i++)
+        all &= append_many(log, i * 10, 10, 100, offsets);
+    ok(all, "40 batches are acknowledged");
+    for (int i = 0; i < 50; i++)
+        uv_run(&loop, UV_RUN_NOWAIT), uv_sleep(1);
+    close_log(log);
+    ok(count_files(dir, "raft/snapshot-*.meta") > 0, "raft took snapshots");
+    log = open_log(dir, &opt);
+    if (ok(log != NULL, "it reopens from snapshot and segments")) {
+        check_range(log, 0, 400, "after snapshots and a restart");
+        close_log(log);
+    }
+    vane_free(dir);
+}
+
+static uint64_t file_size(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* The byte position of the last record in a segment file. */
+static uint64_t last_record_at(const char *path)
+{
+    char *bytes = harness_read_file(path);
+    uint64_t size = file_size(path), at = 0, last = 0;
+
+    while (bytes != NULL && at < size) {
+        last = at;
+        at += record_peek_size(bytes + at, (size_t)(size - at));
+    }
+    vane_free(bytes);
+    return last;
+}
+
+static void truncate_file(const char *path, uint64_t size)
+{
+    if (truncate(path, (off_t)size) != 0)
+        tap_diag("cannot truncate %s", path);
+}
+
+static void test_torn_tail(void)
+{
+    char *dir = vane_asprintf("%s/torn", tmpdir);
+    char *path = segment_path(dir, 0, "log"), *copy = vane_asprintf("%s.orig", path);
+    char *save = vane_asprintf("cp %s %s", path, copy), *restore = vane_asprintf("cp %s %s", copy, path);
+    struct eventlog_options opt;
+    uint64_t offsets[20], full, last_start;
+    struct eventlog *log;
+    size_t cuts = 0, right = 0;
+
+    eventlog_options_default(&opt);
+    log = open_log(dir, &opt);
+    if (!ok(log != NULL, "an eventlog for the torn-tail test opens"))
+        return;
+    append_many(log, 0, 20, 150, offsets);
+    close_log(log);
+    full = file_size(path);
+    last_start = last_record_at(path);
+    ok(system(save) == 0 && last_start > 0, "the segment is saved; its last record is at byte %llu",
+       (unsigned long long)last_start);
+    /* A cut at every byte of the last record: the segment keeps 19 records. */
+    for (uint64_t cut = last_start; cut < full; cut++) {
+        struct segment *seg;
+        char *errmsg = NULL;
+
+        truncate_file(path, cut);
+        if (segment_open(&seg, dir, 0, true, &errmsg) == 0) {
+            cuts++;
+            right += seg->next_offset == 19 && seg->size == last_start && !seg->damaged &&
+                     file_size(path) == last_start;
+            segment_close(seg);
+        }
+        vane_free(errmsg);
+        if (system(restore) != 0)
+            tap_diag("cannot restore %s", path);
+    }
+    is_int(cuts, full - last_start, "the segment opens after a cut at every byte of its last record");
+    is_int(right, cuts, "each time it keeps the 19 whole records and invents nothing");
+
+    /* Through the eventlog, raft's log brings the cut record back. */
+    truncate_file(path, last_start + 7);
+    log = open_log(dir, &opt);
+    if (ok(log != NULL, "the eventlog opens over a torn tail")) {
+        check_range(log, 0, 20, "the acknowledged record is replayed from raft");
+        close_log(log);
+    }
+    vane_free(save);
+    vane_free(restore);
+    vane_free(copy);
+    vane_free(path);
+    vane_free(dir);
+}
+
+static void flip_byte(const char *path, uint64_t at)
+{
+    int fd = open(path, O_RDWR);
+    uint8_t byte;
+
+    if (fd < 0 || pread(fd, &byte, 1, (off_t)at) != 1)
+        tap_diag("cannot read %s", path);
+    byte ^= 0x40;
+    if (pwrite(fd, &byte, 1, (off_t)at) != 1)
+        tap_diag("cannot write %s", path);
+    close(fd);
+}
+
+static void test_flipped_byte(void)
+{
+    char *dir = vane_asprintf("%s/flip", tmpdir);
+    char *path = segment_path(dir, 0, "log");
+    struct eventlog_options opt;
+    struct eventlog_batch b = EVENTLOG_BATCH_INIT;
+    uint64_t offsets[60];
+    struct eventlog *log;
+
+    eventlog_options_default(&opt);
+    opt.segment_size = 4096;
+    log = open_log(dir, &opt);
+    if (!ok(log != NULL, "an eventlog for the flipped-byte test opens"))
+        return;
+    append_many(log, 0, 60, 150, offsets);
+    for (int i = 0; i < 50; i++)
+        uv_run(&loop, UV_RUN_NOWAIT), uv_sleep(1);
+    close_log(log);
+    /* Segment 0 is sealed; damage its 5th record (~200 B each). */
+    flip_byte(path, 4 * 200 + 100);
+    log = open_log(dir, &opt);
+    if (ok(log != NULL, "it opens (damage in a sealed segment is found on read)")) {
+        is_int(eventlog_read(log, 0, 100, 1 << 20, &b), VANE_ECORRUPT, "the read stops with a corruption error");
+        ok(b.count >= 3 && b.count <= 5, "the records before the damage are served (%zu)", b.count);
+        is_int(eventlog_read(log, 10, 10, 1 << 20, &b), VANE_ECORRUPT, "nothing past the damage is served");
+        is_int(b.count, 0, "not one record");
+        close_log(log);
+    }
+    eventlog_batch_free(&b);
+    vane_free(path);
+    vane_free(dir);
+}
+
+int main(void)
+{
+    uv_loop_init(&loop);
+    tmpdir = harness_tempdir();
+    test_append_and_read();
+    test_roll_and_edges();
+    test_time_watch_retention();
+    test_snapshots();
+    test_torn_tail();
+    test_flipped_byte();
+    is_int(harness_loop_close(&loop), 0, "every handle was closed");
+    harness_rmtree(tmpdir);
+    return tap_done();
+}
