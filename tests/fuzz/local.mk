@@ -1,0 +1,1 @@
+# tests/fuzz/local.mk -- fuzz targets for every parser of outside input.
