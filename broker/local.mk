@@ -16,6 +16,8 @@ libvane_la_SOURCES = \
 	broker/store/record.c broker/store/record.h \
 	broker/store/segment.c broker/store/segment.h \
 	broker/store/eventlog.c broker/store/eventlog.h \
+	broker/store/store.c broker/store/store.h \
+	broker/controller/controller.c broker/controller/controller.h \
 	broker/gateway/health.c broker/gateway/health.h \
 	broker/gateway/http_server.c broker/gateway/http_server.h \
 	broker/gateway/response.c broker/gateway/response.h \

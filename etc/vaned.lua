@@ -21,4 +21,10 @@ return {
     level = "info",   -- error | warn | info | debug
     format = "text",  -- text | json (one JSON object per line)
   },
+
+  store = {
+    -- An eventlog's segment file is closed and a new one begun at this
+    -- size; retention deletes whole segments.  64KiB .. 4GiB.
+    segment_size = "64MiB",
+  },
 }

@@ -240,7 +240,8 @@ int vaned_start(struct vaned *v, const char *data_dir, const char *const *args)
         return -1;
     while (now_ms() < deadline) {
         char *log = vaned_log(v);
-        bool started = parse_start_line(v, log);
+        /* Started, and ready: the store has recovered. */
+        bool started = parse_start_line(v, log) && strstr(log, " ready: ") != NULL;
 
         vane_free(log);
         if (started)

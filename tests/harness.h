@@ -48,7 +48,7 @@ char *harness_read_file(const char *path);
 
 /*
  * Starts vaned with args (NULL-terminated, may be NULL) and waits for its
- * start line.  data_dir is passed as --data-dir; --listen 127.0.0.1:0 is
+ * start line and its ready line.  data_dir is passed as --data-dir; --listen 127.0.0.1:0 is
  * added unless args has a --listen.  Returns 0, or -1 if vaned exited or
  * did not start in time (its log is printed as diagnostics).
  */

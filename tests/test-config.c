@@ -37,6 +37,7 @@ static void test_defaults(void)
     is_str(cfg.data_dir, "./var", "default data_dir");
     is_int(cfg.log_level, VANE_LOG_INFO, "default log.level");
     is_int(cfg.log_format, VANE_LOG_TEXT, "default log.format");
+    is_int(cfg.segment_size, 64 << 20, "default store.segment_size");
     ok(cfg.source == NULL, "defaults come from no file");
     config_free(&cfg);
 }
@@ -55,6 +56,7 @@ static void test_shipped_file(void)
     is_str(cfg.data_dir, defaults.data_dir, "it restates the default data_dir");
     is_int(cfg.log_level, defaults.log_level, "it restates the default log.level");
     is_int(cfg.log_format, defaults.log_format, "it restates the default log.format");
+    is_int(cfg.segment_size, defaults.segment_size, "it restates the default store.segment_size");
     is_str(cfg.source, path, "source names the file");
     vane_free(errmsg);
     vane_free(path);
@@ -79,6 +81,16 @@ static void test_values(void)
     is_str(cfg.data_dir, "/srv/vane", "os.getenv works for values");
     is_int(cfg.log_level, VANE_LOG_DEBUG, "log.level is read");
     is_int(cfg.log_format, VANE_LOG_JSON, "log.format is read");
+    vane_free(errmsg);
+    config_free(&cfg);
+
+    errmsg = load_text(&cfg, "return { store = { segment_size = '1GiB' } }\n");
+    is_str(errmsg, NULL, "a size with a unit loads");
+    is_int(cfg.segment_size, 1 << 30, "1GiB is 2^30 bytes");
+    vane_free(errmsg);
+    config_free(&cfg);
+    errmsg = load_text(&cfg, "return { store = { segment_size = 1048576 } }\n");
+    is_int(cfg.segment_size, 1 << 20, "a size can be an integer");
     vane_free(errmsg);
     config_free(&cfg);
 
@@ -119,6 +131,12 @@ static void test_refusals(void)
     refused("return { listen = 'localhost:8080' }", "bad address", "key 'listen'",
             "127.0.0.1:8080");
     refused("return { data_dir = '' }", "empty path", "key 'data_dir'", "non-empty");
+    refused("return { store = { segment_size = '64 parsecs' } }", "bad size",
+            "key 'store.segment_size': expected a size", "\"64 parsecs\"");
+    refused("return { store = { segment_size = 1024 } }", "size too small",
+            "key 'store.segment_size': expected a size from 65536", NULL);
+    refused("return { store = { segment_size = true } }", "size of the wrong type",
+            "key 'store.segment_size': expected a size (integer or string)", "got boolean");
     refused("return { 'a list' }", "list item", "expected name = value pairs", NULL);
     refused("return {\n  listen = ,\n}\n", "syntax error", "vaned.lua:2:", NULL);
     refused("\n\nerror('no secret set')\n", "runtime error", "vaned.lua:3:", "no secret set");

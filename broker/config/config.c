@@ -13,6 +13,8 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -44,17 +46,47 @@ static const char *check_path(const char *value)
 
 #define FIELD(name) offsetof(struct config, name)
 
+#define KIB UINT64_C(1024)
+#define MIB (KIB * 1024)
+#define GIB (MIB * 1024)
+
 static const struct config_key schema[] = {
-    {"listen", CONFIG_STRING, FIELD(listen), "127.0.0.1:8080", NULL, check_listen,
+    {"listen", CONFIG_STRING, FIELD(listen), "127.0.0.1:8080", NULL, check_listen, 0, 0,
      "Address and port of the HTTP listener (gateway, admin API, health). Port 0 picks a free port."},
-    {"data_dir", CONFIG_STRING, FIELD(data_dir), "./var", NULL, check_path,
+    {"data_dir", CONFIG_STRING, FIELD(data_dir), "./var", NULL, check_path, 0, 0,
      "Directory that holds the broker's data and its lock file; created if missing."},
-    {"log", CONFIG_SECTION, 0, NULL, NULL, NULL, "Logging."},
-    {"log.level", CONFIG_ENUM, FIELD(log_level), "info", log_levels, NULL,
+    {"log", CONFIG_SECTION, 0, NULL, NULL, NULL, 0, 0, "Logging."},
+    {"log.level", CONFIG_ENUM, FIELD(log_level), "info", log_levels, NULL, 0, 0,
      "Least severe level that is logged: error, warn, info or debug."},
-    {"log.format", CONFIG_ENUM, FIELD(log_format), "text", log_formats, NULL,
+    {"log.format", CONFIG_ENUM, FIELD(log_format), "text", log_formats, NULL, 0, 0,
      "Log line format: text, or json for one JSON object per line."},
+    {"store", CONFIG_SECTION, 0, NULL, NULL, NULL, 0, 0, "The event store."},
+    {"store.segment_size", CONFIG_SIZE, FIELD(segment_size), "64MiB", NULL, NULL, 64 * KIB,
+     4 * GIB, "Size at which an eventlog's segment file is closed and a new one started."},
 };
+
+/* Parses "123", "64KiB", "64MiB", "1GiB" (also KB, MB, GB as powers of 1000). */
+static int parse_size(const char *text, uint64_t *out)
+{
+    static const struct {
+        const char *unit;
+        uint64_t factor;
+    } units[] = {{"", 1},         {"B", 1},         {"KiB", KIB},      {"MiB", MIB},
+                 {"GiB", GIB},    {"KB", 1000},     {"MB", 1000000},   {"GB", 1000000000}};
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    v = strtoull(text, &end, 10);
+    if (end == text || errno != 0 || *text == '-')
+        return -EINVAL;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (strcmp(end, units[i].unit) == 0 && v <= UINT64_MAX / units[i].factor) {
+            *out = v * units[i].factor;
+            return 0;
+        }
+    return -EINVAL;
+}
 
 #define SCHEMA_SIZE (sizeof(schema) / sizeof(schema[0]))
 
@@ -110,6 +142,18 @@ static int set_value(struct config *cfg, const struct config_key *key, const cha
         }
         *errmsg = expected_choices(key, value);
         return VANE_ECONFIG;
+    case CONFIG_SIZE: {
+        uint64_t bytes;
+
+        if (parse_size(value, &bytes) != 0 || bytes < key->min || bytes > key->max) {
+            *errmsg = vane_asprintf("key '%s': expected a size from %" PRIu64 " to %" PRIu64
+                                    " bytes, written like 65536 or \"64MiB\"; got \"%s\"",
+                                    key->name, key->min, key->max, value);
+            return VANE_ECONFIG;
+        }
+        *(uint64_t *)field = bytes;
+        return 0;
+    }
     case CONFIG_SECTION:
         break;
     }
@@ -161,8 +205,16 @@ static int apply_lua_value(lua_State *L, struct config *cfg, const char *name, c
         }
         return walk_table(L, cfg, name, errmsg);
     }
+    if (key->type == CONFIG_SIZE && lua_isinteger(L, -1)) {
+        char text[32];
+
+        snprintf(text, sizeof(text), "%lld", (long long)lua_tointeger(L, -1));
+        return set_value(cfg, key, text, errmsg);
+    }
     if (type != LUA_TSTRING) {
-        *errmsg = vane_asprintf("key '%s': expected a string; got %s", name, lua_typename(L, type));
+        *errmsg = vane_asprintf("key '%s': expected %s; got %s", name,
+                                key->type == CONFIG_SIZE ? "a size (integer or string)" : "a string",
+                                lua_typename(L, type));
         return VANE_ECONFIG;
     }
     return set_value(cfg, key, lua_tostring(L, -1), errmsg);
@@ -270,6 +322,8 @@ void config_print(const struct config *cfg, FILE *out)
             fprintf(out, "%s %s\n", schema[i].name, *(char *const *)field);
         else if (schema[i].type == CONFIG_ENUM)
             fprintf(out, "%s %s\n", schema[i].name, schema[i].choices[*(const int *)field]);
+        else if (schema[i].type == CONFIG_SIZE)
+            fprintf(out, "%s %" PRIu64 "\n", schema[i].name, *(const uint64_t *)field);
     }
 }
 

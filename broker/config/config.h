@@ -22,6 +22,7 @@
 #define VANE_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "core/log.h"
@@ -31,6 +32,7 @@ struct config {
     char *data_dir;                  /* created at start if missing */
     enum vane_log_level log_level;
     enum vane_log_format log_format;
+    uint64_t segment_size;           /* store.segment_size, bytes */
     char *source;                    /* the file it came from, or NULL: embedded default */
 };
 
@@ -38,6 +40,7 @@ enum config_type {
     CONFIG_SECTION, /* a nested table of further keys */
     CONFIG_STRING,
     CONFIG_ENUM, /* a string from a fixed list, stored as its index */
+    CONFIG_SIZE, /* bytes: an integer, or a string with a unit ("64MiB"), stored as uint64_t */
 };
 
 struct config_key {
@@ -48,6 +51,7 @@ struct config_key {
     const char *const *choices; /* CONFIG_ENUM: NULL-terminated list */
     /* Extra check of a string value; returns NULL or what was expected. */
     const char *(*check)(const char *value);
+    uint64_t min, max;         /* CONFIG_SIZE: the range accepted */
     const char *doc;
 };
 

@@ -1,11 +1,12 @@
 /*
  * daemon.c -- start, run and stop the broker (see daemon.h).
  *
- * Start: data directory and lock, HTTP server with its routes, signal
- * handlers, the start line, then readiness.  Stop, on the first SIGINT or
- * SIGTERM: readiness goes to "stopping", the HTTP server drains and closes
- * (http_server.h bounds that), the signal handles close, and the loop is
- * stopped; the parts are then freed outside uv_run(), as h2o requires, and
+ * Start: data directory and lock, HTTP server with its routes, the store
+ * (which recovers in the background while /readyz says "starting"), signal
+ * handlers, the start line; readiness once the store is recovered.  Stop, on
+ * the first SIGINT or SIGTERM: readiness goes to "stopping", the HTTP server
+ * drains and closes (http_server.h bounds that), the store closes its raft
+ * groups and files, the signal handles close, and the loop is stopped; the parts are then freed outside uv_run(), as h2o requires, and
  * the loop is run once more to finish the close callbacks before
  * uv_loop_close().
  */
@@ -23,6 +24,7 @@
 #include "daemon/lockfile.h"
 #include "gateway/health.h"
 #include "gateway/http_server.h"
+#include "store/store.h"
 #include "vane-config.h"
 
 static const char component[] = "vaned";
@@ -31,16 +33,31 @@ struct daemon {
     uv_loop_t loop;
     const struct config *cfg;
     struct http_server *http;
+    struct store *store;
     struct health health;
+    uint64_t store_opened_ms;
     uv_signal_t sigint, sigterm;
     bool signals_open, stopping;
+    int failed; /* why the daemon stopped on its own */
 };
 
+static void on_store_closed(void *arg)
+{
+    struct daemon *d = arg;
+
+    d->store = NULL;
+    uv_stop(&d->loop);
+}
+
+/* HTTP first, so no request reaches a closing store; then the store. */
 static void on_http_closed(void *arg)
 {
     struct daemon *d = arg;
 
-    uv_stop(&d->loop);
+    if (d->store != NULL)
+        store_close(d->store, on_store_closed, d);
+    else
+        uv_stop(&d->loop);
 }
 
 static void daemon_stop(struct daemon *d)
@@ -48,6 +65,45 @@ static void daemon_stop(struct daemon *d)
     d->stopping = true;
     d->health.state = HEALTH_STOPPING;
     http_server_close(d->http, on_http_closed, d);
+}
+
+static void on_store_ready(struct store *store, int status, void *arg)
+{
+    struct daemon *d = arg;
+    const struct eventbus_meta *const *buses;
+    size_t count, logs = 0;
+
+    if (status != 0) {
+        vane_log_error(component, "the store failed to start: %s; stopping", vane_strerror(status));
+        d->failed = status;
+        daemon_stop(d);
+        return;
+    }
+    buses = controller_list(store_controller(store), &count);
+    for (size_t i = 0; i < count; i++)
+        logs += buses[i]->eventlog_count;
+    vane_log_info(component, "ready: %zu eventbuses, %zu eventlogs recovered in %llu ms", count,
+                  logs, (unsigned long long)(uv_now(&d->loop) - d->store_opened_ms));
+    if (!d->stopping)
+        d->health.state = HEALTH_READY;
+}
+
+static int start_store(struct daemon *d)
+{
+    struct store_options options;
+    char *errmsg = NULL;
+    int err;
+
+    store_options_default(&options);
+    options.eventlog.segment_size = d->cfg->segment_size;
+    d->store_opened_ms = uv_now(&d->loop);
+    err = store_open(&d->store, &d->loop, d->cfg->data_dir, &options, on_store_ready, d, &errmsg);
+    if (err != 0) {
+        vane_log_error(component, "cannot open the store: %s", errmsg);
+        vane_free(errmsg);
+        d->store = NULL;
+    }
+    return err;
 }
 
 static void on_signal(uv_signal_t *handle, int signum)
@@ -136,17 +192,18 @@ int daemon_run(const struct config *cfg)
     d.health.loop = &d.loop;
     d.health.started_ms = uv_now(&d.loop);
     d.health.state = HEALTH_STARTING;
-    if ((err = start_http(&d)) == 0) {
+    if ((err = start_http(&d)) == 0 && (err = start_store(&d)) == 0) {
         watch_signal(&d, &d.sigint, SIGINT);
         watch_signal(&d, &d.sigterm, SIGTERM);
         d.signals_open = true;
         log_start_line(&d);
-        d.health.state = HEALTH_READY;
     } else if (d.http != NULL) {
         daemon_stop(&d);
     }
     if (d.http != NULL)
         uv_run(&d.loop, UV_RUN_DEFAULT);
+    if (err == 0)
+        err = d.failed;
     if (close_loop(&d) != 0 && err == 0)
         err = VANE_ESHUTDOWN;
     if (err == 0)

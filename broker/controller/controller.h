@@ -1,0 +1,81 @@
+/*
+ * controller.h -- the broker's metadata: eventbuses and their eventlogs,
+ * kept by a state machine in its own raft group.
+ *
+ * Every change is a raft entry (a JSON command), applied in order on every
+ * node, so the metadata survives restarts and, in a cluster, agrees
+ * everywhere.  A snapshot is the whole state as JSON; it is small.  Eventlog
+ * ids are handed out by the state machine and never reused, so a deleted
+ * eventbus's files can never be mistaken for a new one's.
+ *
+ * A listener hears of each eventbus created, updated or deleted once the
+ * controller is ready (replayed history is not announced: the state after
+ * replay is what controller_list() shows).  Everything runs on the loop.
+ */
+#ifndef VANE_CONTROLLER_H
+#define VANE_CONTROLLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#define CONTROLLER_MAX_EVENTLOGS 64
+#define CONTROLLER_MAX_NAME 128
+
+struct eventbus_meta {
+    char *name;
+    uint64_t id;
+    uint32_t eventlog_count;
+    uint64_t eventlog_ids[CONTROLLER_MAX_EVENTLOGS];
+    int64_t retention_max_age_s; /* 0: keep forever */
+    uint64_t retention_max_bytes; /* per eventlog; 0: no limit */
+    char *description;
+    int64_t created_at, updated_at; /* ns since the epoch */
+};
+
+enum controller_change {
+    CONTROLLER_CREATED,
+    CONTROLLER_UPDATED,
+    CONTROLLER_DELETED,
+};
+
+struct controller;
+
+typedef void (*controller_ready_cb)(struct controller *c, int status, void *arg);
+/* status 0: done, bus is the eventbus as it now is (NULL after a delete). */
+typedef void (*controller_done_cb)(void *arg, int status, const struct eventbus_meta *bus);
+/* Runs after the change is applied; for a delete, bus is about to be freed. */
+typedef void (*controller_listener_cb)(struct controller *c, enum controller_change change,
+                                       const struct eventbus_meta *bus, void *arg);
+typedef void (*controller_close_cb)(void *arg);
+
+int controller_open(struct controller **c, uv_loop_t *loop, const char *dir,
+                    controller_ready_cb ready, void *arg, char **errmsg);
+
+void controller_set_listener(struct controller *c, controller_listener_cb cb, void *arg);
+
+/*
+ * Proposes a new eventbus from spec (name, eventlog_count, retention,
+ * description; the rest is ignored).  Returns a negative error at once for
+ * a bad spec (-EINVAL, with *errmsg naming the field) or an existing name
+ * (-EEXIST); else 0 and done runs once it is applied.
+ */
+int controller_create_eventbus(struct controller *c, const struct eventbus_meta *spec,
+                               controller_done_cb done, void *arg, char **errmsg);
+
+/* Changes the retention and description of an eventbus (not its eventlog count). */
+int controller_update_eventbus(struct controller *c, const struct eventbus_meta *spec,
+                               controller_done_cb done, void *arg, char **errmsg);
+
+int controller_delete_eventbus(struct controller *c, const char *name, controller_done_cb done,
+                               void *arg);
+
+const struct eventbus_meta *controller_find(const struct controller *c, const char *name);
+
+/* The eventbuses in creation order; *count of them.  Valid until the next change. */
+const struct eventbus_meta *const *controller_list(const struct controller *c, size_t *count);
+
+void controller_close(struct controller *c, controller_close_cb cb, void *arg);
+
+#endif
