@@ -6,6 +6,7 @@ LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver
 AM_TESTS_ENVIRONMENT = \
 	VANED='$(abs_top_builddir)/vaned'; export VANED; \
 	VANECTL='$(abs_top_builddir)/vanectl/vanectl'; export VANECTL; \
+	CRASH_WRITER='$(abs_top_builddir)/tests/crash-writer'; export CRASH_WRITER; \
 	VANE_SRCDIR='$(abs_top_srcdir)'; export VANE_SRCDIR; \
 	VANE_VALGRIND='$(VANE_VALGRIND)'; export VANE_VALGRIND; \
 	VANE_TEST_TIME_SCALE='$(VANE_TEST_TIME_SCALE)'; export VANE_TEST_TIME_SCALE;
@@ -18,7 +19,8 @@ tests_libharness_la_SOURCES = tests/tap.c tests/tap.h tests/harness.c tests/harn
 LDADD = tests/libharness.la libvane.la
 
 unit_tests = tests/test-core tests/test-config tests/test-record tests/test-eventlog
-integration_tests = tests/test-vaned tests/test-vanectl
+integration_tests = tests/test-vaned tests/test-vanectl tests/test-crash
+check_PROGRAMS += tests/crash-writer
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests)
 
