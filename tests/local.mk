@@ -18,7 +18,7 @@ tests_libharness_la_SOURCES = tests/tap.c tests/tap.h tests/harness.c tests/harn
 # the broker; programs installed by the other parts set their own LDADD.
 LDADD = tests/libharness.la libvane.la
 
-unit_tests = tests/test-core tests/test-config tests/test-record tests/test-eventlog
+unit_tests = tests/test-core tests/test-config tests/test-record tests/test-eventlog tests/test-store
 integration_tests = tests/test-vaned tests/test-vanectl tests/test-crash
 check_PROGRAMS += tests/crash-writer
 check_PROGRAMS += $(unit_tests) $(integration_tests)
