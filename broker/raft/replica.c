@@ -61,10 +61,47 @@ static int local_connect(struct raft_uv_transport *t, struct raft_uv_connect *re
     return RAFT_NOCONNECTION;
 }
 
+/*
+ * raft 0.15's libuv backend can fire its close callback twice: once when its
+ * other parts are closed while an open segment's writer is still closing
+ * (it waits for writes in the thread pool), and again when the writer
+ * finishes, by then on freed memory (seen under ASan on every run of
+ * tests/test-store).  The backend does wait for its transport, so the
+ * transport's close completes only after a delay that outlasts the writer's
+ * last write; with 50 ms no double close was seen in 30 runs under a debug
+ * build of raft, where 10 ms still failed one run in ten.  It adds 50 ms to
+ * a shutdown, paid once since all groups close together.
+ */
+#define LOCAL_CLOSE_DELAY_MS 50
+
+struct local_close {
+    uv_timer_t timer;
+    struct raft_uv_transport *transport;
+    raft_uv_transport_close_cb cb;
+};
+
+static void local_closed(uv_handle_t *handle)
+{
+    vane_free(handle);
+}
+
+static void local_close_now(uv_timer_t *timer)
+{
+    struct local_close *lc = (struct local_close *)timer;
+
+    if (lc->cb != NULL)
+        lc->cb(lc->transport);
+    uv_close((uv_handle_t *)timer, local_closed);
+}
+
 static void local_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
 {
-    if (cb != NULL)
-        cb(t);
+    struct local_close *lc = VANE_NEW(lc);
+
+    lc->transport = t;
+    lc->cb = cb;
+    uv_timer_init(((struct replica *)t->impl)->loop, &lc->timer);
+    uv_timer_start(&lc->timer, local_close_now, LOCAL_CLOSE_DELAY_MS, 0);
 }
 
 /* Translates a raft error code at the boundary. */
@@ -84,8 +121,9 @@ static int from_raft(int rv)
     }
 }
 
-/* raft's libuv backend (0.15) lacks the async_work method that the state
- * machines' off-loop snapshots need; it is libuv's thread pool. */
+/* raft's libuv backend (0.15) has async_work but calls itself version 1, so
+ * raft refuses the off-loop snapshots that need it; where a backend truly
+ * lacks it, this one runs the work in libuv's thread pool. */
 struct async_job {
     uv_work_t req;
     struct raft_io_async_work *work;
@@ -164,7 +202,7 @@ int replica_start(struct replica **out, uv_loop_t *loop, const char *dir, struct
     replica->ready = ready;
     replica->ready_arg = arg;
     replica->transport = (struct raft_uv_transport){
-        .init = local_init, .listen = local_listen, .connect = local_connect,
+        .impl = replica, .init = local_init, .listen = local_listen, .connect = local_connect,
         .close = local_close};
     /* raft_init on a missing directory only says "unknown error". */
     if ((err = vane_fs_mkdir_p(dir, 0755)) != 0) {
@@ -179,7 +217,8 @@ int replica_start(struct replica **out, uv_loop_t *loop, const char *dir, struct
     }
     if (replica->io.version < 2) {
         replica->io.version = 2;
-        replica->io.async_work = async_work;
+        if (replica->io.async_work == NULL)
+            replica->io.async_work = async_work;
     }
     if ((rv = raft_init(&replica->raft, &replica->io, fsm, REPLICA_ID, REPLICA_ADDRESS)) != 0) {
         replica->raft_initialized = true; /* for its errmsg */
