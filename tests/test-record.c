@@ -152,6 +152,18 @@ static void bad_version(uint8_t *rec, size_t *len) { resealed(rec, *len, 8, 9); 
 static void bad_type(uint8_t *rec, size_t *len) { resealed(rec, *len, RECORD_HEADER_SIZE, 99); }
 static void long_name(uint8_t *rec, size_t *len) { resealed(rec, *len, RECORD_HEADER_SIZE + 1, 250); }
 static void no_data_flag(uint8_t *rec, size_t *len) { resealed(rec, *len, 9, 0); }
+static void unknown_flag(uint8_t *rec, size_t *len) { resealed(rec, *len, 9, 0x03); }
+
+/* The Boolean attribute "flag" of full_event(): find its value byte. */
+static void boolean_two(uint8_t *rec, size_t *len)
+{
+    for (size_t i = RECORD_HEADER_SIZE; i + RECORD_ATTR_HEADER_SIZE + 5 < *len; i++)
+        if (rec[i] == EVENT_BOOLEAN && rec[i + 1] == 4 &&
+            memcmp(rec + i + RECORD_ATTR_HEADER_SIZE, "flag", 4) == 0) {
+            resealed(rec, *len, i + RECORD_ATTR_HEADER_SIZE + 4, 2);
+            return;
+        }
+}
 
 static void test_damage(void)
 {
@@ -170,6 +182,10 @@ static void test_damage(void)
     is_int(decode_edited(long_name, &why), VANE_ECORRUPT, "a name running past the record is refused");
     is_int(decode_edited(no_data_flag, &why), VANE_ECORRUPT, "data without the flag is refused");
     is_str(why, "data without the data flag", "saying so");
+    is_int(decode_edited(unknown_flag, &why), VANE_ECORRUPT, "an unknown flag bit is refused");
+    is_str(why, "unknown flags", "saying so");
+    is_int(decode_edited(boolean_two, &why), VANE_ECORRUPT, "a Boolean of 2 is refused");
+    is_str(why, "Boolean value other than 0 or 1", "saying so");
 }
 
 int main(void)

@@ -155,6 +155,8 @@ static const char *check_attrs(const struct record_view *view)
         p += RECORD_ATTR_HEADER_SIZE;
         if ((size_t)(end - p) < (size_t)name_len + value_len)
             return "attribute past the end of the record";
+        if (type == EVENT_BOOLEAN && p[name_len] > 1)
+            return "Boolean value other than 0 or 1";
         p += name_len + value_len;
     }
     return p == end ? NULL : "attributes and data do not fill the record";
@@ -181,6 +183,8 @@ int record_decode(const void *buf, size_t avail, struct record_view *view, const
         read_header(base, view);
         if (view->data_len > view->size - RECORD_HEADER_SIZE)
             problem = "data length past the end of the record";
+        else if (view->flags & ~RECORD_FLAG_DATA)
+            problem = "unknown flags";
         else if (view->data_len > 0 && !(view->flags & RECORD_FLAG_DATA))
             problem = "data without the data flag";
         else

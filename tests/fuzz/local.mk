@@ -1,1 +1,66 @@
 # tests/fuzz/local.mk -- fuzz targets for every parser of outside input.
+#
+# A target is tests/fuzz/fuzz-<name>.c, defining LLVMFuzzerTestOneInput(),
+# with its seed corpus in tests/fuzz/corpus/<name>/.  It is built twice:
+#
+#   tests/fuzz/replay-<name>  the target with replay.c's main(), a TAP test
+#                             that runs every file of the corpus once (make
+#                             check, with the build's sanitizers; the corpus
+#                             is found through VANE_SRCDIR, which
+#                             tests/local.mk exports, or FUZZ_CORPUS);
+#   make fuzz-<name>          the target with clang's libFuzzer, address and
+#                             undefined-behaviour sanitizers, for real fuzzing.
+#                             Never part of make or make check.  Run it with
+#                             a scratch directory first, so that new inputs
+#                             land there, not in the source tree:
+#
+#       make fuzz-record
+#       mkdir -p fuzz-new && tests/fuzz/fuzz-record -max_total_time=60 \
+#           fuzz-new $(srcdir)/tests/fuzz/corpus/record
+#
+#   A crash leaves crash-<sha1> in the current directory; once the bug is
+#   fixed, add it to the corpus so make check replays it for good.
+#
+# The libFuzzer build compiles the broker sources the target needs itself,
+# with coverage instrumentation, instead of linking libvane.la, which the
+# configured compiler built without it.
+
+fuzz_replays = tests/fuzz/replay-record
+check_PROGRAMS += $(fuzz_replays)
+TESTS += $(fuzz_replays)
+
+tests_fuzz_replay_record_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-record.c
+tests_fuzz_replay_record_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_TARGET='"record"'
+tests_fuzz_replay_record_LDADD = libvane.la
+
+# Writes the seed corpus again from the encoder (see its top comment); only
+# needed when the record format changes.
+EXTRA_PROGRAMS += tests/fuzz/make-record-corpus
+tests_fuzz_make_record_corpus_SOURCES = tests/fuzz/make-record-corpus.c
+tests_fuzz_make_record_corpus_LDADD = libvane.la
+CLEANFILES += tests/fuzz/make-record-corpus
+
+# A directory in EXTRA_DIST is copied whole, so a new corpus file ships
+# without being listed here.
+EXTRA_DIST += tests/fuzz/corpus
+
+FUZZ_CC = clang
+FUZZ_CFLAGS = -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined
+FUZZ_CPPFLAGS = -I$(top_srcdir)/broker -I$(top_builddir) -D_GNU_SOURCE
+fuzz_record_sources = $(srcdir)/tests/fuzz/fuzz-record.c $(srcdir)/broker/store/record.c \
+	$(srcdir)/broker/event/event.c $(srcdir)/broker/core/crc32c.c $(srcdir)/broker/core/alloc.c
+
+fuzz-record: tests/fuzz/fuzz-record
+
+tests/fuzz/fuzz-record: $(fuzz_record_sources)
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { \
+		echo "make fuzz-record: $(FUZZ_CC) not found; libFuzzer needs clang" \
+			"(apt-get install clang, or make FUZZ_CC=/path/to/clang)" >&2; \
+		exit 1; }
+	@$(MKDIR_P) tests/fuzz
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(fuzz_record_sources)
+
+CLEANFILES += tests/fuzz/fuzz-record
+
+.PHONY: fuzz-record
