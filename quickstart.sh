@@ -58,6 +58,12 @@ check() {
   fi
 }
 
+# The plain closing line CI reads: every test of both runs.
+summary() {
+  awk '/^# PASS:/ { p += $3 } /^# (FAIL|ERROR):/ { f += $3 }
+       END { printf "%d passed, %d failed\n", p, f }' build/test-suite.log build-asan/test-suite.log
+}
+
 case "${1:-}" in
 run)
   shift
@@ -73,9 +79,10 @@ test)
   build build-asan --enable-asan --enable-ubsan --enable-werror
   export VANE_TEST_TIME_SCALE="${VANE_TEST_TIME_SCALE:-3}"
   check build-asan
-  # The plain closing line CI reads: every test of both runs.
-  awk '/^# PASS:/ { p += $3 } /^# (FAIL|ERROR):/ { f += $3 }
-       END { printf "%d passed, %d failed\n", p, f }' build/test-suite.log build-asan/test-suite.log
+  summary
+  ;;
+summary)
+  summary
   ;;
 *)
   echo "usage: $0 run [VANED-OPTION]... | test" >&2
