@@ -85,7 +85,7 @@ summary)
   summary
   ;;
 *)
-  echo "usage: $0 run [VANED-OPTION]... | test" >&2
+  echo "usage: $0 run [VANED-OPTION]... | test | summary" >&2
   exit 2
   ;;
 esac
