@@ -443,7 +443,7 @@ int controller_open(struct controller **out, uv_loop_t *loop, const char *dir,
                     controller_ready_cb ready, void *arg, char **errmsg)
 {
     struct controller *c = VANE_NEW(c);
-    struct replica_options ropt = {64, 64};
+    struct replica_options ropt = {64, 16, 0};
     int err;
 
     c->loop = loop;

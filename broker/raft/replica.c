@@ -215,6 +215,8 @@ int replica_start(struct replica **out, uv_loop_t *loop, const char *dir, struct
         vane_free(replica);
         return err;
     }
+    if (options->segment_size > 0)
+        raft_uv_set_segment_size(&replica->io, options->segment_size);
     if (replica->io.version < 2) {
         replica->io.version = 2;
         if (replica->io.async_work == NULL)
@@ -282,6 +284,11 @@ int replica_apply(struct replica *replica, void *buf, size_t len, replica_apply_
 raft_index replica_applying_index(const struct replica *replica)
 {
     return raft_last_applied((struct raft *)&replica->raft) + 1;
+}
+
+void replica_set_snapshot_threshold(struct replica *replica, unsigned entries)
+{
+    raft_set_snapshot_threshold(&replica->raft, entries);
 }
 
 bool replica_is_leader(const struct replica *replica)

@@ -40,6 +40,7 @@ typedef void (*replica_apply_cb)(void *arg, int status, void *result);
 struct replica_options {
     unsigned snapshot_threshold; /* entries between snapshots */
     unsigned snapshot_trailing;  /* entries kept after a snapshot */
+    size_t segment_size;         /* raft's log files; 0 for raft's default (8 MiB) */
 };
 
 /*
@@ -63,6 +64,9 @@ int replica_apply(struct replica *replica, void *buf, size_t len, replica_apply_
 raft_index replica_applying_index(const struct replica *replica);
 
 bool replica_is_leader(const struct replica *replica);
+
+/* Changes the entries between snapshots; may be called from the state machine. */
+void replica_set_snapshot_threshold(struct replica *replica, unsigned entries);
 
 /* Closes the group; close_cb runs once raft has released everything. */
 void replica_close(struct replica *replica, replica_close_cb close_cb, void *arg);

@@ -91,6 +91,9 @@ struct eventlog {
     int sealing;
     int *snap_fds;
     size_t snap_nfds;
+    uint64_t entry_bytes_avg;   /* running average size of the raft entries applied */
+    uint64_t unsynced;          /* bytes written since the last background sync began */
+    bool syncing;               /* a background sync is running */
     eventlog_close_cb close_cb;
     void *close_arg;
     int closes_pending;
@@ -101,8 +104,21 @@ void eventlog_options_default(struct eventlog_options *options)
     options->segment_size = UINT64_C(64) << 20;
     options->tail_size = 4u << 20;
     options->max_batch_bytes = 1u << 20;
-    options->snapshot_threshold = 64;
+    options->snapshot_bytes = UINT64_C(16) << 20;
+    options->snapshot_threshold = 0;
 }
+
+/* raft's log of an eventlog: larger files switch less often (each switch
+ * stalls the next write for tens of milliseconds). */
+#define RAFT_SEGMENT_SIZE (32u << 20)
+/* Entries raft keeps behind a snapshot: few, so that a restart replays little. */
+#define SNAPSHOT_TRAILING 16
+#define SNAPSHOT_MIN_ENTRIES 16
+#define SNAPSHOT_MAX_ENTRIES 65536
+/* Written segment bytes that start a background fdatasync: keeping the
+ * unsynced part small keeps each snapshot's fsync, and the stall it causes
+ * to raft's own writes, short. */
+#define BACKGROUND_SYNC_BYTES (4u << 20)
 
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
@@ -216,6 +232,54 @@ static int open_segments(struct eventlog *log, char **errmsg)
 
 static void after_seal(uv_work_t *req, int status);
 
+struct sync_work {
+    uv_work_t req;
+    struct eventlog *log;
+    int fd; /* a dup: the segment may be sealed or deleted meanwhile */
+};
+
+static void sync_work(uv_work_t *req)
+{
+    struct sync_work *work = (struct sync_work *)req;
+
+    fdatasync(work->fd);
+    close(work->fd);
+}
+
+static void maybe_closed(struct eventlog *log);
+
+static void after_sync(uv_work_t *req, int status)
+{
+    struct sync_work *work = (struct sync_work *)req;
+    struct eventlog *log = work->log;
+
+    (void)status;
+    log->syncing = false;
+    vane_free(work);
+    if (log->closing)
+        maybe_closed(log);
+}
+
+/* Starts a background fdatasync of the active segment once enough is written. */
+static void maybe_sync(struct eventlog *log, size_t written)
+{
+    struct sync_work *work;
+
+    log->unsynced += written;
+    if (log->syncing || log->unsynced < BACKGROUND_SYNC_BYTES)
+        return;
+    work = VANE_NEW(work);
+    work->log = log;
+    work->fd = dup(active(log)->fd);
+    if (work->fd < 0) {
+        vane_free(work);
+        return;
+    }
+    log->unsynced = 0;
+    log->syncing = true;
+    uv_queue_work(log->loop, &work->req, sync_work, after_sync);
+}
+
 static void seal_work(uv_work_t *req)
 {
     struct seal_work *work = (struct seal_work *)req;
@@ -281,6 +345,8 @@ static int write_staged(struct eventlog *log, size_t from)
     if (from == log->tail.len)
         return 0;
     err = segment_append(active(log), log->tail.buf + from, log->tail.len - from);
+    if (err == 0)
+        maybe_sync(log, log->tail.len - from);
     if (err != 0) {
         vane_log_error(component, "cannot write %s: %s; the eventlog takes no more writes",
                        active(log)->log_path, vane_strerror(err));
@@ -330,6 +396,31 @@ static void notify_watchers(struct eventlog *log)
     }
 }
 
+/*
+ * Raft snapshots by entry count, but what a snapshot bounds is bytes: raft's
+ * log in memory and on disk, and the records fsynced at each snapshot.  So
+ * the entry count follows the average entry size to make snapshots come
+ * about every snapshot_bytes (unless a fixed snapshot_threshold is set).
+ */
+static void adapt_snapshots(struct eventlog *log, size_t entry_bytes)
+{
+    uint64_t entries;
+
+    /* Not while raft replays its log at start: a snapshot taken then (raft
+     * 0.15) stalls the replay until the next entry is committed. */
+    if (log->opt.snapshot_threshold != 0 || !log->ready_done)
+        return;
+    log->entry_bytes_avg = log->entry_bytes_avg == 0
+                               ? entry_bytes
+                               : (log->entry_bytes_avg * 15 + entry_bytes) / 16;
+    entries = log->opt.snapshot_bytes / (log->entry_bytes_avg ? log->entry_bytes_avg : 1);
+    if (entries < SNAPSHOT_MIN_ENTRIES)
+        entries = SNAPSHOT_MIN_ENTRIES;
+    if (entries > SNAPSHOT_MAX_ENTRIES)
+        entries = SNAPSHOT_MAX_ENTRIES;
+    replica_set_snapshot_threshold(log->replica, (unsigned)entries);
+}
+
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
     struct eventlog *log = fsm->data;
@@ -366,6 +457,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     log->last_raft_index = index;
     log->last_entry_pos = count - 1;
     log->last_time = stored_at;
+    adapt_snapshots(log, buf->len);
     *result = (void *)(uintptr_t)(first + 1);
     notify_watchers(log);
     return 0;
@@ -453,7 +545,9 @@ static struct batch *batch_new(struct eventlog *log)
     struct batch *b = VANE_NEW(b);
 
     b->log = log;
-    b->cap = 1u << 16;
+    /* Room for a full batch and its padding at once: growing by doubling
+     * would copy it several times.  It shrinks to size when proposed. */
+    b->cap = BATCH_HEADER_SIZE + log->opt.max_batch_bytes + 8;
     b->buf = raft_malloc(b->cap);
     b->len = BATCH_HEADER_SIZE;
     if (log->pending_last != NULL)
@@ -472,7 +566,6 @@ static void batch_finish(struct batch *b, int status, uint64_t first)
     vane_free(b);
 }
 
-static void maybe_closed(struct eventlog *log);
 static void on_flush(uv_prepare_t *handle);
 
 static void on_batch_applied(void *arg, int status, void *result)
@@ -508,6 +601,8 @@ static void on_flush(uv_prepare_t *handle)
         put32(b->buf, BATCH_MAGIC);
         put32(b->buf + 4, b->count);
         put64(b->buf + 8, (uint64_t)wall_ns());
+        /* raft keeps the entry until a snapshot: hand it only what is used. */
+        b->buf = raft_realloc(b->buf, (b->len + 7) & ~(size_t)7);
         if ((err = replica_apply(log->replica, b->buf, b->len, on_batch_applied, b)) != 0) {
             raft_free(b->buf);
             batch_finish(b, err, 0);
@@ -616,7 +711,19 @@ static ssize_t collect(struct eventlog *log, struct segment *seg, const uint8_t 
     while (used < avail && !*full) {
         struct record_view view;
         const char *why = "offset out of sequence";
-        int rc = record_decode(p + used, avail - used, &view, &why);
+        int rc;
+
+        /* Records before the one wanted (from the index entry on) are
+         * stepped over by their header; only records served are checked. */
+        if (avail - used >= RECORD_HEADER_SIZE) {
+            record_peek_header(p + used, &view);
+            if (view.offset < batch->next_offset && view.size >= RECORD_HEADER_SIZE &&
+                view.size <= avail - used) {
+                used += view.size;
+                continue;
+            }
+        }
+        rc = record_decode(p + used, avail - used, &view, &why);
 
         if (rc == -ENODATA)
             break;
@@ -670,7 +777,8 @@ static ssize_t read_file(struct eventlog *log, struct segment *seg, size_t max_c
                          size_t max_bytes, struct eventlog_batch *batch)
 {
     uint64_t position = segment_position_of(seg, batch->next_offset);
-    size_t chunk = max_bytes < (1u << 16) ? 1u << 16 : max_bytes;
+    /* From the index entry: up to one interval of older records, then the read. */
+    size_t chunk = SEGMENT_INDEX_INTERVAL + (max_bytes < (1u << 16) ? 1u << 16 : max_bytes);
     uint8_t *buf = vane_malloc(chunk);
     bool full = false;
     ssize_t rc = 0;
@@ -911,8 +1019,11 @@ int eventlog_open(struct eventlog **out, uv_loop_t *loop, const char *dir,
         free_log(log);
         return err;
     }
-    ropt.snapshot_threshold = options->snapshot_threshold;
-    ropt.snapshot_trailing = options->snapshot_threshold;
+    ropt.snapshot_threshold = options->snapshot_threshold ? options->snapshot_threshold
+                                                          : SNAPSHOT_MAX_ENTRIES;
+    ropt.snapshot_trailing = options->snapshot_threshold ? options->snapshot_threshold
+                                                         : SNAPSHOT_TRAILING;
+    ropt.segment_size = RAFT_SEGMENT_SIZE;
     raft_dir = vane_asprintf("%s/raft", dir);
     err = replica_start(&log->replica, loop, raft_dir, &log->fsm, &ropt, on_ready, log, errmsg);
     vane_free(raft_dir);
@@ -928,7 +1039,7 @@ int eventlog_open(struct eventlog **out, uv_loop_t *loop, const char *dir,
 
 static void maybe_closed(struct eventlog *log)
 {
-    if (log->closes_pending > 0 || log->sealing > 0 || log->inflight > 0)
+    if (log->closes_pending > 0 || log->sealing > 0 || log->inflight > 0 || log->syncing)
         return;
     if (log->close_cb != NULL)
         log->close_cb(log, log->close_arg);

@@ -56,7 +56,8 @@ struct eventlog_options {
     uint64_t segment_size;      /* roll at this many bytes (default 64 MiB) */
     size_t tail_size;           /* bytes of newest records kept in memory (default 4 MiB) */
     size_t max_batch_bytes;     /* close a batch at this size (default 1 MiB) */
-    unsigned snapshot_threshold; /* raft entries between snapshots (default 64) */
+    uint64_t snapshot_bytes;     /* raft snapshot after about this many bytes (default 64 MiB) */
+    unsigned snapshot_threshold; /* if not 0: a snapshot every this many entries instead */
 };
 
 void eventlog_options_default(struct eventlog_options *options);
