@@ -55,6 +55,9 @@ bool harness_loop_until(uv_loop_t *loop, const bool *flag, int timeout_ms)
     uv_timer_t timer;
     bool expired = false;
 
+    /* The loop's clock is only updated while it runs: a loop idle for a
+     * while would otherwise start the deadline in the past. */
+    uv_update_time(loop);
     uv_timer_init(loop, &timer);
     timer.data = &expired;
     uv_timer_start(&timer, on_deadline, (uint64_t)harness_ms(timeout_ms), 0);

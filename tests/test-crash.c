@@ -138,10 +138,12 @@ static void verify(const char *dir)
 
     eventlog_options_default(&opt);
     opt.segment_size = 256 * 1024;
+    uint64_t t0 = uv_hrtime();
     if (!ok(eventlog_open(&log, &loop, dir, &opt, on_ready, &o, &errmsg) == 0, "the log opens") ||
         !ok(harness_loop_until(&loop, &o.done, 10000) && o.status == 0, "and recovers (%s, %d)",
             o.done ? "done" : "not done", o.status))
         return;
+    tap_diag("recovered in %.3f s", (double)(uv_hrtime() - t0) / 1e9);
     while (eventlog_read(log, offset, 4096, 1u << 20, &batch) == 0 && batch.count > 0) {
         for (size_t i = 0; i < batch.count; i++) {
             const struct event_attr *id;

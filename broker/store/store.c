@@ -218,13 +218,13 @@ static void on_log_closed(struct eventlog *log, void *arg)
     struct store *store = e->store;
 
     (void)log;
-    part_done(store);
-    if (--e->closing > 0)
-        return;
-    if (!store->closing)
-        for (uint32_t i = 0; i < e->count; i++)
-            remove_tree(store, log_dir(store, e->ids[i]));
-    free_entry(e);
+    if (--e->closing == 0) {
+        if (!store->closing)
+            for (uint32_t i = 0; i < e->count; i++)
+                remove_tree(store, log_dir(store, e->ids[i]));
+        free_entry(e);
+    }
+    part_done(store); /* last: it may free the store */
 }
 
 static void close_entry(struct store *store, struct bus_entry *e)
