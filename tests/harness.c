@@ -20,6 +20,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "harness.h"
+#include "store/eventlog.h"
 #include "tap.h"
 
 int harness_ms(int ms)
@@ -66,6 +67,55 @@ bool harness_loop_until(uv_loop_t *loop, const bool *flag, int timeout_ms)
     uv_close((uv_handle_t *)&timer, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
     return *flag;
+}
+
+struct opened {
+    bool done;
+    int status;
+};
+
+static void on_eventlog_ready(struct eventlog *log, int status, void *arg)
+{
+    struct opened *o = arg;
+
+    (void)log;
+    o->done = true;
+    o->status = status;
+}
+
+struct eventlog *harness_eventlog_open(uv_loop_t *loop, const char *dir,
+                                       const struct eventlog_options *options)
+{
+    struct opened o = {false, 0};
+    struct eventlog *log = NULL;
+    char *errmsg = NULL;
+
+    if (eventlog_open(&log, loop, dir, options, on_eventlog_ready, &o, &errmsg) != 0) {
+        tap_diag("eventlog_open %s: %s", dir, errmsg);
+        vane_free(errmsg);
+        return NULL;
+    }
+    if (!harness_loop_until(loop, &o.done, 10000) || o.status != 0) {
+        tap_diag("eventlog %s did not become ready (%s, status %d)", dir,
+                 o.done ? "done" : "timed out", o.status);
+        harness_eventlog_close(loop, log);
+        return NULL;
+    }
+    return log;
+}
+
+static void on_eventlog_closed(struct eventlog *log, void *arg)
+{
+    (void)log;
+    *(bool *)arg = true;
+}
+
+void harness_eventlog_close(uv_loop_t *loop, struct eventlog *log)
+{
+    bool closed = false;
+
+    eventlog_close(log, on_eventlog_closed, &closed);
+    harness_loop_until(loop, &closed, 10000);
 }
 
 static void close_any(uv_handle_t *handle, void *arg)

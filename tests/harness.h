@@ -38,6 +38,15 @@ void harness_rmtree(char *path); /* also frees path */
  */
 bool harness_loop_until(uv_loop_t *loop, const bool *flag, int timeout_ms);
 
+struct eventlog;
+struct eventlog_options;
+
+/* Opens the eventlog in dir and runs loop until it is ready; NULL (with a diagnostic) if not. */
+struct eventlog *harness_eventlog_open(uv_loop_t *loop, const char *dir,
+                                       const struct eventlog_options *options);
+/* Closes log and runs loop until it has. */
+void harness_eventlog_close(uv_loop_t *loop, struct eventlog *log);
+
 /* Closes every handle still open on loop, runs it dry and closes it; returns uv_loop_close()'s result. */
 int harness_loop_close(uv_loop_t *loop);
 

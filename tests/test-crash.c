@@ -98,26 +98,6 @@ static char *run_and_kill(const char *dir, int generation, int ms)
     return out;
 }
 
-struct opened {
-    bool done;
-    int status;
-};
-
-static void on_ready(struct eventlog *log, int status, void *arg)
-{
-    struct opened *o = arg;
-
-    (void)log;
-    o->done = true;
-    o->status = status;
-}
-
-static void on_closed(struct eventlog *log, void *arg)
-{
-    (void)log;
-    *(bool *)arg = true;
-}
-
 static int compare_ids(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -129,19 +109,15 @@ static void verify(const char *dir)
     struct eventlog_options opt;
     struct eventlog_batch batch = EVENTLOG_BATCH_INIT;
     struct event e = EVENT_INIT;
-    struct opened o = {false, 0};
     struct eventlog *log;
-    char *errmsg = NULL, **ids = NULL;
+    char **ids = NULL;
     size_t nids = 0, cap = 0, missing = 0, dups = 0, gaps = 0;
-    uint64_t offset = 0;
-    bool closed = false;
+    uint64_t offset = 0, t0 = uv_hrtime();
 
     eventlog_options_default(&opt);
     opt.segment_size = 256 * 1024;
-    uint64_t t0 = uv_hrtime();
-    if (!ok(eventlog_open(&log, &loop, dir, &opt, on_ready, &o, &errmsg) == 0, "the log opens") ||
-        !ok(harness_loop_until(&loop, &o.done, 10000) && o.status == 0, "and recovers (%s, %d)",
-            o.done ? "done" : "not done", o.status))
+    log = harness_eventlog_open(&loop, dir, &opt);
+    if (!ok(log != NULL, "the log opens and recovers"))
         return;
     tap_diag("recovered in %.3f s", (double)(uv_hrtime() - t0) / 1e9);
     while (eventlog_read(log, offset, 4096, 1u << 20, &batch) == 0 && batch.count > 0) {
@@ -172,8 +148,7 @@ static void verify(const char *dir)
     vane_free(ids);
     event_free(&e);
     eventlog_batch_free(&batch);
-    eventlog_close(log, on_closed, &closed);
-    harness_loop_until(&loop, &closed, 10000);
+    harness_eventlog_close(&loop, log);
 }
 
 int main(void)

@@ -24,50 +24,14 @@
 static uv_loop_t loop;
 static char *tmpdir;
 
-struct opened {
-    bool done;
-    int status;
-};
-
-static void on_ready(struct eventlog *log, int status, void *arg)
-{
-    struct opened *o = arg;
-
-    (void)log;
-    o->done = true;
-    o->status = status;
-}
-
 static struct eventlog *open_log(const char *dir, const struct eventlog_options *opt)
 {
-    struct opened o = {false, 0};
-    struct eventlog *log = NULL;
-    char *errmsg = NULL;
-
-    if (eventlog_open(&log, &loop, dir, opt, on_ready, &o, &errmsg) != 0) {
-        tap_diag("eventlog_open: %s", errmsg);
-        vane_free(errmsg);
-        return NULL;
-    }
-    if (!harness_loop_until(&loop, &o.done, 5000) || o.status != 0) {
-        tap_diag("eventlog did not become ready (%d)", o.status);
-        return NULL;
-    }
-    return log;
-}
-
-static void on_closed(struct eventlog *log, void *arg)
-{
-    (void)log;
-    *(bool *)arg = true;
+    return harness_eventlog_open(&loop, dir, opt);
 }
 
 static void close_log(struct eventlog *log)
 {
-    bool closed = false;
-
-    eventlog_close(log, on_closed, &closed);
-    harness_loop_until(&loop, &closed, 5000);
+    harness_eventlog_close(&loop, log);
 }
 
 struct acks {

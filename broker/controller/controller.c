@@ -263,11 +263,7 @@ static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[
                                  unsigned *n_bufs)
 {
     (void)fsm;
-    for (unsigned i = 0; i < *n_bufs; i++)
-        raft_free((*bufs)[i].base);
-    raft_free(*bufs);
-    *bufs = NULL;
-    *n_bufs = 0;
+    replica_free_snapshot(bufs, n_bufs);
     return 0;
 }
 

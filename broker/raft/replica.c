@@ -286,6 +286,15 @@ raft_index replica_applying_index(const struct replica *replica)
     return raft_last_applied((struct raft *)&replica->raft) + 1;
 }
 
+void replica_free_snapshot(struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    for (unsigned i = 0; i < *n_bufs; i++)
+        raft_free((*bufs)[i].base);
+    raft_free(*bufs);
+    *bufs = NULL;
+    *n_bufs = 0;
+}
+
 void replica_set_snapshot_threshold(struct replica *replica, unsigned entries)
 {
     raft_set_snapshot_threshold(&replica->raft, entries);

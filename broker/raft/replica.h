@@ -65,6 +65,12 @@ raft_index replica_applying_index(const struct replica *replica);
 
 bool replica_is_leader(const struct replica *replica);
 
+/*
+ * Frees the buffers a state machine's snapshot() allocated with
+ * raft_malloc(); for its snapshot_finalize(), which owns them (fsm v2+).
+ */
+void replica_free_snapshot(struct raft_buffer *bufs[], unsigned *n_bufs);
+
 /* Changes the entries between snapshots; may be called from the state machine. */
 void replica_set_snapshot_threshold(struct replica *replica, unsigned entries);
 

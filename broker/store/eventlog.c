@@ -509,11 +509,7 @@ static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[
     vane_free(log->snap_fds);
     log->snap_fds = NULL;
     log->snap_nfds = 0;
-    for (unsigned i = 0; i < *n_bufs; i++)
-        raft_free((*bufs)[i].base);
-    raft_free(*bufs);
-    *bufs = NULL;
-    *n_bufs = 0;
+    replica_free_snapshot(bufs, n_bufs);
     return 0;
 }
 
