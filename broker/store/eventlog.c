@@ -108,9 +108,10 @@ void eventlog_options_default(struct eventlog_options *options)
     options->snapshot_threshold = 0;
 }
 
-/* raft's log of an eventlog: larger files switch less often (each switch
- * stalls the next write for tens of milliseconds). */
-#define RAFT_SEGMENT_SIZE (32u << 20)
+/* raft's log files stay at raft's default size (8 MiB, 0 here).  Larger
+ * ones switch, and stall, less often, but raft keeps two of them
+ * preallocated per eventlog: 4 GiB of disk for 64 eventlogs of 32 MiB. */
+#define RAFT_SEGMENT_SIZE 0
 /* Entries raft keeps behind a snapshot: few, so that a restart replays little. */
 #define SNAPSHOT_TRAILING 16
 #define SNAPSHOT_MIN_ENTRIES 16
