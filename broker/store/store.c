@@ -275,11 +275,15 @@ static void on_created(void *arg, int status, const struct eventbus_meta *bus)
     struct create_req *req = arg;
     struct bus_entry *e = status == 0 ? find_entry(req->store, bus->name) : NULL;
 
+    if (status == 0 && e == NULL)
+        status = VANE_ESHUTDOWN; /* applied, but the store is closing */
     if (e != NULL && e->opening > 0) {
         e->done = req->done;
         e->done_arg = req->arg;
     } else if (req->done != NULL) {
-        req->done(req->arg, status != 0 ? status : e->failed, status == 0 ? bus : NULL);
+        if (status == 0)
+            status = e->failed;
+        req->done(req->arg, status, status == 0 ? bus : NULL);
     }
     vane_free(req);
 }
