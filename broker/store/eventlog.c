@@ -203,6 +203,19 @@ static int open_segments(struct eventlog *log, char **errmsg)
             log->damaged_offset = seg->next_offset;
             break; /* nothing past damage is served */
         }
+        if (err == 0 && i + 1 < count && seg->cut) {
+            /* A power loss interrupted its seal: nothing after it reached
+             * the disk in order.  Raft's log still has those entries (no
+             * snapshot can have completed since), so this segment becomes
+             * the active one again and the later ones go. */
+            for (size_t k = i + 1; k < count; k++) {
+                vane_log_warn(component, "%s: removing segment %" PRIu64 " written after a torn "
+                              "one; raft's log restores it", log->dir, bases[k]);
+                segment_remove_files(log->dir, bases[k]);
+            }
+            lseek(seg->fd, (off_t)seg->size, SEEK_SET);
+            break;
+        }
         if (err == 0 && i + 1 < count && seg->next_offset != bases[i + 1]) {
             *errmsg = vane_asprintf("%s ends at offset %" PRIu64 " but the next segment starts "
                                     "at %" PRIu64, seg->log_path, seg->next_offset, bases[i + 1]);
@@ -474,9 +487,23 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
      * before raft drops the entries they came from. */
     log->snap_fds = vane_calloc(log->nsegs, sizeof(int));
     log->snap_nfds = 0;
-    for (size_t i = 0; i < log->nsegs; i++)
-        if (!log->segs[i]->sealed)
-            log->snap_fds[log->snap_nfds++] = dup(log->segs[i]->fd);
+    for (size_t i = 0; i < log->nsegs; i++) {
+        int fd;
+
+        if (log->segs[i]->sealed)
+            continue;
+        /* Without the descriptor the records could not be synced: no snapshot. */
+        if ((fd = dup(log->segs[i]->fd)) < 0) {
+            while (log->snap_nfds > 0)
+                close(log->snap_fds[--log->snap_nfds]);
+            vane_free(log->snap_fds);
+            log->snap_fds = NULL;
+            raft_free(buf);
+            raft_free(p);
+            return RAFT_IOERR;
+        }
+        log->snap_fds[log->snap_nfds++] = fd;
+    }
     put32(p, SNAPSHOT_MAGIC);
     put32(p + 4, log->last_entry_pos);
     put64(p + 8, log->last_raft_index);
@@ -598,8 +625,15 @@ static void on_flush(uv_prepare_t *handle)
         put32(b->buf, BATCH_MAGIC);
         put32(b->buf + 4, b->count);
         put64(b->buf + 8, (uint64_t)wall_ns());
-        /* raft keeps the entry until a snapshot: hand it only what is used. */
-        b->buf = raft_realloc(b->buf, (b->len + 7) & ~(size_t)7);
+        /* raft keeps the entry until a snapshot: hand it only what is used,
+         * padded to 8 bytes here so that replica_apply() does not move it. */
+        {
+            size_t padded = (b->len + 7) & ~(size_t)7;
+
+            b->buf = raft_realloc(b->buf, padded);
+            memset(b->buf + b->len, 0, padded - b->len);
+            b->len = padded;
+        }
         if ((err = replica_apply(log->replica, b->buf, b->len, on_batch_applied, b)) != 0) {
             raft_free(b->buf);
             batch_finish(b, err, 0);

@@ -180,8 +180,6 @@ out:
     if (err != 0)
         unlink(tmp);
     vane_free(tmp);
-    if (err == 0)
-        seg->sealed = true;
     return err;
 }
 
@@ -237,16 +235,40 @@ static bool all_zero(const uint8_t *p, size_t len)
     return len == 0;
 }
 
-/* Whether the bad bytes at position (avail of them in hand, the file ending
- * at file_size) are a torn tail rather than damage. */
-static bool is_torn(const uint8_t *p, size_t avail, uint64_t position, uint64_t file_size)
+/* Whether the file holds only zeros from position to its end. */
+static bool zeros_to_end(int fd, uint64_t position, uint64_t file_size)
+{
+    uint8_t buf[65536];
+
+    while (position < file_size) {
+        size_t want = file_size - position < sizeof(buf) ? (size_t)(file_size - position) : sizeof(buf);
+        ssize_t n = pread(fd, buf, want, (off_t)position);
+
+        if (n <= 0 || !all_zero(buf, (size_t)n))
+            return false;
+        position += (uint64_t)n;
+    }
+    return true;
+}
+
+/*
+ * Whether the bad record at position (avail bytes of it in hand) begins a
+ * torn tail rather than damage: it reaches the end of the file, or only
+ * zeros follow it -- from its claimed end when its header survived, or from
+ * its start -- as a power loss leaves a file whose size grew before its data
+ * reached the disk.
+ */
+static bool is_torn(const struct segment *seg, const uint8_t *p, size_t avail, uint64_t position,
+                    uint64_t file_size)
 {
     uint32_t claimed = record_peek_size(p, avail);
+    bool plausible = claimed >= RECORD_HEADER_SIZE && claimed <= RECORD_MAX_SIZE;
 
-    if (claimed >= RECORD_HEADER_SIZE && position + claimed >= file_size)
+    if (plausible && position + claimed >= file_size)
         return true;
-    /* A zero-filled tail (a power loss after the size grew). */
-    return position + avail == file_size && all_zero(p, avail);
+    if (plausible && zeros_to_end(seg->fd, position + claimed, file_size))
+        return true;
+    return zeros_to_end(seg->fd, position, file_size);
 }
 
 static void note_damage(struct segment *seg, uint64_t position, const char *why)
@@ -260,6 +282,7 @@ static void note_damage(struct segment *seg, uint64_t position, const char *why)
 
 static int cut_tail(struct segment *seg, uint64_t position, uint64_t file_size)
 {
+    seg->cut = true;
     vane_log_warn(component, "%s: torn tail at byte %" PRIu64 " cut off (%" PRIu64 " bytes)",
                   seg->log_path, position, file_size - position);
     return ftruncate(seg->fd, (off_t)position) == 0 ? 0 : -errno;
@@ -297,7 +320,7 @@ static size_t scan_chunk(struct segment *seg, const uint8_t *buf, size_t avail, 
             }
         }
         *stop = true;
-        if (rc == -ENODATA || is_torn(p, avail - used, at, file_size))
+        if (rc == -ENODATA || is_torn(seg, p, avail - used, at, file_size))
             *err = cut_tail(seg, at, file_size);
         else
             note_damage(seg, at, why);
@@ -341,7 +364,9 @@ int segment_open(struct segment **out, const char *dir, uint64_t base, bool acti
     struct stat st;
     int err;
 
-    seg->fd = open(seg->log_path, (active ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    /* Read-write even when sealed: a segment whose seal a power loss
+     * interrupted may have a torn tail to cut (then it becomes the active one). */
+    seg->fd = open(seg->log_path, O_RDWR | O_CLOEXEC);
     if (seg->fd < 0 || fstat(seg->fd, &st) != 0) {
         err = -errno;
         *errmsg = vane_asprintf("cannot open %s: %s", seg->log_path, strerror(errno));
@@ -355,9 +380,12 @@ int segment_open(struct segment **out, const char *dir, uint64_t base, bool acti
             segment_close(seg);
             return err;
         }
-        if (!active && !seg->damaged && (err = segment_seal(seg)) != 0)
-            vane_log_warn(component, "cannot rewrite the index of %s: %s", seg->log_path,
-                          vane_strerror(err));
+        if (!active && !seg->damaged && !seg->cut) {
+            if ((err = segment_seal(seg)) != 0)
+                vane_log_warn(component, "cannot rewrite the index of %s: %s", seg->log_path,
+                              vane_strerror(err));
+            seg->sealed = err == 0;
+        }
     }
     if (active)
         lseek(seg->fd, (off_t)seg->size, SEEK_SET);

@@ -50,6 +50,7 @@ struct segment {
     uint64_t next_index_at;    /* position at which the next entry is due */
     bool sealed;
     bool damaged;              /* a corrupt record stops the segment at next_offset */
+    bool cut;                  /* a torn tail was cut off when it was opened */
     char *damage;              /* what and where, for the log and for readers */
 };
 
