@@ -205,15 +205,19 @@ static void test_roll_and_edges(void)
 struct watched {
     size_t calls;
     uint64_t next;
+    void *other;             /* a watch this one removes when called */
 };
 
 static void on_watch(struct eventlog *log, uint64_t next, void *arg)
 {
     struct watched *w = arg;
 
-    (void)log;
     w->calls++;
     w->next = next;
+    if (w->other != NULL) {
+        eventlog_unwatch(log, w->other);
+        w->other = NULL;
+    }
 }
 
 static void test_time_watch_retention(void)
@@ -222,7 +226,7 @@ static void test_time_watch_retention(void)
     struct eventlog_options opt;
     struct eventlog_stats st;
     struct eventlog_batch b = EVENTLOG_BATCH_INIT;
-    struct watched w = {0, 0};
+    struct watched w = {0, 0, NULL}, wa = {0, 0, NULL}, wb = {0, 0, NULL};
     uint64_t offsets[100];
     struct eventlog *log;
     int64_t mid_time;
@@ -258,6 +262,15 @@ static void test_time_watch_retention(void)
     ok(eventlog_retain(log, INT64_MAX, 1, 0) > 0, "retention by age deletes old segments");
     eventlog_stats(log, &st);
     is_int(st.next_offset, 100, "but never the active segment");
+
+    /* Two watchers that each remove the other when called: whichever runs
+     * first removes the second, which must then not run (nor crash). */
+    wa.other = eventlog_watch(log, on_watch, &wb);
+    wb.other = eventlog_watch(log, on_watch, &wa);
+    append_many(log, 100, 1, 200, offsets);
+    is_int(wa.calls + wb.calls, 1, "a watcher removed by another during a callback is not called");
+    append_many(log, 101, 1, 200, offsets);
+    is_int(wa.calls + wb.calls, 2, "and the one left is still called");
     eventlog_batch_free(&b);
     close_log(log);
     vane_free(dir);

@@ -82,7 +82,7 @@ struct eventlog {
     struct watch *watches;
     eventlog_ready_cb ready;
     void *ready_arg;
-    bool ready_done, closing;
+    bool ready_done, closing, notifying;
     int failure; /* a write error or damage: the log takes no more writes */
     uint64_t damaged_offset; /* reads stop here; UINT64_MAX when undamaged */
     uint64_t last_raft_index;
@@ -400,14 +400,33 @@ static int apply_records(struct eventlog *log, const uint8_t *p, uint32_t count,
     return write_staged(log, staged);
 }
 
+/* Drops the watches unwatched while callbacks ran. */
+static void sweep_watches(struct eventlog *log)
+{
+    for (struct watch **p = &log->watches; *p != NULL;) {
+        struct watch *w = *p;
+
+        if (w->cb != NULL) {
+            p = &w->next;
+            continue;
+        }
+        *p = w->next;
+        vane_free(w);
+    }
+}
+
+/* A callback may watch or unwatch (itself or another): an unwatch during
+ * the walk only marks the watch, and the sweep after it frees. */
 static void notify_watchers(struct eventlog *log)
 {
     uint64_t next = active(log)->next_offset;
 
-    for (struct watch *w = log->watches, *after; w != NULL; w = after) {
-        after = w->next;
-        w->cb(log, next, w->arg);
-    }
+    log->notifying = true;
+    for (struct watch *w = log->watches; w != NULL; w = w->next)
+        if (w->cb != NULL)
+            w->cb(log, next, w->arg);
+    log->notifying = false;
+    sweep_watches(log);
 }
 
 /*
@@ -913,13 +932,9 @@ void *eventlog_watch(struct eventlog *log, eventlog_watch_cb cb, void *arg)
 
 void eventlog_unwatch(struct eventlog *log, void *watch)
 {
-    for (struct watch **p = &log->watches; *p != NULL; p = &(*p)->next) {
-        if (*p == watch) {
-            *p = (*p)->next;
-            vane_free(watch);
-            return;
-        }
-    }
+    ((struct watch *)watch)->cb = NULL;
+    if (!log->notifying)
+        sweep_watches(log);
 }
 
 void eventlog_stats(const struct eventlog *log, struct eventlog_stats *stats)
@@ -1014,8 +1029,9 @@ static void free_log(struct eventlog *log)
 {
     for (size_t i = 0; i < log->nsegs; i++)
         segment_close(log->segs[i]);
-    while (log->watches != NULL)
-        eventlog_unwatch(log, log->watches);
+    for (struct watch *w = log->watches; w != NULL; w = w->next)
+        w->cb = NULL;
+    sweep_watches(log);
     vane_free(log->segs);
     vane_free(log->tail.buf);
     vane_free(log->dir);

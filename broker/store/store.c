@@ -321,7 +321,7 @@ static int scan_for_id(struct eventlog *log, const char *id, uint64_t max_scan, 
 
             record_to_event(&batch.records[i], &e);
             attr = event_get(&e, "id");
-            if (attr != NULL && attr->value.u.bytes.len == idlen &&
+            if (attr != NULL && attr->value.type == EVENT_STRING && attr->value.u.bytes.len == idlen &&
                 memcmp(attr->value.u.bytes.ptr, id, idlen) == 0) {
                 *found = batch.records[i].offset; /* keep going: the newest wins */
                 rc = 0;
