@@ -146,6 +146,21 @@ int main(void)
     is_int(create_bus(store, "many", 65, &errmsg), -EINVAL, "65 eventlogs are refused");
     contains(errmsg, "eventlog_count: expected 1 to 64; got 65", "naming the field and range");
     vane_free(errmsg), errmsg = NULL;
+    {
+        struct eventbus_meta change = {.name = "orders", .description = "updated",
+                                       .retention_max_age_s = 60, .retention_max_bytes = 1 << 20};
+
+        is_int(controller_update_eventbus(store_controller(store), &change, on_done, &w, &errmsg),
+               0, "the eventbus's retention and description are updated");
+        harness_loop_until(&loop, &w.done, 10000);
+        is_int(w.status, 0, "the update is applied");
+        w.done = false;
+        change.name = "nosuch";
+        is_int(controller_update_eventbus(store_controller(store), &change, on_done, &w, &errmsg),
+               -ENOENT, "updating an unknown eventbus is refused");
+        contains(errmsg, "no eventbus named 'nosuch'", "naming it");
+        vane_free(errmsg), errmsg = NULL;
+    }
     close_store(store);
 
     store = open_store();
@@ -154,8 +169,9 @@ int main(void)
     bus = store_bus(store, "orders");
     ok(bus != NULL && bus->meta->eventlog_count == 3, "the eventbus and its 3 eventlogs are back");
     if (bus != NULL) {
-        is_str(bus->meta->description, "test", "with its description");
-        is_int(bus->meta->retention_max_age_s, 3600, "and its retention");
+        is_str(bus->meta->description, "updated", "with its updated description");
+        is_int(bus->meta->retention_max_age_s, 60, "and its updated retention by age");
+        is_int(bus->meta->retention_max_bytes, 1 << 20, "and by size");
     }
     is_int(store_find_id(store, "orders", "second", 1000, &index, &offset), 0, "an event is found by id");
     is_int(index, 1, "in eventlog 1");

@@ -90,11 +90,3 @@ int event_equal(const struct event *a, const struct event *b)
             return 0;
     return 1;
 }
-
-const char *event_type_name(enum event_type type)
-{
-    static const char *const names[] = {NULL, "Boolean", "Integer", "String", "Binary",
-                                        "URI", "URI-reference", "Timestamp"};
-
-    return type >= EVENT_BOOLEAN && type <= EVENT_TIMESTAMP ? names[type] : "unknown";
-}

@@ -74,6 +74,4 @@ void event_free(struct event *event);
 /* 1 when both events have the same attributes in the same order and the same data. */
 int event_equal(const struct event *a, const struct event *b);
 
-const char *event_type_name(enum event_type type);
-
 #endif

@@ -300,11 +300,6 @@ void replica_set_snapshot_threshold(struct replica *replica, unsigned entries)
     raft_set_snapshot_threshold(&replica->raft, entries);
 }
 
-bool replica_is_leader(const struct replica *replica)
-{
-    return raft_state((struct raft *)&replica->raft) == RAFT_LEADER;
-}
-
 static void free_replica(uv_handle_t *timer)
 {
     vane_free(timer->data);

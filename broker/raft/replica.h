@@ -63,8 +63,6 @@ int replica_apply(struct replica *replica, void *buf, size_t len, replica_apply_
 /* The index of the entry the state machine's apply is being called for. */
 raft_index replica_applying_index(const struct replica *replica);
 
-bool replica_is_leader(const struct replica *replica);
-
 /*
  * Frees the buffers a state machine's snapshot() allocated with
  * raft_malloc(); for its snapshot_finalize(), which owns them (fsm v2+).

@@ -897,15 +897,7 @@ uint64_t eventlog_offset_at_time(struct eventlog *log, int64_t time)
         i++;
     if (i == log->nsegs)
         return offset;
-    offset = log->segs[i]->base_offset;
-    if (log->segs[i]->index_count > 0) {
-        size_t k = 0;
-
-        /* Start from the index entry before the first one at or after time. */
-        while (k + 1 < log->segs[i]->index_count && log->segs[i]->index[k + 1].stored_at < time)
-            k++;
-        offset += log->segs[i]->index[k].rel_offset;
-    }
+    offset = segment_offset_of_time(log->segs[i], time);
     while (eventlog_read(log, offset, 256, 1u << 20, &batch) == 0 && batch.count > 0) {
         for (size_t r = 0; r < batch.count; r++)
             if (batch.records[r].stored_at >= time) {

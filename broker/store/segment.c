@@ -139,11 +139,6 @@ int segment_append(struct segment *seg, const void *records, size_t len)
     return 0;
 }
 
-int segment_sync(struct segment *seg)
-{
-    return fdatasync(seg->fd) == 0 ? 0 : -errno;
-}
-
 /* The .idx file: the entries, then the trailer. */
 static void encode_trailer(const struct segment *seg, uint8_t *t, uint32_t crc_of_entries)
 {
@@ -417,11 +412,11 @@ uint64_t segment_position_of(const struct segment *seg, uint64_t offset)
     return seg->index[floor_entry(seg, offset - seg->base_offset, false)].position;
 }
 
-uint64_t segment_position_of_time(const struct segment *seg, int64_t time)
+uint64_t segment_offset_of_time(const struct segment *seg, int64_t time)
 {
     if (seg->index_count == 0)
-        return 0;
-    return seg->index[floor_entry(seg, (uint64_t)time, true)].position;
+        return seg->base_offset;
+    return seg->base_offset + seg->index[floor_entry(seg, (uint64_t)time, true)].rel_offset;
 }
 
 ssize_t segment_read(const struct segment *seg, uint64_t position, void *buf, size_t len)

@@ -79,9 +79,6 @@ int segment_append(struct segment *segment, const void *records, size_t len);
  */
 int segment_seal(struct segment *segment);
 
-/* Flushes the records written so far to disk (fdatasync).  Any thread. */
-int segment_sync(struct segment *segment);
-
 /*
  * The byte position from which to read to find offset: the index entry at
  * or before it.  offset must be within [base_offset, next_offset).
@@ -89,10 +86,10 @@ int segment_sync(struct segment *segment);
 uint64_t segment_position_of(const struct segment *segment, uint64_t offset);
 
 /*
- * The byte position from which to read to find the first record stored at
- * or after time; records before it in the segment are all older.
+ * The offset from which to read to find the first record stored at or after
+ * time; records before it in the segment are all older.
  */
-uint64_t segment_position_of_time(const struct segment *segment, int64_t time);
+uint64_t segment_offset_of_time(const struct segment *segment, int64_t time);
 
 /* Reads up to len bytes at position.  Returns the bytes read or -errno. */
 ssize_t segment_read(const struct segment *segment, uint64_t position, void *buf, size_t len);
