@@ -4,22 +4,39 @@ noinst_LTLIBRARIES += libvane.la
 libvane_la_LIBADD = $(DEP_LIBS)
 libvane_la_SOURCES = \
 	broker/core/alloc.c broker/core/alloc.h \
+	broker/core/arena.c broker/core/arena.h \
 	broker/core/buf.c broker/core/buf.h \
 	broker/core/crc32c.c broker/core/crc32c.h \
 	broker/core/error.c broker/core/error.h \
 	broker/core/fs.c broker/core/fs.h \
+	broker/core/json_span.c broker/core/json_span.h \
 	broker/core/log.c broker/core/log.h \
 	broker/core/net.c broker/core/net.h \
+	broker/core/u64map.c broker/core/u64map.h \
+	broker/core/units.c broker/core/units.h \
 	broker/config/config.c broker/config/config.h \
 	broker/event/event.c broker/event/event.h \
+	broker/event/event_check.c broker/event/event_check.h \
+	broker/event/event_json.c broker/event/event_json.h \
+	broker/event/timestamp.c broker/event/timestamp.h \
 	broker/raft/replica.c broker/raft/replica.h \
 	broker/store/record.c broker/store/record.h \
 	broker/store/segment.c broker/store/segment.h \
 	broker/store/eventlog.c broker/store/eventlog.h \
 	broker/store/store.c broker/store/store.h \
 	broker/controller/controller.c broker/controller/controller.h \
+	broker/metrics/metrics.c broker/metrics/metrics.h \
+	broker/gateway/binding.c broker/gateway/binding.h \
+	broker/gateway/discard.c broker/gateway/discard.h \
+	broker/gateway/events_read.c broker/gateway/events_read.h \
+	broker/gateway/gateway.h \
+	broker/gateway/idempotency.c broker/gateway/idempotency.h \
+	broker/gateway/publish.c broker/gateway/publish.h \
+	broker/gateway/auth.c broker/gateway/auth.h \
+	broker/gateway/eventbuses.c broker/gateway/eventbuses.h \
 	broker/gateway/health.c broker/gateway/health.h \
 	broker/gateway/http_server.c broker/gateway/http_server.h \
+	broker/gateway/metrics_endpoint.c broker/gateway/metrics_endpoint.h \
 	broker/gateway/response.c broker/gateway/response.h \
 	broker/daemon/daemon.c broker/daemon/daemon.h \
 	broker/daemon/lockfile.c broker/daemon/lockfile.h

@@ -1,4 +1,4 @@
 # doc/local.mk -- user documentation, installed into $(docdir).
 
 dist_doc_DATA += doc/architecture.md doc/configuration.md doc/getting-started.md \
-	doc/api.md doc/operations.md doc/storage.md
+	doc/api.md doc/operations.md doc/storage.md doc/vanectl.md

@@ -27,4 +27,20 @@ return {
     -- size; retention deletes whole segments.  64KiB .. 4GiB.
     segment_size = "64MiB",
   },
+
+  gateway = {
+    -- Largest request body taken, a whole batch included (413 above it).
+    max_request_size = "1MiB",
+    -- A published event's (source, id) is remembered this long: a repeat
+    -- is answered with the first one's position, not stored again.  0: off.
+    idempotency_window = "2m",
+  },
+
+  auth = {
+    -- Bearer token (in <data_dir>/token, made at first need) for the admin
+    -- API: auto (only when listen is not loopback) | required | none.
+    admin = "auto",
+    -- For POST /gateway/...: none | required.
+    publish = "none",
+  },
 }

@@ -411,17 +411,17 @@ static size_t on_data(char *data, size_t size, size_t count, void *arg)
     return size * count;
 }
 
-int http_request(const char *method, const char *url, const char *body, enum http_mode mode,
-                 struct http_reply *reply)
+int http_call(const struct http_call *call, struct http_reply *reply)
 {
     struct vane_buf received = VANE_BUF_INIT, headers = VANE_BUF_INIT;
+    struct curl_slist *list = NULL;
     CURL *curl = curl_easy_init();
     CURLcode rc;
 
     memset(reply, 0, sizeof(*reply));
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    if (strcmp(method, "HEAD") == 0)
+    curl_easy_setopt(curl, CURLOPT_URL, call->url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, call->method);
+    if (strcmp(call->method, "HEAD") == 0)
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &received);
@@ -429,23 +429,39 @@ int http_request(const char *method, const char *url, const char *body, enum htt
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &headers);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)harness_ms(5000));
     curl_easy_setopt(curl, CURLOPT_HTTP_VERSION,
-                     mode == HTTP_2_PRIOR_KNOWLEDGE ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
-                     : mode == HTTP_2_UPGRADE       ? CURL_HTTP_VERSION_2_0
-                                                    : CURL_HTTP_VERSION_1_1);
-    if (body != NULL)
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+                     call->mode == HTTP_2_PRIOR_KNOWLEDGE ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+                     : call->mode == HTTP_2_UPGRADE       ? CURL_HTTP_VERSION_2_0
+                                                          : CURL_HTTP_VERSION_1_1);
+    for (size_t i = 0; call->headers != NULL && call->headers[i] != NULL; i++)
+        list = curl_slist_append(list, call->headers[i]);
+    /* curl would otherwise add a form Content-Type and Expect: 100-continue. */
+    list = curl_slist_append(list, "Expect:");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+    if (call->body != NULL) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, call->body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)call->body_len);
+    }
     rc = curl_easy_perform(curl);
     if (rc == CURLE_OK) {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply->status);
         curl_easy_getinfo(curl, CURLINFO_HTTP_VERSION, &reply->version);
     } else {
-        tap_diag("%s %s: %s", method, url, curl_easy_strerror(rc));
+        tap_diag("%s %s: %s", call->method, call->url, curl_easy_strerror(rc));
     }
+    curl_slist_free_all(list);
     curl_easy_cleanup(curl);
     reply->body = vane_buf_detach(&received);
     reply->headers = vane_buf_detach(&headers);
     lowercase_names(reply->headers);
     return rc == CURLE_OK ? 0 : -1;
+}
+
+int http_request(const char *method, const char *url, const char *body, enum http_mode mode,
+                 struct http_reply *reply)
+{
+    struct http_call call = {method, url, NULL, body, body ? strlen(body) : 0, mode};
+
+    return http_call(&call, reply);
 }
 
 void http_reply_free(struct http_reply *reply)

@@ -99,6 +99,17 @@ enum http_mode {
 /* One request with a fresh connection.  Returns 0 when an answer came. */
 int http_request(const char *method, const char *url, const char *body, enum http_mode mode,
                  struct http_reply *reply);
+
+/* A request with headers and a body of any bytes. */
+struct http_call {
+    const char *method, *url;
+    const char *const *headers; /* "Name: value", NULL-terminated; may be NULL */
+    const void *body;           /* NULL: no body */
+    size_t body_len;
+    enum http_mode mode;
+};
+
+int http_call(const struct http_call *call, struct http_reply *reply);
 void http_reply_free(struct http_reply *reply);
 
 #endif

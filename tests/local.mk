@@ -17,9 +17,13 @@ tests_libharness_la_SOURCES = tests/tap.c tests/tap.h tests/harness.c tests/harn
 # Every test program is tests/test-<module>.c linked with the harness and
 # the broker; programs installed by the other parts set their own LDADD.
 LDADD = tests/libharness.la libvane.la
+# test-vanectl also unit-tests vanectl's parsers and encoders.
+tests_test_vanectl_LDADD = vanectl/libvanectl.la $(LDADD)
 
 unit_tests = tests/test-core tests/test-config tests/test-record tests/test-eventlog tests/test-store
-integration_tests = tests/test-vaned tests/test-vanectl tests/test-crash
+unit_tests += tests/test-event-json
+integration_tests = tests/test-vaned tests/test-vanectl tests/test-crash tests/test-metrics tests/test-admin
+integration_tests += tests/test-publish
 check_PROGRAMS += tests/crash-writer
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests)

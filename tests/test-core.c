@@ -1,8 +1,12 @@
 /*
  * test-core.c -- the broker's foundations: error codes, vane_buf, the log in
- * both formats, address parsing and mkdir -p.
+ * both formats, address parsing, mkdir -p, the arena, the u64 hash map and
+ * size and duration parsing.
  */
 #include <errno.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +16,14 @@
 #include <jansson.h>
 
 #include "core/alloc.h"
+#include "core/arena.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/net.h"
+#include "core/u64map.h"
+#include "core/units.h"
 #include "harness.h"
 #include "tap.h"
 
@@ -143,6 +150,73 @@ static void test_fs(void)
     harness_rmtree(dir);
 }
 
+static void test_arena(void)
+{
+    struct vane_arena arena = VANE_ARENA_INIT;
+    char *big, *small = vane_arena_strndup(&arena, "hello world", 5);
+    int aligned = 1;
+
+    is_str(small, "hello", "strndup copies len bytes and terminates");
+    for (int i = 1; i < 200; i++)
+        aligned &= ((uintptr_t)vane_arena_alloc(&arena, (size_t)i) % alignof(max_align_t)) == 0;
+    ok(aligned, "every allocation is aligned for any type");
+    big = vane_arena_alloc(&arena, 1 << 20);
+    memset(big, 'x', 1 << 20);
+    is_str(small, "hello", "a chunk larger than the default leaves earlier bytes alone");
+    vane_arena_free(&arena);
+    ok(arena.chunks == NULL, "free releases every chunk");
+}
+
+/* Keys that agree in their low bits, so probe runs are long and removals shift entries. */
+static void test_u64map(void)
+{
+    enum { N = 5000 };
+    struct u64map map = U64MAP_INIT;
+    uint64_t key, value;
+    size_t cursor = 0, walked = 0;
+    int right = 1;
+
+    for (uint64_t i = 0; i < N; i++)
+        u64map_put(&map, (i + 1) << 20, i * 3);
+    is_int((long)map.count, N, "every key is in");
+    for (uint64_t i = 0; i < N; i += 2)
+        right &= u64map_remove(&map, (i + 1) << 20);
+    ok(right, "removing present keys says so");
+    ok(!u64map_remove(&map, UINT64_C(7) << 50), "removing an absent key says so");
+    for (uint64_t i = 0; i < N; i++) {
+        bool found = u64map_get(&map, (i + 1) << 20, &value);
+
+        right &= found == (i % 2 == 1) && (!found || value == i * 3);
+    }
+    ok(right, "after removals, exactly the odd keys remain with their values");
+    u64map_put(&map, 2 << 20, 42);
+    ok(u64map_get(&map, 2 << 20, &value) && value == 42, "put replaces a value");
+    while (u64map_next(&map, &cursor, &key, &value))
+        walked++;
+    is_int((long)walked, (long)map.count, "the walk visits every entry once");
+    u64map_free(&map);
+    ok(!u64map_get(&map, 2 << 20, &value), "a freed map is empty");
+}
+
+static void test_units(void)
+{
+    uint64_t v;
+
+    ok(vane_parse_size("64MiB", &v) == 0 && v == 64u << 20, "64MiB");
+    ok(vane_parse_size("1000", &v) == 0 && v == 1000, "a bare size is bytes");
+    ok(vane_parse_size("2KB", &v) == 0 && v == 2000, "KB is 1000");
+    ok(vane_parse_size("-1", &v) != 0 && vane_parse_size("1 MiB", &v) != 0 &&
+           vane_parse_size("1mb", &v) != 0 && vane_parse_size("", &v) != 0,
+       "negative, spaced, wrong-case and empty sizes are refused");
+    ok(vane_parse_duration_ms("2m", &v) == 0 && v == 120000, "2m");
+    ok(vane_parse_duration_ms("500ms", &v) == 0 && v == 500, "500ms");
+    ok(vane_parse_duration_ms("30", &v) == 0 && v == 30000, "a bare duration is seconds");
+    ok(vane_parse_duration_ms("7d", &v) == 0 && v == 7 * 86400000ull, "7d");
+    ok(vane_parse_duration_ms("1w", &v) != 0 && vane_parse_duration_ms("m", &v) != 0,
+       "unknown units and missing numbers are refused");
+    ok(vane_parse_duration_ms("99999999999999999999d", &v) != 0, "overflow is refused");
+}
+
 int main(void)
 {
     test_errors();
@@ -150,5 +224,8 @@ int main(void)
     test_log();
     test_net();
     test_fs();
+    test_arena();
+    test_u64map();
+    test_units();
     return tap_done();
 }

@@ -26,14 +26,47 @@ static char *join_url(const char *endpoint, const char *path)
     return vane_asprintf("%.*s%s", (int)len, endpoint, path);
 }
 
-int client_request(const struct client *client, const char *method, const char *path,
-                   const json_t *body, struct client_reply *reply)
+/* curl_slist_append() copies, so the temporary line is freed here. */
+static struct curl_slist *add_header(struct curl_slist *list, const char *name, const char *value)
+{
+    char *line = vane_asprintf("%s: %s", name, value);
+
+    list = curl_slist_append(list, line);
+    vane_free(line);
+    return list;
+}
+
+static struct curl_slist *request_headers(const struct client *client,
+                                          const char *const *headers,
+                                          const struct client_body *body)
+{
+    struct curl_slist *list = curl_slist_append(NULL, "Accept: application/json");
+
+    /* An empty value removes a header curl would add on its own. */
+    list = curl_slist_append(list, "Expect:");
+    if (client->token != NULL) {
+        char *credentials = vane_asprintf("Bearer %s", client->token);
+
+        list = add_header(list, "Authorization", credentials);
+        vane_free(credentials);
+    }
+    if (body != NULL)
+        list = body->content_type != NULL
+                   ? add_header(list, "Content-Type", body->content_type)
+                   : curl_slist_append(list, "Content-Type:");
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+        list = curl_slist_append(list, headers[i]);
+    return list;
+}
+
+int client_send(const struct client *client, const char *method, const char *path,
+                const char *const *headers, const struct client_body *body,
+                struct client_reply *reply)
 {
     struct vane_buf received = VANE_BUF_INIT;
-    struct curl_slist *headers = NULL;
+    struct curl_slist *header_list = request_headers(client, headers, body);
     char errbuf[CURL_ERROR_SIZE] = "";
     char *url = join_url(client->endpoint, path);
-    char *payload = NULL;
     CURL *curl = curl_easy_init();
     CURLcode rc;
     int err = 0;
@@ -46,33 +79,51 @@ int client_request(const struct client *client, const char *method, const char *
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, client->timeout_ms);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    headers = curl_slist_append(headers, "Accept: application/json");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list);
     if (body != NULL) {
-        payload = json_dumps(body, JSON_COMPACT);
-        headers = curl_slist_append(headers, "Content-Type: application/json");
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body->len > 0 ? body->data : "");
     }
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 
     if ((rc = curl_easy_perform(curl)) != CURLE_OK) {
         reply->error = vane_strdup(errbuf[0] ? errbuf : curl_easy_strerror(rc));
         err = VANE_EHTTP;
     } else {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply->status);
-        if (received.len > 0)
+        if (received.len > 0) {
             reply->body = json_loadb(received.data, received.len, 0, NULL);
+            reply->text_len = received.len;
+            reply->text = vane_buf_detach(&received);
+        }
     }
-    curl_slist_free_all(headers);
+    curl_slist_free_all(header_list);
     curl_easy_cleanup(curl);
     vane_buf_free(&received);
-    free(payload);
     vane_free(url);
+    return err;
+}
+
+int client_request(const struct client *client, const char *method, const char *path,
+                   const json_t *body, struct client_reply *reply)
+{
+    struct client_body json_body = {"application/json", NULL, 0};
+    char *payload = NULL;
+    int err;
+
+    if (body != NULL) {
+        payload = json_dumps(body, JSON_COMPACT);
+        json_body.data = payload;
+        json_body.len = strlen(payload);
+    }
+    err = client_send(client, method, path, NULL, body != NULL ? &json_body : NULL, reply);
+    free(payload);
     return err;
 }
 
 void client_reply_free(struct client_reply *reply)
 {
     json_decref(reply->body);
+    vane_free(reply->text);
     vane_free(reply->error);
     memset(reply, 0, sizeof(*reply));
 }

@@ -1,7 +1,18 @@
 # vanectl/local.mk -- the command-line client.
+#
+# Everything but main.c is a convenience library, so tests/test-vanectl can
+# unit-test the parsers and encoders that the real program uses.
+
+noinst_LTLIBRARIES += vanectl/libvanectl.la
+vanectl_libvanectl_la_SOURCES = vanectl/vanectl.h \
+	vanectl/command.c \
+	vanectl/eventbus.c \
+	vanectl/event.c \
+	vanectl/client.c vanectl/client.h \
+	vanectl/encode.c vanectl/encode.h \
+	vanectl/output.c vanectl/output.h \
+	vanectl/parse.c vanectl/parse.h
 
 bin_PROGRAMS += vanectl/vanectl
-vanectl_vanectl_SOURCES = vanectl/main.c \
-	vanectl/client.c vanectl/client.h \
-	vanectl/output.c vanectl/output.h
-vanectl_vanectl_LDADD = libvane.la
+vanectl_vanectl_SOURCES = vanectl/main.c
+vanectl_vanectl_LDADD = vanectl/libvanectl.la libvane.la

@@ -19,7 +19,7 @@ int output_format_parse(const char *name, enum output_format *format)
     return 0;
 }
 
-/* A cell's text: strings bare, everything else as compact JSON.  Free it. */
+/* A cell's text: strings bare, everything else as compact JSON.  Free it with free(). */
 static char *cell_text(const json_t *value)
 {
     if (value == NULL)
@@ -35,7 +35,8 @@ static void print_upper(FILE *out, const char *s, int width)
 
     for (; *s != '\0'; s++, n++)
         fputc(toupper((unsigned char)*s), out);
-    fprintf(out, "%*s", width - n, "");
+    if (width > n)
+        fprintf(out, "%*s", width - n, "");
 }
 
 static void print_object(FILE *out, const json_t *object)
@@ -58,43 +59,52 @@ static void print_object(FILE *out, const json_t *object)
     }
 }
 
-static void print_rows(FILE *out, const json_t *array)
+void output_table(FILE *out, const char *const *columns, size_t column_count,
+                  const json_t *rows)
 {
-    const json_t *first = json_array_get(array, 0);
-    size_t columns = json_object_size(first), i, c;
-    const char *key;
-    json_t *value, *row;
-    int *width = vane_calloc(columns, sizeof(int));
+    int *width = vane_calloc(column_count ? column_count : 1, sizeof(int));
+    const json_t *row;
+    size_t i, c;
 
-    c = 0;
-    json_object_foreach((json_t *)first, key, value)
-        width[c++] = (int)strlen(key);
-    json_array_foreach(array, i, row) {
-        c = 0;
-        json_object_foreach((json_t *)first, key, value) {
-            char *text = cell_text(json_object_get(row, key));
+    for (c = 0; c < column_count; c++)
+        width[c] = (int)strlen(columns[c]);
+    json_array_foreach(rows, i, row) {
+        for (c = 0; c < column_count; c++) {
+            char *text = cell_text(json_object_get(row, columns[c]));
             int len = (int)strlen(text);
 
             width[c] = len > width[c] ? len : width[c];
-            c++;
             free(text);
         }
     }
-    c = 0;
-    json_object_foreach((json_t *)first, key, value)
-        print_upper(out, key, width[c++] + 2);
+    for (c = 0; c < column_count; c++)
+        print_upper(out, columns[c], c + 1 < column_count ? width[c] + 2 : 0);
     fputc('\n', out);
-    json_array_foreach(array, i, row) {
-        c = 0;
-        json_object_foreach((json_t *)first, key, value) {
-            char *text = cell_text(json_object_get(row, key));
+    json_array_foreach(rows, i, row) {
+        for (c = 0; c < column_count; c++) {
+            char *text = cell_text(json_object_get(row, columns[c]));
 
-            fprintf(out, "%-*s", width[c++] + 2, text);
+            fprintf(out, "%-*s", c + 1 < column_count ? width[c] + 2 : 0, text);
             free(text);
         }
         fputc('\n', out);
     }
     vane_free(width);
+}
+
+/* A table whose columns are the first row's keys. */
+static void print_rows(FILE *out, const json_t *array)
+{
+    const json_t *first = json_array_get(array, 0);
+    const char **columns = vane_calloc(json_object_size(first) + 1, sizeof(*columns));
+    const char *key;
+    json_t *value;
+    size_t c = 0;
+
+    json_object_foreach((json_t *)first, key, value)
+        columns[c++] = key;
+    output_table(out, columns, c, array);
+    vane_free(columns);
 }
 
 void output_print(FILE *out, const json_t *value, enum output_format format)

@@ -22,6 +22,7 @@
 #include <lualib.h>
 
 #include "config/config.h"
+#include "core/units.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/error.h"
@@ -29,6 +30,10 @@
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
+/* Both index enum config_auth. */
+static const char *const auth_admin_modes[] = {"none", "required", "auto", NULL};
+static const char *const auth_publish_modes[] = {"none", "required", NULL};
+static const char *const switch_states[] = {"off", "on", NULL}; /* indexes enum config_switch */
 
 static const char *check_listen(const char *value)
 {
@@ -63,34 +68,29 @@ static const struct config_key schema[] = {
     {"store", CONFIG_SECTION, 0, NULL, NULL, NULL, 0, 0, "The event store."},
     {"store.segment_size", CONFIG_SIZE, FIELD(segment_size), "64MiB", NULL, NULL, 64 * KIB,
      4 * GIB, "Size at which an eventlog's segment file is closed and a new one started."},
+    {"gateway", CONFIG_SECTION, 0, NULL, NULL, NULL, 0, 0, "Publishing over HTTP."},
+    {"gateway.max_request_size", CONFIG_SIZE, FIELD(max_request_size), "1MiB", NULL, NULL,
+     1 * KIB, 64 * MIB,
+     "Largest request body taken (a batch included); larger ones are answered 413."},
+    {"gateway.idempotency_window", CONFIG_DURATION, FIELD(idempotency_window_ms), "2m", NULL,
+     NULL, 0, 24 * 3600 * 1000,
+     "How long a published (source, id) is remembered, so a retried publish is answered with "
+     "the first one's position and not stored again. 0 turns this off."},
+    {"gateway.discard_endpoint", CONFIG_ENUM, FIELD(discard_endpoint), "off", switch_states, NULL,
+     0, 0,
+     "on: POST /bench/discard reads the body and answers 200 {} (a reference for benchmarks)."},
+    {"auth", CONFIG_SECTION, 0, NULL, NULL, NULL, 0, 0, "Access control: the bearer token."},
+    {"auth.admin", CONFIG_ENUM, FIELD(auth_admin), "auto", auth_admin_modes, NULL, 0, 0,
+     "Whether /api/v1/ asks for the token: auto (unless listen is loopback), required or none."},
+    {"auth.publish", CONFIG_ENUM, FIELD(auth_publish), "none", auth_publish_modes, NULL, 0, 0,
+     "Whether POST /gateway/ asks for the token: none or required."},
 };
-
-/* Parses "123", "64KiB", "64MiB", "1GiB" (also KB, MB, GB as powers of 1000). */
-static int parse_size(const char *text, uint64_t *out)
-{
-    static const struct {
-        const char *unit;
-        uint64_t factor;
-    } units[] = {{"", 1},         {"B", 1},         {"KiB", KIB},      {"MiB", MIB},
-                 {"GiB", GIB},    {"KB", 1000},     {"MB", 1000000},   {"GB", 1000000000}};
-    char *end;
-    unsigned long long v;
-
-    errno = 0;
-    v = strtoull(text, &end, 10);
-    if (end == text || errno != 0 || *text == '-')
-        return -EINVAL;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (strcmp(end, units[i].unit) == 0 && v <= UINT64_MAX / units[i].factor) {
-            *out = v * units[i].factor;
-            return 0;
-        }
-    return -EINVAL;
-}
 
 #define SCHEMA_SIZE (sizeof(schema) / sizeof(schema[0]))
 
 _Static_assert(sizeof(enum vane_log_level) == sizeof(int), "enum keys are stored as int");
+_Static_assert(sizeof(enum config_auth) == sizeof(int), "enum keys are stored as int");
+_Static_assert(sizeof(enum config_switch) == sizeof(int), "enum keys are stored as int");
 
 const struct config_key *config_keys(size_t *count)
 {
@@ -145,13 +145,26 @@ static int set_value(struct config *cfg, const struct config_key *key, const cha
     case CONFIG_SIZE: {
         uint64_t bytes;
 
-        if (parse_size(value, &bytes) != 0 || bytes < key->min || bytes > key->max) {
+        if (vane_parse_size(value, &bytes) != 0 || bytes < key->min || bytes > key->max) {
             *errmsg = vane_asprintf("key '%s': expected a size from %" PRIu64 " to %" PRIu64
                                     " bytes, written like 65536 or \"64MiB\"; got \"%s\"",
                                     key->name, key->min, key->max, value);
             return VANE_ECONFIG;
         }
         *(uint64_t *)field = bytes;
+        return 0;
+    }
+    case CONFIG_DURATION: {
+        uint64_t ms;
+
+        if (vane_parse_duration_ms(value, &ms) != 0 || ms < key->min || ms > key->max) {
+            *errmsg = vane_asprintf("key '%s': expected a duration from %" PRIu64 " to %" PRIu64
+                                    " ms, written like 30 (seconds) or \"500ms\", \"2m\", "
+                                    "\"1h\"; got \"%s\"",
+                                    key->name, key->min, key->max, value);
+            return VANE_ECONFIG;
+        }
+        *(uint64_t *)field = ms;
         return 0;
     }
     case CONFIG_SECTION:
@@ -205,7 +218,7 @@ static int apply_lua_value(lua_State *L, struct config *cfg, const char *name, c
         }
         return walk_table(L, cfg, name, errmsg);
     }
-    if (key->type == CONFIG_SIZE && lua_isinteger(L, -1)) {
+    if ((key->type == CONFIG_SIZE || key->type == CONFIG_DURATION) && lua_isinteger(L, -1)) {
         char text[32];
 
         snprintf(text, sizeof(text), "%lld", (long long)lua_tointeger(L, -1));
@@ -213,7 +226,9 @@ static int apply_lua_value(lua_State *L, struct config *cfg, const char *name, c
     }
     if (type != LUA_TSTRING) {
         *errmsg = vane_asprintf("key '%s': expected %s; got %s", name,
-                                key->type == CONFIG_SIZE ? "a size (integer or string)" : "a string",
+                                key->type == CONFIG_SIZE       ? "a size (integer or string)"
+                                : key->type == CONFIG_DURATION ? "a duration (integer or string)"
+                                                               : "a string",
                                 lua_typename(L, type));
         return VANE_ECONFIG;
     }
@@ -324,6 +339,8 @@ void config_print(const struct config *cfg, FILE *out)
             fprintf(out, "%s %s\n", schema[i].name, schema[i].choices[*(const int *)field]);
         else if (schema[i].type == CONFIG_SIZE)
             fprintf(out, "%s %" PRIu64 "\n", schema[i].name, *(const uint64_t *)field);
+        else if (schema[i].type == CONFIG_DURATION)
+            fprintf(out, "%s %" PRIu64 "ms\n", schema[i].name, *(const uint64_t *)field);
     }
 }
 

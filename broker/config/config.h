@@ -27,12 +27,33 @@
 
 #include "core/log.h"
 
+/*
+ * Whether a part of the HTTP API asks for the admin token.  One enum for
+ * both auth.* keys: their choice lists index it (auth.publish has no auto).
+ */
+enum config_auth {
+    CONFIG_AUTH_NONE,
+    CONFIG_AUTH_REQUIRED,
+    CONFIG_AUTH_AUTO, /* required unless listen is a loopback address */
+};
+
+/* A key that turns something on or off; its choice list ("off", "on") indexes it. */
+enum config_switch {
+    CONFIG_OFF,
+    CONFIG_ON,
+};
+
 struct config {
     char *listen;                    /* "host:port", numeric */
     char *data_dir;                  /* created at start if missing */
     enum vane_log_level log_level;
     enum vane_log_format log_format;
     uint64_t segment_size;           /* store.segment_size, bytes */
+    uint64_t max_request_size;       /* gateway.max_request_size, bytes */
+    uint64_t idempotency_window_ms;  /* gateway.idempotency_window */
+    enum config_switch discard_endpoint; /* gateway.discard_endpoint: POST /bench/discard */
+    enum config_auth auth_admin;     /* auth.admin: auto, required or none */
+    enum config_auth auth_publish;   /* auth.publish: none or required */
     char *source;                    /* the file it came from, or NULL: embedded default */
 };
 
@@ -41,6 +62,7 @@ enum config_type {
     CONFIG_STRING,
     CONFIG_ENUM, /* a string from a fixed list, stored as its index */
     CONFIG_SIZE, /* bytes: an integer, or a string with a unit ("64MiB"), stored as uint64_t */
+    CONFIG_DURATION, /* an integer (seconds) or a string ("500ms", "2m"), stored as uint64_t ms */
 };
 
 struct config_key {

@@ -22,8 +22,15 @@
 #include "core/log.h"
 #include "daemon/daemon.h"
 #include "daemon/lockfile.h"
+#include "gateway/auth.h"
+#include "gateway/discard.h"
+#include "gateway/eventbuses.h"
+#include "gateway/gateway.h"
 #include "gateway/health.h"
 #include "gateway/http_server.h"
+#include "gateway/metrics_endpoint.h"
+#include "gateway/publish.h"
+#include "metrics/metrics.h"
 #include "store/store.h"
 #include "vane-config.h"
 
@@ -35,6 +42,7 @@ struct daemon {
     struct http_server *http;
     struct store *store;
     struct health health;
+    struct gateway gateway; /* what the HTTP endpoints share */
     uint64_t store_opened_ms;
     uv_signal_t sigint, sigterm;
     bool signals_open, stopping;
@@ -82,6 +90,7 @@ static void on_store_ready(struct store *store, int status, void *arg)
     buses = controller_list(store_controller(store), &count);
     for (size_t i = 0; i < count; i++)
         logs += buses[i]->eventlog_count;
+    publish_recover(&d->gateway);
     vane_log_info(component, "ready: %zu eventbuses, %zu eventlogs recovered in %llu ms", count,
                   logs, (unsigned long long)(uv_now(&d->loop) - d->store_opened_ms));
     if (!d->stopping)
@@ -98,6 +107,7 @@ static int start_store(struct daemon *d)
     options.eventlog.segment_size = d->cfg->segment_size;
     d->store_opened_ms = uv_now(&d->loop);
     err = store_open(&d->store, &d->loop, d->cfg->data_dir, &options, on_store_ready, d, &errmsg);
+    d->gateway.store = err == 0 ? d->store : NULL;
     if (err != 0) {
         vane_log_error(component, "cannot open the store: %s", errmsg);
         vane_free(errmsg);
@@ -133,7 +143,16 @@ static int start_http(struct daemon *d)
         vane_log_error(component, "invalid listen address %s", d->cfg->listen);
         return err;
     }
+    d->gateway.loop = &d->loop;
+    d->gateway.cfg = d->cfg;
+    d->gateway.health = &d->health;
     health_register(d->http, &d->health);
+    d->gateway.metrics = metrics_create();
+    metrics_endpoint_register(d->http, &d->gateway);
+    eventbuses_register(d->http, &d->gateway);
+    publish_register(d->http, &d->gateway);
+    discard_register(d->http, &d->gateway);
+    http_server_set_max_body(d->http, d->cfg->max_request_size);
     if ((err = http_server_listen(d->http)) != 0)
         vane_log_error(component, "cannot listen on %s: %s", d->cfg->listen, uv_strerror(err));
     return err;
@@ -155,6 +174,9 @@ static int close_loop(struct daemon *d)
 
     http_server_free(d->http);
     d->http = NULL;
+    publish_free(&d->gateway);
+    metrics_free(d->gateway.metrics); /* after the server: its observer counts into it */
+    d->gateway.metrics = NULL;
     if (d->signals_open) {
         uv_close((uv_handle_t *)&d->sigint, NULL);
         uv_close((uv_handle_t *)&d->sigterm, NULL);
@@ -186,6 +208,12 @@ int daemon_run(const struct config *cfg)
         vane_free(errmsg);
         return lock_fd;
     }
+    if ((err = auth_create(&d.gateway.auth, cfg, &errmsg)) != 0) {
+        vane_log_error(component, "%s", errmsg);
+        vane_free(errmsg);
+        lockfile_release(lock_fd);
+        return err;
+    }
     /* A peer that goes away mid-write must not kill the broker. */
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&d.loop);
@@ -208,6 +236,7 @@ int daemon_run(const struct config *cfg)
         err = VANE_ESHUTDOWN;
     if (err == 0)
         vane_log_info(component, "stopped");
+    auth_free(d.gateway.auth);
     lockfile_release(lock_fd);
     return err;
 }

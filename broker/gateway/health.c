@@ -1,6 +1,7 @@
 /*
  * health.c -- liveness, readiness and the JSON 404 (see health.h).
  */
+#include "gateway/gateway.h"
 #include "gateway/health.h"
 #include "gateway/response.h"
 #include "vane-config.h"
@@ -46,4 +47,14 @@ void health_register(struct http_server *server, struct health *health)
     h->health = health;
     h = (struct health_handler *)http_server_route(server, "/readyz", on_readyz, sizeof(*h));
     h->health = health;
+}
+
+int gateway_check_ready(struct gateway *gw, h2o_req_t *req)
+{
+    if (gw->health->state == HEALTH_READY)
+        return 0;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
+    response_error(req, 503, "Service Unavailable", NULL, "the broker is %s; try again shortly",
+                   state_names[gw->health->state]);
+    return 1;
 }

@@ -9,6 +9,10 @@
  * handle is ours (conn_closed), which unlinks and frees it.  Closing is
  * counted down: the listener, the grace timer and every connection; when the
  * last one is closed, the done callback runs.
+ *
+ * Every route also gets an h2o logger: h2o calls its log_access once the
+ * request is done, which hands the request to the observer, if one is set
+ * (http_server_set_observer), with the route's path.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -28,6 +32,14 @@ struct conn {
     struct conn *prev, *next;
 };
 
+/* The logger h2o keeps for each route; h2o frees it in h2o_config_dispose(). */
+struct route_logger {
+    h2o_logger_t super; /* first member: h2o hands its address back */
+    struct http_server *server;
+    const char *route;  /* the pathconf's copy of the path */
+    void *state;        /* the observer's */
+};
+
 struct http_server {
     uv_loop_t *loop;
     h2o_globalconf_t globalconf;
@@ -43,6 +55,9 @@ struct http_server {
     int pending_closes; /* listener and timer handles whose close is under way */
     void (*done)(void *arg);
     void *done_arg;
+    http_server_observer_fn observe;
+    void (*free_observer_state)(void *route_state);
+    void *observer_arg;
 };
 
 static const char component[] = "http";
@@ -68,14 +83,52 @@ int http_server_create(struct http_server **out, uv_loop_t *loop, const char *li
     return 0;
 }
 
+static void on_request_done(h2o_logger_t *self, h2o_req_t *req)
+{
+    struct route_logger *logger = (struct route_logger *)self;
+    struct http_server *server = logger->server;
+
+    if (server->observe != NULL)
+        server->observe(logger->route, &logger->state, req, server->observer_arg);
+}
+
+static void on_logger_dispose(h2o_logger_t *self)
+{
+    struct route_logger *logger = (struct route_logger *)self;
+    struct http_server *server = logger->server;
+
+    if (logger->state != NULL && server->free_observer_state != NULL)
+        server->free_observer_state(logger->state);
+    logger->state = NULL;
+}
+
+void http_server_set_observer(struct http_server *server, http_server_observer_fn observe,
+                              void (*free_state)(void *route_state), void *arg)
+{
+    server->observe = observe;
+    server->free_observer_state = free_state;
+    server->observer_arg = arg;
+}
+
 h2o_handler_t *http_server_route(struct http_server *server, const char *path,
                                  http_server_handler_fn on_req, size_t size)
 {
     h2o_pathconf_t *pathconf = h2o_config_register_path(server->host, path, 0);
     h2o_handler_t *handler = h2o_create_handler(pathconf, size);
+    struct route_logger *logger;
 
     handler->on_req = on_req;
+    logger = (struct route_logger *)h2o_create_logger(pathconf, sizeof(*logger));
+    logger->super.log_access = on_request_done;
+    logger->super.dispose = on_logger_dispose;
+    logger->server = server;
+    logger->route = pathconf->path.base;
     return handler;
+}
+
+void http_server_set_max_body(struct http_server *server, size_t bytes)
+{
+    server->globalconf.max_request_entity_size = bytes;
 }
 
 static void conn_link(struct http_server *server, struct conn *conn)

@@ -48,6 +48,28 @@ int http_server_create(struct http_server **server, uv_loop_t *loop, const char 
 h2o_handler_t *http_server_route(struct http_server *server, const char *path,
                                  http_server_handler_fn on_req, size_t size);
 
+/*
+ * Called once each request routed by http_server_route() is done (answered,
+ * or its connection gone), with the path of the route that matched and the
+ * request; req->res.status and req->timestamps tell how it went.
+ * route_state is the observer's own pointer for that route, NULL until it
+ * sets one; http_server_free() hands each one set to free_state (which may
+ * be NULL).  Runs on the loop thread, from inside h2o: it must not answer or
+ * keep req.
+ */
+typedef void (*http_server_observer_fn)(const char *route, void **route_state, h2o_req_t *req,
+                                        void *arg);
+
+/*
+ * Sets the one observer of every route, those added before as well as
+ * after.  Passing observe NULL removes it.
+ */
+void http_server_set_observer(struct http_server *server, http_server_observer_fn observe,
+                              void (*free_state)(void *route_state), void *arg);
+
+/* Requests with a larger body are answered 413 by h2o.  Only before http_server_listen(). */
+void http_server_set_max_body(struct http_server *server, size_t bytes);
+
 /* Binds, listens and starts accepting.  Returns 0 or a negative libuv error. */
 int http_server_listen(struct http_server *server);
 

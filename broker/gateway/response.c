@@ -5,24 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/buf.h"
 #include "gateway/response.h"
 
-void response_json(h2o_req_t *req, int status, const char *reason, json_t *body)
+void response_send(h2o_req_t *req, int status, const char *reason, const char *content_type,
+                   const char *body, size_t len)
 {
     static h2o_generator_t generator = {NULL, NULL};
-    size_t len = json_dumpb(body, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    h2o_iovec_t buf = h2o_iovec_init(h2o_mem_alloc_pool(&req->pool, len + 1), len + 1);
+    h2o_iovec_t buf = h2o_iovec_init(h2o_mem_alloc_pool(&req->pool, len), len);
 
-    buf.len = json_dumpb(body, buf.base, len + 1, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    buf.base[buf.len++] = '\n';
-    json_decref(body);
-
+    memcpy(buf.base, body, len);
     req->res.status = status;
     req->res.reason = reason;
     req->res.content_length = buf.len;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                   H2O_STRLIT("application/json"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
+                   strlen(content_type));
     h2o_start_response(req, &generator);
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
         h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
@@ -30,21 +28,83 @@ void response_json(h2o_req_t *req, int status, const char *reason, json_t *body)
         h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
 }
 
+/* The guard lives in the request's pool: disposing of the request runs this. */
+static void on_request_disposed(void *guard)
+{
+    struct response_later *later = *(struct response_later **)guard;
+
+    if (later != NULL)
+        later->req = NULL;
+}
+
+void response_later_start(struct response_later *later, h2o_req_t *req)
+{
+    later->req = req;
+    later->guard = h2o_mem_alloc_shared(&req->pool, sizeof(*later->guard), on_request_disposed);
+    *later->guard = later;
+}
+
+void response_later_end(struct response_later *later)
+{
+    if (later->req != NULL)
+        *later->guard = NULL;
+    later->req = NULL;
+}
+
+void response_json(h2o_req_t *req, int status, const char *reason, json_t *body)
+{
+    struct vane_buf text = VANE_BUF_INIT;
+    size_t len = json_dumpb(body, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    vane_buf_reserve(&text, len + 1);
+    text.len = json_dumpb(body, text.data, len + 1, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    vane_buf_append(&text, "\n", 1);
+    json_decref(body);
+    response_send(req, status, reason, "application/json", text.data, text.len);
+    vane_buf_free(&text);
+}
+
+/* A JSON string of text; bytes that are not UTF-8 (echoed from a client) become '?'. */
+static json_t *text_string(char *text)
+{
+    json_t *s = json_string(text);
+
+    if (s != NULL)
+        return s;
+    for (char *p = text; *p != '\0'; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    return json_string(text);
+}
+
+void response_error_at(h2o_req_t *req, int status, const char *reason, const char *field,
+                       long index, const char *message)
+{
+    char *copy = vane_strdup(message);
+    json_t *error = json_pack("{s:i, s:o}", "status", status, "message", text_string(copy));
+
+    vane_free(copy);
+    if (field != NULL && *field != '\0') {
+        copy = vane_strdup(field);
+        json_object_set_new(error, "field", text_string(copy));
+        vane_free(copy);
+    }
+    if (index >= 0)
+        json_object_set_new(error, "index", json_integer(index));
+    response_json(req, status, reason, json_pack("{s:o}", "error", error));
+}
+
 void response_error(h2o_req_t *req, int status, const char *reason, const char *field,
                     const char *fmt, ...)
 {
     struct vane_buf msg = VANE_BUF_INIT;
-    json_t *error;
     va_list ap;
 
     va_start(ap, fmt);
     vane_buf_vappendf(&msg, fmt, ap);
     va_end(ap);
-    error = json_pack("{s:i, s:s}", "status", status, "message", msg.data);
-    if (field != NULL)
-        json_object_set_new(error, "field", json_string(field));
+    response_error_at(req, status, reason, field, -1, msg.data);
     vane_buf_free(&msg);
-    response_json(req, status, reason, json_pack("{s:o}", "error", error));
 }
 
 static int method_listed(const h2o_iovec_t *method, const char *allowed)

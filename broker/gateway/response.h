@@ -14,12 +14,36 @@
 #include <h2o.h>
 #include <jansson.h>
 
+/*
+ * A request answered later, from a callback.  The client may hang up
+ * first; h2o then frees the request, and req here turns NULL.  Embed one in
+ * the operation, response_later_start() when the operation begins, and
+ * response_later_end() before freeing the operation (after answering, if
+ * req was still there).
+ */
+struct response_later {
+    h2o_req_t *req; /* NULL once the client has gone */
+    struct response_later **guard;
+};
+
+void response_later_start(struct response_later *later, h2o_req_t *req);
+void response_later_end(struct response_later *later);
+
+/* Sends len bytes of body (copied) as the answer, with its content type. */
+void response_send(h2o_req_t *req, int status, const char *reason, const char *content_type,
+                   const char *body, size_t len);
+
 /* Sends body as the JSON answer with status.  Takes the reference to body. */
 void response_json(h2o_req_t *req, int status, const char *reason, json_t *body);
 
 /* Sends an error in the shape above; field may be NULL. */
 void response_error(h2o_req_t *req, int status, const char *reason, const char *field,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* As response_error, with a message already made and, when index >= 0, the
+ * index of the batch element at fault ("index" in the error). */
+void response_error_at(h2o_req_t *req, int status, const char *reason, const char *field,
+                       long index, const char *message);
 
 /*
  * Answers 405 with an Allow header unless the request's method is one of

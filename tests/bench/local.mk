@@ -15,7 +15,15 @@ tests_bench_bench_store_SOURCES = tests/bench/bench-store.c
 tests_bench_bench_store_LDADD = libvane.la
 CLEANFILES += tests/bench/bench-store
 
-bench: tests/bench/bench-store
+# bench-gateway drives the built vaned with wrk and redis-benchmark (it says
+# how to install them when they are missing) and links the test harness.
+EXTRA_PROGRAMS += tests/bench/bench-gateway
+tests_bench_bench_gateway_SOURCES = tests/bench/bench-gateway.c
+tests_bench_bench_gateway_LDADD = tests/libharness.la libvane.la
+CLEANFILES += tests/bench/bench-gateway
+
+bench: tests/bench/bench-store tests/bench/bench-gateway vaned$(EXEEXT)
 	./tests/bench/bench-store $(BENCH_FLAGS)
+	./tests/bench/bench-gateway --vaned ./vaned$(EXEEXT) $(BENCH_FLAGS)
 
 .PHONY: bench

@@ -64,3 +64,37 @@ tests/fuzz/fuzz-record: $(fuzz_record_sources)
 CLEANFILES += tests/fuzz/fuzz-record
 
 .PHONY: fuzz-record
+
+# The HTTP binding (gateway/binding.c) with the JSON format, percent-decoding
+# and validation behind it; its input framing is described at the top of
+# fuzz-binding.c.  Run it like the record target:
+#
+#       make fuzz-binding
+#       mkdir -p fuzz-new && tests/fuzz/fuzz-binding -max_total_time=60 \
+#           fuzz-new $(srcdir)/tests/fuzz/corpus/binding
+fuzz_replays += tests/fuzz/replay-binding
+
+tests_fuzz_replay_binding_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-binding.c
+tests_fuzz_replay_binding_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_TARGET='"binding"'
+tests_fuzz_replay_binding_LDADD = libvane.la
+
+fuzz_binding_sources = $(srcdir)/tests/fuzz/fuzz-binding.c $(srcdir)/broker/gateway/binding.c \
+	$(srcdir)/broker/event/event_json.c $(srcdir)/broker/event/event_check.c \
+	$(srcdir)/broker/event/timestamp.c $(srcdir)/broker/event/event.c \
+	$(srcdir)/broker/core/json_span.c $(srcdir)/broker/core/arena.c \
+	$(srcdir)/broker/core/buf.c $(srcdir)/broker/core/alloc.c
+
+fuzz-binding: tests/fuzz/fuzz-binding
+
+tests/fuzz/fuzz-binding: $(fuzz_binding_sources)
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { \
+		echo "make fuzz-binding: $(FUZZ_CC) not found; libFuzzer needs clang" \
+			"(apt-get install clang, or make FUZZ_CC=/path/to/clang)" >&2; \
+		exit 1; }
+	@$(MKDIR_P) tests/fuzz
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(FUZZ_CFLAGS) -o $@ \
+		$(fuzz_binding_sources) $(JANSSON_LIBS) $(OPENSSL_LIBS)
+
+CLEANFILES += tests/fuzz/fuzz-binding
+
+.PHONY: fuzz-binding

@@ -1,0 +1,1292 @@
+/*
+ * bench-gateway.c -- the gateway's figures, measured on a real vaned with
+ * real HTTP load: durable single-event and batch publish, latency, and the
+ * daemon's memory, each beside a reference measured in the same run on the
+ * same machine.  Run by `make bench`; `--help` lists the knobs.
+ *
+ * Design.  The program starts the built vaned (tests/harness.h's
+ * vaned_start: port 0, the address read from the start line) with a data
+ * directory on the benchmark disk and gateway.discard_endpoint = "on",
+ * creates the eventbus "bench" over the admin API, and drives it with wrk.
+ * wrk runs a Lua script this program writes: every request carries ids
+ * unique to the run (a per-thread counter under a per-thread prefix),
+ * because the broker answers a repeated (source, id) from its idempotency
+ * window without storing it again, which would flatter the figures.
+ * h2load cannot vary a header per request, so it is not used.  The figures:
+ *
+ *   - single: POST /gateway/bench in binary mode (ce-* headers), a body of
+ *     1 KiB, over --connections keep-alive connections; events/s answered
+ *     2xx and wrk's latency p99.  Targets >= 100,000 ev/s, p99 <= 10 ms.
+ *   - discard (reference): the same requests to POST /bench/discard
+ *     (broker/gateway/discard.c), which answers 200 {} without storing:
+ *     what this HTTP server does on this machine with nothing behind it.
+ *   - redis (reference): redis-server 7 with appendonly yes and appendfsync
+ *     always on a free loopback port and its own directory on the same
+ *     disk; redis-benchmark sends XADD of one 1 KiB field from as many
+ *     connections.  (redis-benchmark 7.0 has no payload placeholder for
+ *     custom commands, so the 1 KiB value is passed literally.)
+ *   - batch: application/cloudevents-batch+json, 100 events of 256 B of
+ *     data each per request; events/s.  Target >= 500,000 ev/s.
+ *   - memory: vaned's VmRSS once idle after start with the eventbus
+ *     created (target < 16 MiB), and the most sampled every 50 ms during
+ *     the single-event load (target < 256 MiB).
+ *
+ * Each eventlog count in --eventlogs (default 1,2,4) gets a fresh vaned and
+ * data directory; the discard reference is taken once, on the first, before
+ * anything is published.  Every load runs --warmup seconds (not counted),
+ * then --duration seconds measured.  After each publish phase the events
+ * the eventbus holds (from GET /api/v1/eventbuses/bench) are checked
+ * against those wrk saw answered 2xx: fewer stored than answered, non-2xx
+ * answers, socket errors, a vaned that died or stopped uncleanly, and
+ * warnings or errors in its log are all printed as "ODD:" lines.
+ *
+ * Output: one line per measured run with the raw numbers, then a table of
+ * figure, measured, target or reference, ratio (measured / target or
+ * reference) and whether the target was met.  A missing tool is not an
+ * error: its figures are skipped with the apt-get line that installs it.
+ * Exit status 0 once measured (a missed target included), 1 when the
+ * benchmark itself could not run (vaned would not start, the eventbus could
+ * not be created), 2 for a bad option.
+ *
+ * Invariants: every child (tool, redis, vaned) runs under a deadline and is
+ * killed past it, and dies with this program (PR_SET_PDEATHSIG); all files
+ * go to a fresh directory under --dir (default /work/bench-tmp, the disk
+ * bench-store measures, never /tmp which may be tmpfs), removed at the end
+ * unless --keep.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "../harness.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/fs.h"
+
+#define KIB 1024.0
+#define MIB (1024.0 * 1024.0)
+#define DEFAULT_PARENT "/work/bench-tmp"
+#define SINGLE_BYTES 1024     /* body of a binary-mode event */
+#define BATCH_EVENTS 100      /* events per batch request */
+#define BATCH_BYTES 256       /* data of each batch event */
+#define SAMPLE_MS 50          /* RSS and liveness sampling period */
+#define TOOL_GRACE 30.0       /* a tool may overrun its own duration by this, s */
+#define START_TIMEOUT 10.0    /* redis-server to accept connections, s */
+#define STOP_TIMEOUT 15.0     /* vaned or redis to exit after SIGTERM, s */
+#define MAX_ROWS 64
+#define MAX_EVENTLOG_COUNTS 8
+#define ODD_LOG_LINES 5       /* warnings and errors of vaned's log shown */
+#define REDIS_WARMUP 10000    /* XADDs before the measured redis run */
+
+/* ---- configuration ------------------------------------------------------- */
+
+struct config {
+    const char *dir;       /* parent of the run's fresh directory */
+    const char *vaned;     /* the daemon binary */
+    const char *only;      /* comma-separated phases, or NULL for all */
+    const char *eventlogs; /* eventlog counts to try, "1,2,4" */
+    double duration, warmup, settle; /* seconds */
+    uint64_t connections, threads, redis_requests;
+    bool quick, keep;
+};
+
+enum knob_kind { KNOB_SECONDS, KNOB_COUNT, KNOB_TEXT };
+
+/* The settable knobs, as data: option, environment variable, kind, field. */
+struct knob {
+    const char *option, *env;
+    enum knob_kind kind;
+    size_t offset;
+    const char *help;
+};
+
+static const struct knob knobs[] = {
+    {"--dir", "BENCH_DIR", KNOB_TEXT, offsetof(struct config, dir),
+     "parent directory of the run's data (default " DEFAULT_PARENT ")"},
+    {"--vaned", "VANED", KNOB_TEXT, offsetof(struct config, vaned),
+     "the vaned binary to measure (default ./vaned)"},
+    {"--only", "BENCH_ONLY", KNOB_TEXT, offsetof(struct config, only),
+     "phases to run: redis,discard,single,batch (default all; memory comes with vaned)"},
+    {"--eventlogs", "BENCH_EVENTLOGS", KNOB_TEXT, offsetof(struct config, eventlogs),
+     "eventlog counts of the eventbus, one fresh vaned each (default 1,2,4; --quick 1)"},
+    {"--duration", "BENCH_DURATION", KNOB_SECONDS, offsetof(struct config, duration),
+     "measured window of each load, whole seconds (10; --quick 2)"},
+    {"--warmup", "BENCH_WARMUP", KNOB_SECONDS, offsetof(struct config, warmup),
+     "load before each window, not counted, whole seconds (2; --quick 1)"},
+    {"--connections", "BENCH_CONNECTIONS", KNOB_COUNT, offsetof(struct config, connections),
+     "keep-alive connections of wrk and redis-benchmark (64)"},
+    {"--threads", "BENCH_THREADS", KNOB_COUNT, offsetof(struct config, threads),
+     "wrk threads (default half the CPUs online, at least 1)"},
+    {"--redis-requests", "BENCH_REDIS_REQUESTS", KNOB_COUNT,
+     offsetof(struct config, redis_requests),
+     "XADDs redis-benchmark sends (default: what fills --duration at the warm-up's rate)"},
+};
+
+#define NKNOBS (sizeof(knobs) / sizeof(knobs[0]))
+
+static void config_defaults(struct config *c, bool quick)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    memset(c, 0, sizeof(*c));
+    c->dir = DEFAULT_PARENT;
+    c->vaned = "./vaned";
+    c->eventlogs = quick ? "1" : "1,2,4";
+    c->quick = quick;
+    c->duration = quick ? 2 : 10;
+    c->warmup = quick ? 1 : 2;
+    c->settle = quick ? 0.5 : 1.0;
+    c->connections = 64;
+    c->threads = cpus > 1 ? (uint64_t)cpus / 2 : 1;
+    c->redis_requests = 0; /* as many as fill the duration */
+}
+
+/* "64", "300k", "1M"; returns 0 or -EINVAL. */
+static int parse_count(const char *s, uint64_t *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+
+    if (end == s)
+        return -EINVAL;
+    if (*end == 'k' || *end == 'K')
+        v *= 1e3, end++;
+    else if (*end == 'M' || *end == 'm')
+        v *= 1e6, end++;
+    if (*end != '\0' || v < 1 || v > 1e9)
+        return -EINVAL;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+static int set_knob(struct config *c, const struct knob *k, const char *value)
+{
+    char *field = (char *)c + k->offset;
+    char *end;
+    double seconds;
+
+    switch (k->kind) {
+    case KNOB_TEXT:
+        *(const char **)(void *)field = value;
+        return *value != '\0' ? 0 : -EINVAL;
+    case KNOB_COUNT:
+        return parse_count(value, (uint64_t *)(void *)field);
+    case KNOB_SECONDS: /* wrk takes whole seconds */
+        seconds = strtod(value, &end);
+        if (end == value || *end != '\0' || seconds < 1 || seconds > 3600 ||
+            seconds != (double)(long)seconds)
+            return -EINVAL;
+        *(double *)(void *)field = seconds;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: bench-gateway [--quick] [--keep] [OPTION VALUE]...\n"
+                 "  --quick                  short windows and one eventlog count, a smoke test\n"
+                 "  --keep                   leave the data directory in place\n");
+    for (size_t i = 0; i < NKNOBS; i++)
+        fprintf(out, "  %-24s %s (env %s)\n", knobs[i].option, knobs[i].help, knobs[i].env);
+}
+
+static const struct knob *find_knob(const char *option)
+{
+    for (size_t i = 0; i < NKNOBS; i++)
+        if (strcmp(knobs[i].option, option) == 0)
+            return &knobs[i];
+    return NULL;
+}
+
+/* Defaults (quick or full), then the environment, then the options. */
+static int configure(struct config *c, int argc, char **argv)
+{
+    bool quick = getenv("BENCH_QUICK") != NULL;
+
+    for (int i = 1; i < argc; i++)
+        quick |= strcmp(argv[i], "--quick") == 0;
+    config_defaults(c, quick);
+    for (size_t i = 0; i < NKNOBS; i++) {
+        const char *value = getenv(knobs[i].env);
+
+        if (value != NULL && set_knob(c, &knobs[i], value) != 0) {
+            fprintf(stderr, "bench-gateway: %s=%s is not valid\n", knobs[i].env, value);
+            return -EINVAL;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const struct knob *k = find_knob(argv[i]);
+
+        if (strcmp(argv[i], "--quick") == 0)
+            continue;
+        if (strcmp(argv[i], "--keep") == 0) {
+            c->keep = true;
+        } else if (strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (k == NULL || i + 1 == argc || set_knob(c, k, argv[i + 1]) != 0) {
+            fprintf(stderr, "bench-gateway: bad option or value: %s%s%s\n", argv[i],
+                    k != NULL && i + 1 < argc ? " " : "", k != NULL && i + 1 < argc ? argv[i + 1] : "");
+            usage(stderr);
+            return -EINVAL;
+        } else {
+            i++;
+        }
+    }
+    return 0;
+}
+
+/* Whether item is in the comma-separated list (everything when list is NULL). */
+static bool listed(const char *list, const char *item)
+{
+    size_t len = strlen(item);
+
+    if (list == NULL)
+        return true;
+    for (const char *p = list; *p != '\0';) {
+        size_t n = strcspn(p, ",");
+
+        if (n == len && strncmp(p, item, len) == 0)
+            return true;
+        p += n + (p[n] == ',');
+    }
+    return false;
+}
+
+/* The eventlog counts of --eventlogs; returns how many, 0 if one is not 1..64. */
+static size_t eventlog_counts(const char *list, unsigned *counts)
+{
+    size_t n = 0;
+
+    for (const char *p = list; *p != '\0' && n < MAX_EVENTLOG_COUNTS;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+
+        if (end == p || (*end != ',' && *end != '\0') || v < 1 || v > 64)
+            return 0;
+        counts[n++] = (unsigned)v;
+        p = end + (*end == ',');
+    }
+    return n;
+}
+
+/* ---- output helpers -------------------------------------------------------- */
+
+/* A rotating set of buffers, so several numbers fit in one printf. */
+static char *scratch(void)
+{
+    static char bufs[24][48];
+    static unsigned next;
+
+    return bufs[next++ % 24];
+}
+
+/* 1234567 -> "1,234,567". */
+static const char *num(double v)
+{
+    char digits[32], *out = scratch();
+    int len = snprintf(digits, sizeof(digits), "%.0f", v < 0 ? 0 : v > 1e18 ? 1e18 : v);
+    size_t o = 0;
+
+    for (int i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static const char *fmt_ms(double ns)
+{
+    char *out = scratch();
+
+    snprintf(out, 48, "%.2f ms", ns / 1e6);
+    return out;
+}
+
+static const char *fmt_mib(double kib)
+{
+    char *out = scratch();
+
+    snprintf(out, 48, "%.1f MiB", kib / KIB);
+    return out;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* ---- the run --------------------------------------------------------------- */
+
+/* One line of the final table. */
+struct row {
+    char figure[48], measured[32], reference[48];
+    double ratio; /* measured / target or reference; 0: none */
+    int met;      /* 1 yes, 0 no, -1 not judged (a reference, or skipped) */
+};
+
+/* What one run of a load tool measured. */
+struct load {
+    bool ran;                 /* the tool ran and its output parsed */
+    double seconds;           /* of the measured window, as the tool counted it */
+    uint64_t requests, non2xx; /* answered; answered other than 2xx/3xx */
+    uint64_t errors[4];       /* socket errors: connect, read, write, timeout */
+    double rate;              /* 2xx answers per second */
+    double p50_ns, p99_ns;
+    double max_rss_kib;       /* of vaned while the tool ran (and its warm-up) */
+    double start_rss_kib;     /* of vaned before the warm-up */
+    uint64_t answered;        /* 2xx answers of the warm-up and the window */
+    double vaned_cpu;         /* CPUs vaned kept busy meanwhile */
+};
+
+struct bench {
+    struct config cfg;
+    char *root;
+    const char *wrk, *redis_server, *redis_benchmark; /* NULL when not installed */
+    char *single_lua, *batch_lua, *vaned_config;
+    double discard_rate, redis_rate; /* references; 0 until measured */
+    struct row rows[MAX_ROWS];
+    size_t nrows;
+    unsigned odd; /* "ODD:" lines printed */
+};
+
+static struct bench *bench_for_fatal; /* fatal() removes its directory */
+
+static void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* The benchmark itself could not run: clean up, exit 1. */
+static void fatal(const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);
+    fprintf(stderr, "bench-gateway: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    if (bench_for_fatal != NULL && !bench_for_fatal->cfg.keep)
+        harness_rmtree(vane_strdup(bench_for_fatal->root));
+    exit(1);
+}
+
+static void odd(struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Something that should not happen under load, but does not stop the benchmark. */
+static void odd(struct bench *b, const char *fmt, ...)
+{
+    va_list ap;
+
+    b->odd++;
+    printf("ODD: ");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+}
+
+static struct row *add_row(struct bench *b, const char *figure, const char *reference)
+{
+    struct row *r = &b->rows[b->nrows < MAX_ROWS - 1 ? b->nrows++ : MAX_ROWS - 1];
+
+    memset(r, 0, sizeof(*r));
+    snprintf(r->figure, sizeof(r->figure), "%s", figure);
+    snprintf(r->reference, sizeof(r->reference), "%s", reference);
+    r->met = -1;
+    return r;
+}
+
+/* A row with a target: ratio is measured / target; met as judged. */
+static void target_row(struct bench *b, const char *figure, const char *measured,
+                       const char *target, double ratio, bool met)
+{
+    struct row *r = add_row(b, figure, target);
+
+    snprintf(r->measured, sizeof(r->measured), "%s", measured);
+    r->ratio = ratio;
+    r->met = met;
+}
+
+/* A row set beside a reference figure (0: the reference was not measured). */
+static void reference_row(struct bench *b, const char *figure, double measured,
+                          double reference, const char *what)
+{
+    struct row *r = add_row(b, figure, "");
+
+    snprintf(r->measured, sizeof(r->measured), "%s ev/s", num(measured));
+    if (reference > 0) {
+        snprintf(r->reference, sizeof(r->reference), "%s %s", num(reference), what);
+        r->ratio = measured / reference;
+    } else {
+        snprintf(r->reference, sizeof(r->reference), "(%s not measured)", what);
+    }
+}
+
+static void skipped_row(struct bench *b, const char *figure, const char *why)
+{
+    struct row *r = add_row(b, figure, why);
+
+    snprintf(r->measured, sizeof(r->measured), "skipped");
+}
+
+static void print_table(const struct bench *b)
+{
+    printf("\n%-42s %-20s %-34s %7s  %s\n", "figure", "measured", "target / reference", "ratio",
+           "met");
+    for (size_t i = 0; i < b->nrows; i++) {
+        const struct row *r = &b->rows[i];
+        char ratio[16] = "";
+
+        if (r->ratio > 0)
+            snprintf(ratio, sizeof(ratio), "%.2f", r->ratio);
+        printf("%-42s %-20s %-34s %7s  %s\n", r->figure, r->measured, r->reference, ratio,
+               r->met < 0 ? "-" : r->met ? "yes" : "no");
+    }
+    printf("(ratio = measured / target or reference; for the latency and memory targets lower "
+           "is better)\n");
+}
+
+/* ---- processes --------------------------------------------------------------- */
+
+/* The full path of a program in $PATH, or NULL. */
+static const char *find_tool(const char *name)
+{
+    const char *path = getenv("PATH");
+
+    for (const char *p = path ? path : "/usr/bin:/bin"; *p != '\0';) {
+        size_t n = strcspn(p, ":");
+        char *candidate = vane_asprintf("%.*s/%s", (int)n, p, name);
+
+        if (access(candidate, X_OK) == 0)
+            return candidate; /* kept for the run */
+        vane_free(candidate);
+        p += n + (p[n] == ':');
+    }
+    return NULL;
+}
+
+/* Starts argv with stdout and stderr to out_path; it dies with us. */
+static pid_t spawn(const char *const *argv, const char *out_path)
+{
+    pid_t pid;
+
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    if (pid < 0)
+        fatal("fork: %s", strerror(errno));
+    return pid;
+}
+
+/* VmRSS of pid in KiB, or 0 when it cannot be read. */
+static double rss_kib(pid_t pid)
+{
+    char *path = vane_asprintf("/proc/%d/status", (int)pid);
+    char *status = harness_read_file(path);
+    const char *line = status ? strstr(status, "\nVmRSS:") : NULL;
+    double kib = line ? strtod(line + strlen("\nVmRSS:"), NULL) : 0;
+
+    vane_free(status);
+    vane_free(path);
+    return kib;
+}
+
+/* CPU seconds pid has used (user + system), or 0. */
+static double cpu_seconds(pid_t pid)
+{
+    char *path = vane_asprintf("/proc/%d/stat", (int)pid);
+    char *stat = harness_read_file(path);
+    const char *p = stat ? strrchr(stat, ')') : NULL; /* the name may hold spaces */
+    unsigned long utime = 0, stime = 0;
+
+    /* After the name: state, then fields 4..13, then utime and stime. */
+    if (p != NULL)
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
+    vane_free(stat);
+    vane_free(path);
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* A tool's run: its output, and what the watched process did meanwhile. */
+struct tool_run {
+    int status;          /* wait status; -1 when it was killed at the deadline */
+    char *output;        /* stdout and stderr together */
+    double max_rss_kib;  /* of watch */
+    double watch_cpu;    /* CPU seconds watch used */
+    bool watch_died;     /* watch exited while the tool ran */
+};
+
+/* Whether pid (our child) has exited; reaps it if so. */
+static bool child_exited(pid_t pid, int *status)
+{
+    return waitpid(pid, status, WNOHANG) == pid;
+}
+
+/* Runs argv to completion or timeout seconds, sampling watch (0: none). */
+static void run_tool(struct bench *b, const char *const *argv, double timeout, pid_t watch,
+                     struct tool_run *r)
+{
+    char *out_path = vane_asprintf("%s/tool.out", b->root);
+    double deadline = now_s() + timeout, cpu0 = watch ? cpu_seconds(watch) : 0;
+    pid_t pid = spawn(argv, out_path);
+
+    memset(r, 0, sizeof(*r));
+    r->status = -1;
+    for (;;) {
+        if (watch != 0) {
+            double rss = rss_kib(watch);
+
+            r->max_rss_kib = rss > r->max_rss_kib ? rss : r->max_rss_kib;
+            r->watch_died |= kill(watch, 0) != 0 || rss == 0;
+        }
+        if (child_exited(pid, &r->status))
+            break;
+        if (now_s() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            r->status = -1;
+            break;
+        }
+        pause_ms(SAMPLE_MS);
+    }
+    if (watch != 0)
+        r->watch_cpu = cpu_seconds(watch) - cpu0;
+    r->output = harness_read_file(out_path);
+    if (r->output == NULL)
+        r->output = vane_strdup("");
+    unlink(out_path);
+    vane_free(out_path);
+}
+
+/* The first line a program prints for argv, for the header. */
+static char *tool_version(struct bench *b, const char *const *argv)
+{
+    struct tool_run r;
+    char *line;
+
+    run_tool(b, argv, 5, 0, &r);
+    line = vane_strndup(r.output, strcspn(r.output, "\n"));
+    vane_free(r.output);
+    return line;
+}
+
+/* A loopback TCP port nobody listens on right now. */
+static int free_port(void)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
+        port = ntohs(addr.sin_port);
+    if (fd >= 0)
+        close(fd);
+    if (port == 0)
+        fatal("no free loopback port: %s", strerror(errno));
+    return port;
+}
+
+/* SIGTERM, then up to STOP_TIMEOUT for the exit; SIGKILL past it.  Returns the wait status or -1. */
+static int stop_child(pid_t pid)
+{
+    double deadline = now_s() + STOP_TIMEOUT;
+    int status;
+
+    kill(pid, SIGTERM);
+    while (now_s() < deadline) {
+        if (child_exited(pid, &status))
+            return status;
+        pause_ms(10);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+static const char *describe_status(int status)
+{
+    char *out = scratch();
+
+    if (status == -1)
+        snprintf(out, 48, "still running after %.0f s (killed)", STOP_TIMEOUT);
+    else if (WIFEXITED(status))
+        snprintf(out, 48, "exit status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(out, 48, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else
+        snprintf(out, 48, "wait status %d", status);
+    return out;
+}
+
+/* ---- wrk ------------------------------------------------------------------- */
+
+/*
+ * The scripts' shared head: setup() runs in wrk's main Lua state and gives
+ * each thread a number; init() then runs in the thread's own state, where
+ * that number and the run's tag (the argument after --) make the prefix of
+ * every id the thread sends.
+ */
+static const char lua_head[] =
+    "-- written by bench-gateway: every request carries ids unique to the run\n"
+    "local threads, count, prefix = 0, 0, nil\n"
+    "function setup(thread)\n"
+    "  threads = threads + 1\n"
+    "  thread:set(\"tid\", threads)\n"
+    "end\n"
+    "function init(args)\n"
+    "  prefix = (args[1] or \"bench\") .. \"-\" .. tostring(tid) .. \"-\"\n"
+    "end\n";
+
+/* Binary mode: the attributes in ce-* headers, the data as the body. */
+static const char lua_single[] =
+    "local headers = {\n"
+    "  [\"ce-specversion\"] = \"1.0\",\n"
+    "  [\"ce-source\"] = \"/bench/gateway\",\n"
+    "  [\"ce-type\"] = \"dev.vane.bench\",\n"
+    "  [\"content-type\"] = \"application/octet-stream\",\n"
+    "}\n"
+    "local body = string.rep(\"x\", %d)\n"
+    "function request()\n"
+    "  count = count + 1\n"
+    "  headers[\"ce-id\"] = prefix .. count\n"
+    "  return wrk.format(\"POST\", nil, headers, body)\n"
+    "end\n";
+
+/* A batch of structured events, each with its own id and text data. */
+static const char lua_batch[] =
+    "local headers = { [\"content-type\"] = \"application/cloudevents-batch+json\" }\n"
+    "local head = '{\"specversion\":\"1.0\",\"id\":\"'\n"
+    "local tail = '\",\"source\":\"/bench/gateway\",\"type\":\"dev.vane.bench\",'\n"
+    "  .. '\"datacontenttype\":\"text/plain\",\"data\":\"' .. string.rep(\"x\", %d) .. '\"}'\n"
+    "local parts = {}\n"
+    "function request()\n"
+    "  for i = 1, %d do\n"
+    "    count = count + 1\n"
+    "    parts[i] = head .. prefix .. count .. tail\n"
+    "  end\n"
+    "  return wrk.format(\"POST\", nil, headers, \"[\" .. table.concat(parts, \",\") .. \"]\")\n"
+    "end\n";
+
+static char *write_script(struct bench *b, const char *name, const char *body)
+{
+    char *text = vane_asprintf("%s%s", lua_head, body);
+    char *path = harness_write_file(b->root, name, text);
+
+    vane_free(text);
+    if (path == NULL)
+        fatal("cannot write %s/%s", b->root, name);
+    return path;
+}
+
+static void write_scripts(struct bench *b)
+{
+    char *single = vane_asprintf(lua_single, SINGLE_BYTES);
+    char *batch = vane_asprintf(lua_batch, BATCH_BYTES, BATCH_EVENTS);
+
+    b->single_lua = write_script(b, "single.lua", single);
+    b->batch_lua = write_script(b, "batch.lua", batch);
+    vane_free(single);
+    vane_free(batch);
+}
+
+/* "3.02ms" -> ns; wrk's units are us, ms, s, m and h. */
+static double parse_wrk_time(const char *text)
+{
+    static const struct { const char *unit; double ns; } units[] = {
+        {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+    char unit[8] = "";
+    double v = 0;
+
+    if (sscanf(text, "%lf%7[a-z]", &v, unit) != 2)
+        return 0;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (strcmp(unit, units[i].unit) == 0)
+            return v * units[i].ns;
+    return 0;
+}
+
+/* The text after label in text, or NULL. */
+static const char *after(const char *text, const char *label)
+{
+    const char *p = text ? strstr(text, label) : NULL;
+
+    return p ? p + strlen(label) : NULL;
+}
+
+/* Reads wrk --latency's report into l; returns whether its main lines were there. */
+static bool parse_wrk(const char *out, struct load *l)
+{
+    const char *requests = strstr(out, " requests in ");
+    const char *latency = after(out, "Latency Distribution");
+    const char *p;
+    char seconds[16] = "";
+
+    if (requests == NULL || latency == NULL)
+        return false;
+    while (requests > out && requests[-1] != '\n')
+        requests--;
+    if (sscanf(requests, "%" SCNu64 " requests in %15[0-9.a-z]", &l->requests, seconds) != 2)
+        return false;
+    l->seconds = parse_wrk_time(seconds) / 1e9;
+    if ((p = after(latency, "50%")) != NULL)
+        l->p50_ns = parse_wrk_time(p + strspn(p, " "));
+    if ((p = after(latency, "99%")) != NULL)
+        l->p99_ns = parse_wrk_time(p + strspn(p, " "));
+    if ((p = after(out, "Non-2xx or 3xx responses:")) != NULL)
+        l->non2xx = strtoull(p, NULL, 10);
+    if ((p = after(out, "Socket errors:")) != NULL)
+        sscanf(p, " connect %" SCNu64 ", read %" SCNu64 ", write %" SCNu64 ", timeout %" SCNu64,
+               &l->errors[0], &l->errors[1], &l->errors[2], &l->errors[3]);
+    return l->seconds > 0;
+}
+
+/* One wrk run of seconds against url with script; tag makes the ids unique. */
+static void run_wrk(struct bench *b, const char *url, const char *script, const char *tag,
+                    double seconds, const struct vaned *v, struct load *l)
+{
+    char threads[24], connections[24], duration[24];
+    const char *argv[] = {b->wrk, "-t", threads, "-c", connections, "-d", duration,
+                          "--timeout", "5s", "--latency", "-s", script, url, "--", tag, NULL};
+    struct tool_run r;
+
+    snprintf(threads, sizeof(threads), "%" PRIu64, b->cfg.threads);
+    snprintf(connections, sizeof(connections), "%" PRIu64, b->cfg.connections);
+    snprintf(duration, sizeof(duration), "%.0fs", seconds);
+    memset(l, 0, sizeof(*l));
+    run_tool(b, argv, seconds + TOOL_GRACE, v->pid, &r);
+    l->ran = r.status == 0 && parse_wrk(r.output, l);
+    l->max_rss_kib = r.max_rss_kib;
+    if (l->ran) {
+        l->rate = (double)(l->requests - l->non2xx) / l->seconds;
+        l->vaned_cpu = r.watch_cpu / l->seconds;
+    } else {
+        odd(b, "wrk %s (%s) gave no report:\n%s", url, describe_status(r.status), r.output);
+    }
+    if (r.watch_died)
+        odd(b, "vaned (pid %d) was gone during wrk %s", (int)v->pid, url);
+    vane_free(r.output);
+}
+
+/* Warm-up, then the measured window, into l. */
+static void load_phase(struct bench *b, const struct vaned *v, const char *path,
+                       const char *script, const char *tag, struct load *l)
+{
+    char *url = vane_asprintf("%s%s", v->url, path);
+    char *warm_tag = vane_asprintf("%s-warm", tag);
+    double start_rss = rss_kib(v->pid);
+    struct load warm;
+
+    run_wrk(b, url, script, warm_tag, b->cfg.warmup, v, &warm);
+    run_wrk(b, url, script, tag, b->cfg.duration, v, l);
+    l->start_rss_kib = start_rss;
+    l->answered = (warm.requests - warm.non2xx) + (l->requests - l->non2xx);
+    if (l->max_rss_kib < warm.max_rss_kib)
+        l->max_rss_kib = warm.max_rss_kib;
+    vane_free(url);
+    vane_free(warm_tag);
+}
+
+/* The raw numbers of one measured window, and what looks wrong in them. */
+static void print_load(struct bench *b, const char *what, const struct load *l, double per_req)
+{
+    if (!l->ran)
+        return;
+    printf("%s: %s ev/s  (wrk: %s answers in %.2f s, %s not 2xx, socket errors connect %" PRIu64
+           " read %" PRIu64 " write %" PRIu64 " timeout %" PRIu64 "; latency p50 %s p99 %s; "
+           "vaned %.0f%% CPU, max RSS %s: %+.0f B per event answered since the warm-up)\n",
+           what, num(l->rate * per_req), num((double)l->requests), l->seconds,
+           num((double)l->non2xx), l->errors[0], l->errors[1], l->errors[2], l->errors[3],
+           fmt_ms(l->p50_ns), fmt_ms(l->p99_ns), l->vaned_cpu * 100, fmt_mib(l->max_rss_kib),
+           l->answered > 0 ? (l->max_rss_kib - l->start_rss_kib) * KIB /
+                                 ((double)l->answered * per_req) : 0.0);
+    if (l->non2xx > 0)
+        odd(b, "%s: %s answers were not 2xx", what, num((double)l->non2xx));
+    if (l->errors[0] + l->errors[1] + l->errors[2] + l->errors[3] > 0)
+        odd(b, "%s: wrk counted socket errors (see above)", what);
+}
+
+/* ---- vaned ------------------------------------------------------------------ */
+
+/* Events the eventbus holds over all its eventlogs, or -1 when the answer is not one. */
+static double stored_events(const struct vaned *v)
+{
+    char *url = vane_asprintf("%s/api/v1/eventbuses/bench", v->url);
+    struct http_reply reply;
+    json_t *body = NULL, *log;
+    double total = -1;
+    size_t i;
+
+    if (http_request("GET", url, NULL, HTTP_1_1, &reply) == 0 && reply.status == 200)
+        body = json_loads(reply.body, 0, NULL);
+    if (json_is_array(json_object_get(body, "eventlogs"))) {
+        total = 0;
+        json_array_foreach(json_object_get(body, "eventlogs"), i, log)
+            total += (double)json_integer_value(json_object_get(log, "events"));
+    }
+    json_decref(body);
+    http_reply_free(&reply);
+    vane_free(url);
+    return total;
+}
+
+/*
+ * Every event answered 2xx since the eventbus held before events must be
+ * stored; a few more may be (requests in flight when wrk stopped), at most
+ * a request per connection per run.
+ */
+static void check_stored(struct bench *b, const struct vaned *v, const char *what, double before,
+                         const struct load *l, uint64_t runs, double per_req)
+{
+    double after_load = stored_events(v);
+    double stored = before < 0 || after_load < 0 ? -1 : after_load - before;
+    double want = (double)l->answered * per_req;
+    double slack = (double)(b->cfg.connections * runs) * per_req;
+
+    if (stored < 0)
+        odd(b, "%s: GET /api/v1/eventbuses/bench did not answer with its eventlogs", what);
+    else if (stored < want)
+        odd(b, "%s: the eventbus took %s events but %s were answered 2xx", what, num(stored),
+            num(want));
+    else if (stored > want + slack)
+        odd(b, "%s: the eventbus took %s events, more than the %s answered 2xx and %s in flight",
+            what, num(stored), num(want), num(slack));
+    else
+        printf("  stored: the eventbus took %s events, %s answered 2xx (+%s in flight at the "
+               "stops)\n", num(stored), num(want), num(stored - want));
+}
+
+static void write_vaned_config(struct bench *b)
+{
+    b->vaned_config = harness_write_file(
+        b->root, "vaned.lua",
+        "-- written by bench-gateway: the defaults, plus the discard reference\n"
+        "return { gateway = { discard_endpoint = \"on\" } }\n");
+    if (b->vaned_config == NULL)
+        fatal("cannot write %s/vaned.lua", b->root);
+}
+
+/* Starts a fresh vaned and creates the eventbus "bench" with count eventlogs. */
+static void start_vaned(struct bench *b, unsigned count, struct vaned *v)
+{
+    char *data = vane_asprintf("%s/data-%u", b->root, count);
+    const char *args[] = {"--config", b->vaned_config, NULL};
+    char *url, *body = vane_asprintf("{\"name\":\"bench\",\"eventlog_count\":%u}", count);
+    struct http_reply reply;
+
+    if (vaned_start(v, data, args) != 0)
+        fatal("vaned (%s) did not start", b->cfg.vaned);
+    url = vane_asprintf("%s/api/v1/eventbuses", v->url);
+    if (http_request("POST", url, body, HTTP_1_1, &reply) != 0 || reply.status != 201)
+        fatal("POST %s %s: %ld %s", url, body, reply.status, reply.body ? reply.body : "");
+    http_reply_free(&reply);
+    vane_free(url);
+    vane_free(body);
+    vane_free(data);
+}
+
+/* Prints the warnings and errors vaned logged, at most ODD_LOG_LINES of them. */
+static void check_log(struct bench *b, const struct vaned *v, const char *what)
+{
+    char *log = vaned_log(v);
+    unsigned found = 0;
+
+    for (char *line = log; line != NULL && *line != '\0';) {
+        char *end = strchr(line, '\n');
+        const char *level = strchr(line, ' ');
+
+        if (end != NULL)
+            *end = '\0';
+        if (level != NULL && (strncmp(level, " warn ", 6) == 0 || strncmp(level, " error ", 7) == 0)
+            && found++ < ODD_LOG_LINES)
+            odd(b, "%s: vaned logged: %s", what, line);
+        line = end ? end + 1 : NULL;
+    }
+    if (found > ODD_LOG_LINES)
+        odd(b, "%s: ... and %u more warnings or errors", what, found - ODD_LOG_LINES);
+    vane_free(log);
+}
+
+/* SIGTERM, and a look at how it went. */
+static void stop_vaned(struct bench *b, struct vaned *v, const char *what)
+{
+    int status = v->pid > 0 ? stop_child(v->pid) : v->status;
+
+    if (v->pid > 0)
+        v->pid = 0;
+    if (status != 0)
+        odd(b, "%s: vaned stopped with %s", what, describe_status(status));
+    check_log(b, v, what);
+    vaned_cleanup(v);
+}
+
+/* ---- phases ----------------------------------------------------------------- */
+
+static bool phase_wanted(const struct bench *b, const char *phase)
+{
+    return listed(b->cfg.only, phase);
+}
+
+static void phase_discard(struct bench *b, const struct vaned *v)
+{
+    struct load l;
+
+    load_phase(b, v, "/bench/discard", b->single_lua, "discard", &l);
+    print_load(b, "discard reference: POST /bench/discard, 1KiB binary-mode requests", &l, 1);
+    b->discard_rate = l.ran ? l.rate : 0;
+}
+
+static void phase_single(struct bench *b, const struct vaned *v, unsigned count)
+{
+    char what[96], figure[48], measured[32];
+    char *tag = vane_asprintf("single-%u", count);
+    struct load l;
+    double before;
+
+    snprintf(what, sizeof(what), "single 1KiB publish, %u eventlog(s)", count);
+    before = stored_events(v);
+    load_phase(b, v, "/gateway/bench", b->single_lua, tag, &l);
+    print_load(b, what, &l, 1);
+    vane_free(tag);
+    if (!l.ran) {
+        skipped_row(b, what, "wrk gave no report");
+        return;
+    }
+    check_stored(b, v, what, before, &l, 2, 1);
+    snprintf(figure, sizeof(figure), "single 1KiB, %u eventlog(s)", count);
+    snprintf(measured, sizeof(measured), "%s ev/s", num(l.rate));
+    target_row(b, figure, measured, ">= 100,000 ev/s", l.rate / 1e5, l.rate >= 1e5);
+    target_row(b, "  p99 latency", fmt_ms(l.p99_ns), "<= 10 ms", l.p99_ns / 1e7, l.p99_ns <= 1e7);
+    reference_row(b, "  vs discard handler", l.rate, b->discard_rate, "req/s discard");
+    reference_row(b, "  vs redis XADD, appendfsync always", l.rate, b->redis_rate,
+                  "req/s redis");
+    target_row(b, "  max vaned RSS under this load", fmt_mib(l.max_rss_kib), "< 256 MiB",
+               l.max_rss_kib / (256 * KIB), l.max_rss_kib < 256 * KIB);
+}
+
+static void phase_batch(struct bench *b, const struct vaned *v, unsigned count)
+{
+    char what[96], figure[48], measured[32];
+    char *tag = vane_asprintf("batch-%u", count);
+    struct load l;
+    double rate, before;
+
+    snprintf(what, sizeof(what), "batch publish %dx%dB, %u eventlog(s)", BATCH_EVENTS,
+             BATCH_BYTES, count);
+    before = stored_events(v);
+    load_phase(b, v, "/gateway/bench", b->batch_lua, tag, &l);
+    print_load(b, what, &l, BATCH_EVENTS);
+    vane_free(tag);
+    if (!l.ran) {
+        skipped_row(b, what, "wrk gave no report");
+        return;
+    }
+    check_stored(b, v, what, before, &l, 2, BATCH_EVENTS);
+    rate = l.rate * BATCH_EVENTS;
+    snprintf(figure, sizeof(figure), "batch %dx%dB, %u eventlog(s)", BATCH_EVENTS, BATCH_BYTES,
+             count);
+    snprintf(measured, sizeof(measured), "%s ev/s", num(rate));
+    target_row(b, figure, measured, ">= 500,000 ev/s", rate / 5e5, rate >= 5e5);
+}
+
+/* Waits until vaned has settled after start, then reads its RSS. */
+static void idle_rss(struct bench *b, const struct vaned *v, unsigned count)
+{
+    char figure[48];
+    double kib;
+
+    pause_ms((int)(b->cfg.settle * 1000));
+    kib = rss_kib(v->pid);
+    printf("idle vaned, %u eventlog(s): RSS %s after start with the eventbus created\n", count,
+           fmt_mib(kib));
+    snprintf(figure, sizeof(figure), "idle RSS, %u eventlog(s)", count);
+    target_row(b, figure, fmt_mib(kib), "< 16 MiB", kib / (16 * KIB), kib < 16 * KIB);
+}
+
+/* One fresh vaned with count eventlogs: memory, the discard reference (first only), loads. */
+static void phase_vaned(struct bench *b, unsigned count, bool first)
+{
+    char what[48];
+    struct vaned v;
+
+    snprintf(what, sizeof(what), "vaned with %u eventlog(s)", count);
+    start_vaned(b, count, &v);
+    idle_rss(b, &v, count);
+    if (b->wrk != NULL && first && phase_wanted(b, "discard"))
+        phase_discard(b, &v);
+    if (b->wrk != NULL && phase_wanted(b, "single"))
+        phase_single(b, &v, count);
+    if (b->wrk != NULL && phase_wanted(b, "batch"))
+        phase_batch(b, &v, count);
+    stop_vaned(b, &v, what);
+}
+
+/* Waits for "Ready to accept connections" in redis-server's log; false if it exited or timed out. */
+static bool redis_ready(pid_t pid, const char *log_path)
+{
+    double deadline = now_s() + START_TIMEOUT;
+    int status;
+
+    while (now_s() < deadline) {
+        char *log = harness_read_file(log_path);
+        bool ready = log != NULL && strstr(log, "Ready to accept connections") != NULL;
+
+        vane_free(log);
+        if (ready)
+            return true;
+        if (child_exited(pid, &status))
+            return false;
+        pause_ms(20);
+    }
+    return false;
+}
+
+/* Starts a private redis-server on a free port; returns its pid, or 0 (with the log printed). */
+static pid_t start_redis(struct bench *b, int *port)
+{
+    char *dir = vane_asprintf("%s/redis", b->root), *log_path = vane_asprintf("%s.log", dir);
+    char port_text[16];
+    const char *argv[] = {b->redis_server, "--bind", "127.0.0.1", "--port", port_text, "--dir",
+                          dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+                          "--daemonize", "no", NULL};
+    pid_t pid;
+
+    vane_fs_mkdir_p(dir, 0755);
+    *port = free_port();
+    snprintf(port_text, sizeof(port_text), "%d", *port);
+    pid = spawn(argv, log_path);
+    if (!redis_ready(pid, log_path)) {
+        char *log = harness_read_file(log_path);
+
+        odd(b, "redis-server did not start; its log:\n%s", log ? log : "(none)");
+        vane_free(log);
+        stop_child(pid);
+        pid = 0;
+    }
+    vane_free(dir);
+    vane_free(log_path);
+    return pid;
+}
+
+/* rps and p99 (ms) from redis-benchmark --csv's line for the command. */
+static bool parse_redis_csv(const char *out, double *rps, double *p99_ms)
+{
+    const char *line = strstr(out, "\n\"XADD ");
+    const char *fields = line ? strstr(line, "\",\"") : NULL;
+
+    /* test, rps, avg, min, p50, p95, p99, max latency (ms) */
+    return fields != NULL &&
+           sscanf(fields, "\",\"%lf\",\"%*f\",\"%*f\",\"%*f\",\"%*f\",\"%lf\"", rps, p99_ms) == 2;
+}
+
+/* One redis-benchmark run of requests XADDs of payload; returns whether it reported. */
+static bool redis_xadd(struct bench *b, int port, uint64_t requests, const char *payload,
+                       pid_t redis, double *rps, double *p99_ms, double *max_rss_kib)
+{
+    char port_text[16], clients[24], count[24];
+    const char *argv[] = {b->redis_benchmark, "-h", "127.0.0.1", "-p", port_text, "-c", clients,
+                          "-n", count, "--csv", "XADD", "s", "*", "f", payload, NULL};
+    struct tool_run r;
+    bool reported;
+
+    snprintf(port_text, sizeof(port_text), "%d", port);
+    snprintf(clients, sizeof(clients), "%" PRIu64, b->cfg.connections);
+    snprintf(count, sizeof(count), "%" PRIu64, requests);
+    run_tool(b, argv, b->cfg.duration * 3 + TOOL_GRACE, redis, &r);
+    reported = r.status == 0 && parse_redis_csv(r.output, rps, p99_ms);
+    if (!reported)
+        odd(b, "redis-benchmark (%s) gave no CSV line:\n%.2000s", describe_status(r.status),
+            r.output);
+    *max_rss_kib = r.max_rss_kib;
+    vane_free(r.output);
+    return reported;
+}
+
+/*
+ * A warm-up of REDIS_WARMUP XADDs gives the rate; the measured run sends as
+ * many as fill --duration at that rate (or --redis-requests).
+ */
+static void phase_redis(struct bench *b)
+{
+    char *payload = vane_malloc(SINGLE_BYTES + 1);
+    double rps, p99, rss;
+    uint64_t requests = b->cfg.redis_requests;
+    int port;
+    pid_t pid = start_redis(b, &port);
+
+    memset(payload, 'x', SINGLE_BYTES);
+    payload[SINGLE_BYTES] = '\0';
+    if (pid != 0 && redis_xadd(b, port, REDIS_WARMUP, payload, pid, &rps, &p99, &rss)) {
+        if (requests == 0)
+            requests = (uint64_t)(rps * b->cfg.duration) > REDIS_WARMUP
+                           ? (uint64_t)(rps * b->cfg.duration) : REDIS_WARMUP;
+        if (redis_xadd(b, port, requests, payload, pid, &b->redis_rate, &p99, &rss))
+            printf("redis reference: XADD of a 1KiB field, appendonly yes, appendfsync always: "
+                   "%s req/s  (%s requests from %s connections after %s warm-up; p99 %.2f ms; "
+                   "redis max RSS %s)\n",
+                   num(b->redis_rate), num((double)requests), num((double)b->cfg.connections),
+                   num(REDIS_WARMUP), p99, fmt_mib(rss));
+    }
+    if (pid != 0)
+        stop_child(pid);
+    vane_free(payload);
+}
+
+/* ---- main ------------------------------------------------------------------- */
+
+/* A fresh directory under the parent; the parent is created if missing. */
+static char *make_root(const char *parent)
+{
+    char *root = vane_asprintf("%s/bench-gateway-XXXXXX", parent);
+
+    vane_fs_mkdir_p(parent, 0755);
+    if (mkdtemp(root) == NULL) {
+        fprintf(stderr, "bench-gateway: cannot create %s: %s\n", root, strerror(errno));
+        exit(1);
+    }
+    return root;
+}
+
+/* Finds the tools; a missing one skips its figures and says how to install it. */
+static void find_tools(struct bench *b)
+{
+    b->wrk = find_tool("wrk");
+    b->redis_server = find_tool("redis-server");
+    b->redis_benchmark = find_tool("redis-benchmark");
+    if (b->wrk == NULL) {
+        printf("wrk is not installed: the publish and discard figures are skipped "
+               "(apt-get install wrk)\n");
+        skipped_row(b, "single, batch and discard", "apt-get install wrk");
+    }
+    if (b->redis_server == NULL || b->redis_benchmark == NULL) {
+        printf("redis-server or redis-benchmark is not installed: the redis reference is "
+               "skipped (apt-get install redis-server redis-tools)\n");
+        skipped_row(b, "redis XADD reference", "apt-get install redis-server redis-tools");
+    }
+}
+
+static const char *fs_name(const char *dir)
+{
+    struct statfs st;
+
+    if (statfs(dir, &st) != 0)
+        return "unknown";
+    switch ((unsigned long)st.f_type) {
+    case 0xEF53: return "ext4";
+    case 0x58465342: return "xfs";
+    case 0x9123683E: return "btrfs";
+    case 0x794C7630: return "overlayfs";
+    case 0x01021994: return "tmpfs (the disk is not measured!)";
+    default: return "other";
+    }
+}
+
+static void print_header(struct bench *b)
+{
+    const struct config *c = &b->cfg;
+
+    printf("bench-gateway%s: vaned %s, data in %s (%s), %ld CPUs online (shared by vaned and the "
+           "load tools); %" PRIu64 " connections, %" PRIu64 " wrk thread(s); windows of %.0f s "
+           "after %.0f s warm-up; eventlog counts %s\n",
+           c->quick ? " --quick" : "", c->vaned, b->root, fs_name(b->root),
+           sysconf(_SC_NPROCESSORS_ONLN), c->connections, c->threads, c->duration, c->warmup,
+           c->eventlogs);
+    printf("single: binary mode, a %d B body; batch: %d structured events of %d B of data; "
+           "vaned runs its default settings plus "
+           "gateway.discard_endpoint = \"on\"\n",
+           SINGLE_BYTES, BATCH_EVENTS, BATCH_BYTES);
+    if (b->wrk != NULL) {
+        const char *argv[] = {b->wrk, "-v", NULL};
+        char *version = tool_version(b, argv);
+
+        printf("wrk: %s\n", version);
+        vane_free(version);
+    }
+    if (b->redis_server != NULL) {
+        const char *argv[] = {b->redis_server, "--version", NULL};
+        char *version = tool_version(b, argv);
+
+        printf("redis: %s\n", version);
+        vane_free(version);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static struct bench b;
+    unsigned counts[MAX_EVENTLOG_COUNTS];
+    size_t ncounts;
+
+    if (configure(&b.cfg, argc, argv) != 0)
+        return 2;
+    if ((ncounts = eventlog_counts(b.cfg.eventlogs, counts)) == 0) {
+        fprintf(stderr, "bench-gateway: --eventlogs: expected counts from 1 to 64 separated by "
+                        "commas; got \"%s\"\n", b.cfg.eventlogs);
+        return 2;
+    }
+    if (access(b.cfg.vaned, X_OK) != 0) {
+        fprintf(stderr, "bench-gateway: --vaned: %s is not an executable (%s); build it first\n",
+                b.cfg.vaned, strerror(errno));
+        return 2;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+    b.root = make_root(b.cfg.dir);
+    bench_for_fatal = &b;
+    setenv("VANED", b.cfg.vaned, 1);  /* for vaned_start() */
+    setenv("TMPDIR", b.root, 1);      /* vaned's log goes with the run */
+    find_tools(&b);
+    print_header(&b);
+    write_scripts(&b);
+    write_vaned_config(&b);
+    if (b.redis_server != NULL && b.redis_benchmark != NULL && phase_wanted(&b, "redis"))
+        phase_redis(&b);
+    for (size_t i = 0; i < ncounts; i++)
+        phase_vaned(&b, counts[i], i == 0);
+    print_table(&b);
+    if (b.odd > 0)
+        printf("%u ODD line(s) above: read them before trusting the figures\n", b.odd);
+    if (!b.cfg.keep)
+        harness_rmtree(vane_strdup(b.root));
+    else
+        printf("data kept in %s\n", b.root);
+    vane_free(b.root);
+    return 0;
+}
