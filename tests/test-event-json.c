@@ -917,6 +917,13 @@ static void test_structured(void)
                        "[123456789012345678901234567890,18446744073709551616,1e400]"),
            "numbers past 64 bits: data as sent");
     binding_events_free(&out);
+    /* What the read API writes for text data holding a NUL byte. */
+    request_init(&r, "application/cloudevents+json", NULL,
+                 "{" HEAD ",\"datacontenttype\":\"text/plain\",\"data\":\"a\\u0000b\"}");
+    if (parse_request(&r, &out, 0, NULL, -1, "text data with \\u0000") == 0)
+        ok(out.events[0].data.len == 3 && memcmp(out.events[0].data.ptr, "a\0b", 3) == 0,
+           "text data with \\u0000: the three bytes a NUL b");
+    binding_events_free(&out);
     request_init(&r, "Application/CloudEvents+JSON", NULL, "{" HEAD "}");
     parse_request(&r, &out, 0, NULL, -1, "the media type is case-insensitive");
     binding_events_free(&out);

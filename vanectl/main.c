@@ -4,8 +4,9 @@
  *     vanectl [--endpoint URL] [--format table|json] [--token TOKEN]
  *             [--timeout SECONDS] COMMAND [ARG]...
  *
- * Global options come before the command or among its own options.  The endpoint defaults to
- * $VANE_ENDPOINT, then http://127.0.0.1:8080; the token to $VANE_TOKEN.
+ * Global options come before the command or among its own options.  The
+ * endpoint defaults to $VANE_ENDPOINT, then http://127.0.0.1:8080; the
+ * token to $VANE_TOKEN.
  * Commands are rows of the commands[] table below; eventbus and event are
  * groups whose rows live in eventbus.c and event.c.  Each command talks to
  * the broker through client.h, prints through output.h and ends with one of
@@ -22,7 +23,7 @@
 #include "vane-config.h"
 #include "vanectl.h"
 
-static int cmd_status(struct context *ctx, int argc, char **argv)
+static int run_status(struct context *ctx, int argc, char **argv)
 {
     static const struct option no_options[] = {{NULL, 0, NULL, 0}};
     struct client_reply reply;
@@ -43,7 +44,7 @@ static int cmd_status(struct context *ctx, int argc, char **argv)
 }
 
 static const struct command commands[] = {
-    {"status", "", "show whether the broker is up, its version and uptime", NULL, cmd_status,
+    {"status", "", "show whether the broker is up, its version and uptime", NULL, run_status,
      NULL},
     {"eventbus", "COMMAND", "create, list, show, change and delete eventbuses", NULL, NULL,
      eventbus_commands},

@@ -49,7 +49,7 @@ static int add_attribute(struct event *event, const char *name, json_t *value,
         v.type = event_attr_type(name, strlen(name));
         v.u.bytes.ptr = json_string_value(value);
         v.u.bytes.len = json_string_length(value);
-    } else if (is_spec_attribute(name)) {
+    } else if (is_spec_attribute(name) || strcmp(name, EVENT_DELIVERY_TIME) == 0) {
         return event_fail(err, "bad_attribute_value", name, "%s: expected a JSON string", name);
     } else if (json_is_boolean(value)) {
         v.type = EVENT_BOOLEAN;

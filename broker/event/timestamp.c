@@ -4,6 +4,7 @@
 #define _DEFAULT_SOURCE /* timegm */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -84,6 +85,17 @@ static bool zone(struct cursor *c, int *offset)
     return true;
 }
 
+/* Seconds and nanoseconds as nanoseconds, held at the ends of int64_t
+ * (years 1677 and 2262) rather than overflowing. */
+static int64_t to_ns(int64_t secs, int64_t frac)
+{
+    if (secs > (INT64_MAX - frac) / 1000000000)
+        return INT64_MAX;
+    if (secs < INT64_MIN / 1000000000 + 1)
+        return INT64_MIN;
+    return secs * 1000000000 + frac;
+}
+
 int timestamp_parse(const char *text, size_t len, int64_t *ns, const char **why)
 {
     struct cursor c = {text, text + len};
@@ -119,7 +131,7 @@ int timestamp_parse(const char *text, size_t len, int64_t *ns, const char **why)
     tm.tm_hour = hour;
     tm.tm_min = minute;
     tm.tm_sec = second;
-    *ns = ((int64_t)timegm(&tm) - offset) * 1000000000 + frac;
+    *ns = to_ns((int64_t)timegm(&tm) - offset, frac);
     return 0;
 }
 

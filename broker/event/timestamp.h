@@ -5,7 +5,8 @@
  * with 'T' and 'Z' in either case, every field in range (the day for its
  * month and year, a leap second 60 allowed), at most nine fraction digits
  * kept (more are read and dropped).  Times are nanoseconds since the Unix
- * epoch, UTC.
+ * epoch, UTC; a valid time outside what that holds (before 1678, after
+ * 2261) is held at the nearest end.
  */
 #ifndef VANE_EVENT_TIMESTAMP_H
 #define VANE_EVENT_TIMESTAMP_H

@@ -26,8 +26,8 @@
 #include "metrics/metrics.h"
 
 #define ROUTE "/gateway/"
-/* How many events of one eventlog a retry's candidate match may read back. */
-#define VERIFY_MAX_BYTES (RECORD_MAX_SIZE + RECORD_HEADER_SIZE)
+/* Bytes read to check a repeat's candidate: one record, however large, comes anyway. */
+#define VERIFY_MAX_BYTES 4096
 
 /* Each eventbus's gateway counters, looked up once (metrics.h). */
 struct bus_counters {

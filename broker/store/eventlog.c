@@ -823,12 +823,19 @@ static int read_tail(struct eventlog *log, size_t max_count, size_t max_bytes,
 }
 
 /* Reads from one segment file, starting at the index entry before the offset. */
+#define READ_CHUNK_MIN (64u << 10)
+#define READ_CHUNK_MAX (1u << 20)
+
 static ssize_t read_file(struct eventlog *log, struct segment *seg, size_t max_count,
                          size_t max_bytes, struct eventlog_batch *batch)
 {
     uint64_t position = segment_position_of(seg, batch->next_offset);
-    /* From the index entry: up to one interval of older records, then the read. */
-    size_t chunk = SEGMENT_INDEX_INTERVAL + (max_bytes < (1u << 16) ? 1u << 16 : max_bytes);
+    /* From the index entry: up to one interval of older records, then the
+     * read, in pieces of at most READ_CHUNK_MAX (the loop reads on). */
+    size_t want = max_bytes < READ_CHUNK_MIN   ? READ_CHUNK_MIN
+                  : max_bytes > READ_CHUNK_MAX ? READ_CHUNK_MAX
+                                               : max_bytes;
+    size_t chunk = SEGMENT_INDEX_INTERVAL + want;
     uint8_t *buf = vane_malloc(chunk);
     bool full = false;
     ssize_t rc = 0;

@@ -89,7 +89,7 @@
 #define TOOL_GRACE 30.0       /* a tool may overrun its own duration by this, s */
 #define START_TIMEOUT 10.0    /* redis-server to accept connections, s */
 #define STOP_TIMEOUT 15.0     /* vaned or redis to exit after SIGTERM, s */
-#define MAX_ROWS 64
+#define MAX_ROWS 96
 #define MAX_EVENTLOG_COUNTS 8
 #define ODD_LOG_LINES 5       /* warnings and errors of vaned's log shown */
 #define REDIS_WARMUP 10000    /* XADDs before the measured redis run */
@@ -122,7 +122,7 @@ static const struct knob knobs[] = {
     {"--vaned", "VANED", KNOB_TEXT, offsetof(struct config, vaned),
      "the vaned binary to measure (default ./vaned)"},
     {"--only", "BENCH_ONLY", KNOB_TEXT, offsetof(struct config, only),
-     "phases to run: redis,discard,single,batch (default all; memory comes with vaned)"},
+     "phases to run: redis,memory,discard,single,batch (default all)"},
     {"--eventlogs", "BENCH_EVENTLOGS", KNOB_TEXT, offsetof(struct config, eventlogs),
      "eventlog counts of the eventbus, one fresh vaned each (default 1,2,4; --quick 1)"},
     {"--duration", "BENCH_DURATION", KNOB_SECONDS, offsetof(struct config, duration),
@@ -447,7 +447,7 @@ static void reference_row(struct bench *b, const char *figure, double measured,
         snprintf(r->reference, sizeof(r->reference), "%s %s", num(reference), what);
         r->ratio = measured / reference;
     } else {
-        snprintf(r->reference, sizeof(r->reference), "(%s not measured)", what);
+        snprintf(r->reference, sizeof(r->reference), "(not measured)");
     }
 }
 
@@ -460,7 +460,7 @@ static void skipped_row(struct bench *b, const char *figure, const char *why)
 
 static void print_table(const struct bench *b)
 {
-    printf("\n%-42s %-20s %-34s %7s  %s\n", "figure", "measured", "target / reference", "ratio",
+    printf("\n%-42s %-20s %-40s %7s  %s\n", "figure", "measured", "target / reference", "ratio",
            "met");
     for (size_t i = 0; i < b->nrows; i++) {
         const struct row *r = &b->rows[i];
@@ -468,7 +468,7 @@ static void print_table(const struct bench *b)
 
         if (r->ratio > 0)
             snprintf(ratio, sizeof(ratio), "%.2f", r->ratio);
-        printf("%-42s %-20s %-34s %7s  %s\n", r->figure, r->measured, r->reference, ratio,
+        printf("%-42s %-20s %-40s %7s  %s\n", r->figure, r->measured, r->reference, ratio,
                r->met < 0 ? "-" : r->met ? "yes" : "no");
     }
     printf("(ratio = measured / target or reference; for the latency and memory targets lower "
@@ -1024,6 +1024,9 @@ static void phase_batch(struct bench *b, const struct vaned *v, unsigned count)
              count);
     snprintf(measured, sizeof(measured), "%s ev/s", num(rate));
     target_row(b, figure, measured, ">= 500,000 ev/s", rate / 5e5, rate >= 5e5);
+    target_row(b, "  max vaned RSS under this load", fmt_mib(l.max_rss_kib),
+               "< 256 MiB (the single-event target)", l.max_rss_kib / (256 * KIB),
+               l.max_rss_kib < 256 * KIB);
 }
 
 /* Waits until vaned has settled after start, then reads its RSS. */
@@ -1047,8 +1050,12 @@ static void phase_vaned(struct bench *b, unsigned count, bool first)
     struct vaned v;
 
     snprintf(what, sizeof(what), "vaned with %u eventlog(s)", count);
+    if (!phase_wanted(b, "memory") && !phase_wanted(b, "discard") &&
+        !phase_wanted(b, "single") && !phase_wanted(b, "batch"))
+        return;
     start_vaned(b, count, &v);
-    idle_rss(b, &v, count);
+    if (phase_wanted(b, "memory"))
+        idle_rss(b, &v, count);
     if (b->wrk != NULL && first && phase_wanted(b, "discard"))
         phase_discard(b, &v);
     if (b->wrk != NULL && phase_wanted(b, "single"))
@@ -1184,12 +1191,16 @@ static char *make_root(const char *parent)
     return root;
 }
 
-/* Finds the tools; a missing one skips its figures and says how to install it. */
 static void find_tools(struct bench *b)
 {
     b->wrk = find_tool("wrk");
     b->redis_server = find_tool("redis-server");
     b->redis_benchmark = find_tool("redis-benchmark");
+}
+
+/* A missing tool skips its figures; says how to install it. */
+static void report_missing_tools(struct bench *b)
+{
     if (b->wrk == NULL) {
         printf("wrk is not installed: the publish and discard figures are skipped "
                "(apt-get install wrk)\n");
@@ -1218,6 +1229,18 @@ static const char *fs_name(const char *dir)
     }
 }
 
+/* Other work on the machine skews every figure: say how busy it was. */
+static void print_loadavg(void)
+{
+    char *text = harness_read_file("/proc/loadavg");
+    double one, five, fifteen;
+
+    if (text != NULL && sscanf(text, "%lf %lf %lf", &one, &five, &fifteen) == 3)
+        printf("load average before the run: %.2f, %.2f, %.2f (1, 5, 15 min)\n", one, five,
+               fifteen);
+    vane_free(text);
+}
+
 static void print_header(struct bench *b)
 {
     const struct config *c = &b->cfg;
@@ -1232,6 +1255,7 @@ static void print_header(struct bench *b)
            "vaned runs its default settings plus "
            "gateway.discard_endpoint = \"on\"\n",
            SINGLE_BYTES, BATCH_EVENTS, BATCH_BYTES);
+    print_loadavg();
     if (b->wrk != NULL) {
         const char *argv[] = {b->wrk, "-v", NULL};
         char *version = tool_version(b, argv);
@@ -1274,6 +1298,7 @@ int main(int argc, char **argv)
     setenv("TMPDIR", b.root, 1);      /* vaned's log goes with the run */
     find_tools(&b);
     print_header(&b);
+    report_missing_tools(&b);
     write_scripts(&b);
     write_vaned_config(&b);
     if (b.redis_server != NULL && b.redis_benchmark != NULL && phase_wanted(&b, "redis"))

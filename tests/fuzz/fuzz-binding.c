@@ -216,7 +216,8 @@ static int parse_json_request(const char *content_type, const struct vane_buf *b
 static void check_valid_json(const struct vane_buf *text)
 {
     json_error_t error;
-    json_t *parsed = json_loadb(text->data, text->len, JSON_ALLOW_NUL, &error);
+    json_t *parsed = json_loadb(text->data, text->len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL,
+                               &error);
 
     if (parsed == NULL)
         fprintf(stderr, "fuzz-binding: not JSON (%s): %.*s\n", error.text, (int)text->len,
