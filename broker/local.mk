@@ -12,6 +12,7 @@ libvane_la_SOURCES = \
 	broker/core/json_span.c broker/core/json_span.h \
 	broker/core/log.c broker/core/log.h \
 	broker/core/net.c broker/core/net.h \
+	broker/core/percent.c broker/core/percent.h \
 	broker/core/u64map.c broker/core/u64map.h \
 	broker/core/units.c broker/core/units.h \
 	broker/config/config.c broker/config/config.h \

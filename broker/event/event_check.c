@@ -109,16 +109,26 @@ static bool is_core(const struct event_attr *attr)
     return false;
 }
 
+/* Names attr as the field at fault; returns -EINVAL. */
+static int name_field(struct event_error *err, const struct event_attr *attr)
+{
+    snprintf(err->field, sizeof(err->field), "%.*s", (int)attr->name.len, attr->name.ptr);
+    return -EINVAL;
+}
+
 /* An attribute must appear at most once. */
 static int check_unique(const struct event *event, size_t i, struct event_error *err)
 {
     const struct event_attr *attr = &event->attrs[i];
 
-    for (size_t j = 0; j < i; j++)
+    for (size_t j = 0; j < i; j++) {
         if (event->attrs[j].name.len == attr->name.len &&
-            memcmp(event->attrs[j].name.ptr, attr->name.ptr, attr->name.len) == 0)
-            return event_fail(err, "duplicate_attribute", "", "attribute %.*s is given twice",
-                              (int)attr->name.len, attr->name.ptr);
+            memcmp(event->attrs[j].name.ptr, attr->name.ptr, attr->name.len) == 0) {
+            event_fail(err, "duplicate_attribute", "", "attribute %.*s is given twice",
+                       (int)attr->name.len, attr->name.ptr);
+            return name_field(err, attr);
+        }
+    }
     return 0;
 }
 
@@ -197,10 +207,8 @@ int event_check(const struct event *event, struct event_error *err)
 
         if ((rc = check_name(attr, err)) != 0 || (rc = check_unique(event, i, err)) != 0)
             return rc;
-        if ((rc = check_value(attr, err)) != 0) {
-            snprintf(err->field, sizeof(err->field), "%.*s", (int)attr->name.len, attr->name.ptr);
-            return rc;
-        }
+        if ((rc = check_value(attr, err)) != 0)
+            return name_field(err, attr);
     }
     return check_required(event, err);
 }

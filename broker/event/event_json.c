@@ -39,9 +39,29 @@ bool event_content_type_is_json(const char *type, size_t len)
            (n > 5 && strncasecmp(type + n - 5, "+json", 5) == 0);
 }
 
+/*
+ * A JSON real that the client wrote as an integer literal: a document with an
+ * integer too large for jansson anywhere (in data, say) is parsed with every
+ * integer as a real, and the member's own text tells which were integers.
+ */
+static bool integer_written(json_t *value, const char *name, struct json_span text,
+                            int64_t *out)
+{
+    struct json_span raw;
+    double d = json_real_value(value);
+
+    if (!json_is_real(value) || text.ptr == NULL || !json_span_member(text, name, &raw) ||
+        raw.len == 0 || strspn(raw.ptr + (*raw.ptr == '-'), "0123456789") + (*raw.ptr == '-') !=
+                            raw.len ||
+        d < -9007199254740992.0 || d > 9007199254740992.0)
+        return false;
+    *out = (int64_t)d;
+    return true;
+}
+
 /* One attribute member: a string, or for extensions also an integer or boolean. */
 static int add_attribute(struct event *event, const char *name, json_t *value,
-                         struct event_error *err)
+                         struct json_span text, struct event_error *err)
 {
     struct event_value v;
 
@@ -57,6 +77,8 @@ static int add_attribute(struct event *event, const char *name, json_t *value,
     } else if (json_is_integer(value)) {
         v.type = EVENT_INTEGER;
         v.u.integer = json_integer_value(value);
+    } else if (integer_written(value, name, text, &v.u.integer)) {
+        v.type = EVENT_INTEGER;
     } else {
         return event_fail(err, "bad_attribute_value", name,
                           "extension %s: expected a string, an integer or a boolean", name);
@@ -139,7 +161,7 @@ int event_from_json(json_t *obj, struct json_span text, struct event *event,
     json_object_foreach(obj, name, value) {
         if (json_is_null(value) || strcmp(name, "data") == 0 || strcmp(name, "data_base64") == 0)
             continue;
-        if ((rc = add_attribute(event, name, value, err)) != 0)
+        if ((rc = add_attribute(event, name, value, text, err)) != 0)
             return rc;
     }
     if (data_base64 != NULL && !json_is_null(data_base64))

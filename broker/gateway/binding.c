@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "core/alloc.h"
+#include "core/percent.h"
 #include "event/event_json.h"
 #include "gateway/binding.h"
 
@@ -56,37 +57,6 @@ static size_t unquote(const char *in, size_t len, char *out)
     return n;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* One round of percent-decoding in place; returns the new length or -1. */
-static long percent_decode(char *s, size_t len)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        int hi, lo;
-
-        if (s[i] != '%') {
-            s[n++] = s[i];
-            continue;
-        }
-        if (i + 2 >= len || (hi = hex_value(s[i + 1])) < 0 || (lo = hex_value(s[i + 2])) < 0)
-            return -1;
-        s[n++] = (char)(hi << 4 | lo);
-        i += 2;
-    }
-    return (long)n;
-}
-
 /* A ce-* header as an attribute of the event. */
 static int add_header(struct binding_events *out, struct event *event,
                       const struct binding_header *h)
@@ -104,7 +74,8 @@ static int add_header(struct binding_events *out, struct event *event,
         return fail(out, 400, "bad_attribute_name", "datacontenttype",
                     "ce-datacontenttype must not be sent in binary mode: the Content-Type "
                     "header is the datacontenttype");
-    len = percent_decode(value, unquote(h->value, h->value_len, value));
+    len = unquote(h->value, h->value_len, value);
+    len = vane_percent_decode(value, (size_t)len, value, (size_t)len);
     if (len < 0) {
         out->status = 400;
         return event_fail(&out->error, "bad_attribute_value", name,
@@ -164,7 +135,14 @@ static int parse_document(const struct binding_request *req, struct binding_even
 {
     json_error_t jerr;
 
-    out->doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    /* NUL may be escaped in data; attribute values refuse it (event_check). */
+    size_t flags = JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL;
+
+    out->doc = json_loadb(req->body, req->body_len, flags, &jerr);
+    /* Data may hold integers past 64 bits: they are kept as sent, so only
+     * their parse needs to succeed (event_json.c reads the others' text). */
+    if (out->doc == NULL && strstr(jerr.text, "too big") != NULL)
+        out->doc = json_loadb(req->body, req->body_len, flags | JSON_DECODE_INT_AS_REAL, &jerr);
     if (out->doc != NULL)
         return 0;
     out->status = 400;

@@ -8,6 +8,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/percent.h"
 #include "event/event_json.h"
 #include "event/timestamp.h"
 #include "gateway/events_read.h"
@@ -22,30 +23,14 @@ struct read_query {
     char id[512];
 };
 
-/* Percent-decodes a query value ('+' is kept: RFC 3339 zones use it). */
+/* Percent-decodes a query name or value into a C string ('+' stays a
+ * plus: RFC 3339 zones use it); a NUL, encoded or not, is refused. */
 static bool query_decode(const char *in, size_t len, char *out, size_t cap)
 {
-    size_t n = 0;
+    long n = cap > 0 ? vane_percent_decode(in, len, out, cap - 1) : -1;
 
-    for (size_t i = 0; i < len; i++) {
-        char c = in[i];
-
-        if (c == '%') {
-            char hex[3] = {0};
-            char *end;
-
-            if (i + 2 >= len)
-                return false;
-            memcpy(hex, in + i + 1, 2);
-            c = (char)strtoul(hex, &end, 16);
-            if (*end != '\0')
-                return false;
-            i += 2;
-        }
-        if (n + 1 >= cap)
-            return false;
-        out[n++] = c;
-    }
+    if (n < 0 || memchr(out, '\0', (size_t)n) != NULL)
+        return false;
     out[n] = '\0';
     return true;
 }

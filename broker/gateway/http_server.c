@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -40,6 +41,12 @@ struct route_logger {
     void *state;        /* the observer's */
 };
 
+/* A route's own handler, called by on_route_request() once the body is checked. */
+struct route {
+    h2o_handler_t *handler;
+    http_server_handler_fn on_req;
+};
+
 struct http_server {
     uv_loop_t *loop;
     h2o_globalconf_t globalconf;
@@ -58,6 +65,9 @@ struct http_server {
     http_server_observer_fn observe;
     void (*free_observer_state)(void *route_state);
     void *observer_arg;
+    struct route routes[HTTP_SERVER_MAX_ROUTES];
+    size_t route_count;
+    size_t max_body; /* 0: h2o's own limit only */
 };
 
 static const char component[] = "http";
@@ -110,6 +120,24 @@ void http_server_set_observer(struct http_server *server, http_server_observer_f
     server->observer_arg = arg;
 }
 
+/* Every route's entry: a body over the limit is answered 413 in the JSON shape. */
+static int on_route_request(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct http_server *server = H2O_STRUCT_FROM_MEMBER(struct http_server, ctx, req->conn->ctx);
+
+    if (server->max_body > 0 && req->entity.base != NULL && req->entity.len > server->max_body) {
+        response_error(req, 413, "Payload Too Large", NULL,
+                       "the request body of %zu bytes is over the limit of %zu bytes "
+                       "(gateway.max_request_size)",
+                       req->entity.len, server->max_body);
+        return 0;
+    }
+    for (size_t i = 0; i < server->route_count; i++)
+        if (server->routes[i].handler == self)
+            return server->routes[i].on_req(self, req);
+    return -1;
+}
+
 h2o_handler_t *http_server_route(struct http_server *server, const char *path,
                                  http_server_handler_fn on_req, size_t size)
 {
@@ -117,7 +145,10 @@ h2o_handler_t *http_server_route(struct http_server *server, const char *path,
     h2o_handler_t *handler = h2o_create_handler(pathconf, size);
     struct route_logger *logger;
 
-    handler->on_req = on_req;
+    if (server->route_count == HTTP_SERVER_MAX_ROUTES)
+        abort(); /* a programming error: raise HTTP_SERVER_MAX_ROUTES */
+    server->routes[server->route_count++] = (struct route){handler, on_req};
+    handler->on_req = on_route_request;
     logger = (struct route_logger *)h2o_create_logger(pathconf, sizeof(*logger));
     logger->super.log_access = on_request_done;
     logger->super.dispose = on_logger_dispose;
@@ -128,7 +159,10 @@ h2o_handler_t *http_server_route(struct http_server *server, const char *path,
 
 void http_server_set_max_body(struct http_server *server, size_t bytes)
 {
-    server->globalconf.max_request_entity_size = bytes;
+    server->max_body = bytes;
+    /* h2o itself stops reading far past it (413 in plain text on HTTP/1.1,
+     * the stream refused on HTTP/2), so a huge body is never buffered. */
+    server->globalconf.max_request_entity_size = bytes * HTTP_SERVER_BODY_SLACK;
 }
 
 static void conn_link(struct http_server *server, struct conn *conn)

@@ -28,6 +28,8 @@
 #include <uv.h>
 
 #define HTTP_SERVER_GRACE_MS 500
+#define HTTP_SERVER_MAX_ROUTES 32
+#define HTTP_SERVER_BODY_SLACK 4
 
 struct http_server;
 
@@ -67,7 +69,12 @@ typedef void (*http_server_observer_fn)(const char *route, void **route_state, h
 void http_server_set_observer(struct http_server *server, http_server_observer_fn observe,
                               void (*free_state)(void *route_state), void *arg);
 
-/* Requests with a larger body are answered 413 by h2o.  Only before http_server_listen(). */
+/*
+ * Requests whose body is larger than bytes are answered 413 in the JSON
+ * error shape before any route sees them; h2o stops reading bodies larger
+ * than HTTP_SERVER_BODY_SLACK times that on its own (a plain-text 413 on
+ * HTTP/1.1, the stream refused on HTTP/2).  Only before http_server_listen().
+ */
 void http_server_set_max_body(struct http_server *server, size_t bytes);
 
 /* Binds, listens and starts accepting.  Returns 0 or a negative libuv error. */

@@ -245,6 +245,7 @@ static void settle(struct publish *p, struct publish_item *item, int status)
 /* Items that repeat an item of p (in p or in a waiting publish) take its position. */
 static void settle_repeats_in(struct publish *waiter, const struct publish *p)
 {
+    waiter->unsettled++; /* hold the waiter: settling its last item would free it */
     for (size_t i = 0; i < waiter->in.count; i++) {
         struct publish_item *item = &waiter->items[i];
 
@@ -256,6 +257,8 @@ static void settle_repeats_in(struct publish *waiter, const struct publish *p)
         COUNT(waiter, duplicates, 1);
         settle(waiter, item, item->same->status);
     }
+    if (--waiter->unsettled == 0)
+        finish(waiter);
 }
 
 /* Every append of p is answered: settle the items, in p and in the publishes
@@ -481,13 +484,15 @@ static void start(struct publish *p)
 /* The eventbus named by the path after /gateway/, or NULL having answered 404. */
 static const struct store_bus *find_bus(struct gateway *gw, h2o_req_t *req)
 {
-    const char *name = req->path_normalized.base + strlen(ROUTE);
-    size_t len = req->path_normalized.len - strlen(ROUTE);
+    /* The route also takes "/gateway" itself: then the name is empty. */
+    size_t skip = req->path_normalized.len < strlen(ROUTE) ? req->path_normalized.len
+                                                            : strlen(ROUTE);
+    const char *name = req->path_normalized.base + skip;
+    size_t len = req->path_normalized.len - skip;
     char copy[CONTROLLER_MAX_NAME + 1];
     const struct store_bus *bus = NULL;
 
-    if (req->path_normalized.len >= strlen(ROUTE) && len > 0 && len <= CONTROLLER_MAX_NAME &&
-        memchr(name, '/', len) == NULL) {
+    if (len > 0 && len <= CONTROLLER_MAX_NAME && memchr(name, '/', len) == NULL) {
         memcpy(copy, name, len);
         copy[len] = '\0';
         bus = store_bus(gw->store, copy);
