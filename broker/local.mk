@@ -26,6 +26,8 @@ libvane_la_SOURCES = \
 	broker/store/eventlog.c broker/store/eventlog.h \
 	broker/store/store.c broker/store/store.h \
 	broker/controller/controller.c broker/controller/controller.h \
+	broker/controller/controller_internal.h \
+	broker/controller/subscriptions.c \
 	broker/metrics/metrics.c broker/metrics/metrics.h \
 	broker/gateway/binding.c broker/gateway/binding.h \
 	broker/gateway/discard.c broker/gateway/discard.h \
@@ -39,6 +41,7 @@ libvane_la_SOURCES = \
 	broker/gateway/http_server.c broker/gateway/http_server.h \
 	broker/gateway/metrics_endpoint.c broker/gateway/metrics_endpoint.h \
 	broker/gateway/response.c broker/gateway/response.h \
+	broker/trigger/http_client.c broker/trigger/http_client.h \
 	broker/daemon/daemon.c broker/daemon/daemon.h \
 	broker/daemon/lockfile.c broker/daemon/lockfile.h
 

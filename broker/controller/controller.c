@@ -8,6 +8,7 @@
  *         {"max_age_s": s, "max_bytes": b}, "description": ..., "at": ns}}
  *     {"op": "update", "bus": {"name": ..., "retention": {...}, "description": ..., "at": ns}}
  *     {"op": "delete", "name": ...}
+ *     {"op": "sub_create" | "sub_update" | ..., ...}   (subscriptions.c)
  *
  * Requests are checked before they are proposed, and checked again when
  * applied (a name may have been taken meanwhile); the outcome travels back
@@ -19,7 +20,7 @@
 
 #include <jansson.h>
 
-#include "controller/controller.h"
+#include "controller/controller_internal.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -27,32 +28,7 @@
 
 static const char component[] = "controller";
 
-struct controller {
-    uv_loop_t *loop;
-    struct replica *replica;
-    struct raft_fsm fsm;
-    struct eventbus_meta **buses;
-    size_t count, cap;
-    uint64_t next_id;
-    bool ready;
-    controller_ready_cb ready_cb;
-    void *ready_arg;
-    controller_listener_cb listener;
-    void *listener_arg;
-    controller_close_cb close_cb;
-    void *close_arg;
-    int inflight;
-    bool closing, replica_closed;
-};
-
-struct request {
-    struct controller *c;
-    controller_done_cb done;
-    void *arg;
-    char *name;
-};
-
-static int64_t wall_ns(void)
+int64_t controller_wall_ns(void)
 {
     struct timespec ts;
 
@@ -106,6 +82,7 @@ static void clear_state(struct controller *c)
     for (size_t i = 0; i < c->count; i++)
         bus_free(c->buses[i]);
     c->count = 0;
+    subscriptions_clear(c);
 }
 
 /* ---- JSON forms ---------------------------------------------------------- */
@@ -212,6 +189,7 @@ static int apply_delete(struct controller *c, const char *name)
     bus = c->buses[i];
     memmove(c->buses + i, c->buses + i + 1, (c->count - (size_t)i - 1) * sizeof(*c->buses));
     c->count--;
+    subscriptions_drop_eventbus(c, bus->name);
     announce(c, CONTROLLER_DELETED, bus);
     bus_free(bus);
     return 0;
@@ -230,6 +208,8 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
         status = apply_update(c, json_object_get(cmd, "bus"));
     else if (op != NULL && strcmp(op, "delete") == 0)
         status = apply_delete(c, json_string_value(json_object_get(cmd, "name")));
+    else if (op != NULL && strncmp(op, "sub_", 4) == 0)
+        status = subscriptions_apply(c, op, cmd);
     else
         vane_log_error(component, "unknown command in the metadata log; skipped");
     json_decref(cmd);
@@ -246,7 +226,8 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
 
     for (size_t i = 0; i < c->count; i++)
         json_array_append_new(buses, bus_to_json(c->buses[i]));
-    state = json_pack("{s:I, s:o}", "next_id", (json_int_t)c->next_id, "buses", buses);
+    state = json_pack("{s:I, s:o, s:o}", "next_id", (json_int_t)c->next_id, "buses", buses,
+                      "subscriptions", subscriptions_to_json(c));
     text = json_dumps(state, JSON_COMPACT);
     json_decref(state);
     /* raft's libuv backend wants lengths in multiples of 8: pad with NULs. */
@@ -287,6 +268,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
         if (meta != NULL)
             add_bus(c, meta);
     }
+    subscriptions_from_json(c, json_object_get(state, "subscriptions"));
     json_decref(state);
     raft_free(buf->base);
     return 0;
@@ -296,6 +278,12 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 
 static void maybe_closed(struct controller *c);
 
+static void request_free(struct request *req)
+{
+    vane_free(req->name);
+    vane_free(req);
+}
+
 static void on_applied(void *arg, int status, void *result)
 {
     struct request *req = arg;
@@ -304,30 +292,26 @@ static void on_applied(void *arg, int status, void *result)
     c->inflight--;
     if (status == 0)
         status = (int)(intptr_t)result;
-    if (req->done != NULL)
-        req->done(req->arg, status, status == 0 ? controller_find(c, req->name) : NULL);
-    vane_free(req->name);
-    vane_free(req);
+    if (req->subscription)
+        subscriptions_answer(c, req, status);
+    else if (req->bus_done != NULL)
+        req->bus_done(req->arg, status, status == 0 ? controller_find(c, req->name) : NULL);
+    request_free(req);
     if (c->closing)
         maybe_closed(c);
 }
 
-static int propose(struct controller *c, json_t *cmd, const char *name, controller_done_cb done,
-                   void *arg)
+int controller_propose(struct controller *c, json_t *cmd, struct request *req)
 {
     char *text = json_dumps(cmd, JSON_COMPACT);
     size_t len = strlen(text) + 1;
     char *buf = raft_malloc(len);
-    struct request *req = VANE_NEW(req);
     int err;
 
     memcpy(buf, text, len);
     free(text);
     json_decref(cmd);
     req->c = c;
-    req->done = done;
-    req->arg = arg;
-    req->name = vane_strdup(name);
     if (c->closing)
         err = VANE_ESHUTDOWN;
     else if (!c->ready)
@@ -336,15 +320,25 @@ static int propose(struct controller *c, json_t *cmd, const char *name, controll
         err = replica_apply(c->replica, buf, len, on_applied, req);
     if (err != 0) {
         raft_free(buf);
-        vane_free(req->name);
-        vane_free(req);
+        request_free(req);
         return err;
     }
     c->inflight++;
     return 0;
 }
 
-static int check_name(const char *name, char **errmsg)
+static int propose(struct controller *c, json_t *cmd, const char *name, controller_done_cb done,
+                   void *arg)
+{
+    struct request *req = VANE_NEW(req);
+
+    req->bus_done = done;
+    req->arg = arg;
+    req->name = vane_strdup(name);
+    return controller_propose(c, cmd, req);
+}
+
+int controller_check_name(const char *name, char **errmsg)
 {
     size_t len = name ? strlen(name) : 0;
 
@@ -363,7 +357,7 @@ static json_t *spec_json(const struct eventbus_meta *spec)
                      (int)spec->eventlog_count, "retention", "max_age_s",
                      (json_int_t)spec->retention_max_age_s, "max_bytes",
                      (json_int_t)spec->retention_max_bytes, "description",
-                     spec->description ? spec->description : "", "at", (json_int_t)wall_ns());
+                     spec->description ? spec->description : "", "at", (json_int_t)controller_wall_ns());
 }
 
 static int check_retention(const struct eventbus_meta *spec, char **errmsg)
@@ -380,7 +374,8 @@ int controller_create_eventbus(struct controller *c, const struct eventbus_meta 
 {
     int err;
 
-    if ((err = check_name(spec->name, errmsg)) != 0 || (err = check_retention(spec, errmsg)) != 0)
+    if ((err = controller_check_name(spec->name, errmsg)) != 0 ||
+        (err = check_retention(spec, errmsg)) != 0)
         return err;
     if (spec->eventlog_count < 1 || spec->eventlog_count > CONTROLLER_MAX_EVENTLOGS) {
         *errmsg = vane_asprintf("eventlog_count: expected 1 to %d; got %u",
@@ -467,6 +462,7 @@ static void maybe_closed(struct controller *c)
         c->close_cb(c->close_arg);
     clear_state(c);
     vane_free(c->buses);
+    vane_free(c->subs);
     vane_free(c);
 }
 

@@ -1,6 +1,7 @@
 /*
  * controller.h -- the broker's metadata: eventbuses and their eventlogs,
- * kept by a state machine in its own raft group.
+ * subscriptions and their committed offsets, kept by a state machine in its
+ * own raft group.
  *
  * Every change is a raft entry (a JSON command), applied in order on every
  * node, so the metadata survives restarts and, in a cluster, agrees
@@ -15,9 +16,11 @@
 #ifndef VANE_CONTROLLER_H
 #define VANE_CONTROLLER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <uv.h>
 
 #define CONTROLLER_MAX_EVENTLOGS 64
@@ -75,6 +78,64 @@ const struct eventbus_meta *controller_find(const struct controller *c, const ch
 
 /* The eventbuses in creation order; *count of them.  Valid until the next change. */
 const struct eventbus_meta *const *controller_list(const struct controller *c, size_t *count);
+
+/*
+ * Subscriptions.  The controller keeps what the API took (spec: filters,
+ * transformer, sink, protocol, protocol_settings, config, description, as
+ * JSON that the trigger reads) and the offsets committed for each
+ * eventlog of the eventbus: the next offset to deliver.  Deleting an
+ * eventbus deletes its subscriptions.
+ */
+struct subscription_meta {
+    uint64_t id;
+    char *name;
+    char *eventbus;
+    json_t *spec;
+    bool disabled;
+    uint32_t offset_count; /* the eventbus's eventlog count */
+    uint64_t offsets[CONTROLLER_MAX_EVENTLOGS];
+    int64_t created_at, updated_at; /* ns since the epoch */
+};
+
+/* status 0: done, sub is the subscription as it now is (NULL after a delete). */
+typedef void (*controller_sub_done_cb)(void *arg, int status, const struct subscription_meta *sub);
+typedef void (*controller_sub_listener_cb)(struct controller *c, enum controller_change change,
+                                           const struct subscription_meta *sub, void *arg);
+
+void controller_set_subscription_listener(struct controller *c, controller_sub_listener_cb cb,
+                                          void *arg);
+
+/*
+ * Proposes a subscription from spec: name, eventbus, spec, disabled, and
+ * its starting offsets (offset_count of them, one per eventlog of the
+ * eventbus).  -EINVAL (*errmsg names the field), -EEXIST for a taken name,
+ * -ENOENT for an unknown eventbus; else 0 and done runs once applied.
+ */
+int controller_create_subscription(struct controller *c, const struct subscription_meta *spec,
+                                   controller_sub_done_cb done, void *arg, char **errmsg);
+/* Replaces the spec (and the name when new_name is not NULL); offsets stay. */
+int controller_update_subscription(struct controller *c, uint64_t id, const char *new_name,
+                                   json_t *spec, controller_sub_done_cb done, void *arg,
+                                   char **errmsg);
+int controller_set_subscription_disabled(struct controller *c, uint64_t id, bool disabled,
+                                         controller_sub_done_cb done, void *arg);
+/*
+ * Commits offsets (count of them, one per eventlog).  Without reset an
+ * offset only moves forward (a late commit never moves one back); with
+ * reset it is set as given (reset-offset).
+ */
+int controller_commit_offsets(struct controller *c, uint64_t id, const uint64_t *offsets,
+                              uint32_t count, bool reset, controller_sub_done_cb done, void *arg);
+int controller_delete_subscription(struct controller *c, uint64_t id, controller_sub_done_cb done,
+                                   void *arg);
+
+const struct subscription_meta *controller_find_subscription(const struct controller *c,
+                                                             uint64_t id);
+const struct subscription_meta *controller_find_subscription_named(const struct controller *c,
+                                                                   const char *name);
+/* The subscriptions in creation order.  Valid until the next change. */
+const struct subscription_meta *const *controller_subscriptions(const struct controller *c,
+                                                                size_t *count);
 
 void controller_close(struct controller *c, controller_close_cb cb, void *arg);
 

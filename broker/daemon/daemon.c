@@ -6,7 +6,8 @@
  * handlers, the start line; readiness once the store is recovered.  Stop, on
  * the first SIGINT or SIGTERM: readiness goes to "stopping", the HTTP server
  * drains and closes (http_server.h bounds that), the store closes its raft
- * groups and files, the signal handles close, and the loop is stopped; the parts are then freed outside uv_run(), as h2o requires, and
+ * groups and files, the signal handles close, and the loop is stopped; the
+ * parts are then freed outside uv_run(), as h2o requires, and
  * the loop is run once more to finish the close callbacks before
  * uv_loop_close().
  */

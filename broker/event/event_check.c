@@ -104,7 +104,8 @@ static bool is_core(const struct event_attr *attr)
                                        "datacontenttype", "dataschema", "subject", "time"};
 
     for (size_t i = 0; i < sizeof(core) / sizeof(core[0]); i++)
-        if (attr->name.len == strlen(core[i]) && memcmp(attr->name.ptr, core[i], attr->name.len) == 0)
+        if (attr->name.len == strlen(core[i]) &&
+            memcmp(attr->name.ptr, core[i], attr->name.len) == 0)
             return true;
     return false;
 }

@@ -9,7 +9,8 @@
 
 #include "event/event_json.h"
 
-#define JSON_DATA_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))
+#define JSON_DATA_FLAGS \
+    (JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))
 
 static const char *const spec_attributes[] = {
     "specversion", "id", "source", "type", "datacontenttype", "dataschema", "subject", "time",

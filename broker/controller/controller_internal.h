@@ -1,0 +1,65 @@
+/*
+ * controller_internal.h -- what the controller's files share: the state,
+ * and proposing a command (controller.c) whose outcome goes back to the
+ * caller once applied.  Not for the rest of the broker.
+ */
+#ifndef VANE_CONTROLLER_INTERNAL_H
+#define VANE_CONTROLLER_INTERNAL_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "controller/controller.h"
+#include "raft/replica.h"
+
+struct controller {
+    uv_loop_t *loop;
+    struct replica *replica;
+    struct raft_fsm fsm;
+    struct eventbus_meta **buses;
+    size_t count, cap;
+    struct subscription_meta **subs;
+    size_t sub_count, sub_cap;
+    uint64_t next_id; /* eventbus, eventlog and subscription ids: never reused */
+    bool ready;
+    controller_ready_cb ready_cb;
+    void *ready_arg;
+    controller_listener_cb listener;
+    void *listener_arg;
+    controller_sub_listener_cb sub_listener;
+    void *sub_listener_arg;
+    controller_close_cb close_cb;
+    void *close_arg;
+    int inflight;
+    bool closing, replica_closed;
+};
+
+/* Who waits for a command, and how to find what it changed. */
+struct request {
+    struct controller *c;
+    bool subscription;           /* which of the two below */
+    controller_done_cb bus_done; /* an eventbus command, found by name */
+    controller_sub_done_cb sub_done; /* a subscription command, by id, or by name for a create */
+    void *arg;
+    char *name;
+    uint64_t id;
+};
+
+/* Proposes cmd (taken) for req (taken); returns 0 or an error (req freed). */
+int controller_propose(struct controller *c, json_t *cmd, struct request *req);
+
+int64_t controller_wall_ns(void);
+
+/* 0, or -EINVAL with *errmsg when name is not 1..128 of [A-Za-z0-9_.-]. */
+int controller_check_name(const char *name, char **errmsg);
+
+/* subscriptions.c, for the state machine in controller.c */
+int subscriptions_apply(struct controller *c, const char *op, const json_t *cmd);
+void subscriptions_drop_eventbus(struct controller *c, const char *eventbus);
+json_t *subscriptions_to_json(const struct controller *c);
+void subscriptions_from_json(struct controller *c, const json_t *subs);
+void subscriptions_clear(struct controller *c);
+void subscriptions_answer(struct controller *c, struct request *req, int status);
+
+#endif
