@@ -21,7 +21,7 @@ LDADD = tests/libharness.la libvane.la
 tests_test_vanectl_LDADD = vanectl/libvanectl.la $(LDADD)
 
 unit_tests = tests/test-core tests/test-config tests/test-record tests/test-eventlog tests/test-store
-unit_tests += tests/test-event-json
+unit_tests += tests/test-event-json tests/test-controller
 integration_tests = tests/test-vaned tests/test-vanectl tests/test-crash tests/test-metrics tests/test-admin
 integration_tests += tests/test-publish tests/test-http-client
 check_PROGRAMS += tests/crash-writer
