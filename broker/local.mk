@@ -35,16 +35,41 @@ libvane_la_SOURCES = \
 	broker/gateway/gateway.h \
 	broker/gateway/idempotency.c broker/gateway/idempotency.h \
 	broker/gateway/publish.c broker/gateway/publish.h \
+	broker/gateway/admin_input.c broker/gateway/admin_input.h \
 	broker/gateway/auth.c broker/gateway/auth.h \
 	broker/gateway/eventbuses.c broker/gateway/eventbuses.h \
+	broker/gateway/subscriptions_api.c broker/gateway/subscriptions_api.h \
 	broker/gateway/health.c broker/gateway/health.h \
 	broker/gateway/http_server.c broker/gateway/http_server.h \
 	broker/gateway/metrics_endpoint.c broker/gateway/metrics_endpoint.h \
 	broker/gateway/response.c broker/gateway/response.h \
+	broker/trigger/delivery.c broker/trigger/delivery.h \
 	broker/trigger/http_client.c broker/trigger/http_client.h \
+	broker/trigger/trigger.c broker/trigger/trigger.h \
+	broker/trigger/worker.c broker/trigger/worker.h \
+	broker/transform/transform.c broker/transform/transform.h \
+	broker/transform/transform_internal.h \
+	broker/transform/transform_path.c broker/transform/transform_work.c \
+	broker/transform/transform_value.c broker/transform/transform_arg.c \
+	broker/transform/transform_action.c broker/transform/transform_action_struct.c \
+	broker/transform/transform_action_string.c broker/transform/transform_action_math.c \
+	broker/transform/transform_action_time.c broker/transform/transform_action_array.c \
+	broker/transform/transform_template.c broker/transform/transform_regex.c \
+	broker/transform/transform_tz.c \
 	broker/daemon/daemon.c broker/daemon/daemon.h \
 	broker/daemon/lockfile.c broker/daemon/lockfile.h
 
 bin_PROGRAMS += vaned
 vaned_SOURCES = broker/daemon/main.c
 vaned_LDADD = libvane.la
+
+# CloudEvents SQL (CESQL), the "sql"/"cesql" filter dialect.
+libvane_la_SOURCES += \
+	broker/filter/cesql.c broker/filter/cesql.h broker/filter/cesql_tree.h \
+	broker/filter/cesql_parse.c broker/filter/cesql_func.c \
+	broker/filter/cesql_text.c broker/filter/cesql_text.h
+
+# The Subscriptions API filter dialects (exact ... not, sql/cesql) and Vanus's data keys.
+libvane_la_SOURCES += \
+	broker/filter/filter.c broker/filter/filter.h \
+	broker/filter/data_path.c broker/filter/data_path.h

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -205,8 +206,8 @@ static const char *binary(const char *var)
     return path;
 }
 
-/* Builds vaned's argv: optional valgrind, the binary, then args. */
-static char **vaned_argv(const char *const *args)
+/* Builds a process's argv: optional valgrind, the binary named by $binary_var, then args. */
+static char **process_argv(const char *binary_var, const char *const *args)
 {
     const char *valgrind = getenv("VANE_VALGRIND");
     size_t n = 0, i = 0;
@@ -222,15 +223,16 @@ static char **vaned_argv(const char *const *args)
         argv[i++] = "--leak-check=full";
         argv[i++] = "--errors-for-leak-kinds=definite";
     }
-    argv[i++] = (char *)binary("VANED");
+    argv[i++] = (char *)binary(binary_var);
     for (size_t k = 0; k < n; k++)
         argv[i++] = (char *)args[k];
     return argv;
 }
 
-int vaned_spawn(struct vaned *v, const char *const *args)
+/* Starts the binary named by $binary_var with args, its stdout and stderr in v->log_path. */
+static int spawn_logged(struct vaned *v, const char *binary_var, const char *const *args)
 {
-    char **argv = vaned_argv(args);
+    char **argv = process_argv(binary_var, args);
     char *dir = harness_tempdir();
     int fd;
 
@@ -253,6 +255,11 @@ int vaned_spawn(struct vaned *v, const char *const *args)
     return v->pid > 0 ? 0 : -1;
 }
 
+int vaned_spawn(struct vaned *v, const char *const *args)
+{
+    return spawn_logged(v, "VANED", args);
+}
+
 /* Finds the address in "listening on http://ADDR," of the start line. */
 static bool parse_start_line(struct vaned *v, const char *log)
 {
@@ -271,12 +278,49 @@ static bool parse_start_line(struct vaned *v, const char *log)
     return true;
 }
 
+/*
+ * Waits until started(log, arg) holds for the log of the process v, it exits,
+ * or 10 s (scaled) pass.  Returns 0, or -1 with the log printed as diagnostics
+ * under name.
+ */
+static int wait_started(struct vaned *v, bool (*started)(const char *log, void *arg), void *arg,
+                        const char *name)
+{
+    long deadline = now_ms() + harness_ms(10000);
+
+    while (now_ms() < deadline) {
+        char *log = vaned_log(v);
+        bool up = log != NULL && started(log, arg);
+
+        vane_free(log);
+        if (up)
+            return 0;
+        if (waitpid(v->pid, &v->status, WNOHANG) == v->pid) {
+            v->pid = 0;
+            break;
+        }
+        pause_ms(10);
+    }
+    {
+        char *log = vaned_log(v);
+
+        tap_diag("%s did not start; its log:\n%s", name, log ? log : "(none)");
+        vane_free(log);
+    }
+    return -1;
+}
+
+/* Started, and ready: the store has recovered. */
+static bool vaned_started(const char *log, void *arg)
+{
+    return parse_start_line(arg, log) && strstr(log, " ready: ") != NULL;
+}
+
 int vaned_start(struct vaned *v, const char *data_dir, const char *const *args)
 {
     const char *argv[64];
     size_t n = 0;
     bool has_listen = false;
-    long deadline = now_ms() + harness_ms(10000);
 
     argv[n++] = "--data-dir";
     argv[n++] = data_dir;
@@ -291,27 +335,7 @@ int vaned_start(struct vaned *v, const char *data_dir, const char *const *args)
     argv[n] = NULL;
     if (vaned_spawn(v, argv) != 0)
         return -1;
-    while (now_ms() < deadline) {
-        char *log = vaned_log(v);
-        /* Started, and ready: the store has recovered. */
-        bool started = parse_start_line(v, log) && strstr(log, " ready: ") != NULL;
-
-        vane_free(log);
-        if (started)
-            return 0;
-        if (waitpid(v->pid, &v->status, WNOHANG) == v->pid) {
-            v->pid = 0;
-            break;
-        }
-        pause_ms(10);
-    }
-    {
-        char *log = vaned_log(v);
-
-        tap_diag("vaned did not start; its log:\n%s", log ? log : "(none)");
-        vane_free(log);
-    }
-    return -1;
+    return wait_started(v, vaned_started, v, "vaned");
 }
 
 int vaned_wait(struct vaned *v, int timeout_ms)
@@ -469,4 +493,198 @@ void http_reply_free(struct http_reply *reply)
     vane_free(reply->body);
     vane_free(reply->headers);
     memset(reply, 0, sizeof(*reply));
+}
+
+/* ---- the HTTP sink (tests/sink-server.c) -----------------------------------
+ *
+ * The sink runs as vaned does (spawn_logged, wait_started, vaned_wait,
+ * vaned_cleanup); its start lines give both of its ports.
+ */
+
+/* Copies the address of the whole line "PREFIX ADDRESS\n" in log into out. */
+static bool log_address(const char *log, const char *prefix, char *out, size_t size)
+{
+    const char *p = strstr(log, prefix);
+    size_t n;
+
+    if (p == NULL)
+        return false;
+    p += strlen(prefix);
+    n = strcspn(p, "\n");
+    if (p[n] != '\n' || n == 0 || n >= size)
+        return false;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return true;
+}
+
+static bool sink_started(const char *log, void *arg)
+{
+    struct sink *s = arg;
+    char control[64];
+
+    if (!log_address(log, "sink listening on ", s->address, sizeof(s->address)) ||
+        !log_address(log, "sink control on ", control, sizeof(control)))
+        return false;
+    snprintf(s->url, sizeof(s->url), "http://%s", s->address);
+    snprintf(s->control_url, sizeof(s->control_url), "http://%s", control);
+    return true;
+}
+
+int sink_start_args(struct sink *s, const char *record_path, const char *const *args)
+{
+    const char *argv[64];
+    size_t n = 0;
+
+    memset(s, 0, sizeof(*s));
+    if (record_path != NULL) {
+        argv[n++] = "--record";
+        argv[n++] = record_path;
+        s->record_path = vane_strdup(record_path);
+    }
+    for (size_t i = 0; args != NULL && args[i] != NULL && n < 62; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    if (spawn_logged(&s->process, "SINK_SERVER", argv) != 0)
+        return -1;
+    return wait_started(&s->process, sink_started, s, "sink-server");
+}
+
+int sink_start(struct sink *s, const char *record_path)
+{
+    return sink_start_args(s, record_path, NULL);
+}
+
+int sink_set_mode(const struct sink *s, const char *json)
+{
+    char *url = vane_asprintf("%s/_sink/mode", s->control_url);
+    const char *const headers[] = {"Content-Type: application/json", NULL};
+    struct http_call call = {"POST", url, headers, json, strlen(json), HTTP_1_1};
+    struct http_reply reply;
+    int rc = http_call(&call, &reply) == 0 && reply.status == 200 ? 0 : -1;
+
+    if (rc != 0)
+        tap_diag("sink mode %s: answered %ld %s", json, reply.status,
+                 reply.body ? reply.body : "");
+    http_reply_free(&reply);
+    vane_free(url);
+    return rc;
+}
+
+char *sink_url(const struct sink *s, const char *path)
+{
+    return vane_asprintf("%s%s", s->url, path);
+}
+
+json_t *sink_stats(const struct sink *s)
+{
+    char *url = vane_asprintf("%s/_sink/stats", s->control_url);
+    struct http_reply reply;
+    json_t *stats = NULL;
+
+    if (http_request("GET", url, NULL, HTTP_1_1, &reply) == 0 && reply.status == 200)
+        stats = json_loads(reply.body, 0, NULL);
+    if (stats == NULL)
+        tap_diag("sink stats: answered %ld %s", reply.status, reply.body ? reply.body : "");
+    http_reply_free(&reply);
+    vane_free(url);
+    return stats;
+}
+
+/* Only whole lines count: the sink may be writing the next one. */
+size_t sink_received(const struct sink *s, json_t ***lines)
+{
+    char *text = s->record_path ? harness_read_file(s->record_path) : NULL;
+    json_t **found = NULL;
+    size_t count = 0;
+
+    for (char *line = text, *nl; line != NULL && (nl = strchr(line, '\n')) != NULL;
+         line = nl + 1) {
+        json_error_t err;
+        json_t *obj = json_loadb(line, (size_t)(nl - line), 0, &err);
+
+        if (obj == NULL) {
+            tap_diag("sink record %s: line %zu is not JSON: %s", s->record_path, count + 1,
+                     err.text);
+            continue;
+        }
+        found = vane_realloc(found, (count + 2) * sizeof(*found));
+        found[count++] = obj;
+        found[count] = NULL;
+    }
+    vane_free(text);
+    if (lines != NULL)
+        *lines = found;
+    else
+        sink_lines_free(found, count);
+    return count;
+}
+
+void sink_lines_free(json_t **lines, size_t count)
+{
+    for (size_t i = 0; lines != NULL && i < count; i++)
+        json_decref(lines[i]);
+    vane_free(lines);
+}
+
+size_t sink_wait_received(const struct sink *s, size_t count, int timeout_ms)
+{
+    long deadline = now_ms() + harness_ms(timeout_ms);
+    size_t got;
+
+    while ((got = sink_received(s, NULL)) < count && now_ms() < deadline)
+        pause_ms(10);
+    return got;
+}
+
+const char *sink_line_header(const json_t *line, const char *name)
+{
+    return json_string_value(json_object_get(json_object_get(line, "headers"), name));
+}
+
+char *sink_line_body(const json_t *line, size_t *len)
+{
+    const char *text = json_string_value(json_object_get(line, "body_base64"));
+    size_t text_len = text ? strlen(text) : 0, padding = 0;
+    unsigned char *bytes;
+    int n = 0;
+
+    *len = 0;
+    if (text == NULL)
+        return NULL;
+    bytes = vane_malloc(text_len / 4 * 3 + 1);
+    if (text_len > 0 && (n = EVP_DecodeBlock(bytes, (const unsigned char *)text,
+                                             (int)text_len)) < 0) {
+        tap_diag("sink record: body_base64 is not base64");
+        vane_free(bytes);
+        return NULL;
+    }
+    /* EVP_DecodeBlock counts the bytes the padding stands for. */
+    while (padding < 2 && padding < text_len && text[text_len - 1 - padding] == '=')
+        padding++;
+    *len = (size_t)n - padding;
+    bytes[*len] = '\0';
+    return (char *)bytes;
+}
+
+int sink_stop(struct sink *s)
+{
+    int status = s->process.status;
+
+    if (s->process.pid > 0) {
+        kill(s->process.pid, SIGTERM);
+        status = vaned_wait(&s->process, harness_ms(5000));
+    }
+    if (status != 0 && s->process.log_path != NULL) {
+        char *log = vaned_log(&s->process);
+
+        tap_diag("the sink %s; its log:\n%s",
+                 status == -1 ? "did not stop on SIGTERM" : "did not exit cleanly",
+                 log ? log : "(none)");
+        vane_free(log);
+    }
+    vaned_cleanup(&s->process);
+    vane_free(s->record_path);
+    s->record_path = NULL;
+    return status;
 }

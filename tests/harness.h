@@ -112,4 +112,78 @@ struct http_call {
 int http_call(const struct http_call *call, struct http_reply *reply);
 void http_reply_free(struct http_reply *reply);
 
+/* ---- the HTTP sink (tests/sink-server.c) -----------------------------------
+ *
+ * A real HTTP/1.1 server for delivery tests, in a process of its own
+ * ($SINK_SERVER, set by make check): it records every request it receives
+ * and answers 200, any status, with Retry-After, after a delay, never, or
+ * resets connections, as the test sets it (see the top of sink-server.c for
+ * the mode's fields and the record's lines).
+ *
+ *     struct sink s;
+ *     sink_start(&s, record_path);
+ *     sink_set_mode(&s, "{\"status\": 429, \"retry_after\": 2}");
+ *     char *url = sink_url(&s, "/hook");     ... deliver to url ...
+ *     sink_wait_received(&s, 3, 5000);
+ *     n = sink_received(&s, &lines);         ... look at lines[i] ...
+ *     sink_lines_free(lines, n);
+ *     sink_stop(&s);
+ */
+
+#include <jansson.h>
+
+struct sink {
+    struct vaned process; /* the sink-server process, spawned, waited for and reaped as vaned is */
+    char *record_path;    /* where it appends one JSON line per request; NULL: not recorded */
+    char address[64];     /* "127.0.0.1:41234": the port deliveries go to */
+    char url[96];         /* "http://127.0.0.1:41234" */
+    char control_url[96]; /* its control port, which is never refused */
+};
+
+/*
+ * Starts a sink on 127.0.0.1 on a free port that records to record_path
+ * (appended to; NULL: no record) and waits for its start lines.  Returns 0,
+ * or -1 if it exited or did not start in time (its log is printed as
+ * diagnostics).  Call sink_stop() either way.
+ */
+int sink_start(struct sink *s, const char *record_path);
+/* The same with more command-line flags (NULL-terminated): "--status", "503", ... */
+int sink_start_args(struct sink *s, const char *record_path, const char *const *args);
+
+/* Replaces the sink's mode (POST /_sink/mode on the control port).  Returns
+ * 0, or -1 when the sink did not answer 200 (its answer is printed). */
+int sink_set_mode(const struct sink *s, const char *json);
+
+/* The sink's URL for path ("/hook"), freed by the caller. */
+char *sink_url(const struct sink *s, const char *path);
+
+/* GET /_sink/stats, or NULL (with a diagnostic); json_decref() it. */
+json_t *sink_stats(const struct sink *s);
+
+/*
+ * Reads the record: one JSON object per request received, in order.  Sets
+ * *lines (when lines is not NULL) to a NULL-terminated array the caller
+ * frees with sink_lines_free().  Returns how many requests it holds.
+ */
+size_t sink_received(const struct sink *s, json_t ***lines);
+void sink_lines_free(json_t **lines, size_t count);
+
+/* Waits until the record holds count requests or timeout_ms (scaled) pass;
+ * returns how many it holds. */
+size_t sink_wait_received(const struct sink *s, size_t count, int timeout_ms);
+
+/* A recorded request's header (name in lower case), or NULL. */
+const char *sink_line_header(const json_t *line, const char *name);
+
+/* A recorded request's body, byte for byte (NUL-terminated, not counted in
+ * *len), freed by the caller; NULL if the line has none. */
+char *sink_line_body(const json_t *line, size_t *len);
+
+/*
+ * Stops the sink with SIGTERM and reaps it (SIGKILL after 5 s, scaled), and
+ * frees what s holds.  Returns its wait status (0: it closed everything and
+ * exited cleanly), or -1 if it had to be killed.
+ */
+int sink_stop(struct sink *s);
+
 #endif

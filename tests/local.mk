@@ -7,6 +7,7 @@ AM_TESTS_ENVIRONMENT = \
 	VANED='$(abs_top_builddir)/vaned'; export VANED; \
 	VANECTL='$(abs_top_builddir)/vanectl/vanectl'; export VANECTL; \
 	CRASH_WRITER='$(abs_top_builddir)/tests/crash-writer'; export CRASH_WRITER; \
+	SINK_SERVER='$(abs_top_builddir)/tests/sink-server'; export SINK_SERVER; \
 	VANE_SRCDIR='$(abs_top_srcdir)'; export VANE_SRCDIR; \
 	VANE_VALGRIND='$(VANE_VALGRIND)'; export VANE_VALGRIND; \
 	VANE_TEST_TIME_SCALE='$(VANE_TEST_TIME_SCALE)'; export VANE_TEST_TIME_SCALE;
@@ -23,8 +24,13 @@ tests_test_vanectl_LDADD = vanectl/libvanectl.la $(LDADD)
 unit_tests = tests/test-core tests/test-config tests/test-record tests/test-eventlog tests/test-store
 unit_tests += tests/test-event-json tests/test-controller
 integration_tests = tests/test-vaned tests/test-vanectl tests/test-crash tests/test-metrics tests/test-admin
-integration_tests += tests/test-publish tests/test-http-client
+integration_tests += tests/test-publish tests/test-http-client tests/test-trigger
 check_PROGRAMS += tests/crash-writer
+# The HTTP sink the delivery tests send to (tests/sink-server.c); test-sink-server tests it.
+check_PROGRAMS += tests/sink-server
+tests_sink_server_LDADD = libvane.la
+integration_tests += tests/test-sink-server
+integration_tests += tests/test-subscriptions
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests)
 
@@ -39,3 +45,13 @@ check-valgrind: $(check_PROGRAMS) $(bin_PROGRAMS)
 		VANE_VALGRIND='$(VALGRIND)' VANE_TEST_TIME_SCALE=20
 
 .PHONY: check-valgrind
+
+# CESQL, with the CloudEvents SQL TCK it runs (a copy, see its README).
+unit_tests += tests/test-cesql
+EXTRA_DIST += tests/data/cesql-tck
+
+# The Subscriptions API filter dialects.
+unit_tests += tests/test-filter
+
+# Vanus's transformer (define, pipeline, template).
+unit_tests += tests/test-transform

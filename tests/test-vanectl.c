@@ -788,6 +788,273 @@ static void test_update_and_delete(void)
     json_decref(bus);
 }
 
+/* ---- subscriptions ------------------------------------------------------- */
+
+#define SUB_SINK "http://127.0.0.1:9/hook"
+
+/* The offset of eventlog i in a subscription's answer. */
+static json_int_t sub_offset(const json_t *sub, size_t i)
+{
+    return integer_at(json_array_get(json_object_get(sub, "offsets"), i), "offset");
+}
+
+/* Each of these subscription command lines is wrong in one way: exit 2, nothing sent. */
+static void test_subscription_usage(void)
+{
+    static const struct {
+        const char *args[14];
+        const char *says;
+    } cases[] = {
+        {{"subscription", "create", "s", "--sink", SUB_SINK}, "--eventbus is required"},
+        {{"subscription", "create", "s", "--eventbus", "subs"}, "--sink is required"},
+        {{"subscription", "create", "--eventbus", "subs", "--sink", SUB_SINK}, "expected NAME"},
+        {{"subscription", "create", "s", "--eventbus", "subs", "--sink", SUB_SINK,
+          "--delivery-mode", "smoke"}, "--delivery-mode: expected binary, structured or batch"},
+        {{"subscription", "create", "s", "--eventbus", "subs", "--sink", SUB_SINK,
+          "--max-retries", "1001"}, "--max-retries: expected a whole number from 0 to 1000"},
+        {{"subscription", "create", "s", "--eventbus", "subs", "--sink", SUB_SINK,
+          "--batch-size", "0"}, "--batch-size: expected a whole number from 1 to 1000"},
+        {{"subscription", "create", "s", "--eventbus", "subs", "--sink", SUB_SINK,
+          "--delivery-timeout", "50ms"}, "--delivery-timeout: expected a duration from 100ms"},
+        {{"subscription", "create", "s", "--eventbus", "subs", "--sink", SUB_SINK, "--filters",
+          "[{"}, "--filters: expected JSON or @FILE"},
+        {{"subscription", "create", "s", "--eventbus", "subs", "--sink", SUB_SINK,
+          "--transformer", "@/nonexistent/t.json"}, "--transformer: unable to open"},
+        {{"subscription", "create", "s", "--eventbus", "subs", "--sink", SUB_SINK, "--header",
+          "X-A"}, "--header: expected NAME=VALUE"},
+        {{"subscription", "create", "s", "--eventbus", "subs", "--sink", SUB_SINK,
+          "--ordered=maybe"}, "--ordered: expected true or false"},
+        {{"subscription", "create", "s", "--eventbus", "subs", "--sink", SUB_SINK,
+          "--offset-type", "middle"}, "--offset-type: expected latest, earliest or timestamp"},
+        {{"subscription", "create", "s", "--eventbus", "subs", "--sink", SUB_SINK,
+          "--offset-type", "timestamp"}, "--offset-type timestamp needs --offset-time"},
+        {{"subscription", "create", "s", "--eventbus", "subs", "--sink", SUB_SINK,
+          "--offset-time", "noon"}, "--offset-time: expected an RFC 3339"},
+        {{"subscription", "create", "s", "--eventbus", "subs", "--sink", SUB_SINK, "--name",
+          "t"}, "--name: the name is the argument"},
+        {{"subscription", "update", "s"}, "nothing to change"},
+        {{"subscription", "update", "s", "--eventbus", "other"}, "unknown option '--eventbus'"},
+        {{"subscription", "update", "s", "--offset-type", "earliest"},
+         "unknown option '--offset-type'"},
+        {{"subscription", "info"}, "expected ID|NAME"},
+        {{"subscription", "list", "extra"}, "takes no arguments"},
+        {{"subscription", "reset-offset", "s"}, "give one of --time, --earliest, --latest"},
+        {{"subscription", "reset-offset", "s", "--earliest", "--latest"}, "give one of"},
+        {{"subscription", "reset-offset", "s", "--offset", "x"},
+         "--offset: expected EVENTLOG=OFFSET"},
+        {{"subscription", "reset-offset", "s", "--time", "2026-13-01T00:00:00Z"},
+         "--time: expected an RFC 3339"},
+        {{"subscription", "frob"}, "unknown command 'subscription frob'"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *err = NULL;
+
+        is_int(run_with(NULL, NULL, &err, cases[i].args), 2, "usage error %zu (%s %s) exits 2",
+               i, cases[i].args[1], cases[i].args[2] ? cases[i].args[2] : "");
+        contains(err, cases[i].says, "saying so");
+        vane_free(err);
+    }
+}
+
+static void test_subscription_create(const json_t *bus)
+{
+    const json_t *logs = json_object_get(bus, "eventlogs");
+    char *filters = harness_write_file(tmpdir, "filters.json",
+                                       "[{\"exact\": {\"type\": \"com.example.t\"}}]\n");
+    char *filters_arg = vane_asprintf("@%s", filters);
+    char *out = NULL, *err = NULL;
+    json_t *sub;
+
+    sub = vanectl_json("subscription", "create", "s1", "--eventbus", "subs", "--sink", SUB_SINK,
+                       "--filters", filters_arg, "--header", "X-Token=abc", "--delivery-timeout",
+                       "2s", "--max-retries", "3", "--rate-limit", "10", "--ordered",
+                       "--description", "first", "--offset-type", "earliest", "--disabled");
+    is_str(string_at(sub, "name"), "s1", "subscription create exits 0 with the subscription");
+    is_str(string_at(json_object_get(json_array_get(json_object_get(sub, "filters"), 0), "exact"),
+                     "type"),
+           "com.example.t", "--filters @FILE sent the file");
+    is_str(string_at(json_object_get(json_object_get(sub, "protocol_settings"), "headers"),
+                     "X-Token"),
+           "abc", "--header sent");
+    is_int(integer_at(json_object_get(sub, "config"), "delivery_timeout"), 2000,
+           "--delivery-timeout 2s is 2000 ms");
+    is_int(integer_at(json_object_get(sub, "config"), "max_retry_attempts"), 3, "--max-retries");
+    is_int(integer_at(json_object_get(sub, "config"), "rate_limit"), 10, "--rate-limit");
+    ok(json_is_true(json_object_get(json_object_get(sub, "config"), "ordered_event")),
+       "--ordered");
+    ok(json_is_true(json_object_get(sub, "disabled")), "--disabled");
+    is_int(sub_offset(sub, 0), integer_at(json_array_get(logs, 0), "first_offset"),
+           "--offset-type earliest: eventlog 0 from its first offset");
+    is_int(sub_offset(sub, 1), integer_at(json_array_get(logs, 1), "first_offset"),
+           "and eventlog 1");
+    json_decref(sub);
+
+    is_int(vanectl(&out, NULL, "subscription", "create", "s2", "--eventbus", "subs", "--sink",
+                   SUB_SINK, "--delivery-mode", "batch", "--batch-size", "50",
+                   "--disable-dead-letter", "--disabled"),
+           0, "a create as a table exits 0");
+    contains(out, "NAME              s2", "naming it");
+    contains(out, "DELIVERY_MODE     batch", "its delivery mode");
+    contains(out, "BATCH_SIZE", "its batch size");
+    contains(out, "DELIVERY_TIMEOUT  5000ms", "the default timeout as --delivery-timeout takes it");
+    contains(out, "DEAD_LETTER       off", "no dead letters");
+    contains(out, "EVENTLOG  OFFSET", "and the offsets' table");
+    vane_free(out);
+
+    is_int(vanectl(NULL, &err, "subscription", "create", "s1", "--eventbus", "subs", "--sink",
+                   SUB_SINK),
+           1, "a taken name exits 1");
+    contains(err, "vanectl: subscription create s1: ", "naming the command and subscription");
+    contains(err, "(field name)", "and the field");
+    vane_free(err);
+    is_int(vanectl(NULL, &err, "subscription", "create", "s3", "--eventbus", "subs", "--sink",
+                   SUB_SINK, "--filters", "[{\"cesql\": \"type = \"}]"),
+           1, "a filter the broker refuses exits 1");
+    contains(err, "(field filters[0].cesql)", "naming the filter");
+    vane_free(err);
+    is_int(vanectl(NULL, &err, "subscription", "create", "s3", "--eventbus", "nope", "--sink",
+                   SUB_SINK),
+           3, "an unknown eventbus exits 3");
+    vane_free(err);
+    vane_free(filters_arg);
+    vane_free(filters);
+}
+
+static void test_subscription_show(void)
+{
+    char *out = NULL, *err = NULL, *id;
+    json_t *answer;
+
+    is_int(vanectl(&out, NULL, "subscription", "list"), 0, "subscription list exits 0");
+    contains(out, "ID", "a table");
+    contains(out, "s1", "with s1");
+    contains(out, "s2", "and s2");
+    vane_free(out);
+    answer = vanectl_json("subscription", "list", "--eventbus", "subs");
+    is_int(json_array_size(json_object_get(answer, "subscriptions")), 2,
+           "list --eventbus subs: both");
+    json_decref(answer);
+    is_int(vanectl(NULL, &err, "subscription", "list", "--eventbus", "nope"), 3,
+           "list --eventbus of an unknown eventbus exits 3");
+    vane_free(err);
+
+    answer = vanectl_json("subscription", "info", "s1");
+    is_str(string_at(answer, "description"), "first", "info by name");
+    id = vane_asprintf("%lld", (long long)integer_at(answer, "id"));
+    json_decref(answer);
+    answer = vanectl_json("subscription", "info", id);
+    is_str(string_at(answer, "name"), "s1", "info by id");
+    json_decref(answer);
+    vane_free(id);
+    is_int(vanectl(&out, NULL, "subscription", "info", "s1"), 0, "info as a table exits 0");
+    contains(out, "EVENTLOG  OFFSET", "shows the offsets per eventlog");
+    contains(out, "DEAD_LETTER       __dl_subs", "and the dead-letter eventbus");
+    vane_free(out);
+    is_int(vanectl(NULL, &err, "subscription", "info", "nope"), 3, "an unknown one exits 3");
+    contains(err, "vanectl: subscription info nope: ", "naming it");
+    vane_free(err);
+}
+
+static void test_subscription_change(const json_t *bus)
+{
+    const json_t *logs = json_object_get(bus, "eventlogs");
+    char *err = NULL, *out = NULL;
+    json_t *sub;
+
+    sub = vanectl_json("subscription", "update", "s1", "--rate-limit", "20", "--name", "s1b",
+                       "--ordered=false");
+    is_str(string_at(sub, "name"), "s1b", "update renames");
+    is_int(integer_at(json_object_get(sub, "config"), "rate_limit"), 20, "and changes a setting");
+    is_int(integer_at(json_object_get(sub, "config"), "delivery_timeout"), 2000,
+           "keeping the others");
+    ok(json_is_false(json_object_get(json_object_get(sub, "config"), "ordered_event")),
+       "--ordered=false turns it off");
+    is_int(sub_offset(sub, 0), integer_at(json_array_get(logs, 0), "first_offset"),
+           "the offsets stay");
+    json_decref(sub);
+    is_int(vanectl(NULL, &err, "subscription", "update", "s1", "--rate-limit", "1"), 3,
+           "the old name is gone: exit 3");
+    vane_free(err);
+    is_int(vanectl(NULL, &err, "subscription", "update", "s1b", "--name", "s2"), 1,
+           "a rename to a taken name exits 1");
+    vane_free(err);
+
+    sub = vanectl_json("subscription", "reset-offset", "s1b", "--latest");
+    is_int(sub_offset(sub, 0), integer_at(json_array_get(logs, 0), "next_offset"),
+           "reset-offset --latest: eventlog 0 at its next offset");
+    is_int(sub_offset(sub, 1), integer_at(json_array_get(logs, 1), "next_offset"),
+           "and eventlog 1");
+    json_decref(sub);
+    sub = vanectl_json("subscription", "reset-offset", "s1b", "--earliest");
+    is_int(sub_offset(sub, 1), integer_at(json_array_get(logs, 1), "first_offset"),
+           "reset-offset --earliest");
+    json_decref(sub);
+    sub = vanectl_json("subscription", "reset-offset", "s1b", "--time", "2999-01-01T00:00:00Z");
+    is_int(sub_offset(sub, 0), integer_at(json_array_get(logs, 0), "next_offset"),
+           "reset-offset --time in the future: after every event");
+    json_decref(sub);
+    sub = vanectl_json("subscription", "reset-offset", "s1b", "--offset", "1=1", "--offset",
+                       "0=0");
+    is_int(sub_offset(sub, 0), 0, "reset-offset --offset 0=0");
+    is_int(sub_offset(sub, 1), 1, "and --offset 1=1");
+    json_decref(sub);
+    is_int(vanectl(NULL, &err, "subscription", "reset-offset", "s1b", "--offset", "9=0"), 1,
+           "an eventlog the eventbus does not have exits 1");
+    contains(err, "(field offsets[0].eventlog)", "naming it");
+    vane_free(err);
+    is_int(vanectl(NULL, &err, "subscription", "reset-offset", "nope", "--latest"), 3,
+           "reset-offset of an unknown one exits 3");
+    vane_free(err);
+
+    sub = vanectl_json("subscription", "resume", "s1b");
+    ok(json_is_false(json_object_get(sub, "disabled")), "resume");
+    json_decref(sub);
+    is_int(vanectl(&out, NULL, "subscription", "disable", "s1b"), 0, "disable exits 0");
+    contains(out, "DISABLED          true", "showing it disabled");
+    vane_free(out);
+    is_int(vanectl(NULL, &err, "subscription", "disable", "nope"), 3,
+           "disable of an unknown one exits 3");
+    vane_free(err);
+    is_int(vanectl(NULL, &err, "subscription", "resume", "nope"), 3,
+           "resume of an unknown one exits 3");
+    vane_free(err);
+}
+
+static void test_subscription_delete(void)
+{
+    char *out = NULL, *err = NULL;
+
+    is_int(vanectl(&out, NULL, "subscription", "delete", "s1b"), 0, "delete exits 0");
+    contains(out, "DELETED  true", "saying it is deleted");
+    vane_free(out);
+    is_int(vanectl(NULL, &err, "subscription", "delete", "s1b"), 3, "a second delete exits 3");
+    contains(err, "vanectl: subscription delete s1b: ", "naming it");
+    vane_free(err);
+    is_int(vanectl(NULL, NULL, "eventbus", "delete", "subs"), 0, "deleting the eventbus");
+    is_int(vanectl(NULL, NULL, "subscription", "info", "s2"), 3, "deletes its subscriptions");
+}
+
+/* Every subscription command against the broker, on an eventbus of its own. */
+static void test_subscriptions(void)
+{
+    json_t *bus;
+
+    test_subscription_usage();
+    is_int(vanectl(NULL, NULL, "eventbus", "create", "subs", "--eventlogs", "2"), 0,
+           "the eventbus subs");
+    for (int i = 0; i < 3; i++)
+        is_int(vanectl(NULL, NULL, "event", "put", "subs", "--source", "/t", "--type",
+                       "com.example.t"),
+               0, "an event for it");
+    bus = vanectl_json("eventbus", "info", "subs");
+    test_subscription_create(bus);
+    test_subscription_show();
+    test_subscription_change(bus);
+    test_subscription_delete();
+    json_decref(bus);
+}
+
 /* ---- a broker that is not there, and one that wants a token ----------------- */
 
 static void test_unreachable(void)
@@ -894,6 +1161,7 @@ int main(void)
         test_put_errors();
         test_get();
         test_update_and_delete();
+        test_subscriptions();
         /* Once it has stopped, its address is one where nothing listens. */
         snprintf(dead_url, sizeof(dead_url), "%s", v.url);
         kill(v.pid, SIGTERM);

@@ -2,10 +2,7 @@
  * encode.c -- percent-encoding, UUIDs and content types for vanectl (see
  * encode.h).
  *
- * Both percent-encodings are one loop with a different set of bytes left
- * as they are.  Working on bytes encodes a character's whole UTF-8
- * sequence, as the binding's "encode the character using UTF-8, then each
- * byte" asks.
+ * The percent-encodings are the broker's own (core/percent.h).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -17,44 +14,23 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/percent.h"
 #include "encode.h"
-
-static char *percent_encode(const char *value, bool (*keep)(unsigned char c))
-{
-    static const char hex[] = "0123456789ABCDEF";
-    struct vane_buf out = VANE_BUF_INIT;
-
-    vane_buf_reserve(&out, strlen(value));
-    for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
-        char escaped[3] = {'%', hex[*p >> 4], hex[*p & 0xf]};
-
-        if (keep(*p))
-            vane_buf_append(&out, p, 1);
-        else
-            vane_buf_append(&out, escaped, sizeof(escaped));
-    }
-    return vane_buf_detach(&out);
-}
-
-static bool header_keeps(unsigned char c)
-{
-    return c >= 0x21 && c <= 0x7e && c != '"' && c != '%';
-}
-
-static bool url_keeps(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
-}
 
 char *encode_header_value(const char *value)
 {
-    return percent_encode(value, header_keeps);
+    struct vane_buf out = VANE_BUF_INIT;
+
+    vane_percent_encode_header(&out, value, strlen(value));
+    return vane_buf_detach(&out);
 }
 
 char *encode_url_component(const char *value)
 {
-    return percent_encode(value, url_keeps);
+    struct vane_buf out = VANE_BUF_INIT;
+
+    vane_percent_encode_url(&out, value, strlen(value));
+    return vane_buf_detach(&out);
 }
 
 char *encode_uuid_v4(void)

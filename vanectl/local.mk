@@ -8,6 +8,7 @@ vanectl_libvanectl_la_SOURCES = vanectl/vanectl.h \
 	vanectl/command.c \
 	vanectl/eventbus.c \
 	vanectl/event.c \
+	vanectl/subscription.c \
 	vanectl/client.c vanectl/client.h \
 	vanectl/encode.c vanectl/encode.h \
 	vanectl/output.c vanectl/output.h \

@@ -49,6 +49,8 @@ static const struct command commands[] = {
     {"eventbus", "COMMAND", "create, list, show, change and delete eventbuses", NULL, NULL,
      eventbus_commands},
     {"event", "COMMAND", "publish events and read stored ones", NULL, NULL, event_commands},
+    {"subscription", "COMMAND", "deliver an eventbus's events to a sink: create, list, show, "
+     "change, pause and delete subscriptions", NULL, NULL, subscription_commands},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -75,7 +77,7 @@ static void usage(FILE *out)
             "  0  success\n"
             "  1  the broker answered with an error, or could not be reached\n"
             "  2  usage error: the command line is wrong\n"
-            "  3  not found: no such eventbus or event (HTTP 404)\n"
+            "  3  not found: no such eventbus, event or subscription (HTTP 404)\n"
             "  4  unauthorized: a token is missing or refused (HTTP 401 or 403)\n");
 }
 

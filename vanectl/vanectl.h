@@ -49,6 +49,7 @@ struct command {
 /* Command tables end with a row whose name is NULL. */
 extern const struct command eventbus_commands[];
 extern const struct command event_commands[];
+extern const struct command subscription_commands[];
 
 /*
  * Runs the command that argv[0] names in table (recursing into groups), or

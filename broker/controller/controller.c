@@ -16,7 +16,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -24,17 +23,10 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "event/timestamp.h"
 #include "raft/replica.h"
 
 static const char component[] = "controller";
-
-int64_t controller_wall_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* ---- the state ----------------------------------------------------------- */
 
@@ -357,7 +349,8 @@ static json_t *spec_json(const struct eventbus_meta *spec)
                      (int)spec->eventlog_count, "retention", "max_age_s",
                      (json_int_t)spec->retention_max_age_s, "max_bytes",
                      (json_int_t)spec->retention_max_bytes, "description",
-                     spec->description ? spec->description : "", "at", (json_int_t)controller_wall_ns());
+                     spec->description ? spec->description : "", "at",
+                     (json_int_t)timestamp_now());
 }
 
 static int check_retention(const struct eventbus_meta *spec, char **errmsg)

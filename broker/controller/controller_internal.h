@@ -49,8 +49,6 @@ struct request {
 /* Proposes cmd (taken) for req (taken); returns 0 or an error (req freed). */
 int controller_propose(struct controller *c, json_t *cmd, struct request *req);
 
-int64_t controller_wall_ns(void);
-
 /* 0, or -EINVAL with *errmsg when name is not 1..128 of [A-Za-z0-9_.-]. */
 int controller_check_name(const char *name, char **errmsg);
 

@@ -18,6 +18,7 @@
 
 #include "controller/controller_internal.h"
 #include "core/alloc.h"
+#include "event/timestamp.h"
 
 /* ---- the state ----------------------------------------------------------- */
 
@@ -341,7 +342,7 @@ int controller_create_subscription(struct controller *c, const struct subscripti
     }
     copy.created_at = copy.updated_at = 0;
     sub = sub_to_json(&copy);
-    json_object_set_new(sub, "at", json_integer((json_int_t)controller_wall_ns()));
+    json_object_set_new(sub, "at", json_integer((json_int_t)timestamp_now()));
     return propose(c, json_pack("{s:s, s:o}", "op", "sub_create", "sub", sub), spec->name, 0,
                    done, arg);
 }
@@ -366,7 +367,7 @@ int controller_update_subscription(struct controller *c, uint64_t id, const char
         }
     }
     cmd = json_pack("{s:s, s:I, s:O, s:I}", "op", "sub_update", "id", (json_int_t)id, "spec",
-                    spec, "at", (json_int_t)controller_wall_ns());
+                    spec, "at", (json_int_t)timestamp_now());
     if (new_name != NULL)
         json_object_set_new(cmd, "name", json_string(new_name));
     return propose(c, cmd, NULL, id, done, arg);
@@ -379,7 +380,7 @@ int controller_set_subscription_disabled(struct controller *c, uint64_t id, bool
         return -ENOENT;
     return propose(c,
                    json_pack("{s:s, s:I, s:b, s:I}", "op", "sub_state", "id", (json_int_t)id,
-                             "disabled", disabled, "at", (json_int_t)controller_wall_ns()),
+                             "disabled", disabled, "at", (json_int_t)timestamp_now()),
                    NULL, id, done, arg);
 }
 

@@ -1,7 +1,48 @@
 /*
- * percent.c -- strict percent-decoding (see percent.h).
+ * percent.c -- percent-encoding and strict decoding (see percent.h).  The
+ * two encodings are one loop with a different set of bytes kept as they are.
  */
+#include <stdbool.h>
+
 #include "core/percent.h"
+
+static void encode(struct vane_buf *out, const char *value, size_t len,
+                   bool (*keep)(unsigned char c))
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    vane_buf_reserve(out, len);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)value[i];
+        char escaped[3] = {'%', hex[c >> 4], hex[c & 0xf]};
+
+        if (keep(c))
+            vane_buf_append(out, &value[i], 1);
+        else
+            vane_buf_append(out, escaped, sizeof(escaped));
+    }
+}
+
+static bool header_keeps(unsigned char c)
+{
+    return c >= 0x21 && c <= 0x7e && c != '"' && c != '%';
+}
+
+static bool url_keeps(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+void vane_percent_encode_header(struct vane_buf *out, const char *value, size_t len)
+{
+    encode(out, value, len, header_keeps);
+}
+
+void vane_percent_encode_url(struct vane_buf *out, const char *value, size_t len)
+{
+    encode(out, value, len, url_keeps);
+}
 
 static int hex_value(char c)
 {

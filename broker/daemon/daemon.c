@@ -32,8 +32,10 @@
 #include "gateway/http_server.h"
 #include "gateway/metrics_endpoint.h"
 #include "gateway/publish.h"
+#include "gateway/subscriptions_api.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
+#include "trigger/trigger.h"
 #include "vane-config.h"
 
 static const char component[] = "vaned";
@@ -45,6 +47,7 @@ struct daemon {
     const struct config *cfg;
     struct http_server *http;
     struct store *store;
+    struct trigger *trigger; /* once the store is ready */
     struct health health;
     struct gateway gateway; /* what the HTTP endpoints share */
     uint64_t store_opened_ms;
@@ -62,15 +65,32 @@ static void on_store_closed(void *arg)
     uv_stop(&d->loop);
 }
 
-/* HTTP first, so no request reaches a closing store; then the store. */
-static void on_http_closed(void *arg)
+static void close_store(struct daemon *d)
 {
-    struct daemon *d = arg;
-
     if (d->store != NULL)
         store_close(d->store, on_store_closed, d);
     else
         uv_stop(&d->loop);
+}
+
+static void on_trigger_closed(void *arg)
+{
+    struct daemon *d = arg;
+
+    d->trigger = NULL;
+    close_store(d);
+}
+
+/* HTTP first, so no request reaches a closing store; then the trigger,
+ * which commits its offsets through the store's controller; then the store. */
+static void on_http_closed(void *arg)
+{
+    struct daemon *d = arg;
+
+    if (d->trigger != NULL)
+        trigger_close(d->trigger, on_trigger_closed, d);
+    else
+        close_store(d);
 }
 
 static void daemon_stop(struct daemon *d)
@@ -78,6 +98,19 @@ static void daemon_stop(struct daemon *d)
     d->stopping = true;
     d->health.state = HEALTH_STOPPING;
     http_server_close(d->http, on_http_closed, d);
+}
+
+static void start_trigger(struct daemon *d)
+{
+    struct trigger_options options;
+    int err;
+
+    trigger_options_default(&options);
+    if ((err = trigger_start(&d->trigger, &d->loop, d->store, &options)) != 0) {
+        vane_log_error(component, "the trigger did not start: %s", vane_strerror(err));
+        d->trigger = NULL;
+    }
+    d->gateway.trigger = d->trigger;
 }
 
 static void on_store_ready(struct store *store, int status, void *arg)
@@ -96,6 +129,8 @@ static void on_store_ready(struct store *store, int status, void *arg)
     for (size_t i = 0; i < count; i++)
         logs += buses[i]->eventlog_count;
     publish_recover(&d->gateway);
+    if (!d->stopping)
+        start_trigger(d);
     vane_log_info(component, "ready: %zu eventbuses, %zu eventlogs recovered in %llu ms", count,
                   logs, (unsigned long long)(uv_now(&d->loop) - d->store_opened_ms));
     if (!d->stopping)
@@ -179,6 +214,7 @@ static int start_http(struct daemon *d)
     d->gateway.metrics = metrics_create();
     metrics_endpoint_register(d->http, &d->gateway);
     eventbuses_register(d->http, &d->gateway);
+    subscriptions_api_register(d->http, &d->gateway);
     publish_register(d->http, &d->gateway);
     discard_register(d->http, &d->gateway);
     http_server_set_max_body(d->http, d->cfg->max_request_size);

@@ -9,6 +9,8 @@
  * configuration error.
  */
 #include <getopt.h>
+
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -96,7 +98,9 @@ int main(int argc, char **argv)
         goto out;
     }
     vane_log_setup(cfg.log_level, cfg.log_format, 2);
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: the trigger's sinks */
     status = daemon_run(&cfg) == 0 ? 0 : 1;
+    curl_global_cleanup();
 out:
     config_free(&cfg);
     return status;

@@ -135,6 +135,14 @@ int timestamp_parse(const char *text, size_t len, int64_t *ns, const char **why)
     return 0;
 }
 
+int64_t timestamp_now(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
 size_t timestamp_format(int64_t ns, char out[TIMESTAMP_MAX_LEN])
 {
     time_t secs = (time_t)(ns / 1000000000);

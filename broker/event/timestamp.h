@@ -19,6 +19,9 @@
 /* Returns 0 with *ns, or -EINVAL with *why (static text) saying what was wrong. */
 int timestamp_parse(const char *text, size_t len, int64_t *ns, const char **why);
 
+/* The wall clock now, nanoseconds since the Unix epoch. */
+int64_t timestamp_now(void);
+
 /* Writes "2026-11-26T10:00:00.123456789Z" (fraction trimmed of trailing
  * zeros, left out when zero) into out; returns its length. */
 size_t timestamp_format(int64_t ns, char out[TIMESTAMP_MAX_LEN]);

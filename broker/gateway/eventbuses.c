@@ -34,7 +34,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
-#include "event/timestamp.h"
+#include "gateway/admin_input.h"
 #include "gateway/auth.h"
 #include "gateway/eventbuses.h"
 #include "gateway/publish.h"
@@ -45,8 +45,6 @@
 #define PREFIX_LEN (sizeof(PREFIX) - 1)
 #define DESCRIPTION_MAX 4096
 #define MAX_AGE_SECONDS_MAX (INT64_MAX / 1000000000) /* retention works in nanoseconds */
-#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
-#define NAME_EXPECTED "1 to 128 letters, digits, '.', '_' or '-' (not '.' or '..')"
 
 struct eventbuses_handler {
     h2o_handler_t super;
@@ -54,17 +52,6 @@ struct eventbuses_handler {
 };
 
 /* ---- the eventbus object ------------------------------------------------- */
-
-/* RFC 3339 in UTC: "2026-11-26T10:00:00Z", or with the nanoseconds ("...:00.5Z"). */
-static json_t *time_json(int64_t ns, bool nanoseconds)
-{
-    char text[TIMESTAMP_MAX_LEN];
-
-    if (!nanoseconds)
-        ns -= ((ns % 1000000000) + 1000000000) % 1000000000;
-    timestamp_format(ns, text);
-    return json_string(text);
-}
 
 /* One eventlog; only its position and id while it is not open. */
 static json_t *eventlog_json(const struct eventbus_meta *meta, const struct store_bus *bus,
@@ -84,8 +71,10 @@ static json_t *eventlog_json(const struct eventbus_meta *meta, const struct stor
     json_object_set_new(obj, "events", json_integer((json_int_t)(st.next_offset - st.first_offset)));
     json_object_set_new(obj, "bytes", json_integer((json_int_t)st.bytes));
     json_object_set_new(obj, "segments", json_integer((json_int_t)st.segments));
-    json_object_set_new(obj, "first_time", empty ? json_null() : time_json(st.first_time, true));
-    json_object_set_new(obj, "last_time", empty ? json_null() : time_json(st.last_time, true));
+    json_object_set_new(obj, "first_time",
+                        empty ? json_null() : admin_time_json(st.first_time, true));
+    json_object_set_new(obj, "last_time",
+                        empty ? json_null() : admin_time_json(st.last_time, true));
     return obj;
 }
 
@@ -101,25 +90,11 @@ static json_t *bus_json(const struct gateway *gw, const struct eventbus_meta *me
                      "description", meta->description ? meta->description : "", "retention",
                      "max_age_seconds", (json_int_t)meta->retention_max_age_s, "max_bytes",
                      (json_int_t)meta->retention_max_bytes, "created_at",
-                     time_json(meta->created_at, false), "updated_at",
-                     time_json(meta->updated_at, false), "eventlogs", logs);
+                     admin_time_json(meta->created_at, false), "updated_at",
+                     admin_time_json(meta->updated_at, false), "eventlogs", logs);
 }
 
 /* ---- names and paths ----------------------------------------------------- */
-
-/* NULL when the len bytes at name could name an eventbus, else what was expected. */
-static const char *name_problem(const char *name, size_t len)
-{
-    if (memchr(name, '%', len) != NULL)
-        return "a name as it is, not percent-encoded: " NAME_EXPECTED;
-    if (len == 0 || len > CONTROLLER_MAX_NAME || (len == 1 && name[0] == '.') ||
-        (len == 2 && name[0] == '.' && name[1] == '.'))
-        return NAME_EXPECTED;
-    for (size_t i = 0; i < len; i++)
-        if (name[i] == '\0' || strchr(NAME_CHARS, name[i]) == NULL)
-            return NAME_EXPECTED;
-    return NULL;
-}
 
 static bool is_system_name(const char *name)
 {
@@ -130,7 +105,8 @@ static bool is_system_name(const char *name)
 static int check_new_name(h2o_req_t *req, const json_t *value)
 {
     const char *name = json_string_value(value);
-    const char *problem = name ? name_problem(name, strlen(name)) : "a string: " NAME_EXPECTED;
+    const char *problem = name ? admin_name_problem(name, strlen(name))
+                               : "a string: " ADMIN_NAME_EXPECTED;
 
     if (problem == NULL && is_system_name(name))
         problem = "a name that does not start with \"__\" (kept for system eventbuses)";
@@ -156,7 +132,6 @@ static int parse_route(h2o_req_t *req, struct route *route)
 {
     size_t len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     const char *path = req->path.base, *name, *slash;
-    const char *problem;
     size_t name_len;
 
     if (len < PREFIX_LEN || memcmp(path, PREFIX, PREFIX_LEN) != 0 ||
@@ -175,13 +150,7 @@ static int parse_route(h2o_req_t *req, struct route *route)
             goto not_found;
         route->target = TARGET_EVENTS;
     }
-    if ((problem = name_problem(name, name_len)) != NULL) {
-        response_error(req, 400, "Bad Request", "name", "name in the path: expected %s", problem);
-        return 1;
-    }
-    memcpy(route->name, name, name_len);
-    route->name[name_len] = '\0';
-    return 0;
+    return admin_path_name(req, name, name_len, "name in the path", route->name);
 
 not_found:
     response_error(req, 404, "Not Found", NULL,
@@ -190,62 +159,6 @@ not_found:
 }
 
 /* ---- request bodies ------------------------------------------------------ */
-
-/* The request body as a JSON object; NULL after answering 400. */
-static json_t *read_body(h2o_req_t *req)
-{
-    json_error_t error;
-    json_t *body = json_loadb(req->entity.base != NULL ? req->entity.base : "", req->entity.len,
-                              JSON_REJECT_DUPLICATES, &error);
-
-    if (body == NULL) {
-        response_error(req, 400, "Bad Request", NULL, "body: invalid JSON at line %d, column %d: %s",
-                       error.line, error.column, error.text);
-        return NULL;
-    }
-    if (!json_is_object(body)) {
-        response_error(req, 400, "Bad Request", NULL, "body: expected a JSON object");
-        json_decref(body);
-        return NULL;
-    }
-    return body;
-}
-
-static const char *json_kind(const json_t *value)
-{
-    switch (json_typeof(value)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number with a fraction";
-    case JSON_TRUE: case JSON_FALSE: return "a boolean";
-    case JSON_NULL: break;
-    }
-    return "null";
-}
-
-/* Reads an integer from min to max into *out; answers 400 naming field and returns 1 if not. */
-static int read_integer(h2o_req_t *req, const char *field, const json_t *value, json_int_t min,
-                        json_int_t max, json_int_t *out)
-{
-    if (json_is_integer(value) && json_integer_value(value) >= min &&
-        json_integer_value(value) <= max) {
-        *out = json_integer_value(value);
-        return 0;
-    }
-    if (json_is_integer(value))
-        response_error(req, 400, "Bad Request", field,
-                       "%s: expected an integer from %" JSON_INTEGER_FORMAT
-                       " to %" JSON_INTEGER_FORMAT "; got %" JSON_INTEGER_FORMAT,
-                       field, min, max, json_integer_value(value));
-    else
-        response_error(req, 400, "Bad Request", field,
-                       "%s: expected an integer from %" JSON_INTEGER_FORMAT
-                       " to %" JSON_INTEGER_FORMAT "; got %s",
-                       field, min, max, json_kind(value));
-    return 1;
-}
 
 /* What a create or update body says; absent fields as noted. */
 struct bus_input {
@@ -265,16 +178,17 @@ static int read_retention(h2o_req_t *req, const json_t *retention, struct bus_in
     if (!json_is_object(retention)) {
         response_error(req, 400, "Bad Request", "retention",
                        "retention: expected an object with max_age_seconds and/or max_bytes; "
-                       "got %s", json_kind(retention));
+                       "got %s", admin_json_kind(retention));
         return 1;
     }
     json_object_foreach((json_t *)retention, key, value) {
         if (strcmp(key, "max_age_seconds") == 0) {
-            if (read_integer(req, "retention.max_age_seconds", value, 0, MAX_AGE_SECONDS_MAX,
-                             &in->max_age_seconds))
+            if (admin_read_integer(req, "retention.max_age_seconds", value, 0,
+                                   MAX_AGE_SECONDS_MAX, &in->max_age_seconds))
                 return 1;
         } else if (strcmp(key, "max_bytes") == 0) {
-            if (read_integer(req, "retention.max_bytes", value, 0, INT64_MAX, &in->max_bytes))
+            if (admin_read_integer(req, "retention.max_bytes", value, 0, INT64_MAX,
+                                   &in->max_bytes))
                 return 1;
         } else {
             char *field = vane_asprintf("retention.%s", key);
@@ -294,7 +208,7 @@ static int read_eventlog_count(h2o_req_t *req, const char *key, const json_t *va
 {
     json_int_t count;
 
-    if (read_integer(req, key, value, 1, CONTROLLER_MAX_EVENTLOGS, &count))
+    if (admin_read_integer(req, key, value, 1, CONTROLLER_MAX_EVENTLOGS, &count))
         return 1;
     if (in->count_field != NULL && count != in->eventlog_count) {
         response_error(req, 400, "Bad Request", key,
@@ -325,7 +239,7 @@ static int read_input(h2o_req_t *req, const json_t *body, struct bus_input *in)
                 response_error(req, 400, "Bad Request", "description",
                                "description: expected a string of at most %d bytes; got %s",
                                DESCRIPTION_MAX,
-                               json_is_string(value) ? "a longer one" : json_kind(value));
+                               json_is_string(value) ? "a longer one" : admin_json_kind(value));
                 return 1;
             }
             in->description = json_string_value(value);
@@ -454,7 +368,7 @@ static void refused(struct pending *op, int err, const char *errmsg)
 
 static void create_bus(struct gateway *gw, h2o_req_t *req)
 {
-    json_t *body = read_body(req);
+    json_t *body = admin_read_body(req);
     struct eventbus_meta spec;
     struct bus_input in;
     struct pending *op;
@@ -533,7 +447,7 @@ static void update_bus(struct gateway *gw, h2o_req_t *req, const char *name)
         answer_failure(req, -ENOENT, name, NULL);
         return;
     }
-    if ((body = read_body(req)) == NULL || read_input(req, body, &in) ||
+    if ((body = admin_read_body(req)) == NULL || read_input(req, body, &in) ||
         check_unchanged(req, &in, current))
         goto done;
     spec = *current; /* what the body leaves out stays as it is */

@@ -29,6 +29,7 @@
 struct metrics;
 struct auth;
 struct publish_state;
+struct trigger;
 
 struct gateway {
     uv_loop_t *loop;
@@ -38,6 +39,7 @@ struct gateway {
     struct metrics *metrics;   /* NULL: nothing is counted */
     struct auth *auth;         /* NULL: no token is asked for */
     struct publish_state *publish; /* publish.c's own: round robin, idempotency */
+    struct trigger *trigger;   /* once the store is ready; NULL when it did not start */
 };
 
 /* Answers 503 and returns 1 unless the broker is ready; else returns 0. */

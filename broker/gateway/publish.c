@@ -11,13 +11,13 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/alloc.h"
 #include "core/crc32c.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "event/event_json.h"
+#include "event/timestamp.h"
 #include "gateway/auth.h"
 #include "gateway/binding.h"
 #include "gateway/idempotency.h"
@@ -606,20 +606,17 @@ void publish_recover(struct gateway *gw)
 {
     uint64_t window_ms = gw->cfg->idempotency_window_ms, now_ms = uv_now(gw->loop);
     const struct eventbus_meta *const *buses;
-    struct timespec now;
     size_t count, events = 0;
 
     if (window_ms == 0)
         return;
-    clock_gettime(CLOCK_REALTIME, &now);
     buses = controller_list(store_controller(gw->store), &count);
     for (size_t b = 0; b < count; b++) {
         const struct store_bus *bus = store_bus(gw->store, buses[b]->name);
 
         for (uint32_t i = 0; bus != NULL && i < bus->meta->eventlog_count; i++)
             events += recover_eventlog(&gw->publish->idem, bus->meta->id, i, bus->logs[i],
-                                       (int64_t)now.tv_sec * 1000000000 + now.tv_nsec -
-                                           (int64_t)window_ms * 1000000,
+                                       timestamp_now() - (int64_t)window_ms * 1000000,
                                        now_ms);
     }
     if (events > 0)

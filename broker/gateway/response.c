@@ -77,8 +77,8 @@ static json_t *text_string(char *text)
     return json_string(text);
 }
 
-void response_error_at(h2o_req_t *req, int status, const char *reason, const char *field,
-                       long index, const char *message)
+void response_error_with(h2o_req_t *req, int status, const char *reason, const char *field,
+                         const char *message, json_t *members)
 {
     char *copy = vane_strdup(message);
     json_t *error = json_pack("{s:i, s:o}", "status", status, "message", text_string(copy));
@@ -89,9 +89,18 @@ void response_error_at(h2o_req_t *req, int status, const char *reason, const cha
         json_object_set_new(error, "field", text_string(copy));
         vane_free(copy);
     }
-    if (index >= 0)
-        json_object_set_new(error, "index", json_integer(index));
+    if (members != NULL) {
+        json_object_update(error, members);
+        json_decref(members);
+    }
     response_json(req, status, reason, json_pack("{s:o}", "error", error));
+}
+
+void response_error_at(h2o_req_t *req, int status, const char *reason, const char *field,
+                       long index, const char *message)
+{
+    response_error_with(req, status, reason, field, message,
+                        index >= 0 ? json_pack("{s:I}", "index", (json_int_t)index) : NULL);
 }
 
 void response_error(h2o_req_t *req, int status, const char *reason, const char *field,

@@ -45,6 +45,11 @@ void response_error(h2o_req_t *req, int status, const char *reason, const char *
 void response_error_at(h2o_req_t *req, int status, const char *reason, const char *field,
                        long index, const char *message);
 
+/* As response_error_at, with more members (taken; may be NULL) added to the
+ * error object: {"position": 12} for where in a text the fault is. */
+void response_error_with(h2o_req_t *req, int status, const char *reason, const char *field,
+                         const char *message, json_t *members);
+
 /*
  * Answers 405 with an Allow header unless the request's method is one of
  * allowed ("GET, HEAD").  Returns 1 when it answered, 0 when the method is

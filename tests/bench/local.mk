@@ -22,8 +22,15 @@ tests_bench_bench_gateway_SOURCES = tests/bench/bench-gateway.c
 tests_bench_bench_gateway_LDADD = tests/libharness.la libvane.la
 CLEANFILES += tests/bench/bench-gateway
 
-bench: tests/bench/bench-store tests/bench/bench-gateway vaned$(EXEEXT)
+# bench-filter evaluates subscription filters in-process on stored-like events.
+EXTRA_PROGRAMS += tests/bench/bench-filter
+tests_bench_bench_filter_SOURCES = tests/bench/bench-filter.c
+tests_bench_bench_filter_LDADD = libvane.la
+CLEANFILES += tests/bench/bench-filter
+
+bench: tests/bench/bench-store tests/bench/bench-gateway tests/bench/bench-filter vaned$(EXEEXT)
 	./tests/bench/bench-store $(BENCH_FLAGS)
 	./tests/bench/bench-gateway --vaned ./vaned$(EXEEXT) $(BENCH_FLAGS)
+	./tests/bench/bench-filter $(BENCH_FLAGS)
 
 .PHONY: bench

@@ -98,3 +98,35 @@ tests/fuzz/fuzz-binding: $(fuzz_binding_sources)
 CLEANFILES += tests/fuzz/fuzz-binding
 
 .PHONY: fuzz-binding
+
+# CESQL (filter/cesql.h): the compiler on any bytes, and the evaluator on
+# whatever it accepts, against a fixed event (see the top of fuzz-cesql.c).
+# Run it like the record target:
+#
+#       make fuzz-cesql
+#       mkdir -p fuzz-new && tests/fuzz/fuzz-cesql -max_total_time=60 \
+#           fuzz-new $(srcdir)/tests/fuzz/corpus/cesql
+fuzz_replays += tests/fuzz/replay-cesql
+
+tests_fuzz_replay_cesql_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-cesql.c
+tests_fuzz_replay_cesql_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_TARGET='"cesql"'
+tests_fuzz_replay_cesql_LDADD = libvane.la
+
+fuzz_cesql_sources = $(srcdir)/tests/fuzz/fuzz-cesql.c $(srcdir)/broker/filter/cesql.c \
+	$(srcdir)/broker/filter/cesql_parse.c $(srcdir)/broker/filter/cesql_func.c \
+	$(srcdir)/broker/filter/cesql_text.c $(srcdir)/broker/event/event.c \
+	$(srcdir)/broker/core/arena.c $(srcdir)/broker/core/alloc.c
+
+fuzz-cesql: tests/fuzz/fuzz-cesql
+
+tests/fuzz/fuzz-cesql: $(fuzz_cesql_sources)
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { \
+		echo "make fuzz-cesql: $(FUZZ_CC) not found; libFuzzer needs clang" \
+			"(apt-get install clang, or make FUZZ_CC=/path/to/clang)" >&2; \
+		exit 1; }
+	@$(MKDIR_P) tests/fuzz
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(fuzz_cesql_sources)
+
+CLEANFILES += tests/fuzz/fuzz-cesql
+
+.PHONY: fuzz-cesql

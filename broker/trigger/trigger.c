@@ -1,0 +1,239 @@
+/*
+ * trigger.c -- a worker per enabled subscription, kept in step with the
+ * controller, and the offsets they reach committed (see trigger.h).
+ *
+ * Changes come from the controller's subscription listener: created or
+ * resumed starts a worker; updated (spec, name, a reset of the offsets)
+ * restarts it from the committed offsets; disabled or deleted stops it.
+ * A worker started for a subscription whose dead-letter eventbus does not
+ * exist yet has it created here (one eventlog).  Every commit_interval_ms
+ * the offsets that moved are proposed to the controller; at close, once
+ * more, and the close waits for those proposals.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "trigger/trigger.h"
+#include "trigger/worker.h"
+
+struct trigger {
+    struct worker_env env;
+    struct trigger_options options;
+    struct controller *controller;
+    struct worker **workers;
+    size_t count, cap;
+    uv_timer_t commit_timer;
+    int commits_pending; /* proposals not yet applied */
+    bool closing, http_closed, timer_closed;
+    void (*closed)(void *arg);
+    void *closed_arg;
+};
+
+static const char component[] = "trigger";
+
+void trigger_options_default(struct trigger_options *options)
+{
+    options->max_inflight = 1024;
+    options->window = 65536;
+    options->commit_interval_ms = 1000;
+    options->retry_base_ms = 500;
+    options->retry_max_ms = 60000;
+}
+
+/* ---- workers --------------------------------------------------------------- */
+
+static ssize_t find_worker(const struct trigger *t, uint64_t sub_id)
+{
+    for (size_t i = 0; i < t->count; i++)
+        if (worker_subscription(t->workers[i]) == sub_id)
+            return (ssize_t)i;
+    return -1;
+}
+
+static void on_dead_letter_bus(void *arg, int status, const struct eventbus_meta *bus)
+{
+    (void)arg;
+    if (status != 0 && status != -EEXIST)
+        vane_log_warn(component, "cannot create a dead-letter eventbus: %s", strerror(-status));
+    else if (bus != NULL)
+        vane_log_info(component, "dead-letter eventbus %s created", bus->name);
+}
+
+/* Creates the subscription's dead-letter eventbus when it is missing. */
+static void ensure_dead_letter_bus(struct trigger *t, const struct subscription_meta *sub)
+{
+    const json_t *config = json_object_get(sub->spec, "config");
+    const char *name = json_string_value(json_object_get(config, "dead_letter_eventbus"));
+    char *fallback = NULL, *errmsg = NULL;
+    struct eventbus_meta spec = {.eventlog_count = 1, .description = "dead letters"};
+
+    if (json_is_true(json_object_get(config, "disable_dead_letter")))
+        return;
+    if (name == NULL)
+        name = fallback = vane_asprintf("__dl_%s", sub->eventbus);
+    spec.name = (char *)name;
+    if (controller_find(t->controller, name) == NULL &&
+        store_create_eventbus(t->env.store, &spec, on_dead_letter_bus, t, &errmsg) != 0)
+        vane_log_warn(component, "cannot create dead-letter eventbus %s: %s", name,
+                      errmsg ? errmsg : "refused");
+    vane_free(errmsg);
+    vane_free(fallback);
+}
+
+static void start_worker(struct trigger *t, const struct subscription_meta *sub)
+{
+    struct worker *w;
+    char *errmsg = NULL;
+
+    if (sub->disabled || t->closing)
+        return;
+    ensure_dead_letter_bus(t, sub);
+    if (worker_start(&w, &t->env, sub, &errmsg) != 0) {
+        vane_log_error(component, "subscription %s (%llu) does not run: %s", sub->name,
+                       (unsigned long long)sub->id, errmsg);
+        vane_free(errmsg);
+        return;
+    }
+    if (t->count == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 8;
+        t->workers = vane_realloc(t->workers, t->cap * sizeof(*t->workers));
+    }
+    t->workers[t->count++] = w;
+}
+
+static void stop_worker(struct trigger *t, uint64_t sub_id)
+{
+    ssize_t i = find_worker(t, sub_id);
+
+    if (i < 0)
+        return;
+    worker_stop(t->workers[i]);
+    t->workers[i] = t->workers[--t->count];
+}
+
+static void on_subscription(struct controller *c, enum controller_change change,
+                            const struct subscription_meta *sub, void *arg)
+{
+    struct trigger *t = arg;
+
+    (void)c;
+    stop_worker(t, sub->id);
+    if (change != CONTROLLER_DELETED)
+        start_worker(t, sub);
+}
+
+/* ---- offsets ----------------------------------------------------------------- */
+
+static void maybe_closed(struct trigger *t);
+
+static void on_committed(void *arg, int status, const struct subscription_meta *sub)
+{
+    struct trigger *t = arg;
+
+    (void)sub;
+    if (status != 0 && status != -ENOENT)
+        vane_log_warn(component, "offsets not committed: %s", strerror(-status));
+    t->commits_pending--;
+    maybe_closed(t);
+}
+
+static void commit_all(struct trigger *t)
+{
+    for (size_t i = 0; i < t->count; i++) {
+        uint64_t offsets[CONTROLLER_MAX_EVENTLOGS];
+        uint32_t n;
+
+        if (!worker_take_offsets(t->workers[i], offsets, &n))
+            continue;
+        if (controller_commit_offsets(t->controller, worker_subscription(t->workers[i]),
+                                      offsets, n, false, on_committed, t) == 0)
+            t->commits_pending++;
+    }
+}
+
+static void on_commit_timer(uv_timer_t *timer)
+{
+    commit_all(timer->data);
+}
+
+/* ---- life -------------------------------------------------------------------- */
+
+int trigger_start(struct trigger **out, uv_loop_t *loop, struct store *store,
+                  const struct trigger_options *options)
+{
+    struct trigger *t = VANE_NEW(t);
+    const struct subscription_meta *const *subs;
+    size_t count;
+    int rc;
+
+    t->options = *options;
+    t->env.loop = loop;
+    t->env.store = store;
+    t->env.options = &t->options;
+    t->controller = store_controller(store);
+    if ((rc = http_client_create(&t->env.http, loop)) != 0) {
+        vane_free(t);
+        return rc;
+    }
+    uv_timer_init(loop, &t->commit_timer);
+    t->commit_timer.data = t;
+    uv_timer_start(&t->commit_timer, on_commit_timer, options->commit_interval_ms,
+                   options->commit_interval_ms);
+    controller_set_subscription_listener(t->controller, on_subscription, t);
+    subs = controller_subscriptions(t->controller, &count);
+    for (size_t i = 0; i < count; i++)
+        start_worker(t, subs[i]);
+    *out = t;
+    return 0;
+}
+
+bool trigger_stats(const struct trigger *t, uint64_t sub_id, struct trigger_stats *stats)
+{
+    ssize_t i = find_worker(t, sub_id);
+
+    if (i < 0)
+        return false;
+    worker_stats(t->workers[i], stats);
+    return true;
+}
+
+static void maybe_closed(struct trigger *t)
+{
+    if (!t->closing || t->commits_pending > 0 || !t->http_closed || !t->timer_closed)
+        return;
+    vane_free(t->workers);
+    if (t->closed != NULL)
+        t->closed(t->closed_arg);
+    vane_free(t);
+}
+
+static void on_http_closed(void *arg)
+{
+    struct trigger *t = arg;
+
+    t->http_closed = true;
+    maybe_closed(t);
+}
+
+static void on_timer_closed(uv_handle_t *handle)
+{
+    struct trigger *t = handle->data;
+
+    t->timer_closed = true;
+    maybe_closed(t);
+}
+
+void trigger_close(struct trigger *t, void (*closed)(void *arg), void *arg)
+{
+    t->closing = true;
+    t->closed = closed;
+    t->closed_arg = arg;
+    controller_set_subscription_listener(t->controller, NULL, NULL);
+    commit_all(t);
+    while (t->count > 0)
+        stop_worker(t, worker_subscription(t->workers[t->count - 1]));
+    uv_close((uv_handle_t *)&t->commit_timer, on_timer_closed);
+    http_client_close(t->env.http, on_http_closed, t);
+}

@@ -1,0 +1,60 @@
+/*
+ * trigger.h -- subscriptions at work: every enabled subscription reads its
+ * eventbus's eventlogs from its committed offsets, filters, transforms and
+ * delivers each event to its sink, retries, dead-letters what cannot be
+ * delivered, and commits its offsets.
+ *
+ * The trigger follows the controller: a subscription created, updated,
+ * disabled, resumed, reset or deleted starts, restarts or stops its worker
+ * (worker.h).  Delivery is at least once: an offset is committed only once
+ * every event before it was acknowledged by the sink, filtered out, or
+ * stored in the dead-letter eventbus; after a restart a worker begins at
+ * the committed offsets, so events in flight then are delivered again.
+ * Everything runs on the loop thread; outbound HTTP is libcurl multi on the
+ * loop (http_client.h), one client shared by every worker.
+ */
+#ifndef VANE_TRIGGER_H
+#define VANE_TRIGGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "store/store.h"
+
+struct trigger;
+
+struct trigger_options {
+    size_t max_inflight;        /* events under delivery per subscription (default 1024) */
+    size_t window;              /* events read past the committed offset per eventlog (65536) */
+    uint64_t commit_interval_ms; /* how often offsets are committed (default 1000) */
+    uint64_t retry_base_ms;     /* first retry after this; doubling (default 500) */
+    uint64_t retry_max_ms;      /* backoff cap (default 60000) */
+};
+
+void trigger_options_default(struct trigger_options *options);
+
+struct trigger_stats {
+    uint64_t delivered, retried, dead_lettered, filtered, failed_transform;
+    uint64_t inflight;
+    uint64_t lag_events;     /* stored but not yet settled, over every eventlog */
+    bool running;
+};
+
+/* Starts a worker for every enabled subscription; call once the store is ready. */
+int trigger_start(struct trigger **trigger, uv_loop_t *loop, struct store *store,
+                  const struct trigger_options *options);
+
+/* A subscription's figures; false when it has no worker (disabled, or unknown). */
+bool trigger_stats(const struct trigger *trigger, uint64_t sub_id, struct trigger_stats *stats);
+
+/*
+ * Stops every worker, commits the offsets they reached, ends the HTTP
+ * requests still under way; closed(arg) runs once all is done.  Before the
+ * store closes.
+ */
+void trigger_close(struct trigger *trigger, void (*closed)(void *arg), void *arg);
+
+#endif

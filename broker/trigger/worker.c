@@ -1,0 +1,735 @@
+/*
+ * worker.c -- one subscription: read, filter, transform, deliver, retry,
+ * dead-letter, settle (see worker.h).
+ *
+ * Settling.  Each lane keeps a ring of flags for the offsets between its
+ * committed offset and the next it will read; an event's flag is set when
+ * it is settled, and the committed offset moves over every set flag.  A
+ * delivery holds the offsets of its events (not always consecutive: events
+ * filtered out between them are settled at once).
+ *
+ * Life.  worker_stop() marks the worker stopping: nothing more is read or
+ * sent, deliveries under way are freed as they end (their events stay
+ * unsettled, so they are delivered again by the next worker), and the
+ * worker frees itself when the last one is gone.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/arena.h"
+#include "core/log.h"
+#include "event/timestamp.h"
+#include "filter/filter.h"
+#include "store/record.h"
+#include "transform/transform.h"
+#include "trigger/delivery.h"
+#include "trigger/worker.h"
+
+#define READ_MAX_EVENTS 256
+#define READ_MAX_BYTES (1u << 20)
+#define DEAD_LETTER_PREFIX "__dl_"
+
+struct settings {
+    char *sink;
+    enum delivery_mode mode;
+    size_t batch_size;
+    struct curl_slist *headers;
+    double rate_limit; /* events per second; 0: none */
+    long timeout_ms;
+    unsigned max_retries;
+    bool ordered;
+    char *dead_letter_bus; /* NULL: dead letters are dropped (logged and counted) */
+};
+
+struct lane {
+    struct worker *w;
+    uint32_t index;
+    struct eventlog *log;
+    void *watch;
+    uint64_t next_read, committed;
+    uint8_t *settled; /* ring over [committed, next_read), window entries */
+    size_t inflight;  /* deliveries under way */
+};
+
+struct delivery {
+    struct http_request req;
+    struct worker *w;
+    struct lane *lane;
+    uint64_t *offsets;
+    size_t count;
+    struct vane_buf records; /* the original records, for the dead letters */
+    struct delivery_message message;
+    unsigned attempts;
+    uv_timer_t retry_timer;
+    bool timer_used;
+    char reason[64];
+    char last_error[512];
+};
+
+struct worker {
+    struct worker_env env;
+    uint64_t sub_id;
+    char *name, *eventbus;
+    struct settings set;
+    struct filter *filter;
+    struct transformer *transformer;
+    struct lane lanes[CONTROLLER_MAX_EVENTLOGS];
+    uint32_t lane_count;
+    size_t window;
+    size_t inflight_events, deliveries;
+    bool stopping, offsets_moved, pumping;
+    double tokens;
+    uint64_t tokens_at_ms;
+    uv_timer_t rate_timer;
+    bool rate_timer_open;
+    struct trigger_stats stats;
+};
+
+static const char component[] = "trigger";
+
+static void pump(struct worker *w);
+static void maybe_free(struct worker *w);
+
+/* ---- settings ------------------------------------------------------------ */
+
+static const char *setting_string(const json_t *obj, const char *key, const char *fallback)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+
+    return s != NULL ? s : fallback;
+}
+
+static json_int_t setting_int(const json_t *obj, const char *key, json_int_t fallback)
+{
+    const json_t *v = json_object_get(obj, key);
+
+    return json_is_integer(v) ? json_integer_value(v) : fallback;
+}
+
+static int read_settings(struct worker *w, const json_t *spec, char **errmsg)
+{
+    const json_t *config = json_object_get(spec, "config");
+    const json_t *protocol = json_object_get(spec, "protocol_settings");
+    const char *key, *sink = json_string_value(json_object_get(spec, "sink"));
+    json_t *value;
+    int mode = delivery_mode_parse(setting_string(protocol, "delivery_mode", "binary"));
+
+    if (sink == NULL || mode < 0) {
+        *errmsg = vane_strdup(sink == NULL ? "sink: expected a URL"
+                                           : "protocol_settings.delivery_mode: expected binary, "
+                                             "structured or batch");
+        return -EINVAL;
+    }
+    w->set.sink = vane_strdup(sink);
+    w->set.mode = (enum delivery_mode)mode;
+    w->set.batch_size = (size_t)setting_int(protocol, "batch_size", 100);
+    json_object_foreach(json_object_get(protocol, "headers"), key, value) {
+        const char *text = json_string_value(value);
+        char *line = vane_asprintf("%s: %s", key, text ? text : "");
+
+        w->set.headers = curl_slist_append(w->set.headers, line);
+        vane_free(line);
+    }
+    w->set.rate_limit = (double)setting_int(config, "rate_limit", 0);
+    w->set.timeout_ms = (long)setting_int(config, "delivery_timeout", 5000);
+    w->set.max_retries = (unsigned)setting_int(config, "max_retry_attempts", 32);
+    w->set.ordered = json_is_true(json_object_get(config, "ordered_event"));
+    if (!json_is_true(json_object_get(config, "disable_dead_letter"))) {
+        const char *dl = json_string_value(json_object_get(config, "dead_letter_eventbus"));
+
+        w->set.dead_letter_bus = dl ? vane_strdup(dl)
+                                    : vane_asprintf(DEAD_LETTER_PREFIX "%s", w->eventbus);
+    }
+    if (w->set.batch_size == 0 || w->set.mode != DELIVERY_BATCH)
+        w->set.batch_size = 1;
+    return 0;
+}
+
+static int compile_pipeline(struct worker *w, const json_t *spec, char **errmsg)
+{
+    json_t *filters = json_object_get(spec, "filters"), *transformer;
+    struct filter_error ferr;
+    struct transform_error terr;
+    int rc;
+
+    if (filter_compile(filters, &w->filter, &ferr) != 0) {
+        *errmsg = vane_asprintf("%s: %s", ferr.path, ferr.message);
+        return -EINVAL;
+    }
+    transformer = json_object_get(spec, "transformer");
+    if (transformer == NULL || json_is_null(transformer) ||
+        (json_is_object(transformer) && json_object_size(transformer) == 0))
+        return 0;
+    rc = transformer_compile(transformer, &w->transformer, &terr);
+    if (rc == -ENOTSUP) { /* lua and plugin transformers: the engine's, later */
+        vane_log_warn(component, "subscription %s: %s; events go untransformed", w->name,
+                      terr.message);
+        return 0;
+    }
+    if (rc != 0) {
+        *errmsg = vane_asprintf("%s: %s", terr.path, terr.message);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---- settling -------------------------------------------------------------- */
+
+static uint8_t *flag_of(struct lane *lane, uint64_t offset)
+{
+    return &lane->settled[offset % lane->w->window];
+}
+
+static void settle(struct lane *lane, uint64_t offset)
+{
+    *flag_of(lane, offset) = 1;
+    while (lane->committed < lane->next_read && *flag_of(lane, lane->committed)) {
+        *flag_of(lane, lane->committed) = 0;
+        lane->committed++;
+        lane->w->offsets_moved = true;
+    }
+}
+
+static void settle_delivery(struct delivery *d)
+{
+    for (size_t i = 0; i < d->count; i++)
+        settle(d->lane, d->offsets[i]);
+}
+
+/* ---- deliveries ------------------------------------------------------------ */
+
+static void on_delivery_timer_closed(uv_handle_t *handle)
+{
+    struct delivery *d = handle->data;
+    struct worker *w = d->w;
+
+    vane_free(d);
+    maybe_free(w);
+}
+
+/* Forgets a finished delivery; the worker pumps (or frees itself) after. */
+static void delivery_end(struct delivery *d)
+{
+    struct worker *w = d->w;
+
+    w->inflight_events -= d->count;
+    w->deliveries--;
+    d->lane->inflight--;
+    delivery_message_free(&d->message);
+    vane_buf_free(&d->records);
+    vane_free(d->offsets);
+    if (d->timer_used) {
+        d->retry_timer.data = d;
+        uv_close((uv_handle_t *)&d->retry_timer, on_delivery_timer_closed);
+        return;
+    }
+    vane_free(d);
+    if (w->stopping)
+        maybe_free(w);
+    else
+        pump(w);
+}
+
+static void send_delivery(struct delivery *d);
+
+static void on_retry_timer(uv_timer_t *timer)
+{
+    struct delivery *d = timer->data;
+
+    if (d->w->stopping)
+        delivery_end(d);
+    else
+        send_delivery(d);
+}
+
+/* Exponential backoff from retry_base_ms, capped, with +-20% jitter; Retry-After wins. */
+static uint64_t backoff_ms(const struct worker *w, unsigned attempts, int64_t retry_after_ms)
+{
+    uint64_t ms = w->env.options->retry_base_ms;
+
+    if (retry_after_ms >= 0)
+        return (uint64_t)retry_after_ms;
+    for (unsigned i = 1; i < attempts && ms < w->env.options->retry_max_ms; i++)
+        ms *= 2;
+    if (ms > w->env.options->retry_max_ms)
+        ms = w->env.options->retry_max_ms;
+    return ms * (80 + (uint64_t)(random() % 41)) / 100;
+}
+
+static void retry_later(struct delivery *d, int64_t retry_after_ms)
+{
+    struct worker *w = d->w;
+
+    if (!d->timer_used) {
+        uv_timer_init(w->env.loop, &d->retry_timer);
+        d->retry_timer.data = d;
+        d->timer_used = true;
+    }
+    w->stats.retried++;
+    uv_timer_start(&d->retry_timer, on_retry_timer, backoff_ms(w, d->attempts, retry_after_ms), 0);
+}
+
+static void dead_letter(struct delivery *d);
+
+static bool retryable(const struct http_result *res)
+{
+    if (res->curl_code != CURLE_OK)
+        return true; /* no connection, a timeout, a broken answer */
+    return res->status >= 500 || res->status == 408 || res->status == 429;
+}
+
+static void on_sent(struct http_request *req, const struct http_result *res)
+{
+    struct delivery *d = (struct delivery *)req;
+    struct worker *w = d->w;
+
+    if (res->curl_code == HTTP_CLIENT_ABORTED || w->stopping) {
+        delivery_end(d);
+        return;
+    }
+    if (res->curl_code == CURLE_OK && res->status >= 200 && res->status < 300) {
+        w->stats.delivered += d->count;
+        settle_delivery(d);
+        delivery_end(d);
+        return;
+    }
+    if (res->curl_code != CURLE_OK)
+        snprintf(d->last_error, sizeof(d->last_error), "%s", res->error);
+    else
+        snprintf(d->last_error, sizeof(d->last_error), "HTTP %ld %s", res->status, res->error);
+    if (retryable(res) && d->attempts <= w->set.max_retries) {
+        retry_later(d, res->retry_after_ms);
+        return;
+    }
+    snprintf(d->reason, sizeof(d->reason), "%s",
+             retryable(res) ? "max_retries" : "sink_rejected");
+    dead_letter(d);
+}
+
+static void send_delivery(struct delivery *d)
+{
+    struct worker *w = d->w;
+    int rc;
+
+    d->attempts++;
+    d->req.method = "POST";
+    d->req.url = w->set.sink;
+    d->req.headers = d->message.headers;
+    d->req.body = d->message.body.data ? d->message.body.data : "";
+    d->req.body_len = d->message.body.len;
+    d->req.timeout_ms = w->set.timeout_ms;
+    d->req.done = on_sent;
+    d->req.arg = d;
+    if ((rc = http_client_send(w->env.http, &d->req)) != 0) {
+        snprintf(d->last_error, sizeof(d->last_error), "cannot send: %s", strerror(-rc));
+        retry_later(d, -1);
+    }
+}
+
+/* ---- dead letters ---------------------------------------------------------- */
+
+struct dead_letter_append {
+    struct delivery *d;
+    struct vane_arena arena;
+    struct event *events;
+    size_t count;
+};
+
+static void on_dead_lettered(void *arg, int status, uint64_t first_offset)
+{
+    struct dead_letter_append *dl = arg;
+    struct delivery *d = dl->d;
+
+    (void)first_offset;
+    for (size_t i = 0; i < dl->count; i++)
+        event_free(&dl->events[i]);
+    vane_free(dl->events);
+    vane_arena_free(&dl->arena);
+    vane_free(dl);
+    if (status != 0) { /* the dead-letter eventbus could not take them: try again later */
+        retry_later(d, -1);
+        return;
+    }
+    d->w->stats.dead_lettered += d->count;
+    settle_delivery(d);
+    delivery_end(d);
+}
+
+/* The event as it was read, with why it could not be delivered (doc/subscriptions.md). */
+static void mark_dead(struct dead_letter_append *dl, struct event *event,
+                      const struct delivery *d, uint64_t offset)
+{
+    char *time = vane_arena_alloc(&dl->arena, TIMESTAMP_MAX_LEN);
+    char *sub = vane_arena_alloc(&dl->arena, 24);
+    struct event_value v = {.type = EVENT_INTEGER};
+
+    timestamp_format(timestamp_now(), time);
+    snprintf(sub, 24, "%" PRIu64, d->w->sub_id);
+    event_add_string(event, "xvanusdlsubscription", EVENT_STRING, sub);
+    event_add_string(event, "xvanusdlreason", EVENT_STRING,
+                     vane_arena_strndup(&dl->arena, d->reason, strlen(d->reason)));
+    event_add_string(event, "xvanusdlerror", EVENT_STRING,
+                     vane_arena_strndup(&dl->arena, d->last_error, strlen(d->last_error)));
+    event_add_string(event, "xvanusdltime", EVENT_TIMESTAMP, time);
+    v.u.integer = d->attempts;
+    event_add(event, "xvanusdlattempts", strlen("xvanusdlattempts"), &v);
+    v.u.integer = (int64_t)d->lane->index;
+    event_add(event, "xvanusdleventlog", strlen("xvanusdleventlog"), &v);
+    v.u.integer = (int64_t)offset;
+    event_add(event, "xvanusdloffset", strlen("xvanusdloffset"), &v);
+}
+
+static void dead_letter(struct delivery *d)
+{
+    struct worker *w = d->w;
+    const struct store_bus *bus =
+        w->set.dead_letter_bus ? store_bus(w->env.store, w->set.dead_letter_bus) : NULL;
+    struct dead_letter_append *dl;
+    size_t at = 0;
+
+    if (w->set.dead_letter_bus == NULL) {
+        vane_log_warn(component, "subscription %s: %zu events dropped (%s: %s); dead letters "
+                      "are disabled", w->name, d->count, d->reason, d->last_error);
+        w->stats.dead_lettered += d->count;
+        settle_delivery(d);
+        delivery_end(d);
+        return;
+    }
+    if (bus == NULL) { /* being created (trigger.c makes it): wait for it */
+        retry_later(d, 1000);
+        return;
+    }
+    dl = VANE_NEW(dl);
+    dl->d = d;
+    dl->events = vane_calloc(d->count, sizeof(*dl->events));
+    while (at < d->records.len && dl->count < d->count) {
+        struct record_view view;
+        const char *why;
+
+        if (record_decode(d->records.data + at, d->records.len - at, &view, &why) != 0)
+            break;
+        record_to_event(&view, &dl->events[dl->count]);
+        mark_dead(dl, &dl->events[dl->count], d, view.offset);
+        dl->count++;
+        at += view.size;
+    }
+    if (eventlog_append(bus->logs[0], dl->events, dl->count, on_dead_lettered, dl) != 0)
+        on_dead_lettered(dl, -EAGAIN, 0);
+}
+
+/* ---- reading ----------------------------------------------------------------- */
+
+static struct delivery *delivery_new(struct worker *w, struct lane *lane, size_t cap)
+{
+    struct delivery *d = VANE_NEW(d);
+
+    d->w = w;
+    d->lane = lane;
+    d->offsets = vane_malloc(cap * sizeof(*d->offsets));
+    lane->inflight++;
+    w->deliveries++;
+    return d;
+}
+
+/* Starts a delivery of the events gathered (they are in d), or dead-letters a failed transform. */
+static void launch(struct worker *w, struct delivery *d, struct event *events)
+{
+    w->inflight_events += d->count;
+    if (d->reason[0] != '\0') {
+        dead_letter(d);
+        return;
+    }
+    delivery_encode(w->set.mode, events, d->count, w->set.headers, &d->message);
+    w->tokens -= (double)d->count;
+    send_delivery(d);
+}
+
+/* What became of one record on its way to a delivery. */
+enum prepared {
+    PREPARED_FILTERED, /* settled here */
+    PREPARED_READY,    /* out holds the event to send */
+    PREPARED_FAILED,   /* the transformation failed: reason and error say why */
+};
+
+static enum prepared prepare(struct worker *w, struct lane *lane, const struct record_view *rec,
+                             struct event *in, struct event *out, struct vane_arena *arena,
+                             char *error, size_t error_size)
+{
+    struct transform_error terr;
+
+    record_to_event(rec, in);
+    if (!filter_match(w->filter, in)) {
+        w->stats.filtered++;
+        settle(lane, rec->offset);
+        return PREPARED_FILTERED;
+    }
+    if (w->transformer == NULL) {
+        *out = *in;
+        *in = (struct event)EVENT_INIT;
+        return PREPARED_READY;
+    }
+    if (transformer_apply(w->transformer, in, out, arena, &terr) != 0) {
+        w->stats.failed_transform++;
+        snprintf(error, error_size, "%s: %s", terr.path, terr.message);
+        return PREPARED_FAILED;
+    }
+    return PREPARED_READY;
+}
+
+static bool has_room(const struct worker *w, const struct lane *lane)
+{
+    if (w->stopping || w->inflight_events >= w->env.options->max_inflight)
+        return false;
+    if (lane->next_read - lane->committed >= w->window)
+        return false;
+    if (w->set.ordered && lane->inflight > 0)
+        return false;
+    return w->set.rate_limit <= 0 || w->tokens >= 1;
+}
+
+/* Adds a record to d. */
+static void gather(struct delivery *d, const struct record_view *rec)
+{
+    d->offsets[d->count++] = rec->offset;
+    vane_buf_append(&d->records, rec->base, rec->size);
+}
+
+/*
+ * Fills one delivery from batch records [*i, count): up to batch_size
+ * events, fewer when one fails its transformation (it then goes alone, to
+ * the dead letters).  Launches it, or ends it when every record was
+ * filtered out.
+ */
+static void fill_delivery(struct worker *w, struct lane *lane, const struct eventlog_batch *batch,
+                          size_t *i)
+{
+    size_t want = w->set.batch_size;
+    struct delivery *d = delivery_new(w, lane, want);
+    struct event *events = vane_calloc(want, sizeof(*events)), in = EVENT_INIT;
+    struct vane_arena arena = VANE_ARENA_INIT;
+
+    while (*i < batch->count && d->count < want) {
+        const struct record_view *rec = &batch->records[*i];
+        char error[sizeof(d->last_error)];
+        enum prepared p = prepare(w, lane, rec, &in, &events[d->count], &arena, error,
+                                  sizeof(error));
+
+        if (p == PREPARED_FAILED && d->count > 0)
+            break; /* send what is gathered; this one goes next, alone */
+        lane->next_read = rec->offset + 1;
+        (*i)++;
+        if (p == PREPARED_FILTERED)
+            continue;
+        gather(d, rec);
+        if (p == PREPARED_FAILED) {
+            snprintf(d->reason, sizeof(d->reason), "transform_failed");
+            snprintf(d->last_error, sizeof(d->last_error), "%s", error);
+            break;
+        }
+        if (w->set.ordered)
+            break;
+    }
+    if (d->count > 0)
+        launch(w, d, events);
+    else
+        delivery_end(d);
+    for (size_t k = 0; k < want; k++)
+        event_free(&events[k]);
+    vane_free(events);
+    event_free(&in);
+    vane_arena_free(&arena);
+}
+
+/* Reads what the lane can take and sends it; false when nothing was taken. */
+static bool read_lane(struct worker *w, struct lane *lane)
+{
+    struct eventlog_batch batch = EVENTLOG_BATCH_INIT;
+    size_t room = w->env.options->max_inflight - w->inflight_events;
+    size_t ahead = w->window - (size_t)(lane->next_read - lane->committed);
+    size_t n = room < ahead ? room : ahead, i = 0;
+
+    if (w->set.ordered)
+        n = 1;
+    if (n > READ_MAX_EVENTS)
+        n = READ_MAX_EVENTS;
+    if (eventlog_read(lane->log, lane->next_read, n, READ_MAX_BYTES, &batch) != 0 ||
+        batch.count == 0) {
+        eventlog_batch_free(&batch);
+        return false;
+    }
+    if (batch.records[0].offset > lane->next_read) /* retention went past us */
+        lane->committed = lane->next_read = batch.records[0].offset;
+    while (i < batch.count && has_room(w, lane))
+        fill_delivery(w, lane, &batch, &i);
+    eventlog_batch_free(&batch);
+    return i > 0;
+}
+
+static void refill_tokens(struct worker *w)
+{
+    uint64_t now = uv_now(w->env.loop);
+
+    if (w->set.rate_limit <= 0)
+        return;
+    w->tokens += (double)(now - w->tokens_at_ms) * w->set.rate_limit / 1000.0;
+    if (w->tokens > w->set.rate_limit)
+        w->tokens = w->set.rate_limit;
+    w->tokens_at_ms = now;
+}
+
+static void on_rate_timer(uv_timer_t *timer)
+{
+    pump(timer->data);
+}
+
+static void pump(struct worker *w)
+{
+    bool progress = true;
+
+    if (w->pumping || w->stopping)
+        return;
+    w->pumping = true; /* deliveries that end at once call pump again: once is enough */
+    while (progress) {
+        progress = false;
+        refill_tokens(w);
+        for (uint32_t i = 0; i < w->lane_count; i++)
+            if (has_room(w, &w->lanes[i]) && read_lane(w, &w->lanes[i]))
+                progress = true;
+    }
+    w->pumping = false;
+    if (w->set.rate_limit > 0 && w->tokens < 1 && !w->stopping)
+        uv_timer_start(&w->rate_timer, on_rate_timer,
+                       (uint64_t)(1000.0 / w->set.rate_limit) + 1, 0);
+}
+
+static void on_new_events(struct eventlog *log, uint64_t next_offset, void *arg)
+{
+    struct lane *lane = arg;
+
+    (void)log;
+    (void)next_offset;
+    pump(lane->w);
+}
+
+/* ---- life ---------------------------------------------------------------------- */
+
+static void settings_free(struct settings *set)
+{
+    vane_free(set->sink);
+    vane_free(set->dead_letter_bus);
+    curl_slist_free_all(set->headers);
+}
+
+static void worker_free(struct worker *w)
+{
+    for (uint32_t i = 0; i < w->lane_count; i++)
+        vane_free(w->lanes[i].settled);
+    filter_free(w->filter);
+    transformer_free(w->transformer);
+    settings_free(&w->set);
+    vane_free(w->name);
+    vane_free(w->eventbus);
+    vane_free(w);
+}
+
+static void on_rate_timer_closed(uv_handle_t *handle)
+{
+    struct worker *w = handle->data;
+
+    w->rate_timer_open = false;
+    maybe_free(w);
+}
+
+static void maybe_free(struct worker *w)
+{
+    if (!w->stopping || w->deliveries > 0 || w->rate_timer_open)
+        return;
+    worker_free(w);
+}
+
+int worker_start(struct worker **out, const struct worker_env *env,
+                 const struct subscription_meta *sub, char **errmsg)
+{
+    const struct store_bus *bus = store_bus(env->store, sub->eventbus);
+    struct worker *w;
+    int rc;
+
+    if (bus == NULL || bus->meta->eventlog_count != sub->offset_count) {
+        *errmsg = vane_asprintf("eventbus %s is not open", sub->eventbus);
+        return -ENOENT;
+    }
+    w = VANE_NEW(w);
+    w->env = *env;
+    w->sub_id = sub->id;
+    w->name = vane_strdup(sub->name);
+    w->eventbus = vane_strdup(sub->eventbus);
+    w->window = env->options->window;
+    if ((rc = read_settings(w, sub->spec, errmsg)) != 0 ||
+        (rc = compile_pipeline(w, sub->spec, errmsg)) != 0) {
+        worker_free(w);
+        return rc;
+    }
+    w->tokens = w->set.rate_limit;
+    w->tokens_at_ms = uv_now(env->loop);
+    uv_timer_init(env->loop, &w->rate_timer);
+    w->rate_timer.data = w;
+    w->rate_timer_open = true;
+    w->lane_count = sub->offset_count;
+    for (uint32_t i = 0; i < w->lane_count; i++) {
+        struct lane *lane = &w->lanes[i];
+
+        lane->w = w;
+        lane->index = i;
+        lane->log = bus->logs[i];
+        lane->next_read = lane->committed = sub->offsets[i];
+        lane->settled = vane_calloc(w->window, 1);
+        lane->watch = eventlog_watch(lane->log, on_new_events, lane);
+    }
+    w->stats.running = true;
+    *out = w;
+    pump(w);
+    return 0;
+}
+
+uint64_t worker_subscription(const struct worker *w)
+{
+    return w->sub_id;
+}
+
+bool worker_take_offsets(struct worker *w, uint64_t *offsets, uint32_t *count)
+{
+    bool moved = w->offsets_moved;
+
+    for (uint32_t i = 0; i < w->lane_count; i++)
+        offsets[i] = w->lanes[i].committed;
+    *count = w->lane_count;
+    w->offsets_moved = false;
+    return moved;
+}
+
+void worker_stats(const struct worker *w, struct trigger_stats *stats)
+{
+    *stats = w->stats;
+    stats->inflight = w->inflight_events;
+    stats->lag_events = 0;
+    for (uint32_t i = 0; i < w->lane_count; i++) {
+        struct eventlog_stats s;
+
+        eventlog_stats(w->lanes[i].log, &s);
+        if (s.next_offset > w->lanes[i].committed)
+            stats->lag_events += s.next_offset - w->lanes[i].committed;
+    }
+}
+
+void worker_stop(struct worker *w)
+{
+    w->stopping = true;
+    w->stats.running = false;
+    for (uint32_t i = 0; i < w->lane_count; i++)
+        eventlog_unwatch(w->lanes[i].log, w->lanes[i].watch);
+    uv_close((uv_handle_t *)&w->rate_timer, on_rate_timer_closed);
+}

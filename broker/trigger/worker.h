@@ -1,0 +1,53 @@
+/*
+ * worker.h -- one subscription's delivery (the trigger's part; see
+ * trigger.h for the guarantees).
+ *
+ * A worker has a lane per eventlog of the eventbus.  A lane reads events
+ * from its eventlog past the committed offset, at most the trigger's
+ * window ahead of it, and wakes on new events (eventlog_watch).  Each event
+ * is filtered, transformed and put into a delivery (one event, or up to
+ * batch_size in batch mode) that is sent to the sink; a delivery that fails
+ * in a way worth retrying (no connection, a timeout, 5xx, 408, 429) is sent
+ * again after an exponential backoff with jitter, or after Retry-After,
+ * until max_retry_attempts; then, or at once for any other 4xx or a failed
+ * transformation, its events go to the dead-letter eventbus.  An event is
+ * settled when acknowledged, filtered out or dead-lettered; a lane's
+ * committed offset is the first unsettled one.  At most max_inflight events
+ * are under delivery, so a stalled sink holds memory bounded; rate_limit
+ * bounds events per second; ordered_event delivers one event at a time per
+ * eventlog.
+ */
+#ifndef VANE_TRIGGER_WORKER_H
+#define VANE_TRIGGER_WORKER_H
+
+#include <stdbool.h>
+
+#include "controller/controller.h"
+#include "trigger/http_client.h"
+#include "trigger/trigger.h"
+
+struct worker;
+
+/* What a worker needs from the trigger. */
+struct worker_env {
+    uv_loop_t *loop;
+    struct store *store;
+    struct http_client *http;
+    const struct trigger_options *options;
+};
+
+/* Starts delivering sub; returns 0, or -EINVAL with *errmsg when its spec does not compile. */
+int worker_start(struct worker **worker, const struct worker_env *env,
+                 const struct subscription_meta *sub, char **errmsg);
+
+uint64_t worker_subscription(const struct worker *worker);
+
+/* The committed offsets, one per eventlog; true when they moved since the last call. */
+bool worker_take_offsets(struct worker *worker, uint64_t *offsets, uint32_t *count);
+
+void worker_stats(const struct worker *worker, struct trigger_stats *stats);
+
+/* Stops reading and sending; the worker frees itself once its requests are done. */
+void worker_stop(struct worker *worker);
+
+#endif
