@@ -553,7 +553,7 @@ static void test_update(const struct vaned *v)
     answers(v, "PUT", "/api/v1/subscriptions/renamed", "{\"config\":{\"max_retry_attempts\":-1}}",
             400, "config.max_retry_attempts");
     answers(v, "PUT", "/api/v1/subscriptions/renamed", "{\"filters\":[{\"nope\":{}}]}", 400,
-            "filters[0]");
+            "filters[0].nope");
     answers(v, "PUT", "/api/v1/subscriptions/nothing", "{\"description\":\"x\"}", 404, NULL);
     reply_free(&before);
 }
@@ -624,7 +624,7 @@ static void test_reset(const struct vaned *v, const struct positions *p)
     answers(v, "POST", "/api/v1/subscriptions/from-time/reset-offset",
             "{\"offsets\":[{\"eventlog\":0,\"offset\":99}]}", 400, "offsets[0].offset");
     answers(v, "POST", "/api/v1/subscriptions/from-time/reset-offset",
-            "{\"offsets\":[{\"eventlog\":0,\"offset\":1,\"at\":2}]}", 400, "offsets[0]");
+            "{\"offsets\":[{\"eventlog\":0,\"offset\":1,\"at\":2}]}", 400, "offsets[0].at");
     answers(v, "POST", "/api/v1/subscriptions/from-time/reset-offset", "{\"offset\":1}", 400,
             "offset");
 }

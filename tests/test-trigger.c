@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <uv.h>
+
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "harness.h"
@@ -121,6 +123,40 @@ static size_t wait_distinct(const struct sink *s, const char *prefix, size_t cou
 }
 
 /* A subscription from the earliest offset; top and config are more members, or "". */
+/* How many requests with ce-id id the sink answered, and how many of them 2xx. */
+static size_t answered(const struct sink *s, const char *id, size_t *accepted)
+{
+    json_t **lines = NULL;
+    size_t n = sink_received(s, &lines), count = 0;
+
+    *accepted = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *got = sink_line_header(lines[i], "ce-id");
+        json_int_t status =
+            json_integer_value(json_object_get(json_object_get(lines[i], "answer"), "status"));
+
+        if (got == NULL || strcmp(got, id) != 0)
+            continue;
+        count++;
+        *accepted += status >= 200 && status < 300;
+    }
+    sink_lines_free(lines, n);
+    return count;
+}
+
+/* Waits until the sink accepted the event with ce-id id; returns the requests it took. */
+static size_t wait_accepted(const struct sink *s, const char *id, int timeout_ms)
+{
+    size_t accepted = 0, count = 0;
+
+    for (int waited = 0; waited < harness_ms(timeout_ms) && accepted == 0; waited += 50) {
+        count = answered(s, id, &accepted);
+        if (accepted == 0)
+            usleep(50000);
+    }
+    return accepted > 0 ? count : 0;
+}
+
 static char *sub_json(const char *name, const char *bus, const struct sink *s, const char *top,
                       const char *config)
 {
@@ -234,6 +270,121 @@ static void test_retries_and_dead_letters(const struct sink *s)
     vane_free(json);
 }
 
+/* The first dead letter of bus, or NULL after timeout; json_decref() it. */
+static json_t *first_dead_letter(const char *bus)
+{
+    char *path = vane_asprintf("/api/v1/eventbuses/__dl_%s/events", bus);
+    json_t *read = NULL, *event = NULL;
+    long status;
+
+    for (int waited = 0; waited < harness_ms(10000); waited += 100) {
+        json_decref(read);
+        read = call_json("GET", path, NULL, &status);
+        if (status == 200 && json_array_size(json_object_get(read, "events")) > 0)
+            break;
+        usleep(100000);
+    }
+    event = json_object_get(json_array_get(json_object_get(read, "events"), 0), "event");
+    json_incref(event);
+    json_decref(read);
+    vane_free(path);
+    return event;
+}
+
+static void test_retries(const struct sink *s)
+{
+    char *json = sub_json("retry", "b5", s, "", ", \"max_retry_attempts\": 5");
+    char *once = sub_json("once", "b6", s, "", ", \"max_retry_attempts\": 1");
+    json_t *dead;
+    uint64_t start;
+
+    ok(create_bus("b5", 1) && create_bus("b6", 1), "eventbuses b5 and b6");
+    sink_set_mode(s, "{\"status\": 200, \"fail_first\": 2}");
+    ok(create_sub(json) > 0, "a subscription with 5 retries");
+    ok(publish("b5", "retry-1", "t", "x"), "an event the sink fails twice");
+    is_int((long)wait_accepted(s, "retry-1", 10000), 3, "it is accepted at the third attempt");
+
+    sink_set_mode(s, "{\"status\": 429, \"retry_after\": 1, \"fail_first\": 0}");
+    start = uv_hrtime();
+    ok(publish("b5", "retry-2", "t", "x"), "an event the sink answers 429, Retry-After: 1");
+    usleep(300000);
+    sink_set_mode(s, "{\"status\": 200}");
+    is_int((long)wait_accepted(s, "retry-2", 10000), 2, "it is accepted at the second attempt");
+    ok(uv_hrtime() - start >= 1000000000ull, "not before Retry-After passed (%llu ms)",
+       (unsigned long long)((uv_hrtime() - start) / 1000000));
+
+    sink_set_mode(s, "{\"status\": 503}");
+    ok(create_sub(once) > 0, "a subscription with 1 retry");
+    ok(publish("b6", "once-1", "t", "x"), "an event the sink keeps failing");
+    dead = first_dead_letter("b6");
+    is_str(json_string_value(json_object_get(dead, "xvanusdlreason")), "max_retries",
+           "retries run out: dead-lettered with reason max_retries");
+    ok(json_integer_value(json_object_get(dead, "xvanusdlattempts")) == 2,
+       "... after 2 attempts");
+    contains(json_string_value(json_object_get(dead, "xvanusdlerror")), "503",
+             "... the last error named");
+    is_str(json_string_value(json_object_get(dead, "id")), "once-1", "... the event as it was");
+    json_decref(dead);
+    sink_set_mode(s, "{\"status\": 200}");
+    vane_free(json);
+    vane_free(once);
+}
+
+/* Batch mode: several events per POST, each once. */
+static void test_batch(const struct sink *s)
+{
+    char *json = sub_json("batch", "b7", s,
+                          ",\"protocol_settings\":{\"delivery_mode\":\"batch\",\"batch_size\":10}",
+                          "");
+    json_t **lines = NULL;
+    size_t n, events = 0, posts = 0;
+
+    ok(create_bus("b7", 1), "eventbus b7");
+    ok(publish_many("b7", "batch", 30), "30 events published");
+    ok(create_sub(json) > 0, "a batch-mode subscription, 10 per request");
+    for (int waited = 0; waited < harness_ms(10000) && events < 30; waited += 100) {
+        usleep(100000);
+        events = posts = 0;
+        n = sink_received(s, &lines);
+        for (size_t i = 0; i < n; i++) {
+            const char *ct = sink_line_header(lines[i], "content-type");
+            size_t len;
+            char *body = sink_line_body(lines[i], &len);
+            json_t *array = body ? json_loads(body, 0, NULL) : NULL;
+
+            if (ct && strcmp(ct, "application/cloudevents-batch+json") == 0 &&
+                json_is_array(array)) {
+                posts++;
+                events += json_array_size(array);
+            }
+            json_decref(array);
+            vane_free(body);
+        }
+        sink_lines_free(lines, n);
+    }
+    is_int((long)events, 30, "every event arrives in a batch");
+    ok(posts >= 3 && posts < 30, "in fewer requests than events (%zu)", posts);
+    vane_free(json);
+}
+
+/* Committed offsets show in the subscription once delivered. */
+static void test_offsets(void)
+{
+    long status;
+    json_t *sub = NULL;
+    json_int_t committed = -1;
+
+    for (int waited = 0; waited < harness_ms(5000) && committed != 30; waited += 200) {
+        json_decref(sub);
+        sub = call_json("GET", "/api/v1/subscriptions/batch", NULL, &status);
+        committed = json_integer_value(json_object_get(
+            json_array_get(json_object_get(sub, "offsets"), 0), "offset"));
+        usleep(200000);
+    }
+    is_int((long)committed, 30, "the subscription's committed offset reaches 30");
+    json_decref(sub);
+}
+
 static void test_kill(const char *dir, struct vaned *v, const struct sink *s)
 {
     char *json = sub_json("kill", "b4", s, "", "");
@@ -271,6 +422,9 @@ int main(void)
     test_binary(&s);
     test_filters_and_modes(&s);
     test_retries_and_dead_letters(&s);
+    test_retries(&s);
+    test_batch(&s);
+    test_offsets();
     test_kill(dir, &v, &s);
     kill(v.pid, SIGTERM);
     {

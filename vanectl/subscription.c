@@ -321,18 +321,24 @@ static json_t *dead_letter_text(const json_t *subscription)
     return json_incref((json_t *)setting_at(subscription, "config", "dead_letter_eventbus"));
 }
 
+/* value, or "-" where it is null (no transformer). */
+static json_t *or_dash(const json_t *value)
+{
+    return json_is_null(value) || value == NULL ? json_string("-") : json_incref((json_t *)value);
+}
+
 /* A subscription's settings as KEY VALUE rows. */
 static json_t *summary(const json_t *s)
 {
     const char *mode;
     json_t *rows = json_pack(
-        "{s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:o,s:O?,s:O?,s:o?,s:O?,s:O?,s:O?}",
+        "{s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:o,s:O?,s:o,s:O?,s:O?,s:o?,s:O?,s:O?,s:O?}",
         "id", json_object_get(s, "id"), "name", json_object_get(s, "name"), "eventbus",
         json_object_get(s, "eventbus"), "disabled", json_object_get(s, "disabled"), "sink",
         json_object_get(s, "sink"), "delivery_mode",
         setting_at(s, "protocol_settings", "delivery_mode"), "headers",
         setting_at(s, "protocol_settings", "headers"), "filters", json_object_get(s, "filters"),
-        "transformer", json_object_get(s, "transformer"), "rate_limit",
+        "transformer", or_dash(json_object_get(s, "transformer")), "rate_limit",
         setting_at(s, "config", "rate_limit"), "delivery_timeout",
         timeout_text(setting_at(s, "config", "delivery_timeout")), "max_retries",
         setting_at(s, "config", "max_retry_attempts"), "ordered",

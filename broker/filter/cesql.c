@@ -550,8 +550,9 @@ int cesql_eval(const struct cesql_expr *expr, const struct event *event,
     if (first_error != NULL)
         memset(first_error, 0, sizeof(*first_error));
     eval(&run, expr->root, result);
-    if (result->type == CESQL_STRING && result->u.string.len > 0 &&
-        in_scratch(&run, result->u.string.ptr)) {
+    if (result->type == CESQL_STRING && result->u.string.len == 0) {
+        cesql_set_string(result, "", 0); /* wherever it pointed, it points at no byte now */
+    } else if (result->type == CESQL_STRING && in_scratch(&run, result->u.string.ptr)) {
         char *copy = vane_malloc(result->u.string.len);
 
         memcpy(copy, result->u.string.ptr, result->u.string.len);

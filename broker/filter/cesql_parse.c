@@ -220,9 +220,10 @@ static bool lex_string(struct parser *p, struct token *t)
             at++;
         }
     }
-    if (at >= p->len)
-        return fail(p, t->start, "unterminated string literal: expected a closing %c", quote),
-               false;
+    if (at >= p->len) {
+        fail(p, t->start, "unterminated string literal: expected a closing %c", quote);
+        return false;
+    }
     t->len = at + 1 - t->start;
     t->kind = TOK_STRING;
     value = vane_arena_alloc(&p->expr->arena, value_len + 1);
@@ -264,10 +265,10 @@ static bool lex_symbol(struct parser *p, struct token *t)
             return true;
         }
     }
-    if (s[0] == '!')
-        return fail(p, t->start, "unexpected character '!': expected '!='"), false;
     cesql_utf8_next(s, left, &cp);
-    if (cp >= 0x21 && cp < 0x7f)
+    if (s[0] == '!')
+        fail(p, t->start, "unexpected character '!': expected '!='");
+    else if (cp >= 0x21 && cp < 0x7f)
         fail(p, t->start, "unexpected character '%c'", s[0]);
     else if (cp == CESQL_NOT_A_CHAR)
         fail(p, t->start, "unexpected byte 0x%02x (not UTF-8)", (unsigned char)s[0]);
@@ -303,8 +304,10 @@ static bool advance(struct parser *p)
 /* Consumes a token of kind, or fails saying what was expected. */
 static bool expect(struct parser *p, enum token_kind kind, const char *what)
 {
-    if (p->tok.kind != kind)
-        return fail_expected(p, what), false;
+    if (p->tok.kind != kind) {
+        fail_expected(p, what);
+        return false;
+    }
     return advance(p);
 }
 
@@ -327,10 +330,10 @@ static bool add_height(struct parser *p, struct cesql_node *node, const struct c
 {
     if (child->height + 1 > node->height)
         node->height = child->height + 1;
-    if (node->height > CESQL_MAX_DEPTH)
-        return fail(p, node->offset, "the expression nests deeper than %d levels",
-                    CESQL_MAX_DEPTH), false;
-    return true;
+    if (node->height <= CESQL_MAX_DEPTH)
+        return true;
+    fail(p, node->offset, "the expression nests deeper than %d levels", CESQL_MAX_DEPTH);
+    return false;
 }
 
 static struct cesql_node *new_binary(struct parser *p, enum cesql_op op, size_t offset,
@@ -409,7 +412,8 @@ static bool parse_list(struct parser *p, struct cesql_node *owner, bool may_be_e
         if (!starts_expression(p->tok.kind)) {
             snprintf(expected, sizeof(expected), "an expression%s %s",
                      *count == 0 && may_be_empty ? " or ')'" : "", where);
-            return fail_expected(p, expected), false;
+            fail_expected(p, expected);
+            return false;
         }
         if (*count == cap) { /* grows in the arena: lists are short */
             struct cesql_node **bigger;
@@ -431,7 +435,8 @@ static bool parse_list(struct parser *p, struct cesql_node *owner, bool may_be_e
     }
     if (p->tok.kind != TOK_RPAREN) {
         snprintf(expected, sizeof(expected), "',' or ')' %s", where);
-        return fail_expected(p, expected), false;
+        fail_expected(p, expected);
+        return false;
     }
     return advance(p);
 }

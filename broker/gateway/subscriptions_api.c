@@ -226,12 +226,16 @@ static const struct member *find_member(const struct member *rows, const char *k
     return NULL;
 }
 
-/* "a, b or c" from a NULL-terminated list, each word quoted when quote. */
-static void append_list(struct vane_buf *text, const char *const *words, bool quote)
+/* "a, b or c" ("\"a\", \"b\" or \"c\"" for choices) or "a, b and c" (fields). */
+static void append_list(struct vane_buf *text, const char *const *words, bool choices)
 {
     for (size_t i = 0; words[i] != NULL; i++)
-        vane_buf_appendf(text, "%s%s%s%s", i == 0 ? "" : words[i + 1] == NULL ? " or " : ", ",
-                         quote ? "\"" : "", words[i], quote ? "\"" : "");
+        vane_buf_appendf(text, "%s%s%s%s",
+                         i == 0                  ? ""
+                         : words[i + 1] != NULL ? ", "
+                         : choices              ? " or "
+                                                : " and ",
+                         choices ? "\"" : "", words[i], choices ? "\"" : "");
 }
 
 static void refuse_unknown(h2o_req_t *req, const char *parent, const char *key,
@@ -811,6 +815,8 @@ static void on_done(void *arg, int status, const struct subscription_meta *sub)
 {
     struct pending *op = arg;
 
+    if (status == 0 && sub == NULL && op->kind != OP_DELETE)
+        status = -ENOENT; /* gone by the time its change was applied */
     if (op->later.req != NULL && status != 0)
         answer_failure(op->later.req, op, status, NULL);
     else if (op->later.req != NULL)
@@ -943,11 +949,13 @@ static int read_one_offset(struct gateway *gw, h2o_req_t *req, const struct subs
     const char *key;
     json_t *value;
 
-    snprintf(field, sizeof(field), "offsets[%zu]", i);
     json_object_foreach((json_t *)item, key, value)
         if (strcmp(key, "eventlog") != 0 && strcmp(key, "offset") != 0) {
-            response_error(req, 400, "Bad Request", field,
-                           "%s.%s: unknown field; an offset takes eventlog and offset", field, key);
+            char *unknown = vane_asprintf("offsets[%zu].%s", i, key);
+
+            response_error(req, 400, "Bad Request", unknown,
+                           "%s: unknown field; an offset takes eventlog and offset", unknown);
+            vane_free(unknown);
             return 1;
         }
     snprintf(field, sizeof(field), "offsets[%zu].eventlog", i);

@@ -122,7 +122,7 @@ static int compile_arg(struct tf_action *action, size_t i, json_t *value,
         return transform_action_reject(action, i, err, "%s: %s is expected here, not %s",
                                        arg->text, describe_kinds(allowed),
                                        describe_kind(arg->kind));
-    if ((action->def->writes & (1u << i)) && arg->path.wildcard)
+    if (i < 32 && (action->def->writes & (1u << i)) && arg->path.wildcard)
         return transform_action_reject(action, i, err, "%s: a path with * can be read, "
                                        "not written", arg->text);
     return 0;
@@ -265,7 +265,12 @@ int transform_action_set(struct tf_ctx *ctx, size_t i, json_t *value)
 
 int transform_action_set_string(struct tf_ctx *ctx, size_t i, const char *s, size_t len)
 {
-    json_t *value = transform_value_stringn(s, len);
+    json_t *value;
+
+    if (len > TF_MAX_TEXT)
+        return transform_action_fail(ctx, i, "the result is longer than %u MiB",
+                                     TF_MAX_TEXT >> 20);
+    value = transform_value_stringn(s, len);
 
     if (value == NULL)
         return transform_action_fail(ctx, i, "the result is not valid UTF-8 (positions count "

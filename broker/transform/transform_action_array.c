@@ -174,7 +174,7 @@ static int run_render_array(struct tf_ctx *ctx)
     struct vane_buf text = VANE_BUF_INIT;
     json_t *source, *element, *result;
     bool placeholders = false;
-    size_t i;
+    size_t i, total = 0;
     int rc;
 
     for (i = 0; i < r->n; i++)
@@ -195,6 +195,11 @@ static int run_render_array(struct tf_ctx *ctx)
         vane_buf_reset(&text);
         if ((rc = render_one(ctx, r, element, i, &text)) != 0)
             break;
+        if ((total += text.len) > TF_MAX_TEXT) {
+            rc = transform_action_fail(ctx, 2, "the rendered strings grew longer than %u MiB",
+                                       TF_MAX_TEXT >> 20);
+            break;
+        }
         json_array_append_new(result, transform_value_stringn(text.data, text.len));
     }
     json_decref(source);

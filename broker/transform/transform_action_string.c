@@ -180,8 +180,8 @@ static int add_suffix(struct tf_ctx *ctx, const struct vane_buf *in, struct vane
 }
 
 /* Go's strings.ReplaceAll: an empty old inserts new before every character and at the end. */
-static void replace_all(struct vane_buf *out, const struct vane_buf *in, const struct vane_buf *old,
-                        const struct vane_buf *new)
+static int replace_all(struct tf_ctx *ctx, struct vane_buf *out, const struct vane_buf *in,
+                       const struct vane_buf *old, const struct vane_buf *new)
 {
     size_t i = 0;
 
@@ -189,21 +189,29 @@ static void replace_all(struct vane_buf *out, const struct vane_buf *in, const s
         wint_t c;
         size_t n;
 
+        if (out->len > TF_MAX_TEXT)
+            return transform_action_fail(ctx, 0, "the result grew longer than %u MiB",
+                                         TF_MAX_TEXT >> 20);
         if (old->len == 0) {
             vane_buf_append(out, new->data, new->len);
             n = utf8_next((const unsigned char *)in->data + i, in->len - i, &c);
             vane_buf_append(out, in->data + i, n);
             i += n;
-        } else if (in->len - i >= old->len && memcmp(in->data + i, old->data, old->len) == 0) {
-            vane_buf_append(out, new->data, new->len);
-            i += old->len;
         } else {
-            vane_buf_append(out, in->data + i, 1);
-            i++;
+            const char *next = memmem(in->data + i, in->len - i, old->data, old->len);
+            size_t text = next != NULL ? (size_t)(next - in->data) - i : in->len - i;
+
+            vane_buf_append(out, in->data + i, text);
+            i += text;
+            if (next != NULL) {
+                vane_buf_append(out, new->data, new->len);
+                i += old->len;
+            }
         }
     }
     if (old->len == 0)
         vane_buf_append(out, new->data, new->len);
+    return 0;
 }
 
 static int replace_string(struct tf_ctx *ctx, const struct vane_buf *in, struct vane_buf *out)
@@ -213,7 +221,7 @@ static int replace_string(struct tf_ctx *ctx, const struct vane_buf *in, struct 
 
     if ((rc = transform_action_string(ctx, 1, &old)) == 0 &&
         (rc = transform_action_string(ctx, 2, &new)) == 0)
-        replace_all(out, in, &old, &new);
+        rc = replace_all(ctx, out, in, &old, &new);
     vane_buf_free(&old);
     vane_buf_free(&new);
     return rc;
@@ -420,6 +428,9 @@ static int run_join(struct tf_ctx *ctx)
         if (i > 2)
             vane_buf_append(&out, sep.data, sep.len);
         rc = join_value(ctx, i, &sep, &out);
+        if (rc == 0 && out.len > TF_MAX_TEXT)
+            rc = transform_action_fail(ctx, i, "the result grew longer than %u MiB",
+                                       TF_MAX_TEXT >> 20);
     }
     if (rc == 0)
         rc = transform_action_set_string(ctx, 0, out.data, out.len);

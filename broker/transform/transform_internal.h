@@ -47,6 +47,9 @@ int transform_where(struct transform_error *err, const char *fmt, ...)
 
 /* The largest array index a path may write: a bound on what one command can allocate. */
 #define TF_MAX_INDEX 65535
+/* The longest string an action may make: commands that grow a string (a regex replacing
+ * each character with many) stop here rather than grow without bound. */
+#define TF_MAX_TEXT (4u << 20)
 
 /* ---- paths (transform_path.c) ------------------------------------------ */
 

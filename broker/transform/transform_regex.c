@@ -28,7 +28,7 @@
 #include "core/alloc.h"
 #include "transform/transform_internal.h"
 
-#define MAX_GROUPS 10
+#define MAX_GROUPS 32
 
 struct tf_regex {
     regex_t re;
@@ -177,13 +177,16 @@ static void expand(struct vane_buf *out, const char *repl, size_t len, const cha
                    const regmatch_t *m, size_t groups)
 {
     for (size_t i = 0; i < len; i++) {
+        const char *dollar = memchr(repl + i, '$', len - i);
         size_t start, end, group = 0;
         bool braced, numeric = true;
 
-        if (repl[i] != '$' || i + 1 >= len) {
-            vane_buf_append(out, &repl[i], 1);
-            continue;
+        if (dollar == NULL || dollar + 1 == repl + len) {
+            vane_buf_append(out, repl + i, len - i); /* the rest is text */
+            return;
         }
+        vane_buf_append(out, repl + i, (size_t)(dollar - repl) - i);
+        i = (size_t)(dollar - repl);
         if (repl[i + 1] == '$') {
             vane_buf_append(out, "$", 1);
             i++;
@@ -216,8 +219,9 @@ int transform_regex_replace(const struct tf_regex *re, const char *s, size_t len
     size_t pos = 0, step;
     long last_end = -1;
 
-    (void)err;
     while (pos <= len) {
+        if (out->len > TF_MAX_TEXT)
+            return transform_why(err, "the result grew longer than %u MiB", TF_MAX_TEXT >> 20);
         m[0].rm_so = (regoff_t)pos;
         m[0].rm_eo = (regoff_t)len;
         if (regexec(&re->re, s, MAX_GROUPS, m, REG_STARTEND) != 0)

@@ -64,6 +64,7 @@ struct delivery {
     struct vane_buf records; /* the original records, for the dead letters */
     struct delivery_message message;
     unsigned attempts;
+    bool dead;          /* on its way to the dead letters: a retry retries that */
     uv_timer_t retry_timer;
     bool timer_used;
     char reason[64];
@@ -236,12 +237,16 @@ static void delivery_end(struct delivery *d)
 
 static void send_delivery(struct delivery *d);
 
+static void dead_letter(struct delivery *d);
+
 static void on_retry_timer(uv_timer_t *timer)
 {
     struct delivery *d = timer->data;
 
     if (d->w->stopping)
         delivery_end(d);
+    else if (d->dead)
+        dead_letter(d);
     else
         send_delivery(d);
 }
@@ -263,17 +268,19 @@ static uint64_t backoff_ms(const struct worker *w, unsigned attempts, int64_t re
 static void retry_later(struct delivery *d, int64_t retry_after_ms)
 {
     struct worker *w = d->w;
+    uint64_t ms = backoff_ms(w, d->attempts, retry_after_ms);
 
     if (!d->timer_used) {
         uv_timer_init(w->env.loop, &d->retry_timer);
         d->retry_timer.data = d;
         d->timer_used = true;
     }
-    w->stats.retried++;
-    uv_timer_start(&d->retry_timer, on_retry_timer, backoff_ms(w, d->attempts, retry_after_ms), 0);
+    if (!d->dead)
+        w->stats.retried++;
+    vane_log_debug(component, "subscription %s: %s again in %llu ms (%s)", w->name,
+                   d->dead ? "dead-lettering" : "sending", (unsigned long long)ms, d->last_error);
+    uv_timer_start(&d->retry_timer, on_retry_timer, ms, 0);
 }
-
-static void dead_letter(struct delivery *d);
 
 static bool retryable(const struct http_result *res)
 {
@@ -391,6 +398,7 @@ static void dead_letter(struct delivery *d)
     struct dead_letter_append *dl;
     size_t at = 0;
 
+    d->dead = true;
     if (w->set.dead_letter_bus == NULL) {
         vane_log_warn(component, "subscription %s: %zu events dropped (%s: %s); dead letters "
                       "are disabled", w->name, d->count, d->reason, d->last_error);

@@ -130,3 +130,47 @@ tests/fuzz/fuzz-cesql: $(fuzz_cesql_sources)
 CLEANFILES += tests/fuzz/fuzz-cesql
 
 .PHONY: fuzz-cesql
+
+# Vanus's transformer (transform/transform.h): any bytes as the transformer
+# JSON, compiled, and applied to fixed events when it compiles (see the top
+# of fuzz-transform.c).  Run it like the record target:
+#
+#       make fuzz-transform
+#       mkdir -p fuzz-new && tests/fuzz/fuzz-transform -max_total_time=60 \
+#           fuzz-new $(srcdir)/tests/fuzz/corpus/transform
+fuzz_replays += tests/fuzz/replay-transform
+
+tests_fuzz_replay_transform_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-transform.c
+tests_fuzz_replay_transform_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_TARGET='"transform"'
+tests_fuzz_replay_transform_LDADD = libvane.la
+
+fuzz_transform_sources = $(srcdir)/tests/fuzz/fuzz-transform.c \
+	$(srcdir)/broker/transform/transform.c $(srcdir)/broker/transform/transform_path.c \
+	$(srcdir)/broker/transform/transform_work.c $(srcdir)/broker/transform/transform_value.c \
+	$(srcdir)/broker/transform/transform_arg.c $(srcdir)/broker/transform/transform_action.c \
+	$(srcdir)/broker/transform/transform_action_struct.c \
+	$(srcdir)/broker/transform/transform_action_string.c \
+	$(srcdir)/broker/transform/transform_action_math.c \
+	$(srcdir)/broker/transform/transform_action_time.c \
+	$(srcdir)/broker/transform/transform_action_array.c \
+	$(srcdir)/broker/transform/transform_template.c $(srcdir)/broker/transform/transform_regex.c \
+	$(srcdir)/broker/transform/transform_tz.c \
+	$(srcdir)/broker/event/event.c $(srcdir)/broker/event/event_json.c \
+	$(srcdir)/broker/event/event_check.c $(srcdir)/broker/event/timestamp.c \
+	$(srcdir)/broker/core/json_span.c $(srcdir)/broker/core/arena.c \
+	$(srcdir)/broker/core/buf.c $(srcdir)/broker/core/alloc.c
+
+fuzz-transform: tests/fuzz/fuzz-transform
+
+tests/fuzz/fuzz-transform: $(fuzz_transform_sources)
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { \
+		echo "make fuzz-transform: $(FUZZ_CC) not found; libFuzzer needs clang" \
+			"(apt-get install clang, or make FUZZ_CC=/path/to/clang)" >&2; \
+		exit 1; }
+	@$(MKDIR_P) tests/fuzz
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(FUZZ_CFLAGS) -o $@ \
+		$(fuzz_transform_sources) $(JANSSON_LIBS) $(OPENSSL_LIBS) -lpthread
+
+CLEANFILES += tests/fuzz/fuzz-transform
+
+.PHONY: fuzz-transform
