@@ -35,6 +35,7 @@ libvane_la_SOURCES = \
 	broker/gateway/gateway.h \
 	broker/gateway/idempotency.c broker/gateway/idempotency.h \
 	broker/gateway/publish.c broker/gateway/publish.h \
+	broker/gateway/query.c broker/gateway/query.h \
 	broker/gateway/admin_input.c broker/gateway/admin_input.h \
 	broker/gateway/auth.c broker/gateway/auth.h \
 	broker/gateway/eventbuses.c broker/gateway/eventbuses.h \
@@ -43,6 +44,7 @@ libvane_la_SOURCES = \
 	broker/gateway/http_server.c broker/gateway/http_server.h \
 	broker/gateway/metrics_endpoint.c broker/gateway/metrics_endpoint.h \
 	broker/gateway/response.c broker/gateway/response.h \
+	broker/timer/timer.c broker/timer/timer.h \
 	broker/trigger/delivery.c broker/trigger/delivery.h \
 	broker/trigger/http_client.c broker/trigger/http_client.h \
 	broker/trigger/trigger.c broker/trigger/trigger.h \

@@ -4,3 +4,4 @@ dist_doc_DATA += doc/architecture.md doc/configuration.md doc/getting-started.md
 	doc/api.md doc/operations.md doc/storage.md doc/vanectl.md
 dist_doc_DATA += doc/filters.md
 dist_doc_DATA += doc/subscriptions.md
+dist_doc_DATA += doc/transform.md

@@ -647,6 +647,25 @@ static void test_case_and_affixes(void)
                 "1.5E+300");
 }
 
+/* A string that grows past TF_MAX_TEXT (4 MiB) stops the command instead of growing on. */
+static void test_growth_capped(void)
+{
+    char *spec = malloc(8192), *event = malloc(4096);
+    size_t n;
+
+    n = (size_t)snprintf(spec, 8192, "{'pipeline':[{'command':['replace_with_regex',"
+                         "'$.data.s','a','");
+    memset(spec + n, 'b', 3000);
+    snprintf(spec + n + 3000, 8192 - n - 3000, "']}]}");
+    n = (size_t)snprintf(event, 4096, "{'s':'");
+    memset(event + n, 'a', 2000);
+    snprintf(event + n + 2000, 4096 - n - 2000, "'}");
+    expect_fail("replace_with_regex: the result is capped", spec, ev("", event),
+                "pipeline[0].command[2]", "longer than 4 MiB");
+    free(spec);
+    free(event);
+}
+
 static void test_replace_actions(void)
 {
     on_test("replace_string", "this is the old test value", "['replace_string','$.test',"
@@ -1132,6 +1151,7 @@ int main(void)
     test_condition_length();
     test_case_and_affixes();
     test_replace_actions();
+    test_growth_capped();
     test_extract_split();
     test_join();
     test_arrays();

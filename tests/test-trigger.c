@@ -15,6 +15,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "event/timestamp.h"
 #include "harness.h"
 #include "tap.h"
 
@@ -385,6 +386,83 @@ static void test_offsets(void)
     json_decref(sub);
 }
 
+static bool publish_delayed(const char *bus, const char *id, const char *when)
+{
+    char *url = vane_asprintf("%s/gateway/%s", base, bus), *h_id = vane_asprintf("ce-id: %s", id);
+    char *h_when = vane_asprintf("ce-xvanusdeliverytime: %s", when);
+    const char *headers[] = {"ce-specversion: 1.0", h_id, "ce-source: /test", "ce-type: t",
+                             h_when, "Content-Type: text/plain", NULL};
+    struct http_call call = {"POST", url, headers, "later", 5, HTTP_1_1};
+    struct http_reply reply;
+    bool delayed = http_call(&call, &reply) == 0 && reply.status == 200 && reply.body &&
+                   strstr(reply.body, "\"delayed\":true") != NULL;
+
+    if (!delayed)
+        tap_diag("publish: %ld %s", reply.status, reply.body ? reply.body : "");
+    http_reply_free(&reply);
+    vane_free(url);
+    vane_free(h_id);
+    vane_free(h_when);
+    return delayed;
+}
+
+/* The sink's receive time (wall clock, ns) of the first request with ce-id id, or 0. */
+static int64_t received_at(const struct sink *s, const char *id)
+{
+    json_t **lines = NULL;
+    size_t n = sink_received(s, &lines);
+    int64_t at = 0;
+
+    for (size_t i = 0; i < n && at == 0; i++) {
+        const char *got = sink_line_header(lines[i], "ce-id");
+
+        if (got != NULL && strcmp(got, id) == 0)
+            at = json_integer_value(json_object_get(lines[i], "received_ns"));
+    }
+    sink_lines_free(lines, n);
+    return at;
+}
+
+/* Delayed events: held until xvanusdeliverytime (+-1 s), across a restart too. */
+static void test_delayed(const char *dir, struct vaned *v, const struct sink *s)
+{
+    char *json = sub_json("later", "b8", s, "", "");
+    char when[TIMESTAMP_MAX_LEN];
+    int64_t due = timestamp_now() + 3000000000ll, due2, at = 0;
+
+    ok(create_bus("b8", 1), "eventbus b8");
+    ok(create_sub(json) > 0, "a subscription on it");
+    timestamp_format(due, when);
+    ok(publish_delayed("b8", "later-1", when), "an event for 3 s from now is answered delayed");
+    usleep(1000000);
+    is_int((long)received_at(s, "later-1"), 0, "a second later it has not arrived");
+    for (int waited = 0; waited < harness_ms(8000) && at == 0; waited += 50) {
+        usleep(50000);
+        at = received_at(s, "later-1");
+    }
+    ok(at != 0 && at >= due - 1000000000ll && at <= due + 1000000000ll,
+       "it arrives at its time, +-1 s (%+lld ms)", (long long)((at - due) / 1000000));
+
+    due2 = timestamp_now() + 4000000000ll;
+    timestamp_format(due2, when);
+    ok(publish_delayed("b8", "later-2", when), "another for 4 s from now");
+    kill(v->pid, SIGTERM);
+    vaned_wait(v, harness_ms(5000));
+    vaned_cleanup(v);
+    ok(vaned_start(v, dir, NULL) == 0, "vaned restarts meanwhile");
+    vane_free(base);
+    base = vane_asprintf("http://%s", v->address);
+    at = 0;
+    for (int waited = 0; waited < harness_ms(10000) && at == 0; waited += 50) {
+        usleep(50000);
+        at = received_at(s, "later-2");
+    }
+    ok(at != 0 && at >= due2 - 1000000000ll && at <= due2 + 1000000000ll,
+       "after the restart it still arrives at its time (%+lld ms)",
+       (long long)((at - due2) / 1000000));
+    vane_free(json);
+}
+
 static void test_kill(const char *dir, struct vaned *v, const struct sink *s)
 {
     char *json = sub_json("kill", "b4", s, "", "");
@@ -425,6 +503,7 @@ int main(void)
     test_retries(&s);
     test_batch(&s);
     test_offsets();
+    test_delayed(dir, &v, &s);
     test_kill(dir, &v, &s);
     kill(v.pid, SIGTERM);
     {

@@ -13,7 +13,9 @@
  * offset, time and id, with JSON data shown exactly as it was sent; and the exit statuses scripts rely on: 2 for each
  * kind of usage error, 3 for an unknown eventbus or event, 1 for a broker
  * that refuses or is not there, 4 for a broker that wants a token, which
- * --token and VANE_TOKEN then give.
+ * --token and VANE_TOKEN then give.  Last, every subscription command
+ * (create, list, info, update, disable, resume, reset-offset, delete) with
+ * its exit statuses.
  */
 #include <errno.h>
 #include <signal.h>

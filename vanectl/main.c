@@ -7,10 +7,11 @@
  * Global options come before the command or among its own options.  The
  * endpoint defaults to $VANE_ENDPOINT, then http://127.0.0.1:8080; the
  * token to $VANE_TOKEN.
- * Commands are rows of the commands[] table below; eventbus and event are
- * groups whose rows live in eventbus.c and event.c.  Each command talks to
- * the broker through client.h, prints through output.h and ends with one of
- * the exit statuses of enum vanectl_exit (vanectl.h).
+ * Commands are rows of the commands[] table below; eventbus, event and
+ * subscription are groups whose rows live in eventbus.c, event.c and
+ * subscription.c.  Each command talks to the broker through client.h,
+ * prints through output.h and ends with one of the exit statuses of enum
+ * vanectl_exit (vanectl.h).
  */
 #include <getopt.h>
 #include <stdio.h>

@@ -4,10 +4,11 @@
  * command reports a usage error or a failed request.
  *
  * Commands are rows of tables.  main.c holds the top-level commands[]; a
- * command with subcommands (eventbus, event) points at its own table, kept
- * in its own file (eventbus.c, event.c).  command.c walks the tables: it
- * finds the command named on the command line, prints help from the same
- * rows, and turns each HTTP answer into one line on stderr and an exit code.
+ * command with subcommands (eventbus, event, subscription) points at its
+ * own table, kept in its own file (eventbus.c, event.c, subscription.c).
+ * command.c walks the tables: it finds the command named on the command
+ * line, prints help from the same rows, and turns each HTTP answer into one
+ * line on stderr and an exit code.
  */
 #ifndef VANECTL_VANECTL_H
 #define VANECTL_VANECTL_H

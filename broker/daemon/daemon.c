@@ -35,6 +35,7 @@
 #include "gateway/subscriptions_api.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
+#include "timer/timer.h"
 #include "trigger/trigger.h"
 #include "vane-config.h"
 
@@ -48,6 +49,7 @@ struct daemon {
     struct http_server *http;
     struct store *store;
     struct trigger *trigger; /* once the store is ready */
+    struct timer *timer;     /* the same */
     struct health health;
     struct gateway gateway; /* what the HTTP endpoints share */
     uint64_t store_opened_ms;
@@ -73,16 +75,33 @@ static void close_store(struct daemon *d)
         uv_stop(&d->loop);
 }
 
+static void on_timer_closed(void *arg)
+{
+    struct daemon *d = arg;
+
+    d->timer = NULL;
+    close_store(d);
+}
+
+static void close_timer(struct daemon *d)
+{
+    if (d->timer != NULL)
+        timer_close(d->timer, on_timer_closed, d);
+    else
+        close_store(d);
+}
+
 static void on_trigger_closed(void *arg)
 {
     struct daemon *d = arg;
 
     d->trigger = NULL;
-    close_store(d);
+    close_timer(d);
 }
 
-/* HTTP first, so no request reaches a closing store; then the trigger,
- * which commits its offsets through the store's controller; then the store. */
+/* HTTP first, so no request reaches a closing store; then the trigger and
+ * the timer, which commit their offsets through the store's controller;
+ * then the store. */
 static void on_http_closed(void *arg)
 {
     struct daemon *d = arg;
@@ -90,7 +109,7 @@ static void on_http_closed(void *arg)
     if (d->trigger != NULL)
         trigger_close(d->trigger, on_trigger_closed, d);
     else
-        close_store(d);
+        close_timer(d);
 }
 
 static void daemon_stop(struct daemon *d)
@@ -100,11 +119,15 @@ static void daemon_stop(struct daemon *d)
     http_server_close(d->http, on_http_closed, d);
 }
 
-static void start_trigger(struct daemon *d)
+/* The timer (delayed events), then the trigger (subscriptions). */
+static void start_delivery(struct daemon *d)
 {
     struct trigger_options options;
     int err;
 
+    if (timer_start(&d->timer, &d->loop, d->store) != 0)
+        d->timer = NULL;
+    d->gateway.timer = d->timer;
     trigger_options_default(&options);
     if ((err = trigger_start(&d->trigger, &d->loop, d->store, &options)) != 0) {
         vane_log_error(component, "the trigger did not start: %s", vane_strerror(err));
@@ -130,7 +153,7 @@ static void on_store_ready(struct store *store, int status, void *arg)
         logs += buses[i]->eventlog_count;
     publish_recover(&d->gateway);
     if (!d->stopping)
-        start_trigger(d);
+        start_delivery(d);
     vane_log_info(component, "ready: %zu eventbuses, %zu eventlogs recovered in %llu ms", count,
                   logs, (unsigned long long)(uv_now(&d->loop) - d->store_opened_ms));
     if (!d->stopping)

@@ -38,6 +38,7 @@
 #include "gateway/auth.h"
 #include "gateway/eventbuses.h"
 #include "gateway/publish.h"
+#include "gateway/query.h"
 #include "gateway/events_read.h"
 #include "gateway/response.h"
 
@@ -391,14 +392,43 @@ done:
     json_decref(body);
 }
 
+/* ?system=true: the broker's own eventbuses (named __...) are listed too. */
+static int list_system(h2o_req_t *req, bool *system)
+{
+    struct query_param param;
+    size_t cursor = 0;
+    int rc;
+
+    *system = false;
+    while ((rc = query_next(req, &cursor, &param)) > 0) {
+        if (strcmp(param.name, "system") != 0 ||
+            (strcmp(param.value, "true") != 0 && strcmp(param.value, "false") != 0)) {
+            response_error(req, 400, "Bad Request", param.name,
+                           "query: expected system=true or system=false, the only option of "
+                           "the list");
+            return -1;
+        }
+        *system = strcmp(param.value, "true") == 0;
+    }
+    if (rc < 0)
+        response_error(req, 400, "Bad Request", NULL,
+                       "malformed query: expected name=value pairs joined by &");
+    return rc;
+}
+
 static void list_buses(struct gateway *gw, h2o_req_t *req)
 {
     size_t count;
     const struct eventbus_meta *const *buses = controller_list(store_controller(gw->store), &count);
-    json_t *array = json_array();
+    json_t *array;
+    bool system;
 
+    if (list_system(req, &system) != 0)
+        return;
+    array = json_array();
     for (size_t i = 0; i < count; i++)
-        json_array_append_new(array, bus_json(gw, buses[i]));
+        if (system || strncmp(buses[i]->name, "__", 2) != 0)
+            json_array_append_new(array, bus_json(gw, buses[i]));
     response_json(req, 200, "OK", json_pack("{s:o}", "eventbuses", array));
 }
 

@@ -8,10 +8,10 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/error.h"
-#include "core/percent.h"
 #include "event/event_json.h"
 #include "event/timestamp.h"
 #include "gateway/events_read.h"
+#include "gateway/query.h"
 #include "gateway/response.h"
 
 struct read_query {
@@ -22,18 +22,6 @@ struct read_query {
     int64_t time;
     char id[512];
 };
-
-/* Percent-decodes a query name or value into a C string ('+' stays a
- * plus: RFC 3339 zones use it); a NUL, encoded or not, is refused. */
-static bool query_decode(const char *in, size_t len, char *out, size_t cap)
-{
-    long n = cap > 0 ? vane_percent_decode(in, len, out, cap - 1) : -1;
-
-    if (n < 0 || memchr(out, '\0', (size_t)n) != NULL)
-        return false;
-    out[n] = '\0';
-    return true;
-}
 
 static bool parse_u64(const char *text, uint64_t max, uint64_t *out)
 {
@@ -91,28 +79,19 @@ bad_number:
 
 static bool parse_query(h2o_req_t *req, const struct store_bus *bus, struct read_query *q)
 {
-    const char *p, *end;
+    struct query_param param;
+    size_t cursor = 0;
+    int rc;
 
     memset(q, 0, sizeof(*q));
     q->limit = EVENTS_READ_DEFAULT_LIMIT;
-    if (req->query_at == SIZE_MAX)
-        return true;
-    p = req->path.base + req->query_at + 1;
-    end = req->path.base + req->path.len;
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p)), *stop = amp ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(stop - p));
-        char name[32], value[512];
-
-        if (eq == NULL || !query_decode(p, (size_t)(eq - p), name, sizeof(name)) ||
-            !query_decode(eq + 1, (size_t)(stop - eq - 1), value, sizeof(value))) {
-            response_error(req, 400, "Bad Request", NULL,
-                           "malformed query: expected name=value pairs joined by &");
+    while ((rc = query_next(req, &cursor, &param)) > 0)
+        if (!apply_param(req, bus, param.name, param.value, q))
             return false;
-        }
-        if (!apply_param(req, bus, name, value, q))
-            return false;
-        p = stop + 1;
+    if (rc < 0) {
+        response_error(req, 400, "Bad Request", NULL,
+                       "malformed query: expected name=value pairs joined by &");
+        return false;
     }
     if ((q->has_time && q->has_offset) || (q->has_id && (q->has_time || q->has_offset))) {
         response_error(req, 400, "Bad Request", q->has_id ? "id" : "time",

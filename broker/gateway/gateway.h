@@ -30,6 +30,7 @@ struct metrics;
 struct auth;
 struct publish_state;
 struct trigger;
+struct timer;
 
 struct gateway {
     uv_loop_t *loop;
@@ -40,6 +41,7 @@ struct gateway {
     struct auth *auth;         /* NULL: no token is asked for */
     struct publish_state *publish; /* publish.c's own: round robin, idempotency */
     struct trigger *trigger;   /* once the store is ready; NULL when it did not start */
+    struct timer *timer;       /* holds delayed events; once the store is ready */
 };
 
 /* Answers 503 and returns 1 unless the broker is ready; else returns 0. */

@@ -24,8 +24,12 @@
 #include "gateway/publish.h"
 #include "gateway/response.h"
 #include "metrics/metrics.h"
+#include "timer/timer.h"
 
 #define ROUTE "/gateway/"
+/* The events held for later (timer.h) are a group of their own, after the eventlogs'. */
+#define TIMER_GROUP CONTROLLER_MAX_EVENTLOGS
+#define GROUP_COUNT (CONTROLLER_MAX_EVENTLOGS + 1)
 /* Bytes read to check a repeat's candidate: one record, however large, comes anyway. */
 #define VERIFY_MAX_BYTES 4096
 
@@ -56,6 +60,7 @@ struct publish_item {
     uint32_t eventlog;
     uint64_t offset;
     bool duplicate, settled;
+    bool delayed;              /* held by the timer: the position is in __timer */
     int status;                /* of its append, or of the publish it waited on */
     struct publish_item *same; /* the in-flight item this one repeats, or NULL */
 };
@@ -75,7 +80,7 @@ struct publish {
     const struct store_bus *bus;
     uint64_t bus_id;
     struct publish_item *items;
-    struct append_group groups[CONTROLLER_MAX_EVENTLOGS];
+    struct append_group groups[GROUP_COUNT]; /* one per eventlog, then the timer's */
     size_t unsettled;       /* items not yet settled */
     size_t appends_pending; /* groups whose eventlog has not answered */
     struct publish **waiters; /* other publishes whose items repeat ours */
@@ -183,8 +188,9 @@ static void write_item(struct vane_buf *out, const struct event *event,
 
     vane_buf_append_str(out, "{\"id\":");
     event_json_string(out, id->value.u.bytes.ptr, id->value.u.bytes.len);
-    vane_buf_appendf(out, ",\"eventlog\":%u,\"offset\":%llu,\"duplicate\":%s}", item->eventlog,
-                     (unsigned long long)item->offset, item->duplicate ? "true" : "false");
+    vane_buf_appendf(out, ",\"eventlog\":%u,\"offset\":%llu,\"duplicate\":%s%s}",
+                     item->eventlog, (unsigned long long)item->offset,
+                     item->duplicate ? "true" : "false", item->delayed ? ",\"delayed\":true" : "");
 }
 
 static void answer(struct publish *p)
@@ -214,7 +220,7 @@ static void answer(struct publish *p)
 
 static void publish_free_one(struct publish *p)
 {
-    for (size_t g = 0; g < CONTROLLER_MAX_EVENTLOGS; g++)
+    for (size_t g = 0; g < GROUP_COUNT; g++)
         vane_free(p->groups[g].items);
     binding_events_free(&p->in);
     vane_free(p->items);
@@ -290,10 +296,9 @@ static void on_appended(void *arg, int status, uint64_t first_offset)
 
         idempotency_clear_pending(&p->gw->publish->idem, item->key);
         item->offset = first_offset + k;
-        if (status == 0) {
+        if (status == 0 && !item->delayed) /* a delayed one's position is in __timer */
             idempotency_stored(&p->gw->publish->idem, item->key, item->eventlog, item->offset,
                                now);
-        }
         settle(p, item, status);
     }
     if (status == 0) {
@@ -411,7 +416,7 @@ static void add_to_group(struct publish *p, size_t index, uint32_t eventlog)
         group->items = vane_malloc(p->in.count * sizeof(*group->items));
     }
     group->items[group->count++] = index;
-    p->items[index].eventlog = eventlog;
+    p->items[index].eventlog = eventlog == TIMER_GROUP ? 0 : eventlog;
 }
 
 /* Gives each item its key, and each new event its eventlog group. */
@@ -420,6 +425,7 @@ static void route_events(struct publish *p)
     struct idempotency *idem = &p->gw->publish->idem;
     uint32_t logs = p->bus->meta->eventlog_count;
     uint32_t rr = next_round_robin(p->gw->publish, p->bus_id, logs);
+    int64_t now = timestamp_now(), due;
 
     for (size_t i = 0; i < p->in.count; i++) {
         const struct event *event = &p->in.events[i];
@@ -433,30 +439,67 @@ static void route_events(struct publish *p)
         if (find_repeat(p, item, event))
             continue;
         idempotency_set_pending(idem, item->key, item);
-        add_to_group(p, i, partition_of(event, logs, rr));
+        if (timer_is_delayed(event, now, &due)) {
+            item->delayed = true;
+            add_to_group(p, i, TIMER_GROUP);
+        } else {
+            add_to_group(p, i, partition_of(event, logs, rr));
+        }
     }
+}
+
+/* The events of a group, as they are appended: the timer's carry their eventbus's name. */
+static struct event *group_events(const struct publish *p, struct append_group *group)
+{
+    struct event *events = vane_calloc(group->count, sizeof(*events));
+
+    for (size_t k = 0; k < group->count; k++) {
+        const struct event *in = &p->in.events[group->items[k]];
+
+        if (group->eventlog != TIMER_GROUP) {
+            events[k] = *in; /* shared attributes: not to be changed or freed */
+        } else {
+            for (size_t a = 0; a < in->attr_count; a++)
+                event_add(&events[k], in->attrs[a].name.ptr, in->attrs[a].name.len,
+                          &in->attrs[a].value);
+            event_add_string(&events[k], TIMER_BUS_EXTENSION, EVENT_STRING, p->bus->meta->name);
+            events[k].has_data = in->has_data;
+            events[k].data = in->data;
+        }
+        group->bytes += record_size(&events[k]);
+    }
+    return events;
+}
+
+static void free_group_events(struct append_group *group, struct event *events)
+{
+    if (group->eventlog == TIMER_GROUP)
+        for (size_t k = 0; k < group->count; k++)
+            event_free(&events[k]);
+    vane_free(events);
 }
 
 /* Appends each group; a group its eventlog refuses settles at once with the error. */
 static void append_groups(struct publish *p)
 {
-    for (uint32_t g = 0; g < CONTROLLER_MAX_EVENTLOGS; g++) {
+    for (uint32_t g = 0; g < GROUP_COUNT; g++) {
         struct append_group *group = &p->groups[g];
+        struct eventlog *log = g == TIMER_GROUP ? timer_eventlog(p->gw->timer) : NULL;
         struct event *events;
         int rc;
 
         if (group->count == 0)
             continue;
-        events = vane_malloc(group->count * sizeof(*events));
-        for (size_t k = 0; k < group->count; k++) {
-            events[k] = p->in.events[group->items[k]];
-            group->bytes += record_size(&events[k]);
-        }
-        rc = eventlog_append(p->bus->logs[g], events, group->count, on_appended, group);
-        vane_free(events);
+        if (g != TIMER_GROUP)
+            log = p->bus->logs[g];
+        events = group_events(p, group);
+        rc = log ? eventlog_append(log, events, group->count, on_appended, group)
+                 : VANE_ENOTREADY;
+        free_group_events(group, events);
         if (rc != 0) {
-            vane_log_warn(component, "eventbus %s eventlog %u refused %zu events: %s",
-                          p->bus->meta->name, g, group->count, vane_strerror(rc));
+            vane_log_warn(component, "eventbus %s %s %u refused %zu events: %s",
+                          p->bus->meta->name, g == TIMER_GROUP ? "timer" : "eventlog", g,
+                          group->count, vane_strerror(rc));
             on_appended(group, rc, 0);
         }
     }
@@ -472,7 +515,7 @@ static void start(struct publish *p)
     p->unsettled = p->in.count + 1;
     p->appends_pending = 1;
     route_events(p);
-    for (uint32_t g = 0; g < CONTROLLER_MAX_EVENTLOGS; g++)
+    for (uint32_t g = 0; g < GROUP_COUNT; g++)
         p->appends_pending += p->groups[g].count > 0;
     append_groups(p);
     if (--p->appends_pending == 0)

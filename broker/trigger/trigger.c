@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/error.h"
 #include "core/log.h"
 #include "trigger/trigger.h"
 #include "trigger/worker.h"
@@ -56,7 +57,7 @@ static void on_dead_letter_bus(void *arg, int status, const struct eventbus_meta
 {
     (void)arg;
     if (status != 0 && status != -EEXIST)
-        vane_log_warn(component, "cannot create a dead-letter eventbus: %s", strerror(-status));
+        vane_log_warn(component, "cannot create a dead-letter eventbus: %s", vane_strerror(status));
     else if (bus != NULL)
         vane_log_info(component, "dead-letter eventbus %s created", bus->name);
 }
@@ -134,7 +135,7 @@ static void on_committed(void *arg, int status, const struct subscription_meta *
 
     (void)sub;
     if (status != 0 && status != -ENOENT)
-        vane_log_warn(component, "offsets not committed: %s", strerror(-status));
+        vane_log_warn(component, "offsets not committed: %s", vane_strerror(status));
     t->commits_pending--;
     maybe_closed(t);
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/error.h"
 #include "core/arena.h"
 #include "core/log.h"
 #include "event/timestamp.h"
@@ -332,7 +333,7 @@ static void send_delivery(struct delivery *d)
     d->req.done = on_sent;
     d->req.arg = d;
     if ((rc = http_client_send(w->env.http, &d->req)) != 0) {
-        snprintf(d->last_error, sizeof(d->last_error), "cannot send: %s", strerror(-rc));
+        snprintf(d->last_error, sizeof(d->last_error), "cannot send: %s", vane_strerror(rc));
         retry_later(d, -1);
     }
 }
