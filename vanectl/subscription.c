@@ -375,10 +375,10 @@ static void print_subscriptions(const struct client_reply *reply)
 
     json_array_foreach(json_object_get(reply->body, "subscriptions"), i, s)
         json_array_append_new(
-            rows, json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?}", "id", json_object_get(s, "id"),
+            rows, json_pack("{s:O?,s:O?,s:O?,s:O?,s:o,s:O?,s:O?}", "id", json_object_get(s, "id"),
                             "name", json_object_get(s, "name"), "eventbus",
                             json_object_get(s, "eventbus"), "sink", json_object_get(s, "sink"),
-                            "mode", setting_at(s, "protocol_settings", "delivery_mode"),
+                            "mode", or_dash(setting_at(s, "protocol_settings", "delivery_mode")),
                             "disabled", json_object_get(s, "disabled"), "created",
                             json_object_get(s, "created_at")));
     output_table(stdout, columns, sizeof(columns) / sizeof(columns[0]), rows);

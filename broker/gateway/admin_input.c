@@ -81,6 +81,11 @@ const char *admin_name_problem(const char *name, size_t len)
     return NULL;
 }
 
+bool admin_is_system_name(const char *name)
+{
+    return strncmp(name, "__", 2) == 0;
+}
+
 int admin_path_name(h2o_req_t *req, const char *name, size_t len, const char *what, char *out)
 {
     const char *problem = admin_name_problem(name, len);

@@ -39,6 +39,10 @@ int admin_read_integer(h2o_req_t *req, const char *field, const json_t *value, j
  */
 const char *admin_name_problem(const char *name, size_t len);
 
+/* Whether name is one the broker keeps for itself ("__dl_orders", "__timer"):
+ * those are listed and shown but not created, changed or deleted over the API. */
+bool admin_is_system_name(const char *name);
+
 /*
  * Copies the len bytes of a name taken from a path into out (room for
  * CONTROLLER_MAX_NAME + 1), NUL-terminated.  When they cannot be a name,

@@ -97,11 +97,6 @@ static json_t *bus_json(const struct gateway *gw, const struct eventbus_meta *me
 
 /* ---- names and paths ----------------------------------------------------- */
 
-static bool is_system_name(const char *name)
-{
-    return strncmp(name, "__", 2) == 0;
-}
-
 /* Answers 400 and returns 1 when a name from a body is not one a client may create. */
 static int check_new_name(h2o_req_t *req, const json_t *value)
 {
@@ -109,7 +104,7 @@ static int check_new_name(h2o_req_t *req, const json_t *value)
     const char *problem = name ? admin_name_problem(name, strlen(name))
                                : "a string: " ADMIN_NAME_EXPECTED;
 
-    if (problem == NULL && is_system_name(name))
+    if (problem == NULL && admin_is_system_name(name))
         problem = "a name that does not start with \"__\" (kept for system eventbuses)";
     if (problem == NULL)
         return 0;
@@ -531,7 +526,7 @@ static void serve_bus(struct gateway *gw, h2o_req_t *req, const char *name)
         return;
     if (method_is(req, "GET") || method_is(req, "HEAD"))
         show_bus(gw, req, name);
-    else if (is_system_name(name))
+    else if (admin_is_system_name(name))
         response_error(req, 400, "Bad Request", "name",
                        "name: '%s' is a system eventbus, managed by the broker itself", name);
     else if (method_is(req, "PUT"))

@@ -20,7 +20,9 @@
  *
  * Names and ids.  A path takes a subscription's id or its name; a name
  * that is only digits would be read as an id, so no name may be only
- * digits.  Names follow the eventbuses' rule (admin_input.h).
+ * digits.  Names follow the eventbuses' rule (admin_input.h).  As for
+ * eventbuses, names starting with "__" are the broker's own (the timer's
+ * subscription): listed and shown, but not created, changed or deleted here.
  *
  * Offsets.  A subscription's offsets, one per eventlog of its eventbus, are
  * the next offset to deliver.  At create (config.offset_type) and at
@@ -50,6 +52,7 @@
 #include "gateway/auth.h"
 #include "gateway/gateway.h"
 #include "gateway/http_server.h"
+#include "gateway/query.h"
 #include "gateway/response.h"
 #include "gateway/subscriptions_api.h"
 #include "store/store.h"
@@ -373,6 +376,12 @@ static int read_name(struct reading *r, const struct member *m, const json_t *va
         response_error(r->req, 400, "Bad Request", m->field,
                        "name: expected a name that is not only digits (a number in a path is "
                        "a subscription's id); got \"%s\"", json_string_value(value));
+        return 1;
+    }
+    if (admin_is_system_name(json_string_value(value))) {
+        response_error(r->req, 400, "Bad Request", m->field,
+                       "name: expected a name that does not start with \"__\" (kept for the "
+                       "broker's own subscriptions)");
         return 1;
     }
     json_object_set(into, m->key, (json_t *)value);
@@ -1063,54 +1072,70 @@ static void reset_offsets(struct gateway *gw, h2o_req_t *req, const struct subsc
 /* ---- listing ---------------------------------------------------------------- */
 
 /* The eventbus a list asks for (?eventbus=NAME) into name, "" for all; 0, or 1 after answering. */
-static int list_query(h2o_req_t *req, char *name, size_t cap)
+/* The list's options: eventbus=NAME, and system=true to show the broker's own (__...). */
+struct list_options {
+    char eventbus[CONTROLLER_MAX_NAME + 1];
+    bool system;
+};
+
+static int list_option(h2o_req_t *req, const struct query_param *param, struct list_options *o)
 {
-    const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
     const char *problem;
-    long len;
 
-    *name = '\0';
-    if (req->query_at == SIZE_MAX)
-        return 0;
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p)), *stop = amp ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(stop - p));
-
-        if (eq == NULL || (size_t)(eq - p) != strlen("eventbus") || memcmp(p, "eventbus", 8) != 0) {
-            response_error(req, 400, "Bad Request", NULL,
-                           "query: expected eventbus=NAME, the only filter of the list");
-            return 1;
-        }
-        len = vane_percent_decode(eq + 1, (size_t)(stop - eq - 1), name, cap - 1);
-        if (len < 0 || (problem = admin_name_problem(name, (size_t)len)) != NULL) {
+    if (strcmp(param->name, "eventbus") == 0) {
+        if ((problem = admin_name_problem(param->value, strlen(param->value))) != NULL) {
             response_error(req, 400, "Bad Request", "eventbus", "eventbus: expected %s",
-                           len < 0 ? ADMIN_NAME_EXPECTED : problem);
-            return 1;
+                           problem);
+            return -1;
         }
-        name[len] = '\0';
-        p = stop + 1;
+        snprintf(o->eventbus, sizeof(o->eventbus), "%s", param->value);
+        return 0;
     }
-    return 0;
+    if (strcmp(param->name, "system") == 0 &&
+        (strcmp(param->value, "true") == 0 || strcmp(param->value, "false") == 0)) {
+        o->system = strcmp(param->value, "true") == 0;
+        return 0;
+    }
+    response_error(req, 400, "Bad Request", param->name,
+                   "query: expected eventbus=NAME or system=true|false");
+    return -1;
+}
+
+static int list_query(h2o_req_t *req, struct list_options *o)
+{
+    struct query_param param;
+    size_t cursor = 0;
+    int rc;
+
+    memset(o, 0, sizeof(*o));
+    while ((rc = query_next(req, &cursor, &param)) > 0)
+        if (list_option(req, &param, o) != 0)
+            return -1;
+    if (rc < 0)
+        response_error(req, 400, "Bad Request", NULL,
+                       "malformed query: expected name=value pairs joined by &");
+    return rc;
 }
 
 static void list_subs(struct gateway *gw, h2o_req_t *req)
 {
-    char eventbus[CONTROLLER_MAX_NAME * 3 + 1];
     const struct subscription_meta *const *subs;
+    struct list_options o;
     json_t *array;
     size_t count;
 
-    if (list_query(req, eventbus, sizeof(eventbus)))
+    if (list_query(req, &o) != 0)
         return;
-    if (*eventbus != '\0' && controller_find(controller_of(gw), eventbus) == NULL) {
+    if (*o.eventbus != '\0' && controller_find(controller_of(gw), o.eventbus) == NULL) {
         response_error(req, 404, "Not Found", "eventbus", "eventbus: no eventbus named '%s'",
-                       eventbus);
+                       o.eventbus);
         return;
     }
     subs = controller_subscriptions(controller_of(gw), &count);
     array = json_array();
     for (size_t i = 0; i < count; i++)
-        if (*eventbus == '\0' || strcmp(subs[i]->eventbus, eventbus) == 0)
+        if ((*o.eventbus == '\0' || strcmp(subs[i]->eventbus, o.eventbus) == 0) &&
+            (o.system || !admin_is_system_name(subs[i]->name)))
             json_array_append_new(array, sub_json(subs[i]));
     response_json(req, 200, "OK", json_pack("{s:o}", "subscriptions", array));
 }
@@ -1212,6 +1237,13 @@ static void serve(struct gateway *gw, h2o_req_t *req, const struct route *route)
     }
     if ((sub = find_ref(gw, req, route->ref)) == NULL)
         return;
+    if (admin_is_system_name(sub->name) &&
+        !(route->target == TARGET_ONE && (method_is(req, "GET") || method_is(req, "HEAD")))) {
+        response_error(req, 400, "Bad Request", "name",
+                       "name: '%s' is a system subscription, managed by the broker itself",
+                       sub->name);
+        return;
+    }
     switch (route->target) {
     case TARGET_DISABLE: set_disabled(gw, req, sub, true); break;
     case TARGET_RESUME: set_disabled(gw, req, sub, false); break;

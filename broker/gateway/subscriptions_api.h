@@ -8,7 +8,7 @@
  *     POST   /api/v1/subscriptions/{id|name}/disable     stop delivering  -> 200 <subscription>
  *     POST   /api/v1/subscriptions/{id|name}/resume      deliver again    -> 200 <subscription>
  *     POST   /api/v1/subscriptions/{id|name}/reset-offset  move the offsets -> 200 <subscription>
- *     DELETE /api/v1/subscriptions/{id|name}             delete  -> 200 {"id", "name", "deleted": true}
+ *     DELETE /api/v1/subscriptions/{id|name}             delete  -> 200 {"id", "name", "deleted"}
  *
  * Every request needs the admin token when auth.admin requires it
  * (auth.h).  doc/subscriptions.md describes the bodies and answers for

@@ -28,9 +28,20 @@ tests_bench_bench_filter_SOURCES = tests/bench/bench-filter.c
 tests_bench_bench_filter_LDADD = libvane.la
 CLEANFILES += tests/bench/bench-filter
 
-bench: tests/bench/bench-store tests/bench/bench-gateway tests/bench/bench-filter vaned$(EXEEXT)
+# bench-trigger drives the built vaned and the test sink (tests/sink-server)
+# over HTTP; its own load and its reference client are the trigger's HTTP
+# client (libcurl multi on a libuv loop), linked from libvane.
+EXTRA_PROGRAMS += tests/bench/bench-trigger
+tests_bench_bench_trigger_SOURCES = tests/bench/bench-trigger.c
+tests_bench_bench_trigger_LDADD = tests/libharness.la libvane.la
+CLEANFILES += tests/bench/bench-trigger
+
+bench: tests/bench/bench-store tests/bench/bench-gateway tests/bench/bench-filter \
+		tests/bench/bench-trigger tests/sink-server$(EXEEXT) vaned$(EXEEXT)
 	./tests/bench/bench-store $(BENCH_FLAGS)
 	./tests/bench/bench-gateway --vaned ./vaned$(EXEEXT) $(BENCH_FLAGS)
 	./tests/bench/bench-filter $(BENCH_FLAGS)
+	./tests/bench/bench-trigger --vaned ./vaned$(EXEEXT) --sink ./tests/sink-server$(EXEEXT) \
+		$(BENCH_FLAGS)
 
 .PHONY: bench

@@ -1,0 +1,1645 @@
+/*
+ * bench-trigger.c -- the trigger's figures: subscriptions delivering to a
+ * real HTTP sink from a real vaned, each figure beside its target or beside
+ * a reference measured in the same run.  Run by `make bench`; `--help`
+ * lists the knobs.
+ *
+ * Design.  Every phase starts a fresh sink (tests/sink-server on a free
+ * port, through tests/harness.h's sink_start) and a fresh vaned
+ * (vaned_start, its data under --dir), creates the eventbus "bench" with
+ * two eventlogs, and drives both over HTTP.  This program's own load runs
+ * on a libuv loop through the trigger's HTTP client
+ * (broker/trigger/http_client.h: libcurl multi, keep-alive connections),
+ * so the reference client is the code the trigger sends with; the control
+ * calls (admin API, the sink's /_sink/ endpoints) are the harness's
+ * blocking requests.  The phases (--only picks some):
+ *
+ *   - binary: N events (--events) are preloaded with batch publishes
+ *     (application/cloudevents-batch+json, 1,000 a request; a batch goes to
+ *     one eventlog and requests alternate), then a subscription from
+ *     offset_type earliest delivers them in binary mode.  Events/s is N over
+ *     the time from the subscription's POST to the sink's last 2xx answer
+ *     (its GET /_sink/stats is polled every 50 ms); target >= 25,000.
+ *     Reference: the same N requests (the headers and body the trigger
+ *     sends for these events) posted to the same sink by this program, with
+ *     as many transfers in flight as the trigger allows one subscription
+ *     (its max_inflight), before the subscription exists.
+ *   - batch: the same with delivery_mode batch and batch_size 100 (N is
+ *     --batch-events); target >= 150,000 ev/s.  The sink counts requests,
+ *     not events, so the end is the last answer it gave before the
+ *     subscription's committed offsets covered all N, and events per
+ *     request is N over the requests.  Reference: 100-event batch posts,
+ *     max_inflight / 100 in flight.
+ *   - latency: a subscription at latest; events published one per request
+ *     at --latency-rate (1,000/s, paced by a 1 ms timer) for --duration
+ *     seconds after --warmup seconds not counted, each ce-id holding its
+ *     send time (CLOCK_REALTIME ns).  The sink records (--record) each
+ *     delivery's received_ns; the p99 of the differences has the target
+ *     <= 5 ms.  Reference: how long the publishes took to be answered.
+ *   - fanout: for each count in --fanout (1,10,100), on a fresh vaned, M
+ *     events (--fanout-events) where event i has the type
+ *     bench.type.<i mod count>, then count subscriptions from earliest,
+ *     each an exact filter on its own type (so each gets M / count events)
+ *     delivering to its own path.  Events delivered and filter evaluations
+ *     (count x M) per second, and vaned's CPU time (utime + stime of
+ *     /proc/PID/stat) per event per subscription, from the first POST to the
+ *     last answer; ODD when that cost at a count is over 1.5 times the cost
+ *     at the first count.
+ *   - hang: a subscription at latest; events published at --hang-rate
+ *     (2,000/s); after --warmup seconds the sink hangs ({"hang": true}) for
+ *     --hang seconds (60), then answers 200 again and publishing stops.
+ *     vaned's VmRSS, sampled every 100 ms throughout, must stay below
+ *     256 MiB; the catch-up time runs from the sink's recovery until every
+ *     published event was answered 2xx and settled.  The sink records, so
+ *     loss and duplicates are counted per event.
+ *
+ * "ODD:" lines report what should not happen: events lost (published,
+ * settled, never answered 2xx), duplicates (answered 2xx more than once: no
+ * retry repeats an acknowledged event while vaned runs), a delivery that did
+ * not finish by its deadline (a stall), dead letters, failed publishes,
+ * vaned or the sink dying or not exiting cleanly, warnings or errors in
+ * vaned's log.  The output helpers are bench-gateway's, so the tables read
+ * alike.
+ *
+ * Exit status 0 once measured (a missed target included), 1 when the
+ * benchmark could not run, 2 for a bad option.  Every wait has a deadline;
+ * children die with this program (the harness sets PR_SET_PDEATHSIG); all
+ * files go to a fresh directory under --dir (default /work/bench-tmp),
+ * removed at the end unless --keep.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <uv.h>
+
+#include "../harness.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/fs.h"
+#include "trigger/http_client.h"
+#include "trigger/trigger.h"
+
+#define KIB 1024.0
+#define DEFAULT_PARENT "/work/bench-tmp"
+#define BUS "bench"
+#define EVENTLOGS 2
+#define DATA_BYTES 256            /* text data of every event */
+#define PRELOAD_BATCH 1000        /* events per publish while preloading */
+#define PRELOAD_PARALLEL 4        /* preload publishes in flight */
+#define BATCH_SIZE 100            /* protocol_settings.batch_size of the batch figure */
+#define POLL_MS 50                /* the sink's stats are read this often */
+#define RSS_MS 100                /* vaned's VmRSS is sampled this often */
+#define REQUEST_TIMEOUT_MS 10000  /* of every request this program sends */
+#define MIN_DRAIN_TIMEOUT 30.0    /* s, for a delivery to finish */
+#define SETTLE_TIMEOUT 30.0       /* s, for paced events to arrive after publishing */
+#define CATCHUP_TIMEOUT 300.0     /* s, after the hang: retries back off to 60 s */
+#define STOP_TIMEOUT_MS 15000
+#define RSS_LIMIT_KIB (256 * KIB)
+#define COST_GROWTH 1.5           /* per-subscription cost growth flagged ODD */
+#define MAX_ROWS 64
+#define MAX_FANOUT 8
+#define ODD_LOG_LINES 5
+
+/* ---- configuration ------------------------------------------------------- */
+
+struct config {
+    const char *dir, *vaned, *sink, *only, *fanout;
+    uint64_t events, batch_events, fanout_events, latency_rate, hang_rate, ref_parallel;
+    double duration, warmup, hang; /* seconds */
+    bool quick, keep;
+};
+
+enum knob_kind { KNOB_SECONDS, KNOB_COUNT, KNOB_TEXT };
+
+/* The settable knobs, as data: option, environment variable, kind, field. */
+struct knob {
+    const char *option, *env;
+    enum knob_kind kind;
+    size_t offset;
+    const char *help;
+};
+
+static const struct knob knobs[] = {
+    {"--dir", "BENCH_DIR", KNOB_TEXT, offsetof(struct config, dir),
+     "parent directory of the run's data (default " DEFAULT_PARENT ")"},
+    {"--vaned", "VANED", KNOB_TEXT, offsetof(struct config, vaned),
+     "the vaned binary to measure (default ./vaned)"},
+    {"--sink", "SINK_SERVER", KNOB_TEXT, offsetof(struct config, sink),
+     "the HTTP sink, tests/sink-server (default ./tests/sink-server)"},
+    {"--only", "BENCH_ONLY", KNOB_TEXT, offsetof(struct config, only),
+     "phases to run: binary,batch,latency,fanout,hang (default all)"},
+    {"--events", "BENCH_EVENTS", KNOB_COUNT, offsetof(struct config, events),
+     "events of the binary figure (200k; --quick 20k)"},
+    {"--batch-events", "BENCH_BATCH_EVENTS", KNOB_COUNT, offsetof(struct config, batch_events),
+     "events of the batch figure (1M; --quick 100k)"},
+    {"--duration", "BENCH_DURATION", KNOB_SECONDS, offsetof(struct config, duration),
+     "measured publishing window of the latency figure, s (10; --quick 3)"},
+    {"--warmup", "BENCH_WARMUP", KNOB_SECONDS, offsetof(struct config, warmup),
+     "publishing before the latency window and before the sink hangs, s (2; --quick 1)"},
+    {"--latency-rate", "BENCH_LATENCY_RATE", KNOB_COUNT, offsetof(struct config, latency_rate),
+     "events/s published for the latency figure (1000)"},
+    {"--fanout", "BENCH_FANOUT", KNOB_TEXT, offsetof(struct config, fanout),
+     "subscription counts of the fan-out curve (1,10,100)"},
+    {"--fanout-events", "BENCH_FANOUT_EVENTS", KNOB_COUNT, offsetof(struct config, fanout_events),
+     "events of each fan-out run (100k; --quick 10k)"},
+    {"--hang", "BENCH_HANG", KNOB_SECONDS, offsetof(struct config, hang),
+     "how long the sink hangs under load, s (60; --quick 10)"},
+    {"--hang-rate", "BENCH_HANG_RATE", KNOB_COUNT, offsetof(struct config, hang_rate),
+     "events/s published around and during the hang (2000)"},
+    {"--ref-parallel", "BENCH_REF_PARALLEL", KNOB_COUNT, offsetof(struct config, ref_parallel),
+     "transfers in flight of the binary reference client (default the trigger's max_inflight)"},
+};
+
+#define NKNOBS (sizeof(knobs) / sizeof(knobs[0]))
+
+/* The trigger's own defaults: what one subscription may have in flight. */
+static struct trigger_options trigger_defaults;
+
+static void config_defaults(struct config *c, bool quick)
+{
+    memset(c, 0, sizeof(*c));
+    c->dir = DEFAULT_PARENT;
+    c->vaned = "./vaned";
+    c->sink = "./tests/sink-server";
+    c->fanout = "1,10,100";
+    c->quick = quick;
+    c->events = quick ? 20000 : 200000;
+    c->batch_events = quick ? 100000 : 1000000;
+    c->fanout_events = quick ? 10000 : 100000;
+    c->duration = quick ? 3 : 10;
+    c->warmup = quick ? 1 : 2;
+    c->hang = quick ? 10 : 60;
+    c->latency_rate = 1000;
+    c->hang_rate = 2000;
+    c->ref_parallel = trigger_defaults.max_inflight;
+}
+
+/* "64", "300k", "1M"; returns 0 or -EINVAL. */
+static int parse_count(const char *s, uint64_t *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+
+    if (end == s)
+        return -EINVAL;
+    if (*end == 'k' || *end == 'K')
+        v *= 1e3, end++;
+    else if (*end == 'M' || *end == 'm')
+        v *= 1e6, end++;
+    if (*end != '\0' || v < 1 || v > 1e9)
+        return -EINVAL;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+static int set_knob(struct config *c, const struct knob *k, const char *value)
+{
+    char *field = (char *)c + k->offset;
+    char *end;
+    double seconds;
+
+    switch (k->kind) {
+    case KNOB_TEXT:
+        *(const char **)(void *)field = value;
+        return *value != '\0' ? 0 : -EINVAL;
+    case KNOB_COUNT:
+        return parse_count(value, (uint64_t *)(void *)field);
+    case KNOB_SECONDS:
+        seconds = strtod(value, &end);
+        if (end == value || *end != '\0' || seconds < 0.1 || seconds > 3600)
+            return -EINVAL;
+        *(double *)(void *)field = seconds;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: bench-trigger [--quick] [--keep] [OPTION VALUE]...\n"
+                 "  --quick                  fewer events and short windows, a smoke test\n"
+                 "  --keep                   leave the data directory in place\n");
+    for (size_t i = 0; i < NKNOBS; i++)
+        fprintf(out, "  %-24s %s (env %s)\n", knobs[i].option, knobs[i].help, knobs[i].env);
+}
+
+static const struct knob *find_knob(const char *option)
+{
+    for (size_t i = 0; i < NKNOBS; i++)
+        if (strcmp(knobs[i].option, option) == 0)
+            return &knobs[i];
+    return NULL;
+}
+
+/* Defaults (quick or full), then the environment, then the options. */
+static int configure(struct config *c, int argc, char **argv)
+{
+    bool quick = getenv("BENCH_QUICK") != NULL;
+
+    for (int i = 1; i < argc; i++)
+        quick |= strcmp(argv[i], "--quick") == 0;
+    config_defaults(c, quick);
+    for (size_t i = 0; i < NKNOBS; i++) {
+        const char *value = getenv(knobs[i].env);
+
+        if (value != NULL && set_knob(c, &knobs[i], value) != 0) {
+            fprintf(stderr, "bench-trigger: %s=%s is not valid\n", knobs[i].env, value);
+            return -EINVAL;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const struct knob *k = find_knob(argv[i]);
+
+        if (strcmp(argv[i], "--quick") == 0)
+            continue;
+        if (strcmp(argv[i], "--keep") == 0) {
+            c->keep = true;
+        } else if (strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (k == NULL || i + 1 == argc || set_knob(c, k, argv[i + 1]) != 0) {
+            fprintf(stderr, "bench-trigger: bad option or value: %s%s%s\n", argv[i],
+                    k != NULL && i + 1 < argc ? " " : "", k != NULL && i + 1 < argc ? argv[i + 1] : "");
+            usage(stderr);
+            return -EINVAL;
+        } else {
+            i++;
+        }
+    }
+    return 0;
+}
+
+/* Whether item is in the comma-separated list (everything when list is NULL). */
+static bool listed(const char *list, const char *item)
+{
+    size_t len = strlen(item);
+
+    if (list == NULL)
+        return true;
+    for (const char *p = list; *p != '\0';) {
+        size_t n = strcspn(p, ",");
+
+        if (n == len && strncmp(p, item, len) == 0)
+            return true;
+        p += n + (p[n] == ',');
+    }
+    return false;
+}
+
+/* The subscription counts of --fanout; returns how many, 0 if one is not 1..1000. */
+static size_t fanout_counts(const char *list, unsigned *counts)
+{
+    size_t n = 0;
+
+    for (const char *p = list; *p != '\0' && n < MAX_FANOUT;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+
+        if (end == p || (*end != ',' && *end != '\0') || v < 1 || v > 1000)
+            return 0;
+        counts[n++] = (unsigned)v;
+        p = end + (*end == ',');
+    }
+    return n;
+}
+
+/* ---- output helpers -------------------------------------------------------- */
+
+/* A rotating set of buffers, so several numbers fit in one printf. */
+static char *scratch(void)
+{
+    static char bufs[24][48];
+    static unsigned next;
+
+    return bufs[next++ % 24];
+}
+
+/* 1234567 -> "1,234,567". */
+static const char *num(double v)
+{
+    char digits[32], *out = scratch();
+    int len = snprintf(digits, sizeof(digits), "%.0f", v < 0 ? 0 : v > 1e18 ? 1e18 : v);
+    size_t o = 0;
+
+    for (int i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static const char *fmt_ms(double ns)
+{
+    char *out = scratch();
+
+    snprintf(out, 48, "%.2f ms", ns / 1e6);
+    return out;
+}
+
+static const char *fmt_mib(double kib)
+{
+    char *out = scratch();
+
+    snprintf(out, 48, "%.1f MiB", kib / KIB);
+    return out;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t realtime_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* One line of the final table. */
+struct row {
+    char figure[48], measured[32], reference[48];
+    double ratio; /* measured / target or reference; 0: none */
+    int met;      /* 1 yes, 0 no, -1 not judged (a reference, or skipped) */
+};
+
+struct bench {
+    struct config cfg;
+    char *root;
+    struct row rows[MAX_ROWS];
+    size_t nrows;
+    unsigned odd; /* "ODD:" lines printed */
+};
+
+static struct bench *bench_for_fatal; /* fatal() removes its directory */
+
+static void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* The benchmark itself could not run: clean up, exit 1. */
+static void fatal(const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);
+    fprintf(stderr, "bench-trigger: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    if (bench_for_fatal != NULL && !bench_for_fatal->cfg.keep)
+        harness_rmtree(vane_strdup(bench_for_fatal->root));
+    exit(1);
+}
+
+static void odd(struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Something that should not happen, but does not stop the benchmark. */
+static void odd(struct bench *b, const char *fmt, ...)
+{
+    va_list ap;
+
+    b->odd++;
+    printf("ODD: ");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+}
+
+/* A row of the table: met is 1 or 0 against a target, -1 beside a reference. */
+static void add_row(struct bench *b, const char *figure, const char *measured,
+                    const char *reference, double ratio, int met)
+{
+    struct row *r = &b->rows[b->nrows < MAX_ROWS - 1 ? b->nrows++ : MAX_ROWS - 1];
+
+    snprintf(r->figure, sizeof(r->figure), "%s", figure);
+    snprintf(r->measured, sizeof(r->measured), "%s", measured);
+    snprintf(r->reference, sizeof(r->reference), "%s", reference);
+    r->ratio = ratio;
+    r->met = met;
+}
+
+static void skipped_row(struct bench *b, const char *figure, const char *why)
+{
+    add_row(b, figure, "skipped", why, 0, -1);
+}
+
+static void print_table(const struct bench *b)
+{
+    printf("\n%-42s %-20s %-40s %7s  %s\n", "figure", "measured", "target / reference", "ratio",
+           "met");
+    for (size_t i = 0; i < b->nrows; i++) {
+        const struct row *r = &b->rows[i];
+        char ratio[16] = "";
+
+        if (r->ratio > 0)
+            snprintf(ratio, sizeof(ratio), "%.2f", r->ratio);
+        printf("%-42s %-20s %-40s %7s  %s\n", r->figure, r->measured, r->reference, ratio,
+               r->met < 0 ? "-" : r->met ? "yes" : "no");
+    }
+    printf("(ratio = measured / target or reference; for the latency, cost and memory rows "
+           "lower is better)\n");
+}
+
+/* ---- processes --------------------------------------------------------------- */
+
+/* VmRSS of pid in KiB, or 0 when it cannot be read (gone, or a zombie). */
+static double rss_kib(pid_t pid)
+{
+    char *path = vane_asprintf("/proc/%d/status", (int)pid);
+    char *status = harness_read_file(path);
+    const char *line = status ? strstr(status, "\nVmRSS:") : NULL;
+    double kib = line ? strtod(line + strlen("\nVmRSS:"), NULL) : 0;
+
+    vane_free(status);
+    vane_free(path);
+    return kib;
+}
+
+/* CPU seconds pid has used (user + system), or 0. */
+static double cpu_seconds(pid_t pid)
+{
+    char *path = vane_asprintf("/proc/%d/stat", (int)pid);
+    char *stat = harness_read_file(path);
+    const char *p = stat ? strrchr(stat, ')') : NULL; /* the name may hold spaces */
+    unsigned long utime = 0, stime = 0;
+
+    /* After the name: state, then fields 4..13, then utime and stime. */
+    if (p != NULL)
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
+    vane_free(stat);
+    vane_free(path);
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static const char *describe_status(int status)
+{
+    char *out = scratch();
+
+    if (status == -1)
+        snprintf(out, 48, "still running after %d s (killed)", STOP_TIMEOUT_MS / 1000);
+    else if (WIFEXITED(status))
+        snprintf(out, 48, "exit status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(out, 48, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else
+        snprintf(out, 48, "wait status %d", status);
+    return out;
+}
+
+/* ---- the loop and this program's requests ------------------------------------ */
+
+static uv_loop_t loop;
+static struct http_client *http;
+static struct curl_slist *batch_headers; /* of every batch post */
+static char data_text[DATA_BYTES + 1];   /* every event's data */
+
+/* Runs the loop for seconds: requests, pacers and samplers go on meanwhile. */
+static void run_for(double seconds)
+{
+    bool never = false;
+
+    harness_loop_until(&loop, &never, (int)(seconds * 1000) + 1);
+}
+
+/* Requests sent for one purpose, and what came of them. */
+struct flow {
+    uint64_t sent, ok, failed, inflight; /* requests */
+    uint64_t events_ok;                  /* events in the requests answered 2xx */
+    uint64_t *answer_ns;                 /* how long each 2xx took, when kept */
+    size_t answers, answers_cap;
+    uint8_t *ok_seq;                     /* per event sequence: answered 2xx; NULL: not kept */
+    uint64_t seq_cap;
+    char first_error[HTTP_CLIENT_ERROR_MAX + 32];
+    void (*refill)(struct flow *flow);   /* after each answer; NULL: none */
+    bool stopped;                        /* refill sends nothing more */
+};
+
+struct post {
+    struct http_request req; /* first: the done callback gets its address */
+    struct flow *flow;
+    struct curl_slist *headers; /* owned; NULL: batch_headers */
+    char *body;                 /* owned */
+    uint64_t seq;               /* of the first event */
+    size_t events;
+};
+
+static void note_failure(struct flow *f, const struct http_result *res)
+{
+    f->failed++;
+    if (f->first_error[0] != '\0')
+        return;
+    if (res->curl_code != CURLE_OK)
+        snprintf(f->first_error, sizeof(f->first_error), "%s", res->error);
+    else
+        snprintf(f->first_error, sizeof(f->first_error), "HTTP %ld %s", res->status, res->error);
+}
+
+static void on_post_done(struct http_request *req, const struct http_result *res)
+{
+    struct post *p = (struct post *)req;
+    struct flow *f = p->flow;
+
+    f->inflight--;
+    if (res->curl_code == CURLE_OK && res->status >= 200 && res->status < 300) {
+        f->ok++;
+        f->events_ok += p->events;
+        if (f->answer_ns != NULL && f->answers < f->answers_cap)
+            f->answer_ns[f->answers++] = res->elapsed_ns;
+        for (uint64_t s = p->seq; f->ok_seq != NULL && s < p->seq + p->events && s < f->seq_cap;
+             s++)
+            f->ok_seq[s] = 1;
+    } else {
+        note_failure(f, res);
+    }
+    curl_slist_free_all(p->headers);
+    vane_free(p->body);
+    vane_free(p);
+    if (f->refill != NULL && !f->stopped)
+        f->refill(f);
+}
+
+/* POSTs body (taken) to url with headers (taken; NULL: a batch's). */
+static void post_send(struct flow *f, const char *url, struct curl_slist *headers, char *body,
+                      size_t len, uint64_t seq, size_t events)
+{
+    struct post *p = VANE_NEW(p);
+    int rc;
+
+    p->flow = f;
+    p->headers = headers;
+    p->body = body;
+    p->seq = seq;
+    p->events = events;
+    p->req.url = url;
+    p->req.headers = headers ? headers : batch_headers;
+    p->req.body = body;
+    p->req.body_len = len;
+    p->req.timeout_ms = REQUEST_TIMEOUT_MS;
+    p->req.done = on_post_done;
+    p->req.arg = p;
+    f->sent++;
+    if ((rc = http_client_send(http, &p->req)) != 0) {
+        struct http_result res = {.curl_code = CURLE_SEND_ERROR};
+
+        snprintf(res.error, sizeof(res.error), "cannot send: %s", strerror(-rc));
+        note_failure(f, &res);
+        curl_slist_free_all(headers);
+        vane_free(body);
+        vane_free(p);
+        return;
+    }
+    f->inflight++;
+}
+
+/* Runs the loop until nothing of f is in flight (every request has a timeout). */
+static void flow_drain(struct flow *f)
+{
+    double deadline = now_s() + REQUEST_TIMEOUT_MS / 1000.0 + 5;
+
+    f->stopped = true;
+    while (f->inflight > 0 && now_s() < deadline)
+        run_for(0.01);
+}
+
+static void flow_free(struct flow *f)
+{
+    vane_free(f->answer_ns);
+    vane_free(f->ok_seq);
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+static void append_event(struct vane_buf *buf, const char *prefix, uint64_t seq, unsigned types)
+{
+    vane_buf_appendf(buf,
+                     "{\"specversion\":\"1.0\",\"id\":\"%s-%" PRIu64 "\",\"source\":\"/bench/trigger\","
+                     "\"type\":\"bench.type.%" PRIu64 "\",\"datacontenttype\":\"text/plain\","
+                     "\"data\":\"%s\"}",
+                     prefix, seq, seq % types, data_text);
+}
+
+/* A JSON array of count structured events from first; *len its length. */
+static char *batch_body(const char *prefix, uint64_t first, size_t count, unsigned types,
+                        size_t *len)
+{
+    struct vane_buf buf = VANE_BUF_INIT;
+
+    vane_buf_append(&buf, "[", 1);
+    for (size_t i = 0; i < count; i++) {
+        if (i > 0)
+            vane_buf_append(&buf, ",", 1);
+        append_event(&buf, prefix, first + i, types);
+    }
+    vane_buf_append(&buf, "]", 1);
+    *len = buf.len;
+    return vane_buf_detach(&buf);
+}
+
+/* A binary-mode event's headers: those the trigger sends for these events. */
+static struct curl_slist *binary_headers(const char *id, uint64_t type)
+{
+    struct curl_slist *h = curl_slist_append(NULL, "ce-specversion: 1.0");
+    char line[128];
+
+    snprintf(line, sizeof(line), "ce-id: %s", id);
+    h = curl_slist_append(h, line);
+    h = curl_slist_append(h, "ce-source: /bench/trigger");
+    snprintf(line, sizeof(line), "ce-type: bench.type.%" PRIu64, type);
+    h = curl_slist_append(h, line);
+    h = curl_slist_append(h, "Content-Type: text/plain");
+    return curl_slist_append(h, "Expect:");
+}
+
+/* ---- bulk sends: a preload, or the reference client ---------------------------- */
+
+struct bulk {
+    struct flow flow; /* first: refill gets its address */
+    const char *url, *prefix;
+    uint64_t total, next; /* events */
+    size_t per_request, parallel;
+    unsigned types;
+    bool binary; /* one event per request in binary mode, else batches */
+};
+
+static void bulk_refill(struct flow *f)
+{
+    struct bulk *bk = (struct bulk *)f;
+
+    while (f->inflight < bk->parallel && bk->next < bk->total) {
+        size_t n = bk->total - bk->next < bk->per_request ? (size_t)(bk->total - bk->next)
+                                                          : bk->per_request;
+        size_t len;
+
+        if (bk->binary) {
+            char id[64];
+
+            snprintf(id, sizeof(id), "%s-%" PRIu64, bk->prefix, bk->next);
+            post_send(f, bk->url, binary_headers(id, bk->next % bk->types),
+                      vane_strdup(data_text), DATA_BYTES, bk->next, 1);
+        } else {
+            char *body = batch_body(bk->prefix, bk->next, n, bk->types, &len);
+
+            post_send(f, bk->url, NULL, body, len, bk->next, n);
+        }
+        bk->next += n;
+    }
+}
+
+/* Sends the bulk to its end or timeout; returns the seconds it took, 0 when it did not end. */
+static double bulk_run(struct bulk *bk, double timeout)
+{
+    double start = now_s(), deadline = start + timeout, took = 0;
+
+    bk->flow.refill = bulk_refill;
+    bulk_refill(&bk->flow);
+    while ((bk->next < bk->total || bk->flow.inflight > 0) && now_s() < deadline)
+        run_for(0.01);
+    if (bk->next >= bk->total && bk->flow.inflight == 0)
+        took = now_s() - start;
+    flow_drain(&bk->flow);
+    return took;
+}
+
+/* ---- paced publishing and memory sampling --------------------------------------- */
+
+struct pacer {
+    struct flow flow;
+    uv_timer_t tick;
+    char *url;
+    const char *prefix;
+    double rate;
+    uint64_t start_ns, end_ns, next, planned;
+    bool ended; /* the window is over: nothing more is sent */
+};
+
+/* One event; its id is "<prefix>-<seq>-<CLOCK_REALTIME ns when sent>". */
+static void send_paced(struct pacer *pc, uint64_t seq)
+{
+    char id[96];
+
+    snprintf(id, sizeof(id), "%s-%" PRIu64 "-%" PRIu64, pc->prefix, seq, realtime_ns());
+    post_send(&pc->flow, pc->url, binary_headers(id, 0), vane_strdup(data_text), DATA_BYTES, seq,
+              1);
+}
+
+static void on_tick(uv_timer_t *timer)
+{
+    struct pacer *pc = timer->data;
+    uint64_t now = uv_hrtime();
+    uint64_t due = (uint64_t)((double)(now - pc->start_ns) * pc->rate / 1e9);
+
+    if (due > pc->planned || now >= pc->end_ns)
+        due = pc->planned;
+    while (pc->next < due)
+        send_paced(pc, pc->next++);
+    if (pc->next >= pc->planned) {
+        pc->ended = true;
+        uv_timer_stop(timer);
+    }
+}
+
+/* Publishes rate events/s to vaned's eventbus for seconds, from now on, while the loop runs. */
+static void pacer_start(struct pacer *pc, const struct vaned *v, const char *prefix, double rate,
+                        double seconds)
+{
+    memset(pc, 0, sizeof(*pc));
+    pc->url = vane_asprintf("%s/gateway/" BUS, v->url);
+    pc->prefix = prefix;
+    pc->rate = rate;
+    pc->planned = (uint64_t)(rate * seconds);
+    pc->flow.seq_cap = pc->planned;
+    pc->flow.ok_seq = vane_calloc(pc->planned + 1, 1);
+    pc->flow.answers_cap = pc->planned;
+    pc->flow.answer_ns = vane_calloc(pc->planned + 1, sizeof(uint64_t));
+    pc->start_ns = uv_hrtime();
+    pc->end_ns = pc->start_ns + (uint64_t)(seconds * 1e9);
+    uv_timer_init(&loop, &pc->tick);
+    pc->tick.data = pc;
+    uv_timer_start(&pc->tick, on_tick, 1, 1);
+}
+
+/* Runs the loop until the pacer's window is over (bounded); true when it was. */
+static bool pacer_wait_ended(struct pacer *pc)
+{
+    double deadline = now_s() + (double)(pc->end_ns - uv_hrtime()) / 1e9 + 10;
+
+    while (!pc->ended && now_s() < deadline)
+        run_for(0.01);
+    return pc->ended;
+}
+
+/* Ends the pacer: its answers are waited for, its timer closed. */
+static void pacer_finish(struct pacer *pc)
+{
+    pacer_wait_ended(pc);
+    uv_timer_stop(&pc->tick);
+    flow_drain(&pc->flow);
+    uv_close((uv_handle_t *)&pc->tick, NULL);
+    uv_run(&loop, UV_RUN_NOWAIT);
+}
+
+static void pacer_free(struct pacer *pc)
+{
+    flow_free(&pc->flow);
+    vane_free(pc->url);
+}
+
+struct sampler {
+    uv_timer_t timer;
+    pid_t pid;
+    double max_kib, first_kib;
+    bool died;
+};
+
+static void sample(struct sampler *s)
+{
+    double kib = rss_kib(s->pid);
+
+    if (kib == 0)
+        s->died = true;
+    if (s->first_kib == 0)
+        s->first_kib = kib;
+    if (kib > s->max_kib)
+        s->max_kib = kib;
+}
+
+static void on_sample(uv_timer_t *timer)
+{
+    sample(timer->data);
+}
+
+static void sampler_start(struct sampler *s, pid_t pid)
+{
+    memset(s, 0, sizeof(*s));
+    s->pid = pid;
+    sample(s);
+    uv_timer_init(&loop, &s->timer);
+    s->timer.data = s;
+    uv_timer_start(&s->timer, on_sample, RSS_MS, RSS_MS);
+}
+
+static void sampler_stop(struct sampler *s)
+{
+    uv_timer_stop(&s->timer);
+    uv_close((uv_handle_t *)&s->timer, NULL);
+    uv_run(&loop, UV_RUN_NOWAIT);
+}
+
+/* ---- vaned and the sink ------------------------------------------------------------ */
+
+/* One phase's processes: a fresh vaned with the eventbus, and a fresh sink. */
+struct phase {
+    char name[32];
+    char *data;
+    struct vaned v;
+    struct sink sink;
+    char *record; /* the sink's record, or NULL */
+};
+
+static json_t *admin_get(const struct vaned *v, const char *path)
+{
+    char *url = vane_asprintf("%s%s", v->url, path);
+    struct http_reply reply;
+    json_t *body = NULL;
+
+    memset(&reply, 0, sizeof(reply));
+    if (http_request("GET", url, NULL, HTTP_1_1, &reply) == 0 && reply.status == 200)
+        body = json_loads(reply.body, 0, NULL);
+    http_reply_free(&reply);
+    vane_free(url);
+    return body;
+}
+
+/* POSTs body (taken) to the admin API; anything but 201 ends the benchmark. */
+static void admin_create(const struct vaned *v, const char *path, json_t *body)
+{
+    char *url = vane_asprintf("%s%s", v->url, path);
+    char *text = json_dumps(body, JSON_COMPACT);
+    const char *const headers[] = {"Content-Type: application/json", NULL};
+    struct http_call call = {"POST", url, headers, text, strlen(text), HTTP_1_1};
+    struct http_reply reply;
+
+    memset(&reply, 0, sizeof(reply));
+    if (http_call(&call, &reply) != 0 || reply.status != 201)
+        fatal("POST %s %s: answered %ld %s", path, text, reply.status,
+              reply.body ? reply.body : "");
+    http_reply_free(&reply);
+    free(text);
+    vane_free(url);
+    json_decref(body);
+}
+
+/* Events an eventbus holds over its eventlogs; -1 when it does not answer (or not exist). */
+static int64_t stored_events(const struct vaned *v, const char *bus)
+{
+    char *path = vane_asprintf("/api/v1/eventbuses/%s", bus);
+    json_t *body = admin_get(v, path), *log;
+    int64_t total = -1;
+    size_t i;
+
+    if (json_is_array(json_object_get(body, "eventlogs"))) {
+        total = 0;
+        json_array_foreach(json_object_get(body, "eventlogs"), i, log)
+            total += json_integer_value(json_object_get(log, "events"));
+    }
+    json_decref(body);
+    vane_free(path);
+    return total;
+}
+
+/* The committed offsets of every subscription of the eventbus, summed; -1 when unreadable. */
+static int64_t settled_events(const struct vaned *v)
+{
+    json_t *body = admin_get(v, "/api/v1/subscriptions?eventbus=" BUS), *sub, *off;
+    int64_t total = -1;
+    size_t i, j;
+
+    if (json_is_array(json_object_get(body, "subscriptions"))) {
+        total = 0;
+        json_array_foreach(json_object_get(body, "subscriptions"), i, sub)
+            json_array_foreach(json_object_get(sub, "offsets"), j, off)
+                total += json_integer_value(json_object_get(off, "offset"));
+    }
+    json_decref(body);
+    return total;
+}
+
+struct sink_counts {
+    uint64_t requests, ok, connections, hanging;
+};
+
+/* The sink's counters (ok: answers 2xx); false when it did not answer. */
+static bool sink_counts(const struct sink *s, struct sink_counts *c)
+{
+    json_t *stats = sink_stats(s), *n;
+    const char *status;
+
+    memset(c, 0, sizeof(*c));
+    if (stats == NULL)
+        return false;
+    c->requests = (uint64_t)json_integer_value(json_object_get(stats, "requests"));
+    c->connections = (uint64_t)json_integer_value(json_object_get(stats, "connections"));
+    c->hanging = (uint64_t)json_integer_value(json_object_get(stats, "hanging"));
+    json_object_foreach(json_object_get(stats, "by_status"), status, n)
+        if (status[0] == '2')
+            c->ok += (uint64_t)json_integer_value(n);
+    json_decref(stats);
+    return true;
+}
+
+static void phase_start(struct bench *b, struct phase *ph, const char *name, bool record)
+{
+    memset(ph, 0, sizeof(*ph));
+    snprintf(ph->name, sizeof(ph->name), "%s", name);
+    ph->data = vane_asprintf("%s/data-%s", b->root, name);
+    if (record)
+        ph->record = vane_asprintf("%s/%s.record", b->root, name);
+    if (sink_start(&ph->sink, ph->record) != 0)
+        fatal("%s: the sink (%s) did not start", name, b->cfg.sink);
+    if (vaned_start(&ph->v, ph->data, NULL) != 0)
+        fatal("%s: vaned (%s) did not start", name, b->cfg.vaned);
+    admin_create(&ph->v, "/api/v1/eventbuses",
+                 json_pack("{s:s, s:i}", "name", BUS, "eventlog_count", EVENTLOGS));
+}
+
+/* A subscription of the eventbus to the sink's path; filter_type NULL: no filter. */
+static void subscribe(struct phase *ph, const char *name, bool batch, const char *offset_type,
+                      const char *filter_type, const char *path)
+{
+    char *url = sink_url(&ph->sink, path);
+    json_t *body = json_pack("{s:s, s:s, s:s, s:{s:s}, s:{s:s}}", "name", name, "eventbus", BUS,
+                             "sink", url, "protocol_settings", "delivery_mode",
+                             batch ? "batch" : "binary", "config", "offset_type", offset_type);
+
+    if (batch)
+        json_object_set_new(json_object_get(body, "protocol_settings"), "batch_size",
+                            json_integer(BATCH_SIZE));
+    if (filter_type != NULL)
+        json_object_set_new(body, "filters",
+                            json_pack("[{s:{s:s}}]", "exact", "type", filter_type));
+    admin_create(&ph->v, "/api/v1/subscriptions", body);
+    vane_free(url);
+}
+
+/* Prints the warnings and errors vaned logged, at most ODD_LOG_LINES of them. */
+static void check_log(struct bench *b, const struct vaned *v, const char *what)
+{
+    char *log = vaned_log(v);
+    unsigned found = 0;
+
+    for (char *line = log; line != NULL && *line != '\0';) {
+        char *end = strchr(line, '\n');
+        const char *level = strchr(line, ' ');
+
+        if (end != NULL)
+            *end = '\0';
+        if (level != NULL && (strncmp(level, " warn ", 6) == 0 || strncmp(level, " error ", 7) == 0)
+            && found++ < ODD_LOG_LINES)
+            odd(b, "%s: vaned logged: %s", what, line);
+        line = end ? end + 1 : NULL;
+    }
+    if (found > ODD_LOG_LINES)
+        odd(b, "%s: ... and %u more warnings or errors", what, found - ODD_LOG_LINES);
+    vane_free(log);
+}
+
+/* Dead letters, then both processes stopped and looked at; the data removed. */
+static void phase_stop(struct bench *b, struct phase *ph)
+{
+    int64_t dead = stored_events(&ph->v, "__dl_" BUS);
+    int status;
+
+    if (dead > 0)
+        odd(b, "%s: %s events went to the dead letters (__dl_" BUS ")", ph->name,
+            num((double)dead));
+    if (ph->v.pid > 0) {
+        kill(ph->v.pid, SIGTERM);
+        if ((status = vaned_wait(&ph->v, STOP_TIMEOUT_MS)) != 0)
+            odd(b, "%s: vaned stopped with %s", ph->name, describe_status(status));
+    }
+    check_log(b, &ph->v, ph->name);
+    vaned_cleanup(&ph->v);
+    if ((status = sink_stop(&ph->sink)) != 0)
+        odd(b, "%s: the sink stopped with %s", ph->name, describe_status(status));
+    if (!b->cfg.keep)
+        harness_rmtree(ph->data);
+    else
+        vane_free(ph->data);
+    vane_free(ph->record);
+}
+
+/* Publishes n events of types types in batches; verifies the eventbus holds them. */
+static void preload(struct bench *b, struct phase *ph, uint64_t n, unsigned types)
+{
+    char *url = vane_asprintf("%s/gateway/" BUS, ph->v.url);
+    struct bulk bk = {.url = url, .prefix = ph->name, .total = n, .per_request = PRELOAD_BATCH,
+                      .parallel = PRELOAD_PARALLEL, .types = types};
+    double took = bulk_run(&bk, 30 + (double)n / 10000);
+    int64_t stored = stored_events(&ph->v, BUS);
+
+    (void)b;
+    if (took == 0 || bk.flow.failed > 0 || stored != (int64_t)n)
+        fatal("%s: preloading %s events failed: %s of %s requests answered 2xx (%s), the "
+              "eventbus holds %lld", ph->name, num((double)n), num((double)bk.flow.ok),
+              num((double)bk.flow.sent), bk.flow.first_error[0] ? bk.flow.first_error : "timed out",
+              (long long)stored);
+    printf("%s: preloaded %s events in %.2f s (%s ev/s, %d per batch publish, %d eventlogs)\n",
+           ph->name, num((double)n), took, num((double)n / took), PRELOAD_BATCH, EVENTLOGS);
+    flow_free(&bk.flow);
+    vane_free(url);
+}
+
+/* ---- waiting for deliveries ---------------------------------------------------------- */
+
+struct settled {
+    bool done;
+    double end;            /* now_s() at the poll that first saw the last 2xx count */
+    double vaned_cpu_end;  /* vaned's CPU seconds then */
+    double sink_cpu_end;
+    int64_t settled;       /* the subscriptions' committed offsets, summed */
+    struct sink_counts at_end;
+};
+
+/*
+ * Polls the sink every POLL_MS until the subscriptions settled want_settled
+ * events and the sink answered want_ok requests 2xx, or timeout seconds
+ * pass, or vaned is gone.  The loop runs between polls.
+ */
+static void wait_settled(struct phase *ph, int64_t want_settled, uint64_t want_ok, double timeout,
+                         struct settled *out)
+{
+    double deadline = now_s() + timeout;
+    uint64_t last_ok = UINT64_MAX;
+    struct sink_counts c;
+
+    memset(out, 0, sizeof(*out));
+    while (sink_counts(&ph->sink, &c)) {
+        double t = now_s();
+
+        if (c.ok != last_ok) {
+            last_ok = c.ok;
+            out->end = t;
+            out->vaned_cpu_end = cpu_seconds(ph->v.pid);
+            out->sink_cpu_end = cpu_seconds(ph->sink.process.pid);
+        }
+        out->at_end = c;
+        out->settled = settled_events(&ph->v);
+        if (out->settled >= want_settled && c.ok >= want_ok) {
+            out->done = true;
+            return;
+        }
+        if (t > deadline || rss_kib(ph->v.pid) == 0)
+            return;
+        run_for(POLL_MS / 1000.0);
+    }
+}
+
+static double drain_timeout(double events, double target_rate)
+{
+    double t = 10 * events / target_rate;
+
+    return t > MIN_DRAIN_TIMEOUT ? t : MIN_DRAIN_TIMEOUT;
+}
+
+/* Says what a delivery that did not finish reached. */
+static void report_stall(struct bench *b, const struct phase *ph, const struct settled *st,
+                         int64_t want_settled, double since)
+{
+    odd(b, "%s: delivery stalled or too slow: after %.1f s the subscriptions had settled %s of "
+        "%s events, the sink had answered %s requests 2xx (%s received, %s hanging)%s",
+        ph->name, now_s() - since, num((double)st->settled), num((double)want_settled),
+        num((double)st->at_end.ok), num((double)st->at_end.requests),
+        num((double)st->at_end.hanging), rss_kib(ph->v.pid) == 0 ? "; vaned is gone" : "");
+}
+
+/* ---- the record --------------------------------------------------------------------- */
+
+/* What the sink's record says of the events "<prefix>-<seq>-<sent ns>", seq < count. */
+struct record_scan {
+    uint64_t lines, hung;  /* every delivery recorded; those left hanging */
+    uint32_t *answered;    /* per seq: answered 2xx */
+    uint64_t *latency_ns;  /* received_ns - sent ns of each first 2xx answer */
+    size_t latencies;
+};
+
+static void scan_line(const char *prefix, uint64_t count, json_t *line, struct record_scan *out)
+{
+    json_t *answer = json_object_get(line, "answer");
+    const char *id = json_string_value(json_object_get(json_object_get(line, "headers"), "ce-id"));
+    json_int_t status = json_integer_value(json_object_get(answer, "status"));
+    size_t plen = strlen(prefix);
+    unsigned long long seq, sent;
+
+    out->lines++;
+    if (json_is_true(json_object_get(answer, "hang")))
+        out->hung++;
+    if (id == NULL || strncmp(id, prefix, plen) != 0 || id[plen] != '-' ||
+        sscanf(id + plen + 1, "%llu-%llu", &seq, &sent) != 2 || seq >= count ||
+        status < 200 || status > 299)
+        return;
+    if (out->answered[seq]++ == 0)
+        out->latency_ns[out->latencies++] =
+            (uint64_t)json_integer_value(json_object_get(line, "received_ns")) - sent;
+}
+
+static bool scan_record(const char *path, const char *prefix, uint64_t count,
+                        struct record_scan *out)
+{
+    FILE *f = fopen(path, "r");
+    char *text = NULL;
+    size_t cap = 0;
+    ssize_t len;
+
+    memset(out, 0, sizeof(*out));
+    if (f == NULL)
+        return false;
+    out->answered = vane_calloc(count + 1, sizeof(*out->answered));
+    out->latency_ns = vane_calloc(count + 1, sizeof(*out->latency_ns));
+    while ((len = getline(&text, &cap, f)) > 0) {
+        json_t *line = json_loadb(text, (size_t)len, 0, NULL);
+
+        if (line != NULL)
+            scan_line(prefix, count, line, out);
+        json_decref(line);
+    }
+    free(text);
+    fclose(f);
+    return true;
+}
+
+static void scan_free(struct record_scan *s)
+{
+    vane_free(s->answered);
+    vane_free(s->latency_ns);
+}
+
+/* Events published 2xx but never answered 2xx by the sink, and those answered twice or more. */
+static void count_loss(const struct flow *published, const struct record_scan *s, uint64_t count,
+                       uint64_t *lost, uint64_t *duplicated)
+{
+    *lost = *duplicated = 0;
+    for (uint64_t seq = 0; seq < count; seq++) {
+        if (published->ok_seq[seq] && s->answered[seq] == 0)
+            (*lost)++;
+        if (s->answered[seq] > 1)
+            (*duplicated)++;
+    }
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The p-quantile (0..1) of n sorted values. */
+static double quantile(const uint64_t *sorted, size_t n, double p)
+{
+    size_t i = (size_t)(p * (double)n);
+
+    if ((double)i < p * (double)n) /* the rank rounded up */
+        i++;
+    return n == 0 ? 0 : (double)sorted[i > 0 ? i - 1 : 0];
+}
+
+/* ---- phases ---------------------------------------------------------------------------- */
+
+/* The raw client: the same deliveries posted straight to the sink; events/s, or 0. */
+static double reference(struct bench *b, struct phase *ph, uint64_t n, bool batch,
+                        double target)
+{
+    char *url = sink_url(&ph->sink, "/bench");
+    size_t batch_parallel = trigger_defaults.max_inflight / BATCH_SIZE;
+    struct bulk bk = {.url = url, .prefix = "ref", .total = n, .types = 1, .binary = !batch,
+                      .per_request = batch ? BATCH_SIZE : 1,
+                      .parallel = batch ? (batch_parallel > 0 ? batch_parallel : 1)
+                                        : (size_t)b->cfg.ref_parallel};
+    struct sink_counts before, after;
+    double sink_cpu = cpu_seconds(ph->sink.process.pid), took, rate;
+
+    sink_counts(&ph->sink, &before);
+    took = bulk_run(&bk, drain_timeout((double)n, target));
+    sink_cpu = cpu_seconds(ph->sink.process.pid) - sink_cpu;
+    sink_counts(&ph->sink, &after);
+    rate = took > 0 ? (double)n / took : 0;
+    if (took == 0 || bk.flow.failed > 0)
+        odd(b, "%s reference: %s of %s requests failed (%s)", ph->name,
+            num((double)bk.flow.failed), num((double)bk.flow.sent),
+            bk.flow.first_error[0] ? bk.flow.first_error : "timed out");
+    else
+        printf("%s reference, this program's libcurl multi client straight to the sink: %s ev/s "
+               "(%s requests of %zu event(s), %zu in flight, %.2f s; the sink used %.0f%% of a "
+               "CPU and accepted %s connections)\n",
+               ph->name, num(rate), num((double)bk.flow.ok), bk.per_request, bk.parallel, took,
+               100 * sink_cpu / took, num((double)(after.connections - before.connections)));
+    flow_free(&bk.flow);
+    vane_free(url);
+    return rate;
+}
+
+/* The binary or batch delivery figure, with its reference. */
+static void phase_throughput(struct bench *b, bool batch)
+{
+    const char *name = batch ? "batch" : "binary";
+    uint64_t n = batch ? b->cfg.batch_events : b->cfg.events;
+    double target = batch ? 150e3 : 25e3, ref_rate, t0, cpu0, sink_cpu0, took, rate;
+    char figure[48], measured[32], reference_text[48];
+    struct sink_counts base;
+    struct settled st;
+    struct phase ph;
+    uint64_t requests;
+
+    phase_start(b, &ph, name, false);
+    preload(b, &ph, n, 1);
+    ref_rate = reference(b, &ph, n, batch, target);
+    sink_counts(&ph.sink, &base);
+    cpu0 = cpu_seconds(ph.v.pid);
+    sink_cpu0 = cpu_seconds(ph.sink.process.pid);
+    t0 = now_s();
+    subscribe(&ph, name, batch, "earliest", NULL, "/bench");
+    wait_settled(&ph, (int64_t)n, base.ok + (batch ? 1 : n), drain_timeout((double)n, target),
+                 &st);
+    snprintf(figure, sizeof(figure), "%s delivery, 1 subscription", batch ? "batch-100" : "binary");
+    if (!st.done) {
+        report_stall(b, &ph, &st, (int64_t)n, t0);
+        skipped_row(b, figure, "did not finish: see ODD");
+        phase_stop(b, &ph);
+        return;
+    }
+    took = st.end - t0;
+    rate = (double)n / took;
+    requests = st.at_end.ok - base.ok;
+    printf("%s delivery: %s ev/s  (%s events in %.2f s from the subscription's POST to the sink's "
+           "last answer; %s requests answered 2xx, %.1f events each; the sink accepted %s "
+           "connections; vaned used %.0f%% of a CPU, the sink %.0f%%)\n",
+           name, num(rate), num((double)n), took, num((double)requests),
+           (double)n / (double)requests, num((double)(st.at_end.connections - base.connections)),
+           100 * (st.vaned_cpu_end - cpu0) / took, 100 * (st.sink_cpu_end - sink_cpu0) / took);
+    if (!batch && requests != n)
+        odd(b, "binary: the sink answered %s deliveries 2xx for %s events (%s)",
+            num((double)requests), num((double)n), requests > n ? "duplicates" : "events lost");
+    snprintf(measured, sizeof(measured), "%s ev/s", num(rate));
+    add_row(b, figure, measured, batch ? ">= 150,000 ev/s" : ">= 25,000 ev/s", rate / target,
+            rate >= target);
+    snprintf(reference_text, sizeof(reference_text), "%s ev/s raw libcurl multi client",
+             num(ref_rate));
+    add_row(b, "  vs raw client to the same sink", measured, ref_rate > 0 ? reference_text
+                                                                          : "(not measured)",
+            ref_rate > 0 ? rate / ref_rate : 0, -1);
+    if (batch) {
+        snprintf(measured, sizeof(measured), "%.1f", (double)n / (double)requests);
+        add_row(b, "  events per request", measured, "batch_size 100",
+                (double)n / (double)requests / BATCH_SIZE, -1);
+    }
+    phase_stop(b, &ph);
+}
+
+/* Publishes at --latency-rate; the sink's record gives publish-to-receive times. */
+static void phase_latency(struct bench *b)
+{
+    double rate = (double)b->cfg.latency_rate;
+    struct pacer warm, pc;
+    struct settled st;
+    struct record_scan scan;
+    struct phase ph;
+    uint64_t lost, duplicated, *answers;
+    char measured[32], reference_text[48];
+    double p99;
+
+    phase_start(b, &ph, "latency", true);
+    subscribe(&ph, "latency", false, "latest", NULL, "/bench");
+    pacer_start(&warm, &ph.v, "warm", rate, b->cfg.warmup);
+    pacer_finish(&warm);
+    wait_settled(&ph, (int64_t)warm.flow.ok, warm.flow.ok, SETTLE_TIMEOUT, &st);
+    pacer_start(&pc, &ph.v, "lat", rate, b->cfg.duration);
+    pacer_finish(&pc);
+    wait_settled(&ph, (int64_t)(warm.flow.ok + pc.flow.ok), warm.flow.ok + pc.flow.ok,
+                 SETTLE_TIMEOUT, &st);
+    if (!st.done)
+        report_stall(b, &ph, &st, (int64_t)(warm.flow.ok + pc.flow.ok), now_s() - SETTLE_TIMEOUT);
+    if (pc.flow.failed + warm.flow.failed > 0)
+        odd(b, "latency: %s publishes failed (%s)", num((double)(pc.flow.failed + warm.flow.failed)),
+            pc.flow.first_error[0] ? pc.flow.first_error : warm.flow.first_error);
+    if (!scan_record(ph.record, "lat", pc.planned, &scan) || scan.latencies == 0) {
+        odd(b, "latency: no delivery of the measured events in the sink's record %s", ph.record);
+        skipped_row(b, "publish-to-sink p99", "no deliveries: see ODD");
+    } else {
+        count_loss(&pc.flow, &scan, pc.planned, &lost, &duplicated);
+        if (lost + duplicated > 0)
+            odd(b, "latency: %s events published were never delivered, %s were delivered more "
+                "than once", num((double)lost), num((double)duplicated));
+        qsort(scan.latency_ns, scan.latencies, sizeof(uint64_t), compare_u64);
+        answers = pc.flow.answer_ns;
+        qsort(answers, pc.flow.answers, sizeof(uint64_t), compare_u64);
+        printf("latency: %s events published at %s/s over %.0f s (after %.0f s not counted), %s "
+               "delivered: publish-to-sink p50 %s p90 %s p99 %s p99.9 %s max %s; publish "
+               "answered p50 %s p99 %s\n",
+               num((double)pc.flow.sent), num(rate), b->cfg.duration, b->cfg.warmup,
+               num((double)scan.latencies),
+               fmt_ms(quantile(scan.latency_ns, scan.latencies, 0.5)),
+               fmt_ms(quantile(scan.latency_ns, scan.latencies, 0.9)),
+               fmt_ms(quantile(scan.latency_ns, scan.latencies, 0.99)),
+               fmt_ms(quantile(scan.latency_ns, scan.latencies, 0.999)),
+               fmt_ms((double)scan.latency_ns[scan.latencies - 1]),
+               fmt_ms(quantile(answers, pc.flow.answers, 0.5)),
+               fmt_ms(quantile(answers, pc.flow.answers, 0.99)));
+        p99 = quantile(scan.latency_ns, scan.latencies, 0.99);
+        snprintf(measured, sizeof(measured), "%s", fmt_ms(p99));
+        add_row(b, "publish-to-sink p99 at 1,000 ev/s", measured, "<= 5 ms", p99 / 5e6,
+                p99 <= 5e6);
+        snprintf(measured, sizeof(measured), "%s",
+                 fmt_ms(quantile(scan.latency_ns, scan.latencies, 0.5)));
+        add_row(b, "  p50", measured, "", 0, -1);
+        snprintf(reference_text, sizeof(reference_text), "%s publish answered p99",
+                 fmt_ms(quantile(answers, pc.flow.answers, 0.99)));
+        add_row(b, "  vs the publish alone", fmt_ms(p99), reference_text,
+                p99 / quantile(answers, pc.flow.answers, 0.99), -1);
+    }
+    scan_free(&scan);
+    pacer_free(&warm);
+    pacer_free(&pc);
+    phase_stop(b, &ph);
+}
+
+/* What one fan-out run measured. */
+struct fanout_point {
+    unsigned count;
+    double created_s, took, delivered_rate, filtered_rate, cpu_s, cost_us;
+    bool done;
+};
+
+/* count subscriptions, each an exact filter on its own type, over events of as many types. */
+static void fanout_run(struct bench *b, unsigned count, struct fanout_point *pt)
+{
+    uint64_t m = b->cfg.fanout_events;
+    double t0, cpu0;
+    char name[32];
+    struct sink_counts base;
+    struct settled st;
+    struct phase ph;
+
+    memset(pt, 0, sizeof(*pt));
+    pt->count = count;
+    snprintf(name, sizeof(name), "fanout-%u", count);
+    phase_start(b, &ph, name, false);
+    preload(b, &ph, m, count);
+    sink_counts(&ph.sink, &base);
+    cpu0 = cpu_seconds(ph.v.pid);
+    t0 = now_s();
+    for (unsigned i = 0; i < count; i++) {
+        char sub[32], type[32], path[32];
+
+        snprintf(sub, sizeof(sub), "fan-%u", i);
+        snprintf(type, sizeof(type), "bench.type.%u", i);
+        snprintf(path, sizeof(path), "/sub/%u", i);
+        subscribe(&ph, sub, false, "earliest", type, path);
+    }
+    pt->created_s = now_s() - t0;
+    wait_settled(&ph, (int64_t)(m * count), base.ok + m,
+                 60 + (double)(m * count) / 50000, &st);
+    if (!st.done) {
+        report_stall(b, &ph, &st, (int64_t)(m * count), t0);
+    } else {
+        pt->done = true;
+        pt->took = st.end - t0;
+        pt->delivered_rate = (double)m / pt->took;
+        pt->filtered_rate = (double)(m * count) / pt->took;
+        pt->cpu_s = st.vaned_cpu_end - cpu0;
+        pt->cost_us = pt->cpu_s / (double)(m * count) * 1e6;
+        if (st.at_end.ok - base.ok != m)
+            odd(b, "%s: the sink answered %s deliveries 2xx for %s matching events", name,
+                num((double)(st.at_end.ok - base.ok)), num((double)m));
+    }
+    phase_stop(b, &ph);
+}
+
+static void fanout_row(struct bench *b, const struct fanout_point *pt,
+                       const struct fanout_point *first)
+{
+    char figure[48], measured[32], reference_text[48];
+
+    snprintf(figure, sizeof(figure), "fan-out, %u subscription(s): delivered", pt->count);
+    if (!pt->done) {
+        skipped_row(b, figure, "did not finish: see ODD");
+        return;
+    }
+    snprintf(measured, sizeof(measured), "%s ev/s", num(pt->delivered_rate));
+    snprintf(reference_text, sizeof(reference_text), "%s filter evaluations/s",
+             num(pt->filtered_rate));
+    add_row(b, figure, measured, reference_text, 0, -1);
+    snprintf(measured, sizeof(measured), "%.2f us", pt->cost_us);
+    if (first == pt || !first->done) {
+        add_row(b, "  vaned CPU per event per subscription", measured, "", 0, -1);
+        return;
+    }
+    snprintf(reference_text, sizeof(reference_text), "%.2f us with %u (growth < %.1fx)",
+             first->cost_us, first->count, COST_GROWTH);
+    add_row(b, "  vaned CPU per event per subscription", measured, reference_text,
+            pt->cost_us / first->cost_us, pt->cost_us <= COST_GROWTH * first->cost_us);
+    if (pt->cost_us > COST_GROWTH * first->cost_us)
+        odd(b, "fan-out: vaned's CPU per event per subscription grew from %.2f us with %u "
+            "subscription(s) to %.2f us with %u", first->cost_us, first->count, pt->cost_us,
+            pt->count);
+}
+
+static void phase_fanout(struct bench *b)
+{
+    unsigned counts[MAX_FANOUT];
+    struct fanout_point points[MAX_FANOUT];
+    size_t n = fanout_counts(b->cfg.fanout, counts);
+
+    for (size_t i = 0; i < n; i++)
+        fanout_run(b, counts[i], &points[i]);
+    printf("fan-out curve: %s events over as many types as subscriptions, each subscription an "
+           "exact filter on its type\n", num((double)b->cfg.fanout_events));
+    printf("  %13s %11s %15s %22s %10s %16s\n", "subscriptions", "created in", "delivered ev/s",
+           "filter evaluations/s", "vaned CPU", "CPU/event/sub");
+    for (size_t i = 0; i < n; i++) {
+        if (!points[i].done) {
+            printf("  %13u (did not finish)\n", points[i].count);
+            continue;
+        }
+        printf("  %13u %9.2f s %15s %22s %8.2f s %13.2f us\n", points[i].count,
+               points[i].created_s, num(points[i].delivered_rate), num(points[i].filtered_rate),
+               points[i].cpu_s, points[i].cost_us);
+    }
+    for (size_t i = 0; i < n; i++)
+        fanout_row(b, &points[i], &points[0]);
+}
+
+/* The sink hangs under load, then answers again: vaned's memory, and the catch-up. */
+static void phase_hang(struct bench *b)
+{
+    double rate = (double)b->cfg.hang_rate, recovered;
+    struct sampler rss;
+    struct pacer pc;
+    struct settled st;
+    struct record_scan scan;
+    struct sink_counts at_recovery;
+    struct phase ph;
+    uint64_t lost = 0, duplicated = 0;
+    char figure[48], measured[32];
+
+    phase_start(b, &ph, "hang", true);
+    subscribe(&ph, "hang", false, "latest", NULL, "/bench");
+    sampler_start(&rss, ph.v.pid);
+    pacer_start(&pc, &ph.v, "hang", rate, b->cfg.warmup + b->cfg.hang);
+    run_for(b->cfg.warmup);
+    if (sink_set_mode(&ph.sink, "{\"hang\": true}") != 0)
+        odd(b, "hang: the sink did not take the mode {\"hang\": true}");
+    pacer_wait_ended(&pc);
+    if (sink_set_mode(&ph.sink, "{\"status\": 200}") != 0)
+        odd(b, "hang: the sink did not take the mode {\"status\": 200}");
+    recovered = now_s();
+    sink_counts(&ph.sink, &at_recovery);
+    pacer_finish(&pc);
+    printf("hang: %s events published at %s/s, %.0f s before the sink hung and %.0f s while it "
+           "hung (%s failed); at the recovery the sink had answered %s 2xx and held %s "
+           "requests hanging; vaned's RSS was %s before the hang\n",
+           num((double)pc.flow.ok), num(rate), b->cfg.warmup, b->cfg.hang,
+           num((double)pc.flow.failed), num((double)at_recovery.ok),
+           num((double)at_recovery.hanging), fmt_mib(rss.first_kib));
+    if (pc.flow.failed > 0)
+        odd(b, "hang: %s publishes failed (%s)", num((double)pc.flow.failed), pc.flow.first_error);
+    wait_settled(&ph, (int64_t)pc.flow.ok, pc.flow.ok, CATCHUP_TIMEOUT, &st);
+    sample(&rss);
+    sampler_stop(&rss);
+    snprintf(figure, sizeof(figure), "max vaned RSS, sink hung %.0f s", b->cfg.hang);
+    add_row(b, figure, fmt_mib(rss.max_kib), "< 256 MiB", rss.max_kib / RSS_LIMIT_KIB,
+            rss.max_kib < RSS_LIMIT_KIB);
+    if (rss.died)
+        odd(b, "hang: vaned was gone while the sink hung or after");
+    if (!st.done) {
+        report_stall(b, &ph, &st, (int64_t)pc.flow.ok, recovered);
+        skipped_row(b, "  catch-up after the sink answers", "did not catch up: see ODD");
+    } else {
+        snprintf(measured, sizeof(measured), "%.1f s", st.end - recovered);
+        add_row(b, "  catch-up after the sink answers", measured,
+                "(no target; retry backoff caps at 60 s)", 0, -1);
+    }
+    if (scan_record(ph.record, "hang", pc.planned, &scan)) {
+        count_loss(&pc.flow, &scan, pc.planned, &lost, &duplicated);
+        printf("hang: the sink recorded %s deliveries, %s of them left hanging; %s events "
+               "answered 2xx; catch-up %.1f s after the recovery; vaned's max RSS %s; %s lost, "
+               "%s delivered more than once\n",
+               num((double)scan.lines), num((double)scan.hung), num((double)scan.latencies),
+               st.done ? st.end - recovered : -1.0, fmt_mib(rss.max_kib), num((double)lost),
+               num((double)duplicated));
+        if (lost + duplicated > 0)
+            odd(b, "hang: %s events published were never answered 2xx, %s were answered 2xx "
+                "more than once", num((double)lost), num((double)duplicated));
+        snprintf(measured, sizeof(measured), "%s / %s", num((double)lost),
+                 num((double)duplicated));
+        add_row(b, "  events lost / delivered twice", measured, "0 / 0", 0,
+                lost + duplicated == 0);
+    }
+    scan_free(&scan);
+    pacer_free(&pc);
+    phase_stop(b, &ph);
+}
+
+/* ---- main ---------------------------------------------------------------------------- */
+
+/* A fresh directory under the parent; the parent is created if missing. */
+static char *make_root(const char *parent)
+{
+    char *root = vane_asprintf("%s/bench-trigger-XXXXXX", parent);
+
+    vane_fs_mkdir_p(parent, 0755);
+    if (mkdtemp(root) == NULL) {
+        fprintf(stderr, "bench-trigger: cannot create %s: %s\n", root, strerror(errno));
+        exit(1);
+    }
+    return root;
+}
+
+static const char *fs_name(const char *dir)
+{
+    struct statfs st;
+
+    if (statfs(dir, &st) != 0)
+        return "unknown";
+    switch ((unsigned long)st.f_type) {
+    case 0xEF53: return "ext4";
+    case 0x58465342: return "xfs";
+    case 0x9123683E: return "btrfs";
+    case 0x794C7630: return "overlayfs";
+    case 0x01021994: return "tmpfs (the disk is not measured!)";
+    default: return "other";
+    }
+}
+
+static void print_header(const struct bench *b)
+{
+    const struct config *c = &b->cfg;
+    char *loadavg = harness_read_file("/proc/loadavg");
+    double one = 0, five = 0, fifteen = 0;
+
+    if (loadavg != NULL)
+        sscanf(loadavg, "%lf %lf %lf", &one, &five, &fifteen);
+    vane_free(loadavg);
+    printf("bench-trigger%s: vaned %s, sink %s, data in %s (%s), %ld CPUs online (shared by "
+           "vaned, the sink and this program); load average before the run %.2f, %.2f, %.2f\n",
+           c->quick ? " --quick" : "", c->vaned, c->sink, b->root, fs_name(b->root),
+           sysconf(_SC_NPROCESSORS_ONLN), one, five, fifteen);
+    printf("events: %d B of text data; eventbus with %d eventlogs; the trigger's defaults: "
+           "max_inflight %zu events per subscription, window %zu; %s\n",
+           DATA_BYTES, EVENTLOGS, trigger_defaults.max_inflight, trigger_defaults.window,
+           curl_version());
+}
+
+int main(int argc, char **argv)
+{
+    static struct bench b;
+
+    trigger_options_default(&trigger_defaults);
+    if (configure(&b.cfg, argc, argv) != 0)
+        return 2;
+    if (fanout_counts(b.cfg.fanout, (unsigned[MAX_FANOUT]){0}) == 0) {
+        fprintf(stderr, "bench-trigger: --fanout: expected up to %d counts from 1 to 1000 "
+                        "separated by commas; got \"%s\"\n", MAX_FANOUT, b.cfg.fanout);
+        return 2;
+    }
+    if (access(b.cfg.vaned, X_OK) != 0 || access(b.cfg.sink, X_OK) != 0) {
+        fprintf(stderr, "bench-trigger: --vaned %s or --sink %s is not an executable (%s); build "
+                        "them first (make vaned tests/sink-server)\n",
+                b.cfg.vaned, b.cfg.sink, strerror(errno));
+        return 2;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+    b.root = make_root(b.cfg.dir);
+    bench_for_fatal = &b;
+    setenv("VANED", b.cfg.vaned, 1);        /* for vaned_start() */
+    setenv("SINK_SERVER", b.cfg.sink, 1);   /* for sink_start() */
+    setenv("TMPDIR", b.root, 1);            /* the logs go with the run */
+    memset(data_text, 'x', DATA_BYTES);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    uv_loop_init(&loop);
+    if (http_client_create(&http, &loop) != 0)
+        fatal("cannot create the HTTP client");
+    batch_headers = curl_slist_append(NULL, "Content-Type: application/cloudevents-batch+json");
+    batch_headers = curl_slist_append(batch_headers, "Expect:");
+    print_header(&b);
+    if (listed(b.cfg.only, "binary"))
+        phase_throughput(&b, false);
+    if (listed(b.cfg.only, "batch"))
+        phase_throughput(&b, true);
+    if (listed(b.cfg.only, "latency"))
+        phase_latency(&b);
+    if (listed(b.cfg.only, "fanout"))
+        phase_fanout(&b);
+    if (listed(b.cfg.only, "hang"))
+        phase_hang(&b);
+    print_table(&b);
+    if (b.odd > 0)
+        printf("%u ODD line(s) above: read them before trusting the figures\n", b.odd);
+    http_client_close(http, NULL, NULL); /* its handles close as the loop runs dry */
+    harness_loop_close(&loop);
+    curl_slist_free_all(batch_headers);
+    if (!b.cfg.keep)
+        harness_rmtree(vane_strdup(b.root));
+    else
+        printf("data kept in %s\n", b.root);
+    vane_free(b.root);
+    return 0;
+}
