@@ -13,6 +13,11 @@
  *     POST /gateway/{eventbus}              publish.c (binding.c parses)
  *     /api/v1/eventbuses[/{name}]           eventbuses.c
  *     GET /api/v1/eventbuses/{name}/events  events_read.c
+ *     /api/v1/subscriptions[/{id|name}]     subscriptions_api.c
+ *     POST /bench/discard (when enabled)    discard.c
+ *
+ * The admin endpoints share admin_input.c (strict bodies, names) and
+ * query.c (query strings).
  */
 #ifndef VANE_GATEWAY_H
 #define VANE_GATEWAY_H
