@@ -424,6 +424,33 @@ static int64_t received_at(const struct sink *s, const char *id)
 }
 
 /* Delayed events: held until xvanusdeliverytime (+-1 s), across a restart too. */
+/* The delivery figures in the API and in /metrics. */
+static void test_observability(void)
+{
+    char *url = vane_asprintf("%s/metrics", base);
+    struct http_reply reply;
+    long status;
+    json_t *sub = call_json("GET", "/api/v1/subscriptions/bin", NULL, &status);
+    json_t *stats = json_object_get(sub, "stats");
+
+    ok(json_is_true(json_object_get(stats, "running")), "stats: the subscription runs");
+    is_int((long)json_integer_value(json_object_get(stats, "delivered")), 20,
+           "stats: 20 delivered");
+    is_int((long)json_integer_value(json_object_get(stats, "lag_events")), 0,
+           "stats: no lag once delivered");
+    json_decref(sub);
+    ok(http_request("GET", url, NULL, HTTP_1_1, &reply) == 0 && reply.status == 200,
+       "/metrics answers");
+    contains(reply.body, "vane_subscription_delivered_total{subscription=\"bin\"} 20",
+             "/metrics counts the deliveries per subscription");
+    contains(reply.body, "vane_subscription_lag_events{subscription=\"bin\"} 0",
+             "/metrics has the lag per subscription");
+    contains(reply.body, "vane_subscription_delivery_seconds_count{subscription=\"bin\"}",
+             "/metrics has the delivery latency per subscription");
+    http_reply_free(&reply);
+    vane_free(url);
+}
+
 static void test_delayed(const char *dir, struct vaned *v, const struct sink *s)
 {
     char *json = sub_json("later", "b8", s, "", "");
@@ -503,6 +530,7 @@ int main(void)
     test_retries(&s);
     test_batch(&s);
     test_offsets();
+    test_observability();
     test_delayed(dir, &v, &s);
     test_kill(dir, &v, &s);
     kill(v.pid, SIGTERM);

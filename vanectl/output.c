@@ -19,14 +19,15 @@ int output_format_parse(const char *name, enum output_format *format)
     return 0;
 }
 
-/* A cell's text: strings bare, everything else as compact JSON.  Free it with free(). */
+/* A cell's text: strings bare, everything else as compact JSON (reals to
+ * 9 significant digits, not jansson's 17).  Free it with free(). */
 static char *cell_text(const json_t *value)
 {
     if (value == NULL)
         return vane_strdup("");
     if (json_is_string(value))
         return vane_strdup(json_string_value(value));
-    return json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    return json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(9));
 }
 
 static void print_upper(FILE *out, const char *s, int width)

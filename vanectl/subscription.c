@@ -15,7 +15,9 @@
  *
  * A subscription is shown (info, and the answer of create, update,
  * disable, resume, reset-offset) as its settings, then a row per eventlog
- * with the offset it delivers next.  --format json prints the broker's
+ * with the offset it delivers next, then (info) its delivery figures: the
+ * events delivered, retried, dead-lettered and filtered out, those in
+ * flight, and the lag in events and seconds.  --format json prints the broker's
  * answer unchanged.
  */
 #include <stdbool.h>
@@ -353,15 +355,21 @@ static json_t *summary(const json_t *s)
     return rows;
 }
 
-/* A subscription as a table: its settings, then the offset of each eventlog. */
+/* A subscription as a table: its settings, then the offset of each eventlog,
+ * then (info) its delivery figures. */
 static void print_subscription(const struct client_reply *reply)
 {
     static const char *const columns[] = {"eventlog", "offset"};
+    const json_t *stats = json_object_get(reply->body, "stats");
     json_t *rows = summary(reply->body);
 
     output_print(stdout, rows, OUTPUT_TABLE);
     fputc('\n', stdout);
     output_table(stdout, columns, 2, json_object_get(reply->body, "offsets"));
+    if (json_is_object(stats)) {
+        fputc('\n', stdout);
+        output_print(stdout, stats, OUTPUT_TABLE);
+    }
     json_decref(rows);
 }
 

@@ -129,7 +129,7 @@ static void start_delivery(struct daemon *d)
         d->timer = NULL;
     d->gateway.timer = d->timer;
     trigger_options_default(&options);
-    if ((err = trigger_start(&d->trigger, &d->loop, d->store, &options)) != 0) {
+    if ((err = trigger_start(&d->trigger, &d->loop, d->store, d->gateway.metrics, &options)) != 0) {
         vane_log_error(component, "the trigger did not start: %s", vane_strerror(err));
         d->trigger = NULL;
     }

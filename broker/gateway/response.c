@@ -54,10 +54,11 @@ void response_later_end(struct response_later *later)
 void response_json(h2o_req_t *req, int status, const char *reason, json_t *body)
 {
     struct vane_buf text = VANE_BUF_INIT;
-    size_t len = json_dumpb(body, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9);
+    size_t len = json_dumpb(body, NULL, 0, flags);
 
     vane_buf_reserve(&text, len + 1);
-    text.len = json_dumpb(body, text.data, len + 1, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    text.len = json_dumpb(body, text.data, len + 1, flags);
     vane_buf_append(&text, "\n", 1);
     json_decref(body);
     response_send(req, status, reason, "application/json", text.data, text.len);

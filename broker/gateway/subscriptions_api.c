@@ -54,6 +54,7 @@
 #include "gateway/http_server.h"
 #include "gateway/query.h"
 #include "gateway/response.h"
+#include "trigger/trigger.h"
 #include "gateway/subscriptions_api.h"
 #include "store/store.h"
 #include "transform/transform.h"
@@ -217,6 +218,28 @@ static json_t *sub_json(const struct subscription_meta *sub)
                      "disabled", sub->disabled, "offsets", offsets_json(sub), "created_at",
                      admin_time_json(sub->created_at, false), "updated_at",
                      admin_time_json(sub->updated_at, false));
+}
+
+/* The object with its delivery figures ("stats"; {"running": false} without a worker). */
+static json_t *with_stats(struct gateway *gw, const struct subscription_meta *sub)
+{
+    json_t *json = sub_json(sub);
+    struct trigger_stats st;
+
+    if (gw->trigger == NULL || !trigger_stats(gw->trigger, sub->id, &st)) {
+        json_object_set_new(json, "stats", json_pack("{s:b}", "running", 0));
+        return json;
+    }
+    json_object_set_new(json, "stats",
+                        json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "running", 1,
+                                  "delivered", (json_int_t)st.delivered, "retried",
+                                  (json_int_t)st.retried, "dead_lettered",
+                                  (json_int_t)st.dead_lettered, "filtered",
+                                  (json_int_t)st.filtered, "transform_failures",
+                                  (json_int_t)st.failed_transform, "inflight",
+                                  (json_int_t)st.inflight, "lag_events",
+                                  (json_int_t)st.lag_events, "lag_seconds", st.lag_seconds));
+    return json;
 }
 
 /* ---- reading a body against the tables ------------------------------------ */
@@ -1254,7 +1277,7 @@ static void serve(struct gateway *gw, h2o_req_t *req, const struct route *route)
         else if (method_is(req, "DELETE"))
             delete_sub(gw, req, sub);
         else
-            response_json(req, 200, "OK", sub_json(sub));
+            response_json(req, 200, "OK", with_stats(gw, sub));
     }
 }
 

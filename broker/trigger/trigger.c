@@ -16,12 +16,16 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "metrics/metrics.h"
 #include "trigger/trigger.h"
 #include "trigger/worker.h"
 
 struct trigger {
     struct worker_env env;
     struct trigger_options options;
+    struct metrics *metrics;
+    struct worker_families families;
+    struct metrics_family *lag_events, *lag_seconds, *inflight;
     struct controller *controller;
     struct worker **workers;
     size_t count, cap;
@@ -114,13 +118,22 @@ static void stop_worker(struct trigger *t, uint64_t sub_id)
     t->workers[i] = t->workers[--t->count];
 }
 
+/* A deleted or renamed subscription's series go (its worker stopped counting first). */
 static void on_subscription(struct controller *c, enum controller_change change,
                             const struct subscription_meta *sub, void *arg)
 {
     struct trigger *t = arg;
+    ssize_t i = find_worker(t, sub->id);
 
     (void)c;
-    stop_worker(t, sub->id);
+    if (i >= 0) {
+        char *name = vane_strdup(worker_name(t->workers[i]));
+
+        stop_worker(t, sub->id);
+        if (change == CONTROLLER_DELETED || strcmp(name, sub->name) != 0)
+            metrics_drop_label(t->metrics, "subscription", name);
+        vane_free(name);
+    }
     if (change != CONTROLLER_DELETED)
         start_worker(t, sub);
 }
@@ -159,10 +172,61 @@ static void on_commit_timer(uv_timer_t *timer)
     commit_all(timer->data);
 }
 
+/* ---- metrics ----------------------------------------------------------------- */
+
+static void declare_metrics(struct trigger *t)
+{
+    static const double buckets[] = METRICS_LATENCY_BUCKETS;
+    struct metrics *m = t->metrics;
+
+    t->families.delivered = metrics_counter(m, "vane_subscription_delivered_total",
+                                            "Events the sink acknowledged.", "subscription");
+    t->families.retried = metrics_counter(m, "vane_subscription_retries_total",
+                                          "Deliveries sent again after a failure.",
+                                          "subscription");
+    t->families.dead_lettered = metrics_counter(m, "vane_subscription_dead_lettered_total",
+                                                "Events put in the dead-letter eventbus.",
+                                                "subscription");
+    t->families.filtered = metrics_counter(m, "vane_subscription_filtered_total",
+                                           "Events the filters left out.", "subscription");
+    t->families.transform_failures = metrics_counter(
+        m, "vane_subscription_transform_failures_total",
+        "Events whose transformation failed (then dead-lettered).", "subscription");
+    t->families.delivery_seconds = metrics_histogram(
+        m, "vane_subscription_delivery_seconds", "From sending a delivery to the sink's answer.",
+        "subscription", buckets, sizeof(buckets) / sizeof(buckets[0]));
+    t->lag_events = metrics_gauge(m, "vane_subscription_lag_events",
+                                  "Events stored but not yet settled.", "subscription");
+    t->lag_seconds = metrics_gauge(m, "vane_subscription_lag_seconds",
+                                   "Age of the oldest event not yet settled.", "subscription");
+    t->inflight = metrics_gauge(m, "vane_subscription_inflight_events",
+                                "Events under delivery.", "subscription");
+    t->env.families = m != NULL ? &t->families : NULL;
+}
+
+/* At each scrape: every running subscription's lag and events in flight. */
+static void collect(struct metrics *m, void *arg)
+{
+    struct trigger *t = arg;
+
+    (void)m;
+    if (t->closing)
+        return;
+    for (size_t i = 0; i < t->count; i++) {
+        const char *const labels[] = {worker_name(t->workers[i])};
+        struct trigger_stats stats;
+
+        worker_stats(t->workers[i], &stats);
+        metrics_set(metrics_series(t->lag_events, labels), (double)stats.lag_events);
+        metrics_set(metrics_series(t->lag_seconds, labels), stats.lag_seconds);
+        metrics_set(metrics_series(t->inflight, labels), (double)stats.inflight);
+    }
+}
+
 /* ---- life -------------------------------------------------------------------- */
 
 int trigger_start(struct trigger **out, uv_loop_t *loop, struct store *store,
-                  const struct trigger_options *options)
+                  struct metrics *metrics, const struct trigger_options *options)
 {
     struct trigger *t = VANE_NEW(t);
     const struct subscription_meta *const *subs;
@@ -174,6 +238,8 @@ int trigger_start(struct trigger **out, uv_loop_t *loop, struct store *store,
     t->env.store = store;
     t->env.options = &t->options;
     t->controller = store_controller(store);
+    t->metrics = metrics;
+    declare_metrics(t);
     if ((rc = http_client_create(&t->env.http, loop)) != 0) {
         vane_free(t);
         return rc;
@@ -186,6 +252,7 @@ int trigger_start(struct trigger **out, uv_loop_t *loop, struct store *store,
     subs = controller_subscriptions(t->controller, &count);
     for (size_t i = 0; i < count; i++)
         start_worker(t, subs[i]);
+    metrics_on_collect(metrics, collect, t);
     *out = t;
     return 0;
 }

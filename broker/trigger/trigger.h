@@ -40,12 +40,22 @@ struct trigger_stats {
     uint64_t delivered, retried, dead_lettered, filtered, failed_transform;
     uint64_t inflight;
     uint64_t lag_events;     /* stored but not yet settled, over every eventlog */
+    double lag_seconds;      /* since the oldest unsettled event was stored; 0 when none */
     bool running;
 };
 
-/* Starts a worker for every enabled subscription; call once the store is ready. */
+struct metrics;
+
+/*
+ * Starts a worker for every enabled subscription; call once the store is
+ * ready.  Per subscription, /metrics gets (metrics may be NULL):
+ * vane_subscription_{delivered,retries,dead_lettered,filtered,
+ * transform_failures}_total, vane_subscription_delivery_seconds (from
+ * sending to the sink's answer), and at each scrape
+ * vane_subscription_{lag_events,lag_seconds,inflight_events}.
+ */
 int trigger_start(struct trigger **trigger, uv_loop_t *loop, struct store *store,
-                  const struct trigger_options *options);
+                  struct metrics *metrics, const struct trigger_options *options);
 
 /* A subscription's figures; false when it has no worker (disabled, or unknown). */
 bool trigger_stats(const struct trigger *trigger, uint64_t sub_id, struct trigger_stats *stats);

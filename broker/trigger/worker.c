@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "event/timestamp.h"
 #include "filter/filter.h"
+#include "metrics/metrics.h"
 #include "store/record.h"
 #include "transform/transform.h"
 #include "trigger/delivery.h"
@@ -89,9 +90,35 @@ struct worker {
     uv_timer_t rate_timer;
     bool rate_timer_open;
     struct trigger_stats stats;
+    struct metrics_series *delivered, *retried, *dead_lettered, *filtered, *transform_failures;
+    struct metrics_series *delivery_seconds;
 };
 
 static const char component[] = "trigger";
+
+/* Adds n to one of the worker's figures and to its /metrics series; a
+ * stopping worker's series may be gone (a deleted subscription's are). */
+static void note(struct worker *w, uint64_t *figure, struct metrics_series *series, uint64_t n)
+{
+    *figure += n;
+    if (!w->stopping)
+        metrics_inc(series, n);
+}
+
+static void series_for(struct worker *w)
+{
+    const struct worker_families *f = w->env.families;
+    const char *const labels[] = {w->name};
+
+    if (f == NULL)
+        return;
+    w->delivered = metrics_series(f->delivered, labels);
+    w->retried = metrics_series(f->retried, labels);
+    w->dead_lettered = metrics_series(f->dead_lettered, labels);
+    w->filtered = metrics_series(f->filtered, labels);
+    w->transform_failures = metrics_series(f->transform_failures, labels);
+    w->delivery_seconds = metrics_series(f->delivery_seconds, labels);
+}
 
 static void pump(struct worker *w);
 static void maybe_free(struct worker *w);
@@ -277,7 +304,7 @@ static void retry_later(struct delivery *d, int64_t retry_after_ms)
         d->timer_used = true;
     }
     if (!d->dead)
-        w->stats.retried++;
+        note(w, &w->stats.retried, w->retried, 1);
     vane_log_debug(component, "subscription %s: %s again in %llu ms (%s)", w->name,
                    d->dead ? "dead-lettering" : "sending", (unsigned long long)ms, d->last_error);
     uv_timer_start(&d->retry_timer, on_retry_timer, ms, 0);
@@ -299,8 +326,9 @@ static void on_sent(struct http_request *req, const struct http_result *res)
         delivery_end(d);
         return;
     }
+    metrics_observe(d->w->delivery_seconds, (double)res->elapsed_ns / 1e9);
     if (res->curl_code == CURLE_OK && res->status >= 200 && res->status < 300) {
-        w->stats.delivered += d->count;
+        note(w, &w->stats.delivered, w->delivered, d->count);
         settle_delivery(d);
         delivery_end(d);
         return;
@@ -362,7 +390,7 @@ static void on_dead_lettered(void *arg, int status, uint64_t first_offset)
         retry_later(d, -1);
         return;
     }
-    d->w->stats.dead_lettered += d->count;
+    note(d->w, &d->w->stats.dead_lettered, d->w->dead_lettered, d->count);
     settle_delivery(d);
     delivery_end(d);
 }
@@ -403,7 +431,7 @@ static void dead_letter(struct delivery *d)
     if (w->set.dead_letter_bus == NULL) {
         vane_log_warn(component, "subscription %s: %zu events dropped (%s: %s); dead letters "
                       "are disabled", w->name, d->count, d->reason, d->last_error);
-        w->stats.dead_lettered += d->count;
+        note(w, &w->stats.dead_lettered, w->dead_lettered, d->count);
         settle_delivery(d);
         delivery_end(d);
         return;
@@ -472,7 +500,7 @@ static enum prepared prepare(struct worker *w, struct lane *lane, const struct r
 
     record_to_event(rec, in);
     if (!filter_match(w->filter, in)) {
-        w->stats.filtered++;
+        note(w, &w->stats.filtered, w->filtered, 1);
         settle(lane, rec->offset);
         return PREPARED_FILTERED;
     }
@@ -482,7 +510,7 @@ static enum prepared prepare(struct worker *w, struct lane *lane, const struct r
         return PREPARED_READY;
     }
     if (transformer_apply(w->transformer, in, out, arena, &terr) != 0) {
-        w->stats.failed_transform++;
+        note(w, &w->stats.failed_transform, w->transform_failures, 1);
         snprintf(error, error_size, "%s: %s", terr.path, terr.message);
         return PREPARED_FAILED;
     }
@@ -699,6 +727,7 @@ int worker_start(struct worker **out, const struct worker_env *env,
         lane->watch = eventlog_watch(lane->log, on_new_events, lane);
     }
     w->stats.running = true;
+    series_for(w);
     *out = w;
     pump(w);
     return 0;
@@ -707,6 +736,24 @@ int worker_start(struct worker **out, const struct worker_env *env,
 uint64_t worker_subscription(const struct worker *w)
 {
     return w->sub_id;
+}
+
+const char *worker_name(const struct worker *w)
+{
+    return w->name;
+}
+
+/* Seconds since the lane's oldest unsettled event was stored, or 0. */
+static double lane_lag_seconds(const struct lane *lane, int64_t now_ns)
+{
+    struct eventlog_batch batch = EVENTLOG_BATCH_INIT;
+    double lag = 0;
+
+    if (eventlog_read(lane->log, lane->committed, 1, 4096, &batch) == 0 && batch.count > 0 &&
+        now_ns > batch.records[0].stored_at)
+        lag = (double)(now_ns - batch.records[0].stored_at) / 1e9;
+    eventlog_batch_free(&batch);
+    return lag;
 }
 
 bool worker_take_offsets(struct worker *w, uint64_t *offsets, uint32_t *count)
@@ -725,12 +772,17 @@ void worker_stats(const struct worker *w, struct trigger_stats *stats)
     *stats = w->stats;
     stats->inflight = w->inflight_events;
     stats->lag_events = 0;
+    stats->lag_seconds = 0;
     for (uint32_t i = 0; i < w->lane_count; i++) {
         struct eventlog_stats s;
+        double lag;
 
         eventlog_stats(w->lanes[i].log, &s);
-        if (s.next_offset > w->lanes[i].committed)
-            stats->lag_events += s.next_offset - w->lanes[i].committed;
+        if (s.next_offset <= w->lanes[i].committed)
+            continue;
+        stats->lag_events += s.next_offset - w->lanes[i].committed;
+        if ((lag = lane_lag_seconds(&w->lanes[i], timestamp_now())) > stats->lag_seconds)
+            stats->lag_seconds = lag;
     }
 }
 

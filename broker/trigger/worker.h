@@ -28,12 +28,19 @@
 
 struct worker;
 
+/* The metric families every worker counts into, by subscription name (trigger.c declares them). */
+struct worker_families {
+    struct metrics_family *delivered, *retried, *dead_lettered, *filtered, *transform_failures;
+    struct metrics_family *delivery_seconds;
+};
+
 /* What a worker needs from the trigger. */
 struct worker_env {
     uv_loop_t *loop;
     struct store *store;
     struct http_client *http;
     const struct trigger_options *options;
+    const struct worker_families *families; /* NULL: nothing counted in /metrics */
 };
 
 /* Starts delivering sub; returns 0, or -EINVAL with *errmsg when its spec does not compile. */
@@ -41,10 +48,12 @@ int worker_start(struct worker **worker, const struct worker_env *env,
                  const struct subscription_meta *sub, char **errmsg);
 
 uint64_t worker_subscription(const struct worker *worker);
+const char *worker_name(const struct worker *worker);
 
 /* The committed offsets, one per eventlog; true when they moved since the last call. */
 bool worker_take_offsets(struct worker *worker, uint64_t *offsets, uint32_t *count);
 
+/* Its figures; the lag is read from the eventlogs now. */
 void worker_stats(const struct worker *worker, struct trigger_stats *stats);
 
 /* Stops reading and sending; the worker frees itself once its requests are done. */

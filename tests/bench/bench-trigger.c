@@ -1214,11 +1214,13 @@ static double reference(struct bench *b, struct phase *ph, uint64_t n, bool batc
                       .parallel = batch ? (batch_parallel > 0 ? batch_parallel : 1)
                                         : (size_t)b->cfg.ref_parallel};
     struct sink_counts before, after;
-    double sink_cpu = cpu_seconds(ph->sink.process.pid), took, rate;
+    double sink_cpu = cpu_seconds(ph->sink.process.pid), own_cpu = cpu_seconds(getpid()), took,
+           rate;
 
     sink_counts(&ph->sink, &before);
     took = bulk_run(&bk, drain_timeout((double)n, target));
     sink_cpu = cpu_seconds(ph->sink.process.pid) - sink_cpu;
+    own_cpu = cpu_seconds(getpid()) - own_cpu;
     sink_counts(&ph->sink, &after);
     rate = took > 0 ? (double)n / took : 0;
     if (took == 0 || bk.flow.failed > 0)
@@ -1227,10 +1229,11 @@ static double reference(struct bench *b, struct phase *ph, uint64_t n, bool batc
             bk.flow.first_error[0] ? bk.flow.first_error : "timed out");
     else
         printf("%s reference, this program's libcurl multi client straight to the sink: %s ev/s "
-               "(%s requests of %zu event(s), %zu in flight, %.2f s; the sink used %.0f%% of a "
-               "CPU and accepted %s connections)\n",
+               "(%s requests of %zu event(s), %zu in flight, %.2f s; the client used %.0f%% of a "
+               "CPU, the sink %.0f%%; the sink accepted %s connections)\n",
                ph->name, num(rate), num((double)bk.flow.ok), bk.per_request, bk.parallel, took,
-               100 * sink_cpu / took, num((double)(after.connections - before.connections)));
+               100 * own_cpu / took, 100 * sink_cpu / took,
+               num((double)(after.connections - before.connections)));
     flow_free(&bk.flow);
     vane_free(url);
     return rate;
