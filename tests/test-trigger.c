@@ -424,6 +424,81 @@ static int64_t received_at(const struct sink *s, const char *id)
 }
 
 /* Delayed events: held until xvanusdeliverytime (+-1 s), across a restart too. */
+/* The ce-ids with prefix the sink accepted (2xx), in the order it answered them. */
+static size_t accepted_order(const struct sink *s, const char *prefix, char ids[][32], size_t cap,
+                             int64_t *first_ns, int64_t *last_ns)
+{
+    json_t **lines = NULL;
+    size_t n = sink_received(s, &lines), count = 0;
+
+    for (size_t i = 0; i < n && count < cap; i++) {
+        const char *id = sink_line_header(lines[i], "ce-id");
+        json_int_t status =
+            json_integer_value(json_object_get(json_object_get(lines[i], "answer"), "status"));
+        int64_t at = json_integer_value(json_object_get(lines[i], "received_ns"));
+
+        if (id == NULL || strncmp(id, prefix, strlen(prefix)) != 0 || status >= 300)
+            continue;
+        snprintf(ids[count++], 32, "%s", id);
+        if (count == 1)
+            *first_ns = at;
+        *last_ns = at;
+    }
+    sink_lines_free(lines, n);
+    return count;
+}
+
+/* ordered_event: retries do not reorder an eventlog's events. */
+static void test_ordered(const struct sink *s)
+{
+    char *json = sub_json("ord", "b9", s, "", ", \"ordered_event\": true");
+    char ids[16][32];
+    int64_t first = 0, last = 0;
+    size_t n = 0;
+    bool in_order = true;
+
+    ok(create_bus("b9", 1), "eventbus b9");
+    ok(publish_many("b9", "ord", 10), "10 events published");
+    sink_set_mode(s, "{\"status\": 200, \"fail_first\": 3}");
+    ok(create_sub(json) > 0, "an ordered subscription");
+    for (int waited = 0; waited < harness_ms(15000) && n < 10; waited += 100) {
+        usleep(100000);
+        n = accepted_order(s, "ord-", ids, 16, &first, &last);
+    }
+    is_int((long)n, 10, "each accepted once");
+    for (size_t i = 0; i < n; i++) {
+        char want[32];
+
+        snprintf(want, sizeof(want), "ord-%zu", i);
+        in_order &= strcmp(ids[i], want) == 0;
+    }
+    ok(in_order, "in the order they were stored, though the first was retried");
+    sink_set_mode(s, "{\"status\": 200}");
+    vane_free(json);
+}
+
+/* rate_limit: 20 events per second. */
+static void test_rate_limit(const struct sink *s)
+{
+    char *json = sub_json("slow", "b10", s, "", ", \"rate_limit\": 20");
+    char ids[64][32];
+    int64_t first = 0, last = 0;
+    size_t n = 0;
+
+    ok(create_bus("b10", 1), "eventbus b10");
+    ok(publish_many("b10", "slow", 40), "40 events published");
+    ok(create_sub(json) > 0, "a subscription limited to 20 events/s");
+    for (int waited = 0; waited < harness_ms(15000) && n < 40; waited += 100) {
+        usleep(100000);
+        n = accepted_order(s, "slow-", ids, 64, &first, &last);
+    }
+    is_int((long)n, 40, "all 40 arrive");
+    /* A second's worth may go at once (the bucket holds rate_limit), the rest at the rate. */
+    ok(last - first >= 900000000ll, "over a second at least, not at once (%lld ms)",
+       (long long)((last - first) / 1000000));
+    vane_free(json);
+}
+
 /* The delivery figures in the API and in /metrics. */
 static void test_observability(void)
 {
@@ -531,6 +606,8 @@ int main(void)
     test_batch(&s);
     test_offsets();
     test_observability();
+    test_ordered(&s);
+    test_rate_limit(&s);
     test_delayed(dir, &v, &s);
     test_kill(dir, &v, &s);
     kill(v.pid, SIGTERM);

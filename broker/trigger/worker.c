@@ -237,7 +237,10 @@ static void on_delivery_timer_closed(uv_handle_t *handle)
     struct worker *w = d->w;
 
     vane_free(d);
-    maybe_free(w);
+    if (w->stopping)
+        maybe_free(w);
+    else
+        pump(w); /* its room is free: an ordered lane waits for exactly this */
 }
 
 /* Forgets a finished delivery; the worker pumps (or frees itself) after. */
