@@ -31,6 +31,7 @@ libvane_la_SOURCES = \
 	broker/metrics/metrics.c broker/metrics/metrics.h \
 	broker/gateway/binding.c broker/gateway/binding.h \
 	broker/gateway/discard.c broker/gateway/discard.h \
+	broker/gateway/dead_letters.c broker/gateway/dead_letters.h \
 	broker/gateway/events_read.c broker/gateway/events_read.h \
 	broker/gateway/gateway.h \
 	broker/gateway/idempotency.c broker/gateway/idempotency.h \

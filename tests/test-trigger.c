@@ -243,6 +243,41 @@ static void test_filters_and_modes(const struct sink *s)
     vane_free(structured);
 }
 
+/* The subscription's dead letters read and sent again. */
+static void test_resend(const struct sink *s)
+{
+    long status;
+    json_t *dead = call_json("GET", "/api/v1/subscriptions/dl/dead-letters", NULL, &status);
+    json_t *first = json_object_get(json_array_get(json_object_get(dead, "events"), 0), "event");
+    json_t *answer;
+    json_t **lines = NULL;
+    size_t n, clean = 0, accepted;
+
+    is_int(status, 200, "GET .../dead-letters answers");
+    is_int((long)json_array_size(json_object_get(dead, "events")), 1, "one dead letter");
+    is_str(json_string_value(json_object_get(first, "id")), "dl-1", "the rejected event");
+    json_decref(dead);
+    answer = call_json("POST", "/api/v1/subscriptions/dl/dead-letters/resend", "{}", &status);
+    is_int(status, 202, "resend: 202");
+    is_int((long)json_integer_value(json_object_get(answer, "resent")), 1, "resend: one sent");
+    json_decref(answer);
+    ok(wait_accepted(s, "dl-1", 5000) >= 2, "the sink now takes it");
+    n = sink_received(s, &lines);
+    for (size_t i = 0; i < n; i++) {
+        const char *id = sink_line_header(lines[i], "ce-id");
+
+        if (id != NULL && strcmp(id, "dl-1") == 0 &&
+            sink_line_header(lines[i], "ce-xvanusdlreason") == NULL &&
+            json_integer_value(json_object_get(json_object_get(lines[i], "answer"), "status")) ==
+                200)
+            clean++;
+    }
+    sink_lines_free(lines, n);
+    is_int((long)clean, 1, "as it was first sent, without the dead-letter extensions");
+    answered(s, "dl-1", &accepted);
+    is_int((long)accepted, 1, "once");
+}
+
 static void test_retries_and_dead_letters(const struct sink *s)
 {
     char *json = sub_json("dl", "b3", s, "", ", \"max_retry_attempts\": 2");
@@ -268,6 +303,7 @@ static void test_retries_and_dead_letters(const struct sink *s)
     is_str(reason, "sink_rejected", "a 400 goes to __dl_b3 at once, with its reason");
     json_decref(read);
     sink_set_mode(s, "{\"status\": 200}");
+    test_resend(s);
     vane_free(json);
 }
 

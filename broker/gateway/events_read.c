@@ -101,8 +101,8 @@ static bool parse_query(h2o_req_t *req, const struct store_bus *bus, struct read
     return true;
 }
 
-static void write_record(struct vane_buf *out, uint32_t eventlog, const struct record_view *rec,
-                         struct event *event)
+void events_read_write_record(struct vane_buf *out, uint32_t eventlog,
+                              const struct record_view *rec, struct event *event)
 {
     char stored[TIMESTAMP_MAX_LEN];
 
@@ -126,7 +126,7 @@ static uint64_t write_events(struct vane_buf *out, struct eventlog *log, uint32_
     for (size_t i = 0; i < batch.count; i++) {
         if (i > 0)
             vane_buf_append(out, ",", 1);
-        write_record(out, index, &batch.records[i], &event);
+        events_read_write_record(out, index, &batch.records[i], &event);
     }
     next = batch.count > 0 ? batch.next_offset : offset;
     if (batch.count == 0 && *status == 0) {

@@ -19,12 +19,18 @@
 #ifndef VANE_GATEWAY_EVENTS_READ_H
 #define VANE_GATEWAY_EVENTS_READ_H
 
+#include "core/buf.h"
 #include "gateway/gateway.h"
+#include "store/record.h"
 
 #define EVENTS_READ_DEFAULT_LIMIT 10
 #define EVENTS_READ_MAX_LIMIT 1000
 #define EVENTS_READ_MAX_BYTES (8u << 20)
 #define EVENTS_READ_ID_SCAN 100000
+
+/* Appends {"eventlog", "offset", "stored_at", "event"} for one record (event is scratch). */
+void events_read_write_record(struct vane_buf *out, uint32_t eventlog,
+                              const struct record_view *rec, struct event *event);
 
 /* Answers the request for the eventbus called bus_name (the caller routed it). */
 void events_read(struct gateway *gw, h2o_req_t *req, const char *bus_name);

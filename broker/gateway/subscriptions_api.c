@@ -52,6 +52,7 @@
 #include "gateway/auth.h"
 #include "gateway/gateway.h"
 #include "gateway/http_server.h"
+#include "gateway/dead_letters.h"
 #include "gateway/query.h"
 #include "gateway/response.h"
 #include "trigger/trigger.h"
@@ -1171,6 +1172,8 @@ enum target {
     TARGET_DISABLE,    /* .../disable */
     TARGET_RESUME,     /* .../resume */
     TARGET_RESET,      /* .../reset-offset */
+    TARGET_DEAD,       /* .../dead-letters */
+    TARGET_RESEND,     /* .../dead-letters/resend */
 };
 
 struct route {
@@ -1185,6 +1188,8 @@ static const struct action {
     {"/disable", TARGET_DISABLE},
     {"/resume", TARGET_RESUME},
     {"/reset-offset", TARGET_RESET},
+    {"/dead-letters", TARGET_DEAD},
+    {"/dead-letters/resend", TARGET_RESEND},
 };
 
 /* Splits the raw path into route; answers 404 or 400 and returns 1 when it names nothing here. */
@@ -1216,7 +1221,8 @@ static int parse_route(h2o_req_t *req, struct route *route)
 not_found:
     response_error(req, 404, "Not Found", NULL,
                    "no such path; subscriptions are at " PREFIX ", " PREFIX "/{id|name} and "
-                   PREFIX "/{id|name}/disable, /resume or /reset-offset");
+                   PREFIX "/{id|name}/disable, /resume, /reset-offset, /dead-letters or "
+                   "/dead-letters/resend");
     return 1;
 }
 
@@ -1243,6 +1249,7 @@ static const char *allowed_methods(enum target target)
     switch (target) {
     case TARGET_COLLECTION: return "GET, HEAD, POST";
     case TARGET_ONE: return "GET, HEAD, PUT, DELETE";
+    case TARGET_DEAD: return "GET, HEAD";
     default: return "POST";
     }
 }
@@ -1271,6 +1278,8 @@ static void serve(struct gateway *gw, h2o_req_t *req, const struct route *route)
     case TARGET_DISABLE: set_disabled(gw, req, sub, true); break;
     case TARGET_RESUME: set_disabled(gw, req, sub, false); break;
     case TARGET_RESET: reset_offsets(gw, req, sub); break;
+    case TARGET_DEAD: dead_letters_get(gw, req, sub); break;
+    case TARGET_RESEND: dead_letters_resend(gw, req, sub); break;
     default:
         if (method_is(req, "PUT"))
             update_sub(gw, req, sub);

@@ -62,8 +62,8 @@ int transformer_compile(json_t *spec, struct transformer **out, struct transform
  * Data that no action touched (and no template replaced) is copied byte for
  * byte; data an action changed is JSON written anew, with datacontenttype
  * application/json.  Returns 0, or -EINVAL with err naming the command (or
- * "define.<name>", "template") that failed on this event; out is then
- * unspecified.
+ * "define.<name>", "template") that failed on this event; out is then left
+ * as it was (an event reset or freed by the caller stays so).
  */
 int transformer_apply(const struct transformer *t, const struct event *in, struct event *out,
                       struct vane_arena *arena, struct transform_error *err);

@@ -268,8 +268,8 @@ int transform_action_set_string(struct tf_ctx *ctx, size_t i, const char *s, siz
     json_t *value;
 
     if (len > TF_MAX_TEXT)
-        return transform_action_fail(ctx, i, "the result is longer than %u MiB",
-                                     TF_MAX_TEXT >> 20);
+        return transform_action_fail(ctx, i, "the result is longer than %g MiB",
+                                     TF_MAX_TEXT_MIB);
     value = transform_value_stringn(s, len);
 
     if (value == NULL)

@@ -196,8 +196,8 @@ static int run_render_array(struct tf_ctx *ctx)
         if ((rc = render_one(ctx, r, element, i, &text)) != 0)
             break;
         if ((total += text.len) > TF_MAX_TEXT) {
-            rc = transform_action_fail(ctx, 2, "the rendered strings grew longer than %u MiB",
-                                       TF_MAX_TEXT >> 20);
+            rc = transform_action_fail(ctx, 2, "the rendered strings grew longer than %g MiB",
+                                       TF_MAX_TEXT_MIB);
             break;
         }
         json_array_append_new(result, transform_value_stringn(text.data, text.len));

@@ -190,8 +190,8 @@ static int replace_all(struct tf_ctx *ctx, struct vane_buf *out, const struct va
         size_t n;
 
         if (out->len > TF_MAX_TEXT)
-            return transform_action_fail(ctx, 0, "the result grew longer than %u MiB",
-                                         TF_MAX_TEXT >> 20);
+            return transform_action_fail(ctx, 0, "the result grew longer than %g MiB",
+                                         TF_MAX_TEXT_MIB);
         if (old->len == 0) {
             vane_buf_append(out, new->data, new->len);
             n = utf8_next((const unsigned char *)in->data + i, in->len - i, &c);
@@ -429,8 +429,8 @@ static int run_join(struct tf_ctx *ctx)
             vane_buf_append(&out, sep.data, sep.len);
         rc = join_value(ctx, i, &sep, &out);
         if (rc == 0 && out.len > TF_MAX_TEXT)
-            rc = transform_action_fail(ctx, i, "the result grew longer than %u MiB",
-                                       TF_MAX_TEXT >> 20);
+            rc = transform_action_fail(ctx, i, "the result grew longer than %g MiB",
+                                       TF_MAX_TEXT_MIB);
     }
     if (rc == 0)
         rc = transform_action_set_string(ctx, 0, out.data, out.len);

@@ -47,9 +47,16 @@ int transform_where(struct transform_error *err, const char *fmt, ...)
 
 /* The largest array index a path may write: a bound on what one command can allocate. */
 #define TF_MAX_INDEX 65535
-/* The longest string an action may make: commands that grow a string (a regex replacing
- * each character with many) stop here rather than grow without bound. */
+/*
+ * The longest string an action may make: commands that grow a string (a regex replacing
+ * each character with many) stop here rather than grow without bound.  The libFuzzer build
+ * sets it lower: ASan's regexec() interceptor runs strlen() over the whole string on every
+ * call, which makes long rewrites look like hangs there.
+ */
+#ifndef TF_MAX_TEXT
 #define TF_MAX_TEXT (4u << 20)
+#endif
+#define TF_MAX_TEXT_MIB (TF_MAX_TEXT / 1048576.0)
 
 /* ---- paths (transform_path.c) ------------------------------------------ */
 

@@ -221,7 +221,7 @@ int transform_regex_replace(const struct tf_regex *re, const char *s, size_t len
 
     while (pos <= len) {
         if (out->len > TF_MAX_TEXT)
-            return transform_why(err, "the result grew longer than %u MiB", TF_MAX_TEXT >> 20);
+            return transform_why(err, "the result grew longer than %g MiB", TF_MAX_TEXT_MIB);
         m[0].rm_so = (regoff_t)pos;
         m[0].rm_eo = (regoff_t)len;
         if (regexec(&re->re, s, MAX_GROUPS, m, REG_STARTEND) != 0)

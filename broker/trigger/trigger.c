@@ -267,6 +267,17 @@ bool trigger_stats(const struct trigger *t, uint64_t sub_id, struct trigger_stat
     return true;
 }
 
+int trigger_resend(struct trigger *t, uint64_t sub_id, const struct record_view *records,
+                   size_t count, size_t *sent)
+{
+    ssize_t i = find_worker(t, sub_id);
+
+    if (i < 0)
+        return -ENOENT;
+    *sent = worker_resend(t->workers[i], records, count);
+    return 0;
+}
+
 static void maybe_closed(struct trigger *t)
 {
     if (!t->closing || t->commits_pending > 0 || !t->http_closed || !t->timer_closed)

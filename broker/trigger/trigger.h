@@ -22,6 +22,7 @@
 
 #include <uv.h>
 
+#include "store/record.h"
 #include "store/store.h"
 
 struct trigger;
@@ -59,6 +60,10 @@ int trigger_start(struct trigger **trigger, uv_loop_t *loop, struct store *store
 
 /* A subscription's figures; false when it has no worker (disabled, or unknown). */
 bool trigger_stats(const struct trigger *trigger, uint64_t sub_id, struct trigger_stats *stats);
+
+/* Sends dead letters of a subscription again (worker.h); -ENOENT when it has no worker. */
+int trigger_resend(struct trigger *trigger, uint64_t sub_id, const struct record_view *records,
+                   size_t count, size_t *sent);
 
 /*
  * Stops every worker, commits the offsets they reached, ends the HTTP

@@ -82,6 +82,7 @@ struct worker {
     struct transformer *transformer;
     struct lane lanes[CONTROLLER_MAX_EVENTLOGS];
     uint32_t lane_count;
+    struct lane resend; /* dead letters sent again: no eventlog, nothing to settle */
     size_t window;
     size_t inflight_events, deliveries;
     bool stopping, offsets_moved, pumping;
@@ -215,6 +216,8 @@ static uint8_t *flag_of(struct lane *lane, uint64_t offset)
 
 static void settle(struct lane *lane, uint64_t offset)
 {
+    if (lane->log == NULL) /* the resend lane */
+        return;
     *flag_of(lane, offset) = 1;
     while (lane->committed < lane->next_read && *flag_of(lane, lane->committed)) {
         *flag_of(lane, lane->committed) = 0;
@@ -718,6 +721,7 @@ int worker_start(struct worker **out, const struct worker_env *env,
     uv_timer_init(env->loop, &w->rate_timer);
     w->rate_timer.data = w;
     w->rate_timer_open = true;
+    w->resend.w = w;
     w->lane_count = sub->offset_count;
     for (uint32_t i = 0; i < w->lane_count; i++) {
         struct lane *lane = &w->lanes[i];
@@ -787,6 +791,66 @@ void worker_stats(const struct worker *w, struct trigger_stats *stats)
         if ((lag = lane_lag_seconds(&w->lanes[i], timestamp_now())) > stats->lag_seconds)
             stats->lag_seconds = lag;
     }
+}
+
+/* The dead letter's event as it was before: without the xvanusdl* extensions. */
+static void undead(const struct record_view *rec, struct event *out)
+{
+    struct event in = EVENT_INIT;
+
+    record_to_event(rec, &in);
+    event_reset(out);
+    for (size_t i = 0; i < in.attr_count; i++)
+        if (in.attrs[i].name.len < 8 || memcmp(in.attrs[i].name.ptr, "xvanusdl", 8) != 0)
+            event_add(out, in.attrs[i].name.ptr, in.attrs[i].name.len, &in.attrs[i].value);
+    out->has_data = in.has_data;
+    out->data = in.data;
+    event_free(&in);
+}
+
+/* Its place before it was dead-lettered (for a second dead letter's xvanusdloffset). */
+static uint64_t original_offset(const struct event *dead)
+{
+    const struct event_attr *at = event_get(dead, "xvanusdloffset");
+
+    return at != NULL && at->value.type == EVENT_INTEGER ? (uint64_t)at->value.u.integer : 0;
+}
+
+static void resend_one(struct worker *w, const struct record_view *rec)
+{
+    struct delivery *d = delivery_new(w, &w->resend, 1);
+    struct event dead = EVENT_INIT, plain = EVENT_INIT, out = EVENT_INIT;
+    struct vane_arena arena = VANE_ARENA_INIT;
+    struct transform_error terr;
+    size_t size;
+
+    record_to_event(rec, &dead);
+    undead(rec, &plain);
+    size = record_size(&plain);
+    vane_buf_reserve(&d->records, size);
+    record_encode(&plain, d->records.data);
+    record_seal(d->records.data, original_offset(&dead), rec->stored_at, 0, 0);
+    d->records.len = size;
+    d->offsets[d->count++] = original_offset(&dead);
+    if (w->transformer != NULL &&
+        transformer_apply(w->transformer, &plain, &out, &arena, &terr) != 0) {
+        snprintf(d->reason, sizeof(d->reason), "transform_failed");
+        snprintf(d->last_error, sizeof(d->last_error), "%s: %s", terr.path, terr.message);
+    }
+    launch(w, d, w->transformer != NULL ? &out : &plain);
+    event_free(&dead);
+    event_free(&plain);
+    event_free(&out);
+    vane_arena_free(&arena);
+}
+
+size_t worker_resend(struct worker *w, const struct record_view *records, size_t count)
+{
+    if (w->stopping)
+        return 0;
+    for (size_t i = 0; i < count; i++)
+        resend_one(w, &records[i]);
+    return count;
 }
 
 void worker_stop(struct worker *w)

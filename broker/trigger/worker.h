@@ -56,6 +56,14 @@ bool worker_take_offsets(struct worker *worker, uint64_t *offsets, uint32_t *cou
 /* Its figures; the lag is read from the eventlogs now. */
 void worker_stats(const struct worker *worker, struct trigger_stats *stats);
 
+/*
+ * Sends dead letters of this subscription (records of its dead-letter
+ * eventbus) to the sink again, as they were before they were dead-lettered
+ * (the xvanusdl* extensions taken off, transformed again); those that fail
+ * again are dead-lettered again.  Returns how many were sent.
+ */
+size_t worker_resend(struct worker *worker, const struct record_view *records, size_t count);
+
 /* Stops reading and sending; the worker frees itself once its requests are done. */
 void worker_stop(struct worker *worker);
 

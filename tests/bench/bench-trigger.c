@@ -104,6 +104,8 @@
 #define MIN_DRAIN_TIMEOUT 30.0    /* s, for a delivery to finish */
 #define SETTLE_TIMEOUT 30.0       /* s, for paced events to arrive after publishing */
 #define CATCHUP_TIMEOUT 300.0     /* s, after the hang: retries back off to 60 s */
+#define STALL_TIMEOUT 75.0        /* s without progress: past the longest backoff, 60 s + 20% */
+#define STALL_TEXT "75 s"
 #define STOP_TIMEOUT_MS 15000
 #define RSS_LIMIT_KIB (256 * KIB)
 #define COST_GROWTH 1.5           /* per-subscription cost growth flagged ODD */
@@ -1050,7 +1052,7 @@ static void preload(struct bench *b, struct phase *ph, uint64_t n, unsigned type
 /* ---- waiting for deliveries ---------------------------------------------------------- */
 
 struct settled {
-    bool done;
+    bool done, stalled;    /* stalled: no progress for STALL_TIMEOUT */
     double end;            /* now_s() at the poll that first saw the last 2xx count */
     double vaned_cpu_end;  /* vaned's CPU seconds then */
     double sink_cpu_end;
@@ -1061,13 +1063,15 @@ struct settled {
 /*
  * Polls the sink every POLL_MS until the subscriptions settled want_settled
  * events and the sink answered want_ok requests 2xx, or timeout seconds
- * pass, or vaned is gone.  The loop runs between polls.
+ * pass, or neither count moved for STALL_TIMEOUT, or vaned is gone.  The
+ * loop runs between polls.
  */
 static void wait_settled(struct phase *ph, int64_t want_settled, uint64_t want_ok, double timeout,
                          struct settled *out)
 {
-    double deadline = now_s() + timeout;
+    double deadline = now_s() + timeout, progress = now_s();
     uint64_t last_ok = UINT64_MAX;
+    int64_t last_settled = -1;
     struct sink_counts c;
 
     memset(out, 0, sizeof(*out));
@@ -1076,17 +1080,20 @@ static void wait_settled(struct phase *ph, int64_t want_settled, uint64_t want_o
 
         if (c.ok != last_ok) {
             last_ok = c.ok;
-            out->end = t;
+            out->end = progress = t;
             out->vaned_cpu_end = cpu_seconds(ph->v.pid);
             out->sink_cpu_end = cpu_seconds(ph->sink.process.pid);
         }
         out->at_end = c;
         out->settled = settled_events(&ph->v);
+        if (out->settled != last_settled)
+            last_settled = out->settled, progress = t;
         if (out->settled >= want_settled && c.ok >= want_ok) {
             out->done = true;
             return;
         }
-        if (t > deadline || rss_kib(ph->v.pid) == 0)
+        out->stalled = t - progress > STALL_TIMEOUT;
+        if (t > deadline || out->stalled || rss_kib(ph->v.pid) == 0)
             return;
         run_for(POLL_MS / 1000.0);
     }
@@ -1103,9 +1110,10 @@ static double drain_timeout(double events, double target_rate)
 static void report_stall(struct bench *b, const struct phase *ph, const struct settled *st,
                          int64_t want_settled, double since)
 {
-    odd(b, "%s: delivery stalled or too slow: after %.1f s the subscriptions had settled %s of "
-        "%s events, the sink had answered %s requests 2xx (%s received, %s hanging)%s",
-        ph->name, now_s() - since, num((double)st->settled), num((double)want_settled),
+    odd(b, "%s: delivery %s: after %.1f s the subscriptions had settled %s of %s events, the "
+        "sink had answered %s requests 2xx (%s received, %s hanging)%s",
+        ph->name, st->stalled ? "stalled (no progress for " STALL_TEXT ")" : "too slow",
+        now_s() - since, num((double)st->settled), num((double)want_settled),
         num((double)st->at_end.ok), num((double)st->at_end.requests),
         num((double)st->at_end.hanging), rss_kib(ph->v.pid) == 0 ? "; vaned is gone" : "");
 }
@@ -1248,6 +1256,7 @@ static void phase_throughput(struct bench *b, bool batch)
     char figure[48], measured[32], reference_text[48];
     struct sink_counts base;
     struct settled st;
+    struct sampler rss;
     struct phase ph;
     uint64_t requests;
 
@@ -1257,10 +1266,12 @@ static void phase_throughput(struct bench *b, bool batch)
     sink_counts(&ph.sink, &base);
     cpu0 = cpu_seconds(ph.v.pid);
     sink_cpu0 = cpu_seconds(ph.sink.process.pid);
+    sampler_start(&rss, ph.v.pid);
     t0 = now_s();
     subscribe(&ph, name, batch, "earliest", NULL, "/bench");
     wait_settled(&ph, (int64_t)n, base.ok + (batch ? 1 : n), drain_timeout((double)n, target),
                  &st);
+    sampler_stop(&rss);
     snprintf(figure, sizeof(figure), "%s delivery, 1 subscription", batch ? "batch-100" : "binary");
     if (!st.done) {
         report_stall(b, &ph, &st, (int64_t)n, t0);
@@ -1273,10 +1284,11 @@ static void phase_throughput(struct bench *b, bool batch)
     requests = st.at_end.ok - base.ok;
     printf("%s delivery: %s ev/s  (%s events in %.2f s from the subscription's POST to the sink's "
            "last answer; %s requests answered 2xx, %.1f events each; the sink accepted %s "
-           "connections; vaned used %.0f%% of a CPU, the sink %.0f%%)\n",
+           "connections; vaned used %.0f%% of a CPU, the sink %.0f%%; vaned's RSS at most %s)\n",
            name, num(rate), num((double)n), took, num((double)requests),
            (double)n / (double)requests, num((double)(st.at_end.connections - base.connections)),
-           100 * (st.vaned_cpu_end - cpu0) / took, 100 * (st.sink_cpu_end - sink_cpu0) / took);
+           100 * (st.vaned_cpu_end - cpu0) / took, 100 * (st.sink_cpu_end - sink_cpu0) / took,
+           fmt_mib(rss.max_kib));
     if (!batch && requests != n)
         odd(b, "binary: the sink answered %s deliveries 2xx for %s events (%s)",
             num((double)requests), num((double)n), requests > n ? "duplicates" : "events lost");
@@ -1366,11 +1378,18 @@ static void phase_latency(struct bench *b)
 /* What one fan-out run measured. */
 struct fanout_point {
     unsigned count;
-    double created_s, took, delivered_rate, filtered_rate, cpu_s, cost_us;
+    double created_s, took, delivered_rate, filtered_rate, cpu_s;
+    double cost_us;     /* vaned's CPU per event per subscription */
+    double marginal_us; /* per event per subscription past the first count's (0: none) */
     bool done;
 };
 
-/* count subscriptions, each an exact filter on its own type, over events of as many types. */
+/*
+ * count subscriptions, each an exact filter on its own type, created on the
+ * empty eventbus; then events of as many types published in batches, and
+ * timed from the first publish to the sink's last answer.  vaned's CPU over
+ * that window holds storing the events too, the same at every count.
+ */
 static void fanout_run(struct bench *b, unsigned count, struct fanout_point *pt)
 {
     uint64_t m = b->cfg.fanout_events;
@@ -1384,9 +1403,6 @@ static void fanout_run(struct bench *b, unsigned count, struct fanout_point *pt)
     pt->count = count;
     snprintf(name, sizeof(name), "fanout-%u", count);
     phase_start(b, &ph, name, false);
-    preload(b, &ph, m, count);
-    sink_counts(&ph.sink, &base);
-    cpu0 = cpu_seconds(ph.v.pid);
     t0 = now_s();
     for (unsigned i = 0; i < count; i++) {
         char sub[32], type[32], path[32];
@@ -1397,8 +1413,11 @@ static void fanout_run(struct bench *b, unsigned count, struct fanout_point *pt)
         subscribe(&ph, sub, false, "earliest", type, path);
     }
     pt->created_s = now_s() - t0;
-    wait_settled(&ph, (int64_t)(m * count), base.ok + m,
-                 60 + (double)(m * count) / 50000, &st);
+    sink_counts(&ph.sink, &base);
+    cpu0 = cpu_seconds(ph.v.pid);
+    t0 = now_s();
+    preload(b, &ph, m, count);
+    wait_settled(&ph, (int64_t)(m * count), base.ok + m, 60 + (double)(m * count) / 50000, &st);
     if (!st.done) {
         report_stall(b, &ph, &st, (int64_t)(m * count), t0);
     } else {
@@ -1415,33 +1434,64 @@ static void fanout_run(struct bench *b, unsigned count, struct fanout_point *pt)
     phase_stop(b, &ph);
 }
 
-static void fanout_row(struct bench *b, const struct fanout_point *pt,
-                       const struct fanout_point *first)
+/* A cost row: judged against the earlier point when there is one. */
+static void cost_row(struct bench *b, const char *figure, double us, const struct fanout_point *pt,
+                     double earlier_us, unsigned earlier_count)
 {
-    char figure[48], measured[32], reference_text[48];
+    char measured[32], reference_text[48];
 
-    snprintf(figure, sizeof(figure), "fan-out, %u subscription(s): delivered", pt->count);
-    if (!pt->done) {
-        skipped_row(b, figure, "did not finish: see ODD");
-        return;
-    }
-    snprintf(measured, sizeof(measured), "%s ev/s", num(pt->delivered_rate));
-    snprintf(reference_text, sizeof(reference_text), "%s filter evaluations/s",
-             num(pt->filtered_rate));
-    add_row(b, figure, measured, reference_text, 0, -1);
-    snprintf(measured, sizeof(measured), "%.2f us", pt->cost_us);
-    if (first == pt || !first->done) {
-        add_row(b, "  vaned CPU per event per subscription", measured, "", 0, -1);
+    snprintf(measured, sizeof(measured), "%.2f us", us);
+    if (earlier_us <= 0) {
+        add_row(b, figure, measured, "", 0, -1);
         return;
     }
     snprintf(reference_text, sizeof(reference_text), "%.2f us with %u (growth < %.1fx)",
-             first->cost_us, first->count, COST_GROWTH);
-    add_row(b, "  vaned CPU per event per subscription", measured, reference_text,
-            pt->cost_us / first->cost_us, pt->cost_us <= COST_GROWTH * first->cost_us);
-    if (pt->cost_us > COST_GROWTH * first->cost_us)
-        odd(b, "fan-out: vaned's CPU per event per subscription grew from %.2f us with %u "
-            "subscription(s) to %.2f us with %u", first->cost_us, first->count, pt->cost_us,
-            pt->count);
+             earlier_us, earlier_count, COST_GROWTH);
+    add_row(b, figure, measured, reference_text, us / earlier_us, us <= COST_GROWTH * earlier_us);
+    if (us > COST_GROWTH * earlier_us)
+        odd(b, "fan-out: %s grew from %.2f us with %u subscriptions to %.2f us with %u", figure + 2,
+            earlier_us, earlier_count, us, pt->count);
+}
+
+static void fanout_rows(struct bench *b, const struct fanout_point *points, size_t n)
+{
+    const struct fanout_point *first = &points[0], *marginal_base = NULL;
+    char figure[48], measured[32], reference_text[48];
+
+    for (size_t i = 0; i < n; i++) {
+        const struct fanout_point *pt = &points[i];
+
+        snprintf(figure, sizeof(figure), "fan-out, %u subscription(s): delivered", pt->count);
+        if (!pt->done) {
+            skipped_row(b, figure, "did not finish: see ODD");
+            continue;
+        }
+        snprintf(measured, sizeof(measured), "%s ev/s", num(pt->delivered_rate));
+        snprintf(reference_text, sizeof(reference_text), "%s filter evaluations/s",
+                 num(pt->filtered_rate));
+        add_row(b, figure, measured, reference_text, 0, -1);
+        cost_row(b, "  vaned CPU per event per subscription", pt->cost_us, pt,
+                 pt != first && first->done ? first->cost_us : 0, first->count);
+        if (pt->marginal_us <= 0)
+            continue;
+        cost_row(b, "  CPU per event per added subscription", pt->marginal_us, pt,
+                 marginal_base ? marginal_base->marginal_us : 0,
+                 marginal_base ? marginal_base->count : 0);
+        if (marginal_base == NULL)
+            marginal_base = pt;
+    }
+}
+
+/* The marginal cost: what each subscription past the first count's adds per event. */
+static void fanout_marginal(struct fanout_point *points, size_t n, uint64_t events)
+{
+    const struct fanout_point *first = &points[0];
+
+    for (size_t i = 1; i < n; i++)
+        if (first->done && points[i].done && points[i].count > first->count)
+            points[i].marginal_us = (points[i].cpu_s - first->cpu_s) /
+                                    ((double)events *
+                                     (double)(points[i].count - first->count)) * 1e6;
 }
 
 static void phase_fanout(struct bench *b)
@@ -1452,90 +1502,168 @@ static void phase_fanout(struct bench *b)
 
     for (size_t i = 0; i < n; i++)
         fanout_run(b, counts[i], &points[i]);
-    printf("fan-out curve: %s events over as many types as subscriptions, each subscription an "
-           "exact filter on its type\n", num((double)b->cfg.fanout_events));
-    printf("  %13s %11s %15s %22s %10s %16s\n", "subscriptions", "created in", "delivered ev/s",
-           "filter evaluations/s", "vaned CPU", "CPU/event/sub");
+    fanout_marginal(points, n, b->cfg.fanout_events);
+    printf("fan-out curve: %s events of as many types as subscriptions, each subscription an "
+           "exact filter on its type; timed from the first publish to the last delivery\n",
+           num((double)b->cfg.fanout_events));
+    printf("  %13s %11s %15s %21s %10s %14s %14s\n", "subscriptions", "created in",
+           "delivered ev/s", "filter evaluations/s", "vaned CPU", "CPU/event/sub",
+           "CPU/event/+sub");
     for (size_t i = 0; i < n; i++) {
-        if (!points[i].done) {
-            printf("  %13u (did not finish)\n", points[i].count);
+        const struct fanout_point *pt = &points[i];
+
+        if (!pt->done) {
+            printf("  %13u (did not finish)\n", pt->count);
             continue;
         }
-        printf("  %13u %9.2f s %15s %22s %8.2f s %13.2f us\n", points[i].count,
-               points[i].created_s, num(points[i].delivered_rate), num(points[i].filtered_rate),
-               points[i].cpu_s, points[i].cost_us);
+        printf("  %13u %9.2f s %15s %21s %8.2f s %11.2f us", pt->count, pt->created_s,
+               num(pt->delivered_rate), num(pt->filtered_rate), pt->cpu_s, pt->cost_us);
+        if (pt->marginal_us > 0)
+            printf(" %11.2f us", pt->marginal_us);
+        printf("\n");
     }
-    for (size_t i = 0; i < n; i++)
-        fanout_row(b, &points[i], &points[0]);
+    fanout_rows(b, points, n);
+}
+
+/* Publishes one event in binary mode and waits for the answer; false when not 2xx. */
+static bool publish_one(const struct vaned *v, const char *id)
+{
+    char *url = vane_asprintf("%s/gateway/" BUS, v->url), *id_line = vane_asprintf("ce-id: %s", id);
+    const char *const headers[] = {"ce-specversion: 1.0", id_line, "ce-source: /bench/trigger",
+                                   "ce-type: bench.poke", "Content-Type: text/plain", NULL};
+    struct http_call call = {"POST", url, headers, data_text, DATA_BYTES, HTTP_1_1};
+    struct http_reply reply;
+    bool ok;
+
+    memset(&reply, 0, sizeof(reply));
+    ok = http_call(&call, &reply) == 0 && reply.status >= 200 && reply.status < 300;
+    http_reply_free(&reply);
+    vane_free(id_line);
+    vane_free(url);
+    return ok;
+}
+
+/*
+ * Waits for every published event to be delivered after the recovery, and
+ * reports when they were not.  After a stall (no progress for
+ * STALL_TIMEOUT) one more event is published, to see whether a new event
+ * sets delivery going again; *poked says it was.
+ */
+static void hang_catch_up(struct bench *b, struct phase *ph, uint64_t published,
+                          double recovered, struct settled *st, bool *poked)
+{
+    double poke_at;
+
+    *poked = false;
+    wait_settled(ph, (int64_t)published, published, CATCHUP_TIMEOUT, st);
+    if (st->done)
+        return;
+    report_stall(b, ph, st, (int64_t)published, recovered);
+    if (!st->stalled || rss_kib(ph->v.pid) == 0)
+        return;
+    poke_at = now_s();
+    if (!publish_one(&ph->v, "poke-0")) {
+        odd(b, "hang: one more event could not be published");
+        return;
+    }
+    *poked = true;
+    wait_settled(ph, (int64_t)published + 1, published + 1, CATCHUP_TIMEOUT, st);
+    if (st->done)
+        odd(b, "hang: one more event, published %.0f s after the recovery, set the stalled "
+            "delivery going again: every event was delivered %.1f s after it (the subscription "
+            "sat idle with events unread until a new event arrived)",
+            poke_at - recovered, st->end - poke_at);
+    else
+        report_stall(b, ph, st, (int64_t)published + 1, poke_at);
+}
+
+/* Loss and duplicates from the sink's record; a row. */
+static void hang_record(struct bench *b, const struct phase *ph, const struct pacer *pc)
+{
+    struct record_scan scan;
+    uint64_t lost, duplicated;
+    char measured[32];
+
+    if (!scan_record(ph->record, "hang", pc->planned, &scan)) {
+        odd(b, "hang: cannot read the sink's record %s", ph->record);
+        return;
+    }
+    count_loss(&pc->flow, &scan, pc->planned, &lost, &duplicated);
+    printf("hang: the sink recorded %s deliveries (%s of them left hanging); %s events answered "
+           "2xx, %s lost, %s answered 2xx more than once\n",
+           num((double)scan.lines), num((double)scan.hung), num((double)scan.latencies),
+           num((double)lost), num((double)duplicated));
+    if (lost + duplicated > 0)
+        odd(b, "hang: %s events published were never answered 2xx, %s were answered 2xx more "
+            "than once", num((double)lost), num((double)duplicated));
+    snprintf(measured, sizeof(measured), "%s / %s", num((double)lost), num((double)duplicated));
+    add_row(b, "  events lost / delivered twice", measured, "0 / 0", 0, lost + duplicated == 0);
+    scan_free(&scan);
+}
+
+/* Publishing at --hang-rate: --warmup s with the sink answering, --hang s with it hung. */
+static double hang_load(struct bench *b, struct phase *ph, struct pacer *pc)
+{
+    struct sink_counts at_recovery;
+    double recovered;
+
+    pacer_start(pc, &ph->v, "hang", (double)b->cfg.hang_rate, b->cfg.warmup + b->cfg.hang);
+    run_for(b->cfg.warmup);
+    if (sink_set_mode(&ph->sink, "{\"hang\": true}") != 0)
+        odd(b, "hang: the sink did not take the mode {\"hang\": true}");
+    pacer_wait_ended(pc);
+    if (sink_set_mode(&ph->sink, "{\"status\": 200}") != 0)
+        odd(b, "hang: the sink did not take the mode {\"status\": 200}");
+    recovered = now_s();
+    sink_counts(&ph->sink, &at_recovery);
+    pacer_finish(pc);
+    printf("hang: %s events published at %s/s, %.0f s before the sink hung and %.0f s while it "
+           "hung, then publishing stopped; at the recovery the sink had answered %s 2xx and "
+           "held %s requests hanging\n",
+           num((double)pc->flow.ok), num((double)b->cfg.hang_rate), b->cfg.warmup, b->cfg.hang,
+           num((double)at_recovery.ok), num((double)at_recovery.hanging));
+    if (pc->flow.failed > 0)
+        odd(b, "hang: %s publishes failed (%s)", num((double)pc->flow.failed),
+            pc->flow.first_error);
+    return recovered;
 }
 
 /* The sink hangs under load, then answers again: vaned's memory, and the catch-up. */
 static void phase_hang(struct bench *b)
 {
-    double rate = (double)b->cfg.hang_rate, recovered;
     struct sampler rss;
     struct pacer pc;
     struct settled st;
-    struct record_scan scan;
-    struct sink_counts at_recovery;
     struct phase ph;
-    uint64_t lost = 0, duplicated = 0;
+    double recovered;
     char figure[48], measured[32];
+    bool poked;
 
     phase_start(b, &ph, "hang", true);
     subscribe(&ph, "hang", false, "latest", NULL, "/bench");
     sampler_start(&rss, ph.v.pid);
-    pacer_start(&pc, &ph.v, "hang", rate, b->cfg.warmup + b->cfg.hang);
-    run_for(b->cfg.warmup);
-    if (sink_set_mode(&ph.sink, "{\"hang\": true}") != 0)
-        odd(b, "hang: the sink did not take the mode {\"hang\": true}");
-    pacer_wait_ended(&pc);
-    if (sink_set_mode(&ph.sink, "{\"status\": 200}") != 0)
-        odd(b, "hang: the sink did not take the mode {\"status\": 200}");
-    recovered = now_s();
-    sink_counts(&ph.sink, &at_recovery);
-    pacer_finish(&pc);
-    printf("hang: %s events published at %s/s, %.0f s before the sink hung and %.0f s while it "
-           "hung (%s failed); at the recovery the sink had answered %s 2xx and held %s "
-           "requests hanging; vaned's RSS was %s before the hang\n",
-           num((double)pc.flow.ok), num(rate), b->cfg.warmup, b->cfg.hang,
-           num((double)pc.flow.failed), num((double)at_recovery.ok),
-           num((double)at_recovery.hanging), fmt_mib(rss.first_kib));
-    if (pc.flow.failed > 0)
-        odd(b, "hang: %s publishes failed (%s)", num((double)pc.flow.failed), pc.flow.first_error);
-    wait_settled(&ph, (int64_t)pc.flow.ok, pc.flow.ok, CATCHUP_TIMEOUT, &st);
+    recovered = hang_load(b, &ph, &pc);
+    hang_catch_up(b, &ph, pc.flow.ok, recovered, &st, &poked);
     sample(&rss);
     sampler_stop(&rss);
+    printf("hang: vaned's RSS %s before the hang, at most %s; %s\n", fmt_mib(rss.first_kib),
+           fmt_mib(rss.max_kib),
+           st.done && !poked ? "caught up" : poked && st.done ? "caught up after the poke"
+                                                              : "did not catch up");
     snprintf(figure, sizeof(figure), "max vaned RSS, sink hung %.0f s", b->cfg.hang);
     add_row(b, figure, fmt_mib(rss.max_kib), "< 256 MiB", rss.max_kib / RSS_LIMIT_KIB,
             rss.max_kib < RSS_LIMIT_KIB);
     if (rss.died)
         odd(b, "hang: vaned was gone while the sink hung or after");
-    if (!st.done) {
-        report_stall(b, &ph, &st, (int64_t)pc.flow.ok, recovered);
-        skipped_row(b, "  catch-up after the sink answers", "did not catch up: see ODD");
-    } else {
+    if (st.done && !poked) {
         snprintf(measured, sizeof(measured), "%.1f s", st.end - recovered);
         add_row(b, "  catch-up after the sink answers", measured,
                 "(no target; retry backoff caps at 60 s)", 0, -1);
+    } else {
+        add_row(b, "  catch-up after the sink answers", "stalled",
+                "every event delivered: see ODD", 0, 0);
     }
-    if (scan_record(ph.record, "hang", pc.planned, &scan)) {
-        count_loss(&pc.flow, &scan, pc.planned, &lost, &duplicated);
-        printf("hang: the sink recorded %s deliveries, %s of them left hanging; %s events "
-               "answered 2xx; catch-up %.1f s after the recovery; vaned's max RSS %s; %s lost, "
-               "%s delivered more than once\n",
-               num((double)scan.lines), num((double)scan.hung), num((double)scan.latencies),
-               st.done ? st.end - recovered : -1.0, fmt_mib(rss.max_kib), num((double)lost),
-               num((double)duplicated));
-        if (lost + duplicated > 0)
-            odd(b, "hang: %s events published were never answered 2xx, %s were answered 2xx "
-                "more than once", num((double)lost), num((double)duplicated));
-        snprintf(measured, sizeof(measured), "%s / %s", num((double)lost),
-                 num((double)duplicated));
-        add_row(b, "  events lost / delivered twice", measured, "0 / 0", 0,
-                lost + duplicated == 0);
-    }
-    scan_free(&scan);
+    hang_record(b, &ph, &pc);
     pacer_free(&pc);
     phase_stop(b, &ph);
 }
