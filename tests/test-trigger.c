@@ -535,6 +535,28 @@ static void test_rate_limit(const struct sink *s)
     vane_free(json);
 }
 
+/* Disabling right after deliveries keeps what was settled: resume sends nothing again. */
+static void test_disable_resume(const struct sink *s)
+{
+    char *json = sub_json("pause", "b11", s, "", "");
+    size_t accepted, requests;
+    long status;
+
+    ok(create_bus("b11", 1), "eventbus b11");
+    ok(create_sub(json) > 0, "a subscription");
+    ok(publish_many("b11", "pause", 5), "5 events published");
+    ok(wait_accepted(s, "pause-4", 5000) > 0, "delivered");
+    json_decref(call_json("POST", "/api/v1/subscriptions/pause/disable", NULL, &status));
+    is_int(status, 200, "disabled at once (before the next second's commit)");
+    json_decref(call_json("POST", "/api/v1/subscriptions/pause/resume", NULL, &status));
+    is_int(status, 200, "resumed");
+    ok(publish("b11", "pause-5", "t", "x"), "one more published");
+    ok(wait_accepted(s, "pause-5", 5000) > 0, "the new one is delivered");
+    requests = answered(s, "pause-0", &accepted);
+    is_int((long)requests, 1, "an event settled before the pause is not sent again");
+    vane_free(json);
+}
+
 /* The delivery figures in the API and in /metrics. */
 static void test_observability(void)
 {
@@ -643,6 +665,7 @@ int main(void)
     test_offsets();
     test_observability();
     test_ordered(&s);
+    test_disable_resume(&s);
     test_rate_limit(&s);
     test_delayed(dir, &v, &s);
     test_kill(dir, &v, &s);

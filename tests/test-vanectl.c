@@ -15,7 +15,9 @@
  * that refuses or is not there, 4 for a broker that wants a token, which
  * --token and VANE_TOKEN then give.  Last, every subscription command
  * (create, list, info, update, disable, resume, reset-offset, delete) with
- * its exit statuses.
+ * its exit statuses, and subscription dead-letter get and resend against
+ * the real test sink (tests/sink-server.c), which first rejects events so
+ * that they are dead-lettered and then takes them when they are resent.
  */
 #include <errno.h>
 #include <signal.h>
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -800,13 +803,29 @@ static json_int_t sub_offset(const json_t *sub, size_t i)
     return integer_at(json_array_get(json_object_get(sub, "offsets"), i), "offset");
 }
 
+/* A command line that is wrong in one way, and what the error line says. */
+struct usage_case {
+    const char *args[14];
+    const char *says;
+};
+
+/* Each case exits 2 saying so. */
+static void check_usage_cases(const struct usage_case *cases, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        char *err = NULL;
+
+        is_int(run_with(NULL, NULL, &err, cases[i].args), 2, "usage error %zu (%s %s) exits 2",
+               i, cases[i].args[1], cases[i].args[2] ? cases[i].args[2] : "");
+        contains(err, cases[i].says, "saying so");
+        vane_free(err);
+    }
+}
+
 /* Each of these subscription command lines is wrong in one way: exit 2, nothing sent. */
 static void test_subscription_usage(void)
 {
-    static const struct {
-        const char *args[14];
-        const char *says;
-    } cases[] = {
+    static const struct usage_case cases[] = {
         {{"subscription", "create", "s", "--sink", SUB_SINK}, "--eventbus is required"},
         {{"subscription", "create", "s", "--eventbus", "subs"}, "--sink is required"},
         {{"subscription", "create", "--eventbus", "subs", "--sink", SUB_SINK}, "expected NAME"},
@@ -849,14 +868,7 @@ static void test_subscription_usage(void)
         {{"subscription", "frob"}, "unknown command 'subscription frob'"},
     };
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *err = NULL;
-
-        is_int(run_with(NULL, NULL, &err, cases[i].args), 2, "usage error %zu (%s %s) exits 2",
-               i, cases[i].args[1], cases[i].args[2] ? cases[i].args[2] : "");
-        contains(err, cases[i].says, "saying so");
-        vane_free(err);
-    }
+    check_usage_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void test_subscription_create(const json_t *bus)
@@ -1057,6 +1069,208 @@ static void test_subscriptions(void)
     json_decref(bus);
 }
 
+/* ---- dead letters ---------------------------------------------------------- */
+
+static void test_dead_letter_usage(void)
+{
+    static const struct usage_case cases[] = {
+        {{"subscription", "dead-letter"}, "subscription dead-letter COMMAND"},
+        {{"subscription", "dead-letter", "frob"},
+         "unknown command 'subscription dead-letter frob'"},
+        {{"subscription", "dead-letter", "get"}, "expected ID|NAME"},
+        {{"subscription", "dead-letter", "get", "dl", "more"}, "expected one ID|NAME"},
+        {{"subscription", "dead-letter", "get", "dl", "--limit", "0"},
+         "--limit: expected a whole number from 1 to 1000"},
+        {{"subscription", "dead-letter", "get", "dl", "--limit", "1001"},
+         "--limit: expected a whole number from 1 to 1000"},
+        {{"subscription", "dead-letter", "get", "dl", "--eventlog", "0"},
+         "unknown option '--eventlog'"},
+        {{"subscription", "dead-letter", "resend"}, "expected ID|NAME"},
+        {{"subscription", "dead-letter", "resend", "dl", "--offset", "-1"},
+         "--offset: expected a whole number, 0 or more"},
+        {{"subscription", "dead-letter", "resend", "dl", "--limit"}, "option '--limit' needs a value"},
+    };
+
+    check_usage_cases(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* `dead-letter get dl` as JSON once it holds count dead letters (or after a deadline). */
+static json_t *wait_dead_letters(size_t count)
+{
+    json_t *answer = NULL;
+
+    for (int waited = 0; waited < harness_ms(10000); waited += 100) {
+        json_decref(answer);
+        answer = vanectl_json("subscription", "dead-letter", "get", "dl");
+        if (json_array_size(json_object_get(answer, "events")) >= count)
+            break;
+        usleep(100000);
+    }
+    return answer;
+}
+
+/* Waits until the sink has answered 200 count times; returns how many times it has. */
+static json_int_t wait_sink_accepted(const struct sink *s, json_int_t count)
+{
+    json_int_t accepted = 0;
+
+    for (int waited = 0; waited < harness_ms(10000) && accepted < count; waited += 100) {
+        json_t *stats = sink_stats(s);
+
+        accepted = integer_at(json_object_get(stats, "by_status"), "200");
+        json_decref(stats);
+        if (accepted < count)
+            usleep(100000);
+    }
+    return accepted;
+}
+
+/* The ce-id of the last request the sink received, when it came without the dead-letter
+ * extensions, else ""; vane_free() it. */
+static char *last_clean_id(const struct sink *s)
+{
+    json_t **lines = NULL;
+    size_t n = sink_received(s, &lines);
+    const char *id = n > 0 ? sink_line_header(lines[n - 1], "ce-id") : NULL;
+    char *copy = vane_strdup(id != NULL && sink_line_header(lines[n - 1], "ce-xvanusdlreason") ==
+                                                  NULL ? id : "");
+
+    sink_lines_free(lines, n);
+    return copy;
+}
+
+/* An empty list once the subscription runs, then the two events the sink rejected. */
+static void test_dead_letter_get(void)
+{
+    char *out = NULL;
+    json_t *answer, *first;
+    int status = -1;
+
+    for (int waited = 0; waited < harness_ms(5000) && status != 0; waited += 100) {
+        vane_free(out);
+        out = NULL;
+        if ((status = vanectl(&out, NULL, "subscription", "dead-letter", "get", "dl")) != 0)
+            usleep(100000);
+    }
+    is_int(status, 0, "dead-letter get of a running subscription with none exits 0");
+    contains(out, "OFFSET  ID  TYPE  REASON  ATTEMPTS  ERROR  TIME", "an empty table");
+    contains(out, "next: --offset 0", "and where to read on");
+    vane_free(out);
+
+    for (int i = 1; i <= 2; i++) {
+        char id[16];
+
+        snprintf(id, sizeof(id), "dl-%d", i);
+        is_int(vanectl(NULL, NULL, "event", "put", "dlbus", "--id", id, "--source", "/t",
+                       "--type", "com.example.rejected", "--data", "x"),
+               0, "an event the sink rejects");
+    }
+    answer = wait_dead_letters(2);
+    first = json_object_get(json_array_get(json_object_get(answer, "events"), 0), "event");
+    is_int(json_array_size(json_object_get(answer, "events")), 2, "both are dead letters");
+    is_str(string_at(answer, "eventbus"), "__dl_dlbus", "--format json: the broker's answer");
+    is_str(string_at(first, "id"), "dl-1", "the first rejected event");
+    is_str(string_at(first, "xvanusdlreason"), "sink_rejected", "with its reason");
+    is_int(integer_at(json_object_get(answer, "next"), "offset"), 2, "next is offset 2");
+    json_decref(answer);
+
+    is_int(vanectl(&out, NULL, "subscription", "dead-letter", "get", "dl"), 0,
+           "dead-letter get as a table exits 0");
+    contains(out, "OFFSET  ID    TYPE", "a table");
+    contains(out, "dl-2  com.example.rejected  sink_rejected  1", "a row per dead letter");
+    contains(out, "HTTP 400", "with the sink's answer");
+    contains(out, "next: --offset 2", "and where to read on");
+    vane_free(out);
+
+    answer = vanectl_json("subscription", "dead-letter", "get", "dl", "--offset", "1", "--limit",
+                          "1");
+    is_int(json_array_size(json_object_get(answer, "events")), 1, "--limit 1: one");
+    is_str(string_at(json_object_get(json_array_get(json_object_get(answer, "events"), 0),
+                                     "event"),
+                     "id"),
+           "dl-2", "--offset 1: the second");
+    json_decref(answer);
+}
+
+/* Refused for a disabled subscription; sent again page by page once the sink takes them. */
+static void test_dead_letter_resend(const struct sink *s)
+{
+    char *out = NULL, *err = NULL, *id;
+    json_t *answer;
+
+    /* Another subscription of dlbus, created disabled, shares dl's dead-letter eventbus. */
+    is_int(vanectl(NULL, NULL, "subscription", "create", "dl-paused", "--eventbus", "dlbus",
+                   "--sink", SUB_SINK, "--disabled"),
+           0, "a disabled subscription");
+    is_int(vanectl(NULL, &err, "subscription", "dead-letter", "resend", "dl-paused"), 1,
+           "resend of a disabled one exits 1");
+    contains(err, "vanectl: subscription dead-letter resend dl-paused: ", "naming it");
+    contains(err, "not running", "saying why");
+    vane_free(err);
+
+    sink_set_mode(s, "{\"status\": 200}");
+    is_int(vanectl(&out, NULL, "subscription", "dead-letter", "resend", "dl", "--limit", "1"), 0,
+           "resend --limit 1 exits 0");
+    contains(out, "RESENT  1", "one resent");
+    contains(out, "NEXT    1", "the next from offset 1");
+    vane_free(out);
+    is_int(wait_sink_accepted(s, 1), 1, "the sink takes it");
+    is_str(id = last_clean_id(s), "dl-1", "the first, as it was first sent");
+    vane_free(id);
+
+    answer = vanectl_json("subscription", "dead-letter", "resend", "dl", "--offset", "1");
+    is_int(integer_at(answer, "resent"), 1, "resend --offset 1: the other one");
+    is_int(integer_at(json_object_get(answer, "next"), "offset"), 2, "next is offset 2");
+    json_decref(answer);
+    is_int(wait_sink_accepted(s, 2), 2, "the sink takes it too");
+    is_str(id = last_clean_id(s), "dl-2", "the second");
+    vane_free(id);
+}
+
+static void test_dead_letter_not_found(void)
+{
+    char *err = NULL;
+
+    is_int(vanectl(NULL, &err, "subscription", "dead-letter", "get", "nope"), 3,
+           "dead-letter get of an unknown subscription exits 3");
+    contains(err, "vanectl: subscription dead-letter get nope: ", "naming it");
+    vane_free(err);
+    is_int(vanectl(NULL, &err, "subscription", "dead-letter", "resend", "nope"), 3,
+           "resend of an unknown one exits 3");
+    vane_free(err);
+    is_int(vanectl(NULL, NULL, "subscription", "create", "dl-off", "--eventbus", "dlbus",
+                   "--sink", SUB_SINK, "--disable-dead-letter"),
+           0, "a subscription that keeps no dead letters");
+    is_int(vanectl(NULL, &err, "subscription", "dead-letter", "get", "dl-off"), 3,
+           "dead-letter get of it exits 3");
+    contains(err, "keeps no dead letters", "saying so");
+    vane_free(err);
+}
+
+/* dead-letter get and resend against the test sink, on an eventbus of its own. */
+static void test_dead_letters(void)
+{
+    char *record = vane_asprintf("%s/dead-letters.sink", tmpdir), *url = NULL;
+    struct sink s;
+
+    test_dead_letter_usage();
+    if (ok(sink_start(&s, record) == 0, "the test sink starts")) {
+        sink_set_mode(&s, "{\"status\": 400}");
+        url = sink_url(&s, "/hook");
+        is_int(vanectl(NULL, NULL, "eventbus", "create", "dlbus"), 0, "the eventbus dlbus");
+        is_int(vanectl(NULL, NULL, "subscription", "create", "dl", "--eventbus", "dlbus",
+                       "--sink", url),
+               0, "a subscription delivering it to the sink");
+        test_dead_letter_get();
+        test_dead_letter_resend(&s);
+        test_dead_letter_not_found();
+        is_int(vanectl(NULL, NULL, "eventbus", "delete", "dlbus"), 0, "deleting dlbus");
+    }
+    sink_stop(&s);
+    vane_free(url);
+    vane_free(record);
+}
+
 /* ---- a broker that is not there, and one that wants a token ----------------- */
 
 static void test_unreachable(void)
@@ -1164,6 +1378,7 @@ int main(void)
         test_get();
         test_update_and_delete();
         test_subscriptions();
+        test_dead_letters();
         /* Once it has stopped, its address is one where nothing listens. */
         snprintf(dead_url, sizeof(dead_url), "%s", v.url);
         kill(v.pid, SIGTERM);

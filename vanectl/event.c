@@ -11,7 +11,9 @@
  * SDKs, put fills in a UUIDv4 id and the current time when none is given.
  *
  * get reads GET /api/v1/eventbuses/EVENTBUS/events from a position (eventlog
- * and offset), from a time, or by id, and prints the events.
+ * and offset), from a time, or by id, and prints the events.  Its options'
+ * checks, the query they make and the table of events serve
+ * `subscription dead-letter` too (event.h).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -22,6 +24,7 @@
 #include "core/buf.h"
 #include "core/json_span.h"
 #include "encode.h"
+#include "event.h"
 #include "event/event_check.h"
 #include "parse.h"
 #include "vanectl.h"
@@ -308,57 +311,49 @@ static int put_event(struct context *ctx, int argc, char **argv)
 
 /* ---- get ---- */
 
-enum get_option { GET_EVENTLOG = 256, GET_OFFSET, GET_LIMIT, GET_TIME, GET_ID };
-
 static const struct option get_options[] = {
-    {"eventlog", required_argument, NULL, GET_EVENTLOG},
-    {"offset", required_argument, NULL, GET_OFFSET},
-    {"limit", required_argument, NULL, GET_LIMIT},
-    {"time", required_argument, NULL, GET_TIME},
-    {"id", required_argument, NULL, GET_ID},
+    {"eventlog", required_argument, NULL, EVENT_QUERY_EVENTLOG},
+    {"offset", required_argument, NULL, EVENT_QUERY_OFFSET},
+    {"limit", required_argument, NULL, EVENT_QUERY_LIMIT},
+    {"time", required_argument, NULL, EVENT_QUERY_TIME},
+    {"id", required_argument, NULL, EVENT_QUERY_ID},
     {NULL, 0, NULL, 0},
 };
 
 #define EVENTLOG_INDEX_MAX 63 /* an eventbus has at most 64 eventlogs */
-#define GET_LIMIT_MAX 1000
 #define DATA_PREVIEW_MAX 40
 
-/* The query, each value as given (already checked) or NULL. */
-struct get_query {
-    const char *eventlog, *offset, *limit, *time, *id;
-};
-
-static int add_get_option(const struct context *ctx, int opt, const char *value,
-                          struct get_query *query)
+int event_query_option(const struct context *ctx, int opt, const char *value,
+                       struct event_query *query)
 {
     uint64_t number;
 
     switch (opt) {
-    case GET_EVENTLOG:
+    case EVENT_QUERY_EVENTLOG:
         if (parse_count(value, EVENTLOG_INDEX_MAX, &number) != 0)
             return command_bad_value(ctx, "--eventlog", "an eventlog number from 0 to 63", value);
         query->eventlog = value;
         return 0;
-    case GET_OFFSET:
+    case EVENT_QUERY_OFFSET:
         if (parse_count(value, INT64_MAX, &number) != 0)
             return command_bad_value(ctx, "--offset", "a whole number, 0 or more", value);
         query->offset = value;
         return 0;
-    case GET_LIMIT:
-        if (parse_count(value, GET_LIMIT_MAX, &number) != 0 || number == 0)
+    case EVENT_QUERY_LIMIT:
+        if (parse_count(value, EVENT_QUERY_LIMIT_MAX, &number) != 0 || number == 0)
             return command_bad_value(ctx, "--limit", "a whole number from 1 to 1000", value);
         query->limit = value;
         return 0;
-    case GET_TIME:
+    case EVENT_QUERY_TIME:
         query->time = value;
         return check_timestamp(ctx, "--time", value);
-    case GET_ID: query->id = value; return 0;
+    case EVENT_QUERY_ID: query->id = value; return 0;
     default: return VANECTL_EXIT_USAGE; /* command_getopt() has said what is wrong */
     }
 }
 
 /* Whether the options say one thing: a position, a time, or an id. */
-static int check_query(const struct context *ctx, const struct get_query *query)
+static int check_query(const struct context *ctx, const struct event_query *query)
 {
     if (query->id != NULL &&
         (query->eventlog || query->offset || query->limit || query->time))
@@ -380,18 +375,16 @@ static void append_parameter(struct vane_buf *url, const char *name, const char 
     vane_free(encoded);
 }
 
-static char *events_path(const char *eventbus, const struct get_query *query)
+char *event_query_path(const char *path, const struct event_query *query)
 {
     struct vane_buf url = VANE_BUF_INIT;
-    char *base = command_path("/api/v1/eventbuses/", eventbus, "/events");
 
-    vane_buf_append_str(&url, base);
+    vane_buf_append_str(&url, path);
     append_parameter(&url, "eventlog", query->eventlog);
     append_parameter(&url, "offset", query->offset);
     append_parameter(&url, "time", query->time);
     append_parameter(&url, "limit", query->limit);
     append_parameter(&url, "id", query->id);
-    vane_free(base);
     return vane_buf_detach(&url);
 }
 
@@ -420,9 +413,7 @@ static char *raw_data(struct json_span stored)
     return vane_strndup(data.ptr, data.len);
 }
 
-/* Control characters become spaces; past DATA_PREVIEW_MAX bytes the text is cut, at a
- * character boundary, and ends with "...".  Takes text. */
-static json_t *preview_cell(char *text)
+json_t *event_text_cell(char *text, size_t width)
 {
     char *cut;
     json_t *cell;
@@ -430,8 +421,8 @@ static json_t *preview_cell(char *text)
     for (char *p = text; *p != '\0'; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = ' ';
-    if (strlen(text) > DATA_PREVIEW_MAX) {
-        cut = text + DATA_PREVIEW_MAX - 3; /* room for "..." within what text holds */
+    if (strlen(text) > width) {
+        cut = text + width - 3; /* room for "..." within what text holds */
         while (cut > text && ((unsigned char)*cut & 0xc0) == 0x80)
             cut--; /* back to the first byte of a UTF-8 sequence */
         strcpy(cut, "...");
@@ -454,14 +445,14 @@ static json_t *data_preview(const json_t *event, struct json_span stored)
     if (data == NULL)
         return json_string("");
     if (json_is_string(data))
-        return preview_cell(vane_strdup(json_string_value(data)));
+        return event_text_cell(vane_strdup(json_string_value(data)), DATA_PREVIEW_MAX);
     if ((text = raw_data(stored)) == NULL) {
         char *dumped = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
 
         text = vane_strdup(dumped);
         free(dumped);
     }
-    return preview_cell(text);
+    return event_text_cell(text, DATA_PREVIEW_MAX);
 }
 
 static json_t *event_row(const json_t *stored, struct json_span stored_text)
@@ -492,10 +483,22 @@ static struct json_span *stored_texts(const struct client_reply *reply, size_t c
     return texts;
 }
 
-static void print_events(const struct client_reply *reply)
+/* "next: --eventlog N --offset N", the eventlog only where next names one. */
+static void print_next(const json_t *next)
 {
-    static const char *const columns[] = {"eventlog", "offset", "id", "source", "type", "time",
-                                          "data"};
+    const json_t *eventlog = json_object_get(next, "eventlog");
+
+    fputs("\nnext:", stdout);
+    if (eventlog != NULL)
+        printf(" --eventlog %" JSON_INTEGER_FORMAT, json_integer_value(eventlog));
+    printf(" --offset %" JSON_INTEGER_FORMAT "\n",
+           json_integer_value(json_object_get(next, "offset")));
+}
+
+void event_print_table(const struct client_reply *reply, const char *const *columns,
+                       size_t column_count,
+                       json_t *(*row)(const json_t *stored, struct json_span stored_text))
+{
     const json_t *events = json_object_get(reply->body, "events");
     const json_t *next = json_object_get(reply->body, "next");
     struct json_span *texts = stored_texts(reply, json_array_size(events));
@@ -504,34 +507,42 @@ static void print_events(const struct client_reply *reply)
     size_t i;
 
     json_array_foreach(events, i, stored)
-        json_array_append_new(rows, event_row(stored, texts[i]));
-    output_table(stdout, columns, sizeof(columns) / sizeof(columns[0]), rows);
+        json_array_append_new(rows, row(stored, texts[i]));
+    output_table(stdout, columns, column_count, rows);
     if (json_is_object(next))
-        printf("\nnext: --eventlog %" JSON_INTEGER_FORMAT " --offset %" JSON_INTEGER_FORMAT "\n",
-               json_integer_value(json_object_get(next, "eventlog")),
-               json_integer_value(json_object_get(next, "offset")));
+        print_next(next);
     json_decref(rows);
     vane_free(texts);
 }
 
+static void print_events(const struct client_reply *reply)
+{
+    static const char *const columns[] = {"eventlog", "offset", "id", "source", "type", "time",
+                                          "data"};
+
+    event_print_table(reply, columns, sizeof(columns) / sizeof(columns[0]), event_row);
+}
+
 static int get_events(struct context *ctx, int argc, char **argv)
 {
-    struct get_query query = {NULL, NULL, NULL, NULL, NULL};
+    struct event_query query = {NULL, NULL, NULL, NULL, NULL};
     const char *eventbus = NULL;
-    char *path;
+    char *base, *path;
     int opt, status = 0;
 
     while (status == 0 && (opt = command_getopt(ctx, argc, argv, get_options)) != -1)
-        status = add_get_option(ctx, opt, optarg, &query);
+        status = event_query_option(ctx, opt, optarg, &query);
     if (status == 0)
         status = command_one_argument(ctx, argc, argv, "EVENTBUS", &eventbus);
     if (status == 0)
         status = check_query(ctx, &query);
     if (status != 0)
         return status;
-    path = events_path(eventbus, &query);
+    base = command_path("/api/v1/eventbuses/", eventbus, "/events");
+    path = event_query_path(base, &query);
     status = command_call(ctx, eventbus, "GET", path, NULL, print_events);
     vane_free(path);
+    vane_free(base);
     return status;
 }
 

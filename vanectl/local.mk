@@ -7,7 +7,7 @@ noinst_LTLIBRARIES += vanectl/libvanectl.la
 vanectl_libvanectl_la_SOURCES = vanectl/vanectl.h \
 	vanectl/command.c \
 	vanectl/eventbus.c \
-	vanectl/event.c \
+	vanectl/event.c vanectl/event.h \
 	vanectl/subscription.c \
 	vanectl/client.c vanectl/client.h \
 	vanectl/encode.c vanectl/encode.h \

@@ -1,7 +1,8 @@
 /*
  * subscription.c -- vanectl subscription
- * create|list|info|update|disable|resume|reset-offset|delete: the
- * subscription admin API (/api/v1/subscriptions) from the command line.
+ * create|list|info|update|disable|resume|reset-offset|delete and
+ * subscription dead-letter get|resend: the subscription admin API
+ * (/api/v1/subscriptions) from the command line.
  *
  * create and update share their settings options and the code that turns
  * them into the request's JSON (add_setting); options that only make sense
@@ -19,6 +20,12 @@
  * events delivered, retried, dead-lettered and filtered out, those in
  * flight, and the lag in events and seconds.  --format json prints the broker's
  * answer unchanged.
+ *
+ * dead-letter get pages through the subscription's dead letters with
+ * event get's --offset and --limit (event.h) and shows each as a row of
+ * what went wrong: the xvanusdl* extensions that delivery added (reason,
+ * attempts, the last error, when); dead-letter resend sends a page of them
+ * to the sink again.  Both end with where the next page starts.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,6 +33,7 @@
 
 #include "core/alloc.h"
 #include "core/units.h"
+#include "event.h"
 #include "gateway/subscriptions_api.h"
 #include "parse.h"
 #include "vanectl.h"
@@ -588,6 +596,125 @@ static int reset_offset(struct context *ctx, int argc, char **argv)
     return status;
 }
 
+/* ---- dead-letter get|resend ------------------------------------------------------ */
+
+#define DEAD_LETTERS "/dead-letters"
+#define DEAD_LETTER_ERROR_WIDTH 48
+
+static const struct option dead_letter_options[] = {
+    {"offset", required_argument, NULL, EVENT_QUERY_OFFSET},
+    {"limit", required_argument, NULL, EVENT_QUERY_LIMIT},
+    {NULL, 0, NULL, 0},
+};
+
+/* A dead letter as a row: where it is, which event, and what went wrong. */
+static json_t *dead_letter_row(const json_t *stored, struct json_span stored_text)
+{
+    const json_t *event = json_object_get(stored, "event");
+    const char *error = json_string_value(json_object_get(event, "xvanusdlerror"));
+
+    (void)stored_text; /* the data is not shown */
+    return json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?,s:o,s:O?}",
+                     "offset", json_object_get(stored, "offset"),
+                     "id", json_object_get(event, "id"),
+                     "type", json_object_get(event, "type"),
+                     "reason", json_object_get(event, "xvanusdlreason"),
+                     "attempts", json_object_get(event, "xvanusdlattempts"),
+                     "error", event_text_cell(vane_strdup(error ? error : ""),
+                                              DEAD_LETTER_ERROR_WIDTH),
+                     "time", json_object_get(event, "xvanusdltime"));
+}
+
+static void print_dead_letters(const struct client_reply *reply)
+{
+    static const char *const columns[] = {"offset", "id",    "type", "reason",
+                                          "attempts", "error", "time"};
+
+    event_print_table(reply, columns, sizeof(columns) / sizeof(columns[0]), dead_letter_row);
+}
+
+static void print_resent(const struct client_reply *reply)
+{
+    json_t *rows = json_pack("{s:O?,s:O?}", "resent", json_object_get(reply->body, "resent"),
+                             "next", json_object_get(json_object_get(reply->body, "next"),
+                                                     "offset"));
+
+    output_print(stdout, rows, OUTPUT_TABLE);
+    json_decref(rows);
+}
+
+/* The options and the subscription (ID|NAME) of dead-letter get and resend. */
+static int read_page(struct context *ctx, int argc, char **argv, struct event_query *query,
+                     const char **ref)
+{
+    int opt, status = 0;
+
+    while (status == 0 && (opt = command_getopt(ctx, argc, argv, dead_letter_options)) != -1)
+        status = event_query_option(ctx, opt, optarg, query);
+    if (status == 0)
+        status = command_one_argument(ctx, argc, argv, "ID|NAME", ref);
+    return status;
+}
+
+static int get_dead_letters(struct context *ctx, int argc, char **argv)
+{
+    struct event_query query = {NULL, NULL, NULL, NULL, NULL};
+    const char *ref = NULL;
+    char *suffix;
+    int status = read_page(ctx, argc, argv, &query, &ref);
+
+    if (status != 0)
+        return status;
+    suffix = event_query_path(DEAD_LETTERS, &query);
+    status = call_on(ctx, ref, "GET", suffix, NULL, print_dead_letters);
+    vane_free(suffix);
+    return status;
+}
+
+/* Sets body[key] to the number text (already checked by event_query_option), if given. */
+static void set_page_number(json_t *body, const char *key, const char *text)
+{
+    uint64_t number;
+
+    if (text != NULL && parse_count(text, INT64_MAX, &number) == 0)
+        json_object_set_new(body, key, json_integer((json_int_t)number));
+}
+
+static int resend_dead_letters(struct context *ctx, int argc, char **argv)
+{
+    struct event_query query = {NULL, NULL, NULL, NULL, NULL};
+    const char *ref = NULL;
+    json_t *body = json_object();
+    int status = read_page(ctx, argc, argv, &query, &ref);
+
+    set_page_number(body, "offset", query.offset);
+    set_page_number(body, "limit", query.limit);
+    if (status == 0)
+        status = call_on(ctx, ref, "POST", DEAD_LETTERS "/resend", body, print_resent);
+    json_decref(body);
+    return status;
+}
+
+static const char dead_letter_get_help[] =
+    "  --offset N                  where to start in the dead-letter eventbus (default 0;\n"
+    "                              the \"next:\" line of the answer gives where to go on)\n"
+    "  --limit N                   at most N dead letters, 1 to 1000 (default 10)\n";
+
+static const char dead_letter_resend_help[] =
+    "  --offset N                  where to start in the dead-letter eventbus (default 0)\n"
+    "  --limit N                   at most N dead letters, 1 to 1000 (default 100)\n"
+    "The subscription must be running (see resume).\n";
+
+static const struct command dead_letter_commands[] = {
+    {"get", "ID|NAME [--offset N] [--limit N]",
+     "show a subscription's dead letters: the events it could not deliver, and why",
+     dead_letter_get_help, get_dead_letters, NULL},
+    {"resend", "ID|NAME [--offset N] [--limit N]",
+     "send a subscription's dead letters to its sink again", dead_letter_resend_help,
+     resend_dead_letters, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
 /* ---- the table ------------------------------------------------------------------ */
 
 #define SETTINGS_HELP                                                                        \
@@ -644,5 +771,7 @@ const struct command subscription_commands[] = {
     {"reset-offset", "ID|NAME (--time TIME | --earliest | --latest | --offset N=M...)",
      "move where a subscription delivers from", reset_help, reset_offset, NULL},
     {"delete", "ID|NAME", "delete a subscription", NULL, delete_subscription, NULL},
+    {"dead-letter", "COMMAND", "read and resend the events a subscription could not deliver",
+     NULL, NULL, dead_letter_commands},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -41,6 +41,7 @@ enum controller_change {
     CONTROLLER_CREATED,
     CONTROLLER_UPDATED,
     CONTROLLER_DELETED,
+    CONTROLLER_OFFSETS_RESET, /* a subscription's offsets set by hand (reset-offset) */
 };
 
 struct controller;

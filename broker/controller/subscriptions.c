@@ -246,7 +246,7 @@ static int apply_state(struct controller *c, const json_t *cmd)
 }
 
 /* Offsets only move forward unless reset; announced only when reset (the
- * trigger made the commit and knows). */
+ * trigger made the other commits and knows them). */
 static int apply_offsets(struct controller *c, const json_t *cmd)
 {
     struct subscription_meta *sub = target(c, cmd);
@@ -262,7 +262,7 @@ static int apply_offsets(struct controller *c, const json_t *cmd)
         if (reset || offsets[i] > sub->offsets[i])
             sub->offsets[i] = offsets[i];
     if (reset)
-        announce(c, CONTROLLER_UPDATED, sub);
+        announce(c, CONTROLLER_OFFSETS_RESET, sub);
     return 0;
 }
 

@@ -248,13 +248,13 @@ static int parse_root(struct scan *s, struct tf_path *path, struct transform_err
     if (first.kind != TF_SEG_NAME)
         return transform_why(err, "a path begins with an attribute name or data, "
                                   "not an index or *");
-    if (strcmp(first.name, "data") == 0) {
-        vane_free(first.name);
-        return parse_segs(s, path, err);
-    }
     len = strlen(first.name);
     for (size_t i = 0; i < len; i++)
         first.name[i] = (char)tolower((unsigned char)first.name[i]);
+    if (strcmp(first.name, "data") == 0) {
+        vane_free(first.name); /* "data" is never an attribute's name: $.DATA is $.data */
+        return parse_segs(s, path, err);
+    }
     path->attr = first.name;
     if (!event_name_valid(path->attr, len))
         return transform_why(err, "\"%s\" is not an attribute name: expected lower-case "

@@ -87,15 +87,25 @@ static void ensure_dead_letter_bus(struct trigger *t, const struct subscription_
     vane_free(fallback);
 }
 
-static void start_worker(struct trigger *t, const struct subscription_meta *sub)
+/*
+ * Starts sub's worker.  from (one offset per eventlog, or NULL) is where a
+ * worker it replaces got to: the new one starts at the later of that and
+ * the committed offsets, so settled events are not sent again.
+ */
+static void start_worker(struct trigger *t, const struct subscription_meta *sub,
+                         const uint64_t *from)
 {
+    struct subscription_meta start = *sub;
     struct worker *w;
     char *errmsg = NULL;
 
     if (sub->disabled || t->closing)
         return;
+    for (uint32_t i = 0; from != NULL && i < start.offset_count; i++)
+        if (from[i] > start.offsets[i])
+            start.offsets[i] = from[i];
     ensure_dead_letter_bus(t, sub);
-    if (worker_start(&w, &t->env, sub, &errmsg) != 0) {
+    if (worker_start(&w, &t->env, &start, &errmsg) != 0) {
         vane_log_error(component, "subscription %s (%llu) does not run: %s", sub->name,
                        (unsigned long long)sub->id, errmsg);
         vane_free(errmsg);
@@ -108,34 +118,57 @@ static void start_worker(struct trigger *t, const struct subscription_meta *sub)
     t->workers[t->count++] = w;
 }
 
-static void stop_worker(struct trigger *t, uint64_t sub_id)
+static void on_committed(void *arg, int status, const struct subscription_meta *sub);
+
+/*
+ * Stops a worker; unless its subscription is gone, commits where it got
+ * (into reached, one per eventlog, when not NULL).  Returns false when
+ * there was no worker.
+ */
+static bool stop_worker(struct trigger *t, uint64_t sub_id, bool commit, uint64_t *reached)
 {
     ssize_t i = find_worker(t, sub_id);
+    uint64_t offsets[CONTROLLER_MAX_EVENTLOGS];
+    uint32_t n;
 
     if (i < 0)
-        return;
+        return false;
+    worker_take_offsets(t->workers[i], offsets, &n);
+    if (commit && controller_commit_offsets(t->controller, sub_id, offsets, n, false,
+                                            on_committed, t) == 0)
+        t->commits_pending++;
+    if (reached != NULL)
+        memcpy(reached, offsets, n * sizeof(*offsets));
     worker_stop(t->workers[i]);
     t->workers[i] = t->workers[--t->count];
+    return true;
 }
 
-/* A deleted or renamed subscription's series go (its worker stopped counting first). */
+/*
+ * A change from the controller.  Deleted: the worker stops.  Offsets reset:
+ * it starts again from them.  Otherwise (created, changed, disabled,
+ * resumed) a worker that ran commits where it got and a new one starts
+ * from there.  A deleted or renamed subscription's series go.
+ */
 static void on_subscription(struct controller *c, enum controller_change change,
                             const struct subscription_meta *sub, void *arg)
 {
     struct trigger *t = arg;
     ssize_t i = find_worker(t, sub->id);
+    uint64_t reached[CONTROLLER_MAX_EVENTLOGS];
+    bool had = false;
 
     (void)c;
     if (i >= 0) {
         char *name = vane_strdup(worker_name(t->workers[i]));
 
-        stop_worker(t, sub->id);
+        had = stop_worker(t, sub->id, change != CONTROLLER_DELETED, reached);
         if (change == CONTROLLER_DELETED || strcmp(name, sub->name) != 0)
             metrics_drop_label(t->metrics, "subscription", name);
         vane_free(name);
     }
     if (change != CONTROLLER_DELETED)
-        start_worker(t, sub);
+        start_worker(t, sub, had && change != CONTROLLER_OFFSETS_RESET ? reached : NULL);
 }
 
 /* ---- offsets ----------------------------------------------------------------- */
@@ -251,7 +284,7 @@ int trigger_start(struct trigger **out, uv_loop_t *loop, struct store *store,
     controller_set_subscription_listener(t->controller, on_subscription, t);
     subs = controller_subscriptions(t->controller, &count);
     for (size_t i = 0; i < count; i++)
-        start_worker(t, subs[i]);
+        start_worker(t, subs[i], NULL);
     metrics_on_collect(metrics, collect, t);
     *out = t;
     return 0;
@@ -312,7 +345,7 @@ void trigger_close(struct trigger *t, void (*closed)(void *arg), void *arg)
     controller_set_subscription_listener(t->controller, NULL, NULL);
     commit_all(t);
     while (t->count > 0)
-        stop_worker(t, worker_subscription(t->workers[t->count - 1]));
+        stop_worker(t, worker_subscription(t->workers[t->count - 1]), false, NULL);
     uv_close((uv_handle_t *)&t->commit_timer, on_timer_closed);
     http_client_close(t->env.http, on_http_closed, t);
 }
