@@ -285,6 +285,10 @@ int http_client_create(struct http_client **out, uv_loop_t *loop)
     curl_multi_setopt(client->multi, CURLMOPT_SOCKETDATA, client);
     curl_multi_setopt(client->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
     curl_multi_setopt(client->multi, CURLMOPT_TIMERDATA, client);
+    /* Requests past this many to one sink wait for a connection rather
+     * than open one each: a sink is not flooded with connections. */
+    curl_multi_setopt(client->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      HTTP_CLIENT_MAX_HOST_CONNECTIONS);
     uv_timer_init(loop, &client->timer);
     client->timer.data = client;
     client->open_handles = 1;

@@ -24,6 +24,7 @@
 #include <uv.h>
 
 #define HTTP_CLIENT_ABORTED (-1)
+#define HTTP_CLIENT_MAX_HOST_CONNECTIONS 64L
 #define HTTP_CLIENT_ERROR_MAX 256
 
 struct http_client;

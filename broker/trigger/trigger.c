@@ -40,7 +40,7 @@ static const char component[] = "trigger";
 
 void trigger_options_default(struct trigger_options *options)
 {
-    options->max_inflight = 1024;
+    options->max_inflight = 256;
     options->window = 65536;
     options->commit_interval_ms = 1000;
     options->retry_base_ms = 500;

@@ -28,7 +28,7 @@
 struct trigger;
 
 struct trigger_options {
-    size_t max_inflight;        /* events under delivery per subscription (default 1024) */
+    size_t max_inflight;        /* events under delivery per subscription (default 256) */
     size_t window;              /* events read past the committed offset per eventlog (65536) */
     uint64_t commit_interval_ms; /* how often offsets are committed (default 1000) */
     uint64_t retry_base_ms;     /* first retry after this; doubling (default 500) */

@@ -33,6 +33,10 @@
 
 #define READ_MAX_EVENTS 256
 #define READ_MAX_BYTES (1u << 20)
+/* Bytes asked of the eventlog per event read (a larger event comes whole anyway). */
+#define READ_BYTES_PER_EVENT 4096
+/* A busy lane reads again only once this much room is free, so reads come in batches. */
+#define READ_MIN_ROOM 64
 #define DEAD_LETTER_PREFIX "__dl_"
 
 struct settings {
@@ -587,19 +591,41 @@ static void fill_delivery(struct worker *w, struct lane *lane, const struct even
     vane_arena_free(&arena);
 }
 
+/*
+ * How many events to read: what there is room for, at most READ_MAX_EVENTS,
+ * whole batches in batch mode; 0 while a busy lane has less than
+ * READ_MIN_ROOM free (the next deliveries to end make more).
+ */
+static size_t read_count(const struct worker *w, const struct lane *lane)
+{
+    size_t room = w->env.options->max_inflight - w->inflight_events;
+    size_t ahead = w->window - (size_t)(lane->next_read - lane->committed);
+    size_t n = room < ahead ? room : ahead;
+
+    if (w->set.ordered)
+        return 1;
+    if (lane->inflight > 0 &&
+        n < (READ_MIN_ROOM < w->env.options->max_inflight / 2 ? READ_MIN_ROOM
+                                                              : w->env.options->max_inflight / 2))
+        return 0;
+    if (n > READ_MAX_EVENTS)
+        n = READ_MAX_EVENTS;
+    if (n > w->set.batch_size)
+        n -= n % w->set.batch_size;
+    return n;
+}
+
 /* Reads what the lane can take and sends it; false when nothing was taken. */
 static bool read_lane(struct worker *w, struct lane *lane)
 {
     struct eventlog_batch batch = EVENTLOG_BATCH_INIT;
-    size_t room = w->env.options->max_inflight - w->inflight_events;
-    size_t ahead = w->window - (size_t)(lane->next_read - lane->committed);
-    size_t n = room < ahead ? room : ahead, i = 0;
+    size_t n = read_count(w, lane), i = 0;
+    size_t bytes = n * READ_BYTES_PER_EVENT < READ_MAX_BYTES ? n * READ_BYTES_PER_EVENT
+                                                             : READ_MAX_BYTES;
 
-    if (w->set.ordered)
-        n = 1;
-    if (n > READ_MAX_EVENTS)
-        n = READ_MAX_EVENTS;
-    if (eventlog_read(lane->log, lane->next_read, n, READ_MAX_BYTES, &batch) != 0 ||
+    if (n == 0)
+        return false;
+    if (eventlog_read(lane->log, lane->next_read, n, bytes, &batch) != 0 ||
         batch.count == 0) {
         eventlog_batch_free(&batch);
         return false;

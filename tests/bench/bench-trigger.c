@@ -24,6 +24,8 @@
  *     sends for these events) posted to the same sink by this program, with
  *     as many transfers in flight as the trigger allows one subscription
  *     (its max_inflight), before the subscription exists.
+ *     Meanwhile GET /healthz is asked every 200 ms, beside the same asked
+ *     for a second before: how long vaned keeps its other clients waiting.
  *   - batch: the same with delivery_mode batch and batch_size 100 (N is
  *     --batch-events); target >= 150,000 ev/s.  The sink counts requests,
  *     not events, so the end is the last answer it gave before the
@@ -36,30 +38,35 @@
  *     send time (CLOCK_REALTIME ns).  The sink records (--record) each
  *     delivery's received_ns; the p99 of the differences has the target
  *     <= 5 ms.  Reference: how long the publishes took to be answered.
- *   - fanout: for each count in --fanout (1,10,100), on a fresh vaned, M
- *     events (--fanout-events) where event i has the type
- *     bench.type.<i mod count>, then count subscriptions from earliest,
- *     each an exact filter on its own type (so each gets M / count events)
- *     delivering to its own path.  Events delivered and filter evaluations
- *     (count x M) per second, and vaned's CPU time (utime + stime of
- *     /proc/PID/stat) per event per subscription, from the first POST to the
- *     last answer; ODD when that cost at a count is over 1.5 times the cost
- *     at the first count.
+ *   - fanout: for each count in --fanout (1,10,100), on a fresh vaned,
+ *     count subscriptions are created on the empty eventbus, each an exact
+ *     filter on its own type delivering to its own path; then M events
+ *     (--fanout-events) are published in batches, event i of type
+ *     bench.type.<i mod count>, so each subscription gets M / count.  Events
+ *     delivered and filter evaluations (count x M) per second from the first
+ *     publish to the last answer, and vaned's CPU time (utime + stime of
+ *     /proc/PID/stat) over that window per event per subscription, and per
+ *     event per subscription added past the first count (which takes out
+ *     the cost of storing and delivering, the same at every count).  ODD
+ *     when either grows by more than 1.5 times.
  *   - hang: a subscription at latest; events published at --hang-rate
  *     (2,000/s); after --warmup seconds the sink hangs ({"hang": true}) for
  *     --hang seconds (60), then answers 200 again and publishing stops.
  *     vaned's VmRSS, sampled every 100 ms throughout, must stay below
  *     256 MiB; the catch-up time runs from the sink's recovery until every
- *     published event was answered 2xx and settled.  The sink records, so
- *     loss and duplicates are counted per event.
+ *     published event was answered 2xx and settled.  After a stall one
+ *     more event is published, to tell a subscription that waits for new
+ *     events from one stuck for good.  The sink records, so loss and
+ *     duplicates are counted per event.
  *
  * "ODD:" lines report what should not happen: events lost (published,
  * settled, never answered 2xx), duplicates (answered 2xx more than once: no
  * retry repeats an acknowledged event while vaned runs), a delivery that did
  * not finish by its deadline (a stall), dead letters, failed publishes,
- * vaned or the sink dying or not exiting cleanly, warnings or errors in
- * vaned's log.  The output helpers are bench-gateway's, so the tables read
- * alike.
+ * GET /healthz kept waiting over a second, vaned or the sink dying or not
+ * exiting cleanly, warnings or errors in vaned's log.  The output helpers
+ * (numbers, rows, the table) are copies of bench-gateway's, so the tables
+ * read alike.
  *
  * Exit status 0 once measured (a missed target included), 1 when the
  * benchmark could not run, 2 for a bad option.  Every wait has a deadline;
@@ -790,7 +797,7 @@ static void pacer_start(struct pacer *pc, const struct vaned *v, const char *pre
 /* Runs the loop until the pacer's window is over (bounded); true when it was. */
 static bool pacer_wait_ended(struct pacer *pc)
 {
-    double deadline = now_s() + (double)(pc->end_ns - uv_hrtime()) / 1e9 + 10;
+    double deadline = now_s() + ((double)pc->end_ns - (double)uv_hrtime()) / 1e9 + 10;
 
     while (!pc->ended && now_s() < deadline)
         run_for(0.01);
@@ -990,6 +997,32 @@ static int64_t settled_events(const struct vaned *v)
     }
     json_decref(body);
     return total;
+}
+
+/*
+ * The subscription's own figures (its "stats"): prints them, and an ODD
+ * line when it counts other than want events delivered.
+ */
+static void check_sub_stats(struct bench *b, const struct phase *ph, const char *sub,
+                            uint64_t want)
+{
+    char *path = vane_asprintf("/api/v1/subscriptions/%s", sub);
+    json_t *body = admin_get(&ph->v, path), *stats = json_object_get(body, "stats");
+    json_int_t delivered = json_integer_value(json_object_get(stats, "delivered"));
+
+    if (!json_is_integer(json_object_get(stats, "delivered"))) {
+        printf("%s: subscription %s: no stats in its GET answer\n", ph->name, sub);
+    } else {
+        printf("%s: subscription %s counts %s delivered, %s retried, %s dead-lettered\n",
+               ph->name, sub, num((double)delivered),
+               num((double)json_integer_value(json_object_get(stats, "retried"))),
+               num((double)json_integer_value(json_object_get(stats, "dead_lettered"))));
+        if ((uint64_t)delivered != want)
+            odd(b, "%s: subscription %s counts %s events delivered, %s were", ph->name, sub,
+                num((double)delivered), num((double)want));
+    }
+    json_decref(body);
+    vane_free(path);
 }
 
 struct sink_counts {
@@ -1401,6 +1434,7 @@ static void phase_throughput(struct bench *b, bool batch)
         if (!batch && requests != n)
             odd(b, "binary: the sink answered %s deliveries 2xx for %s events (%s)",
                 num((double)requests), num((double)n), requests > n ? "duplicates" : "events lost");
+        check_sub_stats(b, &ph, name, n);
         throughput_report(b, batch, n, took, ref_rate);
         if (batch) {
             snprintf(measured, sizeof(measured), "%.1f", (double)n / (double)requests);
@@ -1749,6 +1783,7 @@ static void phase_hang(struct bench *b)
     sampler_start(&rss, ph.v.pid);
     recovered = hang_load(b, &ph, &pc);
     hang_catch_up(b, &ph, pc.flow.ok, recovered, &st, &poked);
+    check_sub_stats(b, &ph, "hang", pc.flow.ok + poked);
     sample(&rss);
     sampler_stop(&rss);
     printf("hang: vaned's RSS %s before the hang, at most %s; %s\n", fmt_mib(rss.first_kib),
@@ -1804,19 +1839,27 @@ static const char *fs_name(const char *dir)
     }
 }
 
+/* Other work on the machine skews every figure: "1.02, 0.87, 0.60 (1, 5, 15 min)". */
+static const char *loadavg_text(void)
+{
+    char *text = harness_read_file("/proc/loadavg"), *out = scratch();
+    double one = 0, five = 0, fifteen = 0;
+
+    if (text != NULL)
+        sscanf(text, "%lf %lf %lf", &one, &five, &fifteen);
+    vane_free(text);
+    snprintf(out, 48, "%.2f, %.2f, %.2f (1, 5, 15 min)", one, five, fifteen);
+    return out;
+}
+
 static void print_header(const struct bench *b)
 {
     const struct config *c = &b->cfg;
-    char *loadavg = harness_read_file("/proc/loadavg");
-    double one = 0, five = 0, fifteen = 0;
 
-    if (loadavg != NULL)
-        sscanf(loadavg, "%lf %lf %lf", &one, &five, &fifteen);
-    vane_free(loadavg);
     printf("bench-trigger%s: vaned %s, sink %s, data in %s (%s), %ld CPUs online (shared by "
-           "vaned, the sink and this program); load average before the run %.2f, %.2f, %.2f\n",
+           "vaned, the sink and this program); load average before the run %s\n",
            c->quick ? " --quick" : "", c->vaned, c->sink, b->root, fs_name(b->root),
-           sysconf(_SC_NPROCESSORS_ONLN), one, five, fifteen);
+           sysconf(_SC_NPROCESSORS_ONLN), loadavg_text());
     printf("events: %d B of text data; eventbus with %d eventlogs; the trigger's defaults: "
            "max_inflight %zu events per subscription, window %zu; %s\n",
            DATA_BYTES, EVENTLOGS, trigger_defaults.max_inflight, trigger_defaults.window,
@@ -1872,6 +1915,7 @@ int main(int argc, char **argv)
     if (listed(b.cfg.only, "hang"))
         phase_hang(&b);
     print_table(&b);
+    printf("load average after the run: %s\n", loadavg_text());
     if (b.odd > 0)
         printf("%u ODD line(s) above: read them before trusting the figures\n", b.odd);
     http_client_close(http, NULL, NULL); /* its handles close as the loop runs dry */
