@@ -687,6 +687,8 @@ static void test_replace_actions(void)
             "'(\\\\d+)-(\\\\d+)-(\\\\d+)','${3}/$2/$1 $$ $x']", "06/05/2023 $ ");
     on_test("replace_with_regex: (?i) and anchors", "Hello hello", "['replace_with_regex',"
             "'$.test','(?i)^hello','bye']", "bye hello");
+    on_test("replace_with_regex: counts and classes", "ab 2023-05-06 x",
+            "['replace_with_regex','$.test','[[:digit:]]{4}-\\\\d{2}-[0-9]{1,2}','D']", "ab D x");
     on_test("replace_with_regex: classes in brackets", "a1 b2_c3", "['replace_with_regex',"
             "'$.test','[\\\\d_]','.']", "a. b..c.");
     expect_attr("replace_with_regex: a pattern from the event",
@@ -997,6 +999,10 @@ static void test_pipeline(void)
     expect_fail("define: a variable with no value", "{'define':{'x':'$.data.none'},"
                 "'pipeline':[{'command':['upper_case','$.data.total']},{'command':['create',"
                 "'$.x','<x>']}]}", event, "pipeline[1].command[2]", "<x> has no value");
+    expect_json("paths: $.DATA is the data, attribute names ignore case",
+                "{'pipeline':[{'command':['create','$.DATA.x','$.XVANUSFOO']}]}", event,
+                "{'user':{'first':'ada','last':'lovelace'},'items':[{'p':2,'q':3},{'p':5,'q':1}],"
+                "'total':0,'x':'internal'}");
     expect_attr("names of actions ignore case", "{'pipeline':[{'command':['UPPER_Case',"
                 "'$.xvanusfoo']}]}", event, "xvanusfoo", "INTERNAL");
     expect_fail("the first failure stops the pipeline",
@@ -1118,6 +1124,14 @@ static void test_compile_errors(void)
                    "'x']}]}", -EINVAL, "pipeline[0].command[2]", "lazy repetition");
     expect_refused("regex escape POSIX lacks", "{'pipeline':[{'command':['replace_with_regex',"
                    "'$.a','\\\\pL','x']}]}", -EINVAL, "pipeline[0].command[2]", "not supported");
+    expect_refused("regex: nested repetition, as Go refuses it", "{'pipeline':[{'command':["
+                   "'replace_with_regex','$.a','a++','x']}]}", -EINVAL, "pipeline[0].command[2]",
+                   "cannot repeat another");
+    expect_refused("regex: a count over 1000", "{'pipeline':[{'command':['replace_with_regex',"
+                   "'$.a','a{1001}','x']}]}", -EINVAL, "pipeline[0].command[2]", "at most 1000");
+    expect_refused("regex: repetitions that would expand too far", "{'pipeline':[{'command':["
+                   "'replace_with_regex','$.a','((((a{30}){30}){30}))','x']}]}", -EINVAL,
+                   "pipeline[0].command[2]", "too large");
     expect_refused("template not a string", "{'template':{}}", -EINVAL, "template",
                    "expected a string");
     expect_refused("template_type unknown", "{'template_type':'xml','template':'x'}", -EINVAL,
@@ -1134,6 +1148,8 @@ static void test_compile_errors(void)
                    "after the end");
     expect_refused("template: bad path", "{'template':'<$.data..x>'}", -EINVAL, "template",
                    "descendants");
+    expect_refused("template: a number no double holds", "{'template':'[1e999]'}", -EINVAL,
+                   "template", "number out of range");
     expect_refused("template: unterminated string", "{'template':'[\\'abc'}", -EINVAL,
                    "template", "unterminated string");
 }

@@ -120,6 +120,126 @@ static int translate(const char *p, size_t len, struct vane_buf *out, bool *icas
     return rc;
 }
 
+/* ---- size ------------------------------------------------------------------ */
+
+/*
+ * glibc's regcomp() copies the subexpression a repetition applies to ("a+" is
+ * "aa*", "a{3}" is "aaa"), so stacked repetitions grow its tree
+ * exponentially: "((a+)+)+..." or "(a{999}){999}" would take gigabytes.
+ * Before compiling, the size of that tree is estimated the same way and an
+ * expression that would pass MAX_NODES is refused, as are what Go refuses
+ * too: a repetition applied to a repetition ("a**", "a+{2}") and counts
+ * over 1000.
+ */
+#define MAX_NODES 20000
+#define MAX_REPEAT 1000
+#define MAX_NESTING 100
+
+struct sizer {
+    double sum[MAX_NESTING + 1]; /* nodes so far at each open parenthesis depth */
+    double last;                 /* nodes of the item a repetition would apply to */
+    int depth;
+    bool after_repeat;           /* the previous token was a repetition */
+};
+
+/* A {m}, {m,} or {m,n} at p (after the '{'): the largest count, or -1 when malformed. */
+static long read_count(const char *p, size_t len, size_t *used)
+{
+    long largest = -1, n = -1;
+    size_t i = 0;
+
+    for (; i < len && p[i] != '}'; i++) {
+        if (p[i] == ',') {
+            n = -1;
+            continue;
+        }
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        n = (n < 0 ? 0 : n) * 10 + (p[i] - '0');
+        if (n > 100000)
+            n = 100000;
+        if (n > largest)
+            largest = n;
+    }
+    *used = i + 1;
+    return i < len ? (largest < 1 ? 1 : largest) : -1;
+}
+
+/* The index of the ']' that closes the bracket expression opening at p[i] (or len). */
+static size_t skip_bracket(const char *p, size_t len, size_t i)
+{
+    i++;
+    if (i < len && p[i] == '^')
+        i++;
+    if (i < len && p[i] == ']')
+        i++; /* a ']' first is a member */
+    while (i < len && p[i] != ']') {
+        if (p[i] == '[' && i + 1 < len && (p[i + 1] == ':' || p[i + 1] == '.' || p[i + 1] == '=')) {
+            const char close[2] = {p[i + 1], ']'};
+            const char *end = memmem(p + i + 2, len - i - 2, close, 2);
+
+            i = end != NULL ? (size_t)(end - p) + 2 : len;
+        } else {
+            i++;
+        }
+    }
+    return i;
+}
+
+static int repeat(struct sizer *z, double times, struct transform_error *err)
+{
+    if (z->after_repeat)
+        return transform_why(err, "a repetition cannot repeat another (as in \"a**\"): "
+                                  "use a group, (a*)*");
+    z->sum[z->depth] += z->last * (times - 1);
+    z->last *= times;
+    z->after_repeat = true;
+    return 0;
+}
+
+static int check_size(const char *p, size_t len, struct transform_error *err)
+{
+    struct sizer z = {{0}, 0, 0, false};
+    int rc = 0;
+
+    for (size_t i = 0; i < len && rc == 0; i++) {
+        size_t used;
+        long count;
+        bool repetition = p[i] == '*' || p[i] == '+' || p[i] == '?' || p[i] == '{';
+
+        if (p[i] == '*' || p[i] == '?')
+            rc = repeat(&z, 1, err);
+        else if (p[i] == '+')
+            rc = repeat(&z, 2, err);
+        else if (p[i] == '{') {
+            if ((count = read_count(p + i + 1, len - i - 1, &used)) > MAX_REPEAT)
+                return transform_why(err, "a repetition count is at most %d", MAX_REPEAT);
+            rc = count < 0 ? 0 : repeat(&z, (double)count, err);
+            i += count < 0 ? 0 : used;
+        } else if (p[i] == '(') {
+            if (z.depth == MAX_NESTING)
+                return transform_why(err, "parentheses nest deeper than %d", MAX_NESTING);
+            z.sum[++z.depth] = 0;
+        } else if (p[i] == ')' && z.depth > 0) {
+            z.last = z.sum[z.depth--] + 1;
+            z.sum[z.depth] += z.last;
+        } else {
+            if (p[i] == '\\' && i + 1 < len)
+                i++;
+            else if (p[i] == '[')
+                i = skip_bracket(p, len, i);
+            z.last = 1;
+            z.sum[z.depth] += 1;
+        }
+        if (!repetition)
+            z.after_repeat = false;
+        if (z.sum[z.depth] > MAX_NODES || z.last > MAX_NODES)
+            return transform_why(err, "the regular expression is too large once its "
+                                      "repetitions are expanded");
+    }
+    return rc;
+}
+
 int transform_regex_compile(const char *pattern, size_t len, struct tf_regex **out,
                             struct transform_error *err)
 {
@@ -130,7 +250,8 @@ int transform_regex_compile(const char *pattern, size_t len, struct tf_regex **o
     int rc;
 
     *out = NULL;
-    if ((rc = translate(pattern, len, &posix, &icase, err)) != 0) {
+    if ((rc = translate(pattern, len, &posix, &icase, err)) != 0 ||
+        (rc = check_size(posix.data ? posix.data : "", posix.len, err)) != 0) {
         vane_buf_free(&posix);
         return rc;
     }

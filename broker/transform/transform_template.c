@@ -26,8 +26,10 @@
  * transformer is compiled (Vanus writes nothing, or null, for it).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -338,6 +340,16 @@ static int parse_string(struct parser *p, struct node *parent, bool variables)
     return 0;
 }
 
+/* A number no double holds (1e999) is valid JSON that no reader here would take back. */
+static bool number_fits(const char *text, size_t len)
+{
+    char *copy = vane_strndup(text, len);
+    bool finite = isfinite(strtod(copy, NULL));
+
+    vane_free(copy);
+    return finite;
+}
+
 /* A JSON number, as it is written. */
 static int parse_number(struct parser *p, struct node *parent)
 {
@@ -368,6 +380,8 @@ static int parse_number(struct parser *p, struct node *parent)
         while (peek(p) >= '0' && peek(p) <= '9')
             p->pos++;
     }
+    if (!number_fits(p->text + start, p->pos - start))
+        return fail(p, "%s", "number out of range");
     set_text(add_child(parent, N_TEXT), p->text + start, p->pos - start);
     return 0;
 }
