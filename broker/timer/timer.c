@@ -47,6 +47,7 @@ struct timer {
     size_t moving_count, moving_cap;
     uv_timer_t due_timer, commit_timer;
     int handles_open, commits_pending;
+    int setup_pending; /* the creation of __timer or of its subscription, under way */
     bool ready, closing;
     void (*closed)(void *arg);
     void *closed_arg;
@@ -348,7 +349,12 @@ static void on_subscription(void *arg, int status, const struct subscription_met
 {
     struct timer *t = arg;
 
-    if (status != 0 || sub == NULL || t->closing) {
+    t->setup_pending--;
+    if (t->closing) {
+        maybe_closed(t);
+        return;
+    }
+    if (status != 0 || sub == NULL) {
         vane_log_error(component, "cannot keep the timer's offset: %s; delayed events wait",
                        vane_strerror(status ? status : -ENOENT));
         return;
@@ -374,24 +380,36 @@ static void find_subscription(struct timer *t)
     if (controller_create_subscription(t->controller, &spec, on_subscription, t, &errmsg) != 0) {
         vane_log_error(component, "cannot create the timer's subscription: %s", errmsg);
         vane_free(errmsg);
+    } else {
+        t->setup_pending++;
     }
     json_decref(spec.spec);
 }
 
-static void on_bus(void *arg, int status, const struct eventbus_meta *bus)
+/* __timer is open (or could not be made): on to its subscription. */
+static void use_bus(struct timer *t, int status)
 {
-    struct timer *t = arg;
-    const struct store_bus *open;
+    const struct store_bus *open = status == 0 ? store_bus(t->store, TIMER_EVENTBUS) : NULL;
 
-    (void)bus;
-    if (t->closing)
-        return;
-    if (status != 0 || (open = store_bus(t->store, TIMER_EVENTBUS)) == NULL) {
-        vane_log_error(component, "cannot create %s: %s", TIMER_EVENTBUS, vane_strerror(status));
+    if (open == NULL) {
+        vane_log_error(component, "cannot create %s: %s", TIMER_EVENTBUS,
+                       vane_strerror(status ? status : -ENOENT));
         return;
     }
     t->log = open->logs[0];
     find_subscription(t);
+}
+
+static void on_bus_created(void *arg, int status, const struct eventbus_meta *bus)
+{
+    struct timer *t = arg;
+
+    (void)bus;
+    t->setup_pending--;
+    if (t->closing)
+        maybe_closed(t);
+    else
+        use_bus(t, status);
 }
 
 int timer_start(struct timer **out, uv_loop_t *loop, struct store *store)
@@ -411,9 +429,11 @@ int timer_start(struct timer **out, uv_loop_t *loop, struct store *store)
     t->handles_open = 2;
     uv_timer_start(&t->commit_timer, on_commit_timer, COMMIT_INTERVAL_MS, COMMIT_INTERVAL_MS);
     if (store_bus(store, TIMER_EVENTBUS) != NULL)
-        on_bus(t, 0, NULL);
-    else if ((rc = store_create_eventbus(store, &spec, on_bus, t, &errmsg)) != 0)
+        use_bus(t, 0);
+    else if ((rc = store_create_eventbus(store, &spec, on_bus_created, t, &errmsg)) != 0)
         vane_log_error(component, "cannot create %s: %s", TIMER_EVENTBUS, errmsg);
+    else
+        t->setup_pending++;
     vane_free(errmsg);
     *out = t;
     return 0;
@@ -421,7 +441,8 @@ int timer_start(struct timer **out, uv_loop_t *loop, struct store *store)
 
 static void maybe_closed(struct timer *t)
 {
-    if (!t->closing || t->handles_open > 0 || t->commits_pending > 0 || t->moving_count > 0)
+    if (!t->closing || t->handles_open > 0 || t->commits_pending > 0 || t->moving_count > 0 ||
+        t->setup_pending > 0)
         return;
     vane_free(t->heap);
     vane_free(t->moving);
