@@ -34,6 +34,8 @@
 #include "filter/filter.h"
 #include "store/record.h"
 
+#include "bench-util.h"
+
 #define EVENT_COUNT 96
 #define DEFAULT_DURATION 2.0
 #define QUICK_DURATION 0.2
@@ -130,50 +132,27 @@ static int store_event(size_t i, char *data, struct stored *s)
 
 /* ---- measuring ---------------------------------------------------------- */
 
-static double now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Evaluations per second of f over the events for seconds; *pass_share of them passed. */
 static double evaluations_per_second(const struct filter *f, const struct stored *events,
                                      double seconds, double *pass_share)
 {
     uint64_t count = 0, passes = 0;
-    double start = now(), elapsed;
+    double start = bench_now_s(), elapsed;
 
     do {
         for (size_t i = 0; i < EVENT_COUNT; i++)
             passes += filter_match(f, &events[i].event);
         count += EVENT_COUNT;
-        elapsed = now() - start;
+        elapsed = bench_now_s() - start;
     } while (elapsed < seconds);
     *pass_share = (double)passes / (double)count;
     return (double)count / elapsed;
 }
 
-/* "12,345,678" */
-static const char *grouped(double value, char *buf, size_t size)
-{
-    char digits[32];
-    size_t n = (size_t)snprintf(digits, sizeof(digits), "%.0f", value), out = 0;
-
-    for (size_t i = 0; i < n && out + 2 < size; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            buf[out++] = ',';
-        buf[out++] = digits[i];
-    }
-    buf[out] = '\0';
-    return buf;
-}
-
 static int run_figure(const struct figure *fig, const struct stored *events,
                       const struct config *cfg)
 {
-    char rate_text[32], target_text[40], target_digits[32];
+    char target_text[40];
     struct filter_error err;
     struct filter *f = NULL;
     json_t *json = json_loads(fig->filters, 0, NULL);
@@ -190,12 +169,12 @@ static int run_figure(const struct figure *fig, const struct stored *events,
     rate = evaluations_per_second(f, events, cfg->duration, &pass_share);
     if (fig->target > 0)
         snprintf(target_text, sizeof(target_text), ">= %s  %s",
-                 grouped(fig->target, target_digits, sizeof(target_digits)),
+                 bench_num(fig->target),
                  rate >= fig->target ? "ok" : "MISSED");
     else
         snprintf(target_text, sizeof(target_text), "(reference)");
     printf("%-44s %3.0f%% pass %14s/s  %s\n", fig->name, 100 * pass_share,
-           grouped(rate, rate_text, sizeof(rate_text)), target_text);
+           bench_num(rate), target_text);
     filter_free(f);
     return 0;
 }

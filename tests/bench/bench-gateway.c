@@ -79,6 +79,8 @@
 #include "core/buf.h"
 #include "core/fs.h"
 
+#include "bench-util.h"
+
 #define KIB 1024.0
 #define MIB (1024.0 * 1024.0)
 #define DEFAULT_PARENT "/work/bench-tmp"
@@ -89,7 +91,7 @@
 #define TOOL_GRACE 30.0       /* a tool may overrun its own duration by this, s */
 #define START_TIMEOUT 10.0    /* redis-server to accept connections, s */
 #define STOP_TIMEOUT 15.0     /* vaned or redis to exit after SIGTERM, s */
-#define MAX_ROWS 96
+#define UNUSED_MAX_ROWS 96
 #define MAX_EVENTLOG_COUNTS 8
 #define ODD_LOG_LINES 5       /* warnings and errors of vaned's log shown */
 #define REDIS_WARMUP 10000    /* XADDs before the measured redis run */
@@ -106,34 +108,24 @@ struct config {
     bool quick, keep;
 };
 
-enum knob_kind { KNOB_SECONDS, KNOB_COUNT, KNOB_TEXT };
-
-/* The settable knobs, as data: option, environment variable, kind, field. */
-struct knob {
-    const char *option, *env;
-    enum knob_kind kind;
-    size_t offset;
-    const char *help;
-};
-
-static const struct knob knobs[] = {
-    {"--dir", "BENCH_DIR", KNOB_TEXT, offsetof(struct config, dir),
+static const struct bench_knob knobs[] = {
+    {"--dir", "BENCH_DIR", BENCH_KNOB_TEXT, offsetof(struct config, dir),
      "parent directory of the run's data (default " DEFAULT_PARENT ")"},
-    {"--vaned", "VANED", KNOB_TEXT, offsetof(struct config, vaned),
+    {"--vaned", "VANED", BENCH_KNOB_TEXT, offsetof(struct config, vaned),
      "the vaned binary to measure (default ./vaned)"},
-    {"--only", "BENCH_ONLY", KNOB_TEXT, offsetof(struct config, only),
+    {"--only", "BENCH_ONLY", BENCH_KNOB_TEXT, offsetof(struct config, only),
      "phases to run: redis,memory,discard,single,batch (default all)"},
-    {"--eventlogs", "BENCH_EVENTLOGS", KNOB_TEXT, offsetof(struct config, eventlogs),
+    {"--eventlogs", "BENCH_EVENTLOGS", BENCH_KNOB_TEXT, offsetof(struct config, eventlogs),
      "eventlog counts of the eventbus, one fresh vaned each (default 1,2,4; --quick 1)"},
-    {"--duration", "BENCH_DURATION", KNOB_SECONDS, offsetof(struct config, duration),
+    {"--duration", "BENCH_DURATION", BENCH_KNOB_SECONDS, offsetof(struct config, duration),
      "measured window of each load, whole seconds (10; --quick 2)"},
-    {"--warmup", "BENCH_WARMUP", KNOB_SECONDS, offsetof(struct config, warmup),
+    {"--warmup", "BENCH_WARMUP", BENCH_KNOB_SECONDS, offsetof(struct config, warmup),
      "load before each window, not counted, whole seconds (2; --quick 1)"},
-    {"--connections", "BENCH_CONNECTIONS", KNOB_COUNT, offsetof(struct config, connections),
+    {"--connections", "BENCH_CONNECTIONS", BENCH_KNOB_COUNT, offsetof(struct config, connections),
      "keep-alive connections of wrk and redis-benchmark (64)"},
-    {"--threads", "BENCH_THREADS", KNOB_COUNT, offsetof(struct config, threads),
+    {"--threads", "BENCH_THREADS", BENCH_KNOB_COUNT, offsetof(struct config, threads),
      "wrk threads (default half the CPUs online, at least 1)"},
-    {"--redis-requests", "BENCH_REDIS_REQUESTS", KNOB_COUNT,
+    {"--redis-requests", "BENCH_REDIS_REQUESTS", BENCH_KNOB_COUNT,
      offsetof(struct config, redis_requests),
      "XADDs redis-benchmark sends (default: what fills --duration at the warm-up's rate)"},
 };
@@ -157,186 +149,25 @@ static void config_defaults(struct config *c, bool quick)
     c->redis_requests = 0; /* as many as fill the duration */
 }
 
-/* "64", "300k", "1M"; returns 0 or -EINVAL. */
-static int parse_count(const char *s, uint64_t *out)
+/* The eventlog counts of --eventlogs; returns how many, 0 if one is not 1..64. */
+static size_t eventlog_counts(const char *list, unsigned *counts)
 {
-    char *end;
-    double v = strtod(s, &end);
-
-    if (end == s)
-        return -EINVAL;
-    if (*end == 'k' || *end == 'K')
-        v *= 1e3, end++;
-    else if (*end == 'M' || *end == 'm')
-        v *= 1e6, end++;
-    if (*end != '\0' || v < 1 || v > 1e9)
-        return -EINVAL;
-    *out = (uint64_t)v;
-    return 0;
+    return bench_counts(list, 64, counts, MAX_EVENTLOG_COUNTS);
 }
 
-static int set_knob(struct config *c, const struct knob *k, const char *value)
-{
-    char *field = (char *)c + k->offset;
-    char *end;
-    double seconds;
-
-    switch (k->kind) {
-    case KNOB_TEXT:
-        *(const char **)(void *)field = value;
-        return *value != '\0' ? 0 : -EINVAL;
-    case KNOB_COUNT:
-        return parse_count(value, (uint64_t *)(void *)field);
-    case KNOB_SECONDS: /* wrk takes whole seconds */
-        seconds = strtod(value, &end);
-        if (end == value || *end != '\0' || seconds < 1 || seconds > 3600 ||
-            seconds != (double)(long)seconds)
-            return -EINVAL;
-        *(double *)(void *)field = seconds;
-        return 0;
-    }
-    return -EINVAL;
-}
-
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: bench-gateway [--quick] [--keep] [OPTION VALUE]...\n"
-                 "  --quick                  short windows and one eventlog count, a smoke test\n"
-                 "  --keep                   leave the data directory in place\n");
-    for (size_t i = 0; i < NKNOBS; i++)
-        fprintf(out, "  %-24s %s (env %s)\n", knobs[i].option, knobs[i].help, knobs[i].env);
-}
-
-static const struct knob *find_knob(const char *option)
-{
-    for (size_t i = 0; i < NKNOBS; i++)
-        if (strcmp(knobs[i].option, option) == 0)
-            return &knobs[i];
-    return NULL;
-}
+static const struct bench_cli cli = {
+    "bench-gateway", "short windows and one eventlog count, a smoke test", 24, knobs, NKNOBS,
+    1, true, 1e9,
+};
 
 /* Defaults (quick or full), then the environment, then the options. */
 static int configure(struct config *c, int argc, char **argv)
 {
-    bool quick = getenv("BENCH_QUICK") != NULL;
-
-    for (int i = 1; i < argc; i++)
-        quick |= strcmp(argv[i], "--quick") == 0;
-    config_defaults(c, quick);
-    for (size_t i = 0; i < NKNOBS; i++) {
-        const char *value = getenv(knobs[i].env);
-
-        if (value != NULL && set_knob(c, &knobs[i], value) != 0) {
-            fprintf(stderr, "bench-gateway: %s=%s is not valid\n", knobs[i].env, value);
-            return -EINVAL;
-        }
-    }
-    for (int i = 1; i < argc; i++) {
-        const struct knob *k = find_knob(argv[i]);
-
-        if (strcmp(argv[i], "--quick") == 0)
-            continue;
-        if (strcmp(argv[i], "--keep") == 0) {
-            c->keep = true;
-        } else if (strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            exit(0);
-        } else if (k == NULL || i + 1 == argc || set_knob(c, k, argv[i + 1]) != 0) {
-            fprintf(stderr, "bench-gateway: bad option or value: %s%s%s\n", argv[i],
-                    k != NULL && i + 1 < argc ? " " : "", k != NULL && i + 1 < argc ? argv[i + 1] : "");
-            usage(stderr);
-            return -EINVAL;
-        } else {
-            i++;
-        }
-    }
-    return 0;
-}
-
-/* Whether item is in the comma-separated list (everything when list is NULL). */
-static bool listed(const char *list, const char *item)
-{
-    size_t len = strlen(item);
-
-    if (list == NULL)
-        return true;
-    for (const char *p = list; *p != '\0';) {
-        size_t n = strcspn(p, ",");
-
-        if (n == len && strncmp(p, item, len) == 0)
-            return true;
-        p += n + (p[n] == ',');
-    }
-    return false;
-}
-
-/* The eventlog counts of --eventlogs; returns how many, 0 if one is not 1..64. */
-static size_t eventlog_counts(const char *list, unsigned *counts)
-{
-    size_t n = 0;
-
-    for (const char *p = list; *p != '\0' && n < MAX_EVENTLOG_COUNTS;) {
-        char *end;
-        long v = strtol(p, &end, 10);
-
-        if (end == p || (*end != ',' && *end != '\0') || v < 1 || v > 64)
-            return 0;
-        counts[n++] = (unsigned)v;
-        p = end + (*end == ',');
-    }
-    return n;
+    config_defaults(c, bench_quick(argc, argv));
+    return bench_options(&cli, c, &c->keep, argc, argv);
 }
 
 /* ---- output helpers -------------------------------------------------------- */
-
-/* A rotating set of buffers, so several numbers fit in one printf. */
-static char *scratch(void)
-{
-    static char bufs[24][48];
-    static unsigned next;
-
-    return bufs[next++ % 24];
-}
-
-/* 1234567 -> "1,234,567". */
-static const char *num(double v)
-{
-    char digits[32], *out = scratch();
-    int len = snprintf(digits, sizeof(digits), "%.0f", v < 0 ? 0 : v > 1e18 ? 1e18 : v);
-    size_t o = 0;
-
-    for (int i = 0; i < len; i++) {
-        if (i > 0 && (len - i) % 3 == 0)
-            out[o++] = ',';
-        out[o++] = digits[i];
-    }
-    out[o] = '\0';
-    return out;
-}
-
-static const char *fmt_ms(double ns)
-{
-    char *out = scratch();
-
-    snprintf(out, 48, "%.2f ms", ns / 1e6);
-    return out;
-}
-
-static const char *fmt_mib(double kib)
-{
-    char *out = scratch();
-
-    snprintf(out, 48, "%.1f MiB", kib / KIB);
-    return out;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void pause_ms(int ms)
 {
@@ -346,13 +177,6 @@ static void pause_ms(int ms)
 }
 
 /* ---- the run --------------------------------------------------------------- */
-
-/* One line of the final table. */
-struct row {
-    char figure[48], measured[32], reference[48];
-    double ratio; /* measured / target or reference; 0: none */
-    int met;      /* 1 yes, 0 no, -1 not judged (a reference, or skipped) */
-};
 
 /* What one run of a load tool measured. */
 struct load {
@@ -374,62 +198,20 @@ struct bench {
     const char *wrk, *redis_server, *redis_benchmark; /* NULL when not installed */
     char *single_lua, *batch_lua, *vaned_config;
     double discard_rate, redis_rate; /* references; 0 until measured */
-    struct row rows[MAX_ROWS];
-    size_t nrows;
+    struct bench_table table;
     unsigned odd; /* "ODD:" lines printed */
 };
 
-static struct bench *bench_for_fatal; /* fatal() removes its directory */
-
-static void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-/* The benchmark itself could not run: clean up, exit 1. */
-static void fatal(const char *fmt, ...)
+static struct bench_row *add_row(struct bench *b, const char *figure, const char *reference)
 {
-    va_list ap;
-
-    fflush(stdout);
-    fprintf(stderr, "bench-gateway: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n");
-    if (bench_for_fatal != NULL && !bench_for_fatal->cfg.keep)
-        harness_rmtree(vane_strdup(bench_for_fatal->root));
-    exit(1);
-}
-
-static void odd(struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Something that should not happen under load, but does not stop the benchmark. */
-static void odd(struct bench *b, const char *fmt, ...)
-{
-    va_list ap;
-
-    b->odd++;
-    printf("ODD: ");
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-}
-
-static struct row *add_row(struct bench *b, const char *figure, const char *reference)
-{
-    struct row *r = &b->rows[b->nrows < MAX_ROWS - 1 ? b->nrows++ : MAX_ROWS - 1];
-
-    memset(r, 0, sizeof(*r));
-    snprintf(r->figure, sizeof(r->figure), "%s", figure);
-    snprintf(r->reference, sizeof(r->reference), "%s", reference);
-    r->met = -1;
-    return r;
+    return bench_table_add(&b->table, figure, "", reference, 0, -1);
 }
 
 /* A row with a target: ratio is measured / target; met as judged. */
 static void target_row(struct bench *b, const char *figure, const char *measured,
                        const char *target, double ratio, bool met)
 {
-    struct row *r = add_row(b, figure, target);
+    struct bench_row *r = add_row(b, figure, target);
 
     snprintf(r->measured, sizeof(r->measured), "%s", measured);
     r->ratio = ratio;
@@ -440,11 +222,11 @@ static void target_row(struct bench *b, const char *figure, const char *measured
 static void reference_row(struct bench *b, const char *figure, double measured,
                           double reference, const char *what)
 {
-    struct row *r = add_row(b, figure, "");
+    struct bench_row *r = add_row(b, figure, "");
 
-    snprintf(r->measured, sizeof(r->measured), "%s ev/s", num(measured));
+    snprintf(r->measured, sizeof(r->measured), "%s ev/s", bench_num(measured));
     if (reference > 0) {
-        snprintf(r->reference, sizeof(r->reference), "%s %s", num(reference), what);
+        snprintf(r->reference, sizeof(r->reference), "%s %s", bench_num(reference), what);
         r->ratio = measured / reference;
     } else {
         snprintf(r->reference, sizeof(r->reference), "(not measured)");
@@ -453,26 +235,9 @@ static void reference_row(struct bench *b, const char *figure, double measured,
 
 static void skipped_row(struct bench *b, const char *figure, const char *why)
 {
-    struct row *r = add_row(b, figure, why);
+    struct bench_row *r = add_row(b, figure, why);
 
     snprintf(r->measured, sizeof(r->measured), "skipped");
-}
-
-static void print_table(const struct bench *b)
-{
-    printf("\n%-42s %-20s %-40s %7s  %s\n", "figure", "measured", "target / reference", "ratio",
-           "met");
-    for (size_t i = 0; i < b->nrows; i++) {
-        const struct row *r = &b->rows[i];
-        char ratio[16] = "";
-
-        if (r->ratio > 0)
-            snprintf(ratio, sizeof(ratio), "%.2f", r->ratio);
-        printf("%-42s %-20s %-40s %7s  %s\n", r->figure, r->measured, r->reference, ratio,
-               r->met < 0 ? "-" : r->met ? "yes" : "no");
-    }
-    printf("(ratio = measured / target or reference; for the latency and memory targets lower "
-           "is better)\n");
 }
 
 /* ---- processes --------------------------------------------------------------- */
@@ -511,37 +276,8 @@ static pid_t spawn(const char *const *argv, const char *out_path)
         _exit(127);
     }
     if (pid < 0)
-        fatal("fork: %s", strerror(errno));
+        bench_fatal("fork: %s", strerror(errno));
     return pid;
-}
-
-/* VmRSS of pid in KiB, or 0 when it cannot be read. */
-static double rss_kib(pid_t pid)
-{
-    char *path = vane_asprintf("/proc/%d/status", (int)pid);
-    char *status = harness_read_file(path);
-    const char *line = status ? strstr(status, "\nVmRSS:") : NULL;
-    double kib = line ? strtod(line + strlen("\nVmRSS:"), NULL) : 0;
-
-    vane_free(status);
-    vane_free(path);
-    return kib;
-}
-
-/* CPU seconds pid has used (user + system), or 0. */
-static double cpu_seconds(pid_t pid)
-{
-    char *path = vane_asprintf("/proc/%d/stat", (int)pid);
-    char *stat = harness_read_file(path);
-    const char *p = stat ? strrchr(stat, ')') : NULL; /* the name may hold spaces */
-    unsigned long utime = 0, stime = 0;
-
-    /* After the name: state, then fields 4..13, then utime and stime. */
-    if (p != NULL)
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
-    vane_free(stat);
-    vane_free(path);
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* A tool's run: its output, and what the watched process did meanwhile. */
@@ -564,21 +300,21 @@ static void run_tool(struct bench *b, const char *const *argv, double timeout, p
                      struct tool_run *r)
 {
     char *out_path = vane_asprintf("%s/tool.out", b->root);
-    double deadline = now_s() + timeout, cpu0 = watch ? cpu_seconds(watch) : 0;
+    double deadline = bench_now_s() + timeout, cpu0 = watch ? bench_cpu_seconds(watch) : 0;
     pid_t pid = spawn(argv, out_path);
 
     memset(r, 0, sizeof(*r));
     r->status = -1;
     for (;;) {
         if (watch != 0) {
-            double rss = rss_kib(watch);
+            double rss = bench_rss_kib(watch);
 
             r->max_rss_kib = rss > r->max_rss_kib ? rss : r->max_rss_kib;
             r->watch_died |= kill(watch, 0) != 0 || rss == 0;
         }
         if (child_exited(pid, &r->status))
             break;
-        if (now_s() > deadline) {
+        if (bench_now_s() > deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
             r->status = -1;
@@ -587,7 +323,7 @@ static void run_tool(struct bench *b, const char *const *argv, double timeout, p
         pause_ms(SAMPLE_MS);
     }
     if (watch != 0)
-        r->watch_cpu = cpu_seconds(watch) - cpu0;
+        r->watch_cpu = bench_cpu_seconds(watch) - cpu0;
     r->output = harness_read_file(out_path);
     if (r->output == NULL)
         r->output = vane_strdup("");
@@ -620,18 +356,18 @@ static int free_port(void)
     if (fd >= 0)
         close(fd);
     if (port == 0)
-        fatal("no free loopback port: %s", strerror(errno));
+        bench_fatal("no free loopback port: %s", strerror(errno));
     return port;
 }
 
 /* SIGTERM, then up to STOP_TIMEOUT for the exit; SIGKILL past it.  Returns the wait status or -1. */
 static int stop_child(pid_t pid)
 {
-    double deadline = now_s() + STOP_TIMEOUT;
+    double deadline = bench_now_s() + STOP_TIMEOUT;
     int status;
 
     kill(pid, SIGTERM);
-    while (now_s() < deadline) {
+    while (bench_now_s() < deadline) {
         if (child_exited(pid, &status))
             return status;
         pause_ms(10);
@@ -643,7 +379,7 @@ static int stop_child(pid_t pid)
 
 static const char *describe_status(int status)
 {
-    char *out = scratch();
+    char *out = bench_scratch();
 
     if (status == -1)
         snprintf(out, 48, "still running after %.0f s (killed)", STOP_TIMEOUT);
@@ -712,7 +448,7 @@ static char *write_script(struct bench *b, const char *name, const char *body)
 
     vane_free(text);
     if (path == NULL)
-        fatal("cannot write %s/%s", b->root, name);
+        bench_fatal("cannot write %s/%s", b->root, name);
     return path;
 }
 
@@ -798,10 +534,10 @@ static void run_wrk(struct bench *b, const char *url, const char *script, const 
         l->rate = (double)(l->requests - l->non2xx) / l->seconds;
         l->vaned_cpu = r.watch_cpu / l->seconds;
     } else {
-        odd(b, "wrk %s (%s) gave no report:\n%s", url, describe_status(r.status), r.output);
+        bench_odd(&b->odd, "wrk %s (%s) gave no report:\n%s", url, describe_status(r.status), r.output);
     }
     if (r.watch_died)
-        odd(b, "vaned (pid %d) was gone during wrk %s", (int)v->pid, url);
+        bench_odd(&b->odd, "vaned (pid %d) was gone during wrk %s", (int)v->pid, url);
     vane_free(r.output);
 }
 
@@ -811,7 +547,7 @@ static void load_phase(struct bench *b, const struct vaned *v, const char *path,
 {
     char *url = vane_asprintf("%s%s", v->url, path);
     char *warm_tag = vane_asprintf("%s-warm", tag);
-    double start_rss = rss_kib(v->pid);
+    double start_rss = bench_rss_kib(v->pid);
     struct load warm;
 
     run_wrk(b, url, script, warm_tag, b->cfg.warmup, v, &warm);
@@ -832,15 +568,15 @@ static void print_load(struct bench *b, const char *what, const struct load *l, 
     printf("%s: %s ev/s  (wrk: %s answers in %.2f s, %s not 2xx, socket errors connect %" PRIu64
            " read %" PRIu64 " write %" PRIu64 " timeout %" PRIu64 "; latency p50 %s p99 %s; "
            "vaned %.0f%% CPU, max RSS %s: %+.0f B per event answered since the warm-up)\n",
-           what, num(l->rate * per_req), num((double)l->requests), l->seconds,
-           num((double)l->non2xx), l->errors[0], l->errors[1], l->errors[2], l->errors[3],
-           fmt_ms(l->p50_ns), fmt_ms(l->p99_ns), l->vaned_cpu * 100, fmt_mib(l->max_rss_kib),
+           what, bench_num(l->rate * per_req), bench_num((double)l->requests), l->seconds,
+           bench_num((double)l->non2xx), l->errors[0], l->errors[1], l->errors[2], l->errors[3],
+           bench_fmt_ms(l->p50_ns), bench_fmt_ms(l->p99_ns), l->vaned_cpu * 100, bench_fmt_mib(l->max_rss_kib),
            l->answered > 0 ? (l->max_rss_kib - l->start_rss_kib) * KIB /
                                  ((double)l->answered * per_req) : 0.0);
     if (l->non2xx > 0)
-        odd(b, "%s: %s answers were not 2xx", what, num((double)l->non2xx));
+        bench_odd(&b->odd, "%s: %s answers were not 2xx", what, bench_num((double)l->non2xx));
     if (l->errors[0] + l->errors[1] + l->errors[2] + l->errors[3] > 0)
-        odd(b, "%s: wrk counted socket errors (see above)", what);
+        bench_odd(&b->odd, "%s: wrk counted socket errors (see above)", what);
 }
 
 /* ---- vaned ------------------------------------------------------------------ */
@@ -881,16 +617,16 @@ static void check_stored(struct bench *b, const struct vaned *v, const char *wha
     double slack = (double)(b->cfg.connections * runs) * per_req;
 
     if (stored < 0)
-        odd(b, "%s: GET /api/v1/eventbuses/bench did not answer with its eventlogs", what);
+        bench_odd(&b->odd, "%s: GET /api/v1/eventbuses/bench did not answer with its eventlogs", what);
     else if (stored < want)
-        odd(b, "%s: the eventbus took %s events but %s were answered 2xx", what, num(stored),
-            num(want));
+        bench_odd(&b->odd, "%s: the eventbus took %s events but %s were answered 2xx", what, bench_num(stored),
+            bench_num(want));
     else if (stored > want + slack)
-        odd(b, "%s: the eventbus took %s events, more than the %s answered 2xx and %s in flight",
-            what, num(stored), num(want), num(slack));
+        bench_odd(&b->odd, "%s: the eventbus took %s events, more than the %s answered 2xx and %s in flight",
+            what, bench_num(stored), bench_num(want), bench_num(slack));
     else
         printf("  stored: the eventbus took %s events, %s answered 2xx (+%s in flight at the "
-               "stops)\n", num(stored), num(want), num(stored - want));
+               "stops)\n", bench_num(stored), bench_num(want), bench_num(stored - want));
 }
 
 static void write_vaned_config(struct bench *b)
@@ -900,7 +636,7 @@ static void write_vaned_config(struct bench *b)
         "-- written by bench-gateway: the defaults, plus the discard reference\n"
         "return { gateway = { discard_endpoint = \"on\" } }\n");
     if (b->vaned_config == NULL)
-        fatal("cannot write %s/vaned.lua", b->root);
+        bench_fatal("cannot write %s/vaned.lua", b->root);
 }
 
 /* Starts a fresh vaned and creates the eventbus "bench" with count eventlogs. */
@@ -912,10 +648,10 @@ static void start_vaned(struct bench *b, unsigned count, struct vaned *v)
     struct http_reply reply;
 
     if (vaned_start(v, data, args) != 0)
-        fatal("vaned (%s) did not start", b->cfg.vaned);
+        bench_fatal("vaned (%s) did not start", b->cfg.vaned);
     url = vane_asprintf("%s/api/v1/eventbuses", v->url);
     if (http_request("POST", url, body, HTTP_1_1, &reply) != 0 || reply.status != 201)
-        fatal("POST %s %s: %ld %s", url, body, reply.status, reply.body ? reply.body : "");
+        bench_fatal("POST %s %s: %ld %s", url, body, reply.status, reply.body ? reply.body : "");
     http_reply_free(&reply);
     vane_free(url);
     vane_free(body);
@@ -936,11 +672,11 @@ static void check_log(struct bench *b, const struct vaned *v, const char *what)
             *end = '\0';
         if (level != NULL && (strncmp(level, " warn ", 6) == 0 || strncmp(level, " error ", 7) == 0)
             && found++ < ODD_LOG_LINES)
-            odd(b, "%s: vaned logged: %s", what, line);
+            bench_odd(&b->odd, "%s: vaned logged: %s", what, line);
         line = end ? end + 1 : NULL;
     }
     if (found > ODD_LOG_LINES)
-        odd(b, "%s: ... and %u more warnings or errors", what, found - ODD_LOG_LINES);
+        bench_odd(&b->odd, "%s: ... and %u more warnings or errors", what, found - ODD_LOG_LINES);
     vane_free(log);
 }
 
@@ -952,7 +688,7 @@ static void stop_vaned(struct bench *b, struct vaned *v, const char *what)
     if (v->pid > 0)
         v->pid = 0;
     if (status != 0)
-        odd(b, "%s: vaned stopped with %s", what, describe_status(status));
+        bench_odd(&b->odd, "%s: vaned stopped with %s", what, describe_status(status));
     check_log(b, v, what);
     vaned_cleanup(v);
 }
@@ -961,7 +697,7 @@ static void stop_vaned(struct bench *b, struct vaned *v, const char *what)
 
 static bool phase_wanted(const struct bench *b, const char *phase)
 {
-    return listed(b->cfg.only, phase);
+    return bench_listed(b->cfg.only, phase);
 }
 
 static void phase_discard(struct bench *b, const struct vaned *v)
@@ -991,13 +727,13 @@ static void phase_single(struct bench *b, const struct vaned *v, unsigned count)
     }
     check_stored(b, v, what, before, &l, 2, 1);
     snprintf(figure, sizeof(figure), "single 1KiB, %u eventlog(s)", count);
-    snprintf(measured, sizeof(measured), "%s ev/s", num(l.rate));
+    snprintf(measured, sizeof(measured), "%s ev/s", bench_num(l.rate));
     target_row(b, figure, measured, ">= 100,000 ev/s", l.rate / 1e5, l.rate >= 1e5);
-    target_row(b, "  p99 latency", fmt_ms(l.p99_ns), "<= 10 ms", l.p99_ns / 1e7, l.p99_ns <= 1e7);
+    target_row(b, "  p99 latency", bench_fmt_ms(l.p99_ns), "<= 10 ms", l.p99_ns / 1e7, l.p99_ns <= 1e7);
     reference_row(b, "  vs discard handler", l.rate, b->discard_rate, "req/s discard");
     reference_row(b, "  vs redis XADD, appendfsync always", l.rate, b->redis_rate,
                   "req/s redis");
-    target_row(b, "  max vaned RSS under this load", fmt_mib(l.max_rss_kib), "< 256 MiB",
+    target_row(b, "  max vaned RSS under this load", bench_fmt_mib(l.max_rss_kib), "< 256 MiB",
                l.max_rss_kib / (256 * KIB), l.max_rss_kib < 256 * KIB);
 }
 
@@ -1022,9 +758,9 @@ static void phase_batch(struct bench *b, const struct vaned *v, unsigned count)
     rate = l.rate * BATCH_EVENTS;
     snprintf(figure, sizeof(figure), "batch %dx%dB, %u eventlog(s)", BATCH_EVENTS, BATCH_BYTES,
              count);
-    snprintf(measured, sizeof(measured), "%s ev/s", num(rate));
+    snprintf(measured, sizeof(measured), "%s ev/s", bench_num(rate));
     target_row(b, figure, measured, ">= 500,000 ev/s", rate / 5e5, rate >= 5e5);
-    target_row(b, "  max vaned RSS under this load", fmt_mib(l.max_rss_kib),
+    target_row(b, "  max vaned RSS under this load", bench_fmt_mib(l.max_rss_kib),
                "< 256 MiB (the single-event target)", l.max_rss_kib / (256 * KIB),
                l.max_rss_kib < 256 * KIB);
 }
@@ -1036,11 +772,11 @@ static void idle_rss(struct bench *b, const struct vaned *v, unsigned count)
     double kib;
 
     pause_ms((int)(b->cfg.settle * 1000));
-    kib = rss_kib(v->pid);
+    kib = bench_rss_kib(v->pid);
     printf("idle vaned, %u eventlog(s): RSS %s after start with the eventbus created\n", count,
-           fmt_mib(kib));
+           bench_fmt_mib(kib));
     snprintf(figure, sizeof(figure), "idle RSS, %u eventlog(s)", count);
-    target_row(b, figure, fmt_mib(kib), "< 16 MiB", kib / (16 * KIB), kib < 16 * KIB);
+    target_row(b, figure, bench_fmt_mib(kib), "< 16 MiB", kib / (16 * KIB), kib < 16 * KIB);
 }
 
 /* One fresh vaned with count eventlogs: memory, the discard reference (first only), loads. */
@@ -1068,10 +804,10 @@ static void phase_vaned(struct bench *b, unsigned count, bool first)
 /* Waits for "Ready to accept connections" in redis-server's log; false if it exited or timed out. */
 static bool redis_ready(pid_t pid, const char *log_path)
 {
-    double deadline = now_s() + START_TIMEOUT;
+    double deadline = bench_now_s() + START_TIMEOUT;
     int status;
 
-    while (now_s() < deadline) {
+    while (bench_now_s() < deadline) {
         char *log = harness_read_file(log_path);
         bool ready = log != NULL && strstr(log, "Ready to accept connections") != NULL;
 
@@ -1102,7 +838,7 @@ static pid_t start_redis(struct bench *b, int *port)
     if (!redis_ready(pid, log_path)) {
         char *log = harness_read_file(log_path);
 
-        odd(b, "redis-server did not start; its log:\n%s", log ? log : "(none)");
+        bench_odd(&b->odd, "redis-server did not start; its log:\n%s", log ? log : "(none)");
         vane_free(log);
         stop_child(pid);
         pid = 0;
@@ -1139,7 +875,7 @@ static bool redis_xadd(struct bench *b, int port, uint64_t requests, const char 
     run_tool(b, argv, b->cfg.duration * 3 + TOOL_GRACE, redis, &r);
     reported = r.status == 0 && parse_redis_csv(r.output, rps, p99_ms);
     if (!reported)
-        odd(b, "redis-benchmark (%s) gave no CSV line:\n%.2000s", describe_status(r.status),
+        bench_odd(&b->odd, "redis-benchmark (%s) gave no CSV line:\n%.2000s", describe_status(r.status),
             r.output);
     *max_rss_kib = r.max_rss_kib;
     vane_free(r.output);
@@ -1168,8 +904,8 @@ static void phase_redis(struct bench *b)
             printf("redis reference: XADD of a 1KiB field, appendonly yes, appendfsync always: "
                    "%s req/s  (%s requests from %s connections after %s warm-up; p99 %.2f ms; "
                    "redis max RSS %s)\n",
-                   num(b->redis_rate), num((double)requests), num((double)b->cfg.connections),
-                   num(REDIS_WARMUP), p99, fmt_mib(rss));
+                   bench_num(b->redis_rate), bench_num((double)requests), bench_num((double)b->cfg.connections),
+                   bench_num(REDIS_WARMUP), p99, bench_fmt_mib(rss));
     }
     if (pid != 0)
         stop_child(pid);
@@ -1177,19 +913,6 @@ static void phase_redis(struct bench *b)
 }
 
 /* ---- main ------------------------------------------------------------------- */
-
-/* A fresh directory under the parent; the parent is created if missing. */
-static char *make_root(const char *parent)
-{
-    char *root = vane_asprintf("%s/bench-gateway-XXXXXX", parent);
-
-    vane_fs_mkdir_p(parent, 0755);
-    if (mkdtemp(root) == NULL) {
-        fprintf(stderr, "bench-gateway: cannot create %s: %s\n", root, strerror(errno));
-        exit(1);
-    }
-    return root;
-}
 
 static void find_tools(struct bench *b)
 {
@@ -1213,49 +936,24 @@ static void report_missing_tools(struct bench *b)
     }
 }
 
-static const char *fs_name(const char *dir)
-{
-    struct statfs st;
-
-    if (statfs(dir, &st) != 0)
-        return "unknown";
-    switch ((unsigned long)st.f_type) {
-    case 0xEF53: return "ext4";
-    case 0x58465342: return "xfs";
-    case 0x9123683E: return "btrfs";
-    case 0x794C7630: return "overlayfs";
-    case 0x01021994: return "tmpfs (the disk is not measured!)";
-    default: return "other";
-    }
-}
-
-/* Other work on the machine skews every figure: say how busy it was. */
-static void print_loadavg(void)
-{
-    char *text = harness_read_file("/proc/loadavg");
-    double one, five, fifteen;
-
-    if (text != NULL && sscanf(text, "%lf %lf %lf", &one, &five, &fifteen) == 3)
-        printf("load average before the run: %.2f, %.2f, %.2f (1, 5, 15 min)\n", one, five,
-               fifteen);
-    vane_free(text);
-}
-
 static void print_header(struct bench *b)
 {
     const struct config *c = &b->cfg;
+    double load[3];
 
     printf("bench-gateway%s: vaned %s, data in %s (%s), %ld CPUs online (shared by vaned and the "
            "load tools); %" PRIu64 " connections, %" PRIu64 " wrk thread(s); windows of %.0f s "
            "after %.0f s warm-up; eventlog counts %s\n",
-           c->quick ? " --quick" : "", c->vaned, b->root, fs_name(b->root),
+           c->quick ? " --quick" : "", c->vaned, b->root, bench_fs_name(b->root, NULL),
            sysconf(_SC_NPROCESSORS_ONLN), c->connections, c->threads, c->duration, c->warmup,
            c->eventlogs);
     printf("single: binary mode, a %d B body; batch: %d structured events of %d B of data; "
            "vaned runs its default settings plus "
            "gateway.discard_endpoint = \"on\"\n",
            SINGLE_BYTES, BATCH_EVENTS, BATCH_BYTES);
-    print_loadavg();
+    if (bench_loadavg(load))
+        printf("load average before the run: %.2f, %.2f, %.2f (1, 5, 15 min)\n", load[0], load[1],
+               load[2]);
     if (b->wrk != NULL) {
         const char *argv[] = {b->wrk, "-v", NULL};
         char *version = tool_version(b, argv);
@@ -1292,8 +990,8 @@ int main(int argc, char **argv)
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
-    b.root = make_root(b.cfg.dir);
-    bench_for_fatal = &b;
+    b.root = bench_make_root(b.cfg.dir, "bench-gateway");
+    bench_fatal_removes(b.cfg.keep ? NULL : b.root);
     setenv("VANED", b.cfg.vaned, 1);  /* for vaned_start() */
     setenv("TMPDIR", b.root, 1);      /* vaned's log goes with the run */
     find_tools(&b);
@@ -1305,7 +1003,8 @@ int main(int argc, char **argv)
         phase_redis(&b);
     for (size_t i = 0; i < ncounts; i++)
         phase_vaned(&b, counts[i], i == 0);
-    print_table(&b);
+    bench_table_print(&b.table, "(ratio = measured / target or reference; for the latency and "
+                                 "memory targets lower is better)");
     if (b.odd > 0)
         printf("%u ODD line(s) above: read them before trusting the figures\n", b.odd);
     if (!b.cfg.keep)

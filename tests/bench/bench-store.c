@@ -62,6 +62,8 @@
 #include "store/eventlog.h"
 #include "store/record.h"
 
+#include "bench-util.h"
+
 #define KIB 1024u
 #define MIB (1024u * 1024u)
 #define GIB (UINT64_C(1024) * 1024 * 1024)
@@ -98,44 +100,34 @@ struct config {
     bool quick, keep;
 };
 
-enum knob_kind { KNOB_SECONDS, KNOB_COUNT, KNOB_BYTES, KNOB_TEXT };
-
-/* The settable knobs, as data: option, environment variable, kind, field. */
-struct knob {
-    const char *option, *env;
-    enum knob_kind kind;
-    size_t offset;
-    const char *help;
-};
-
-static const struct knob knobs[] = {
-    {"--dir", "BENCH_DIR", KNOB_TEXT, offsetof(struct config, dir),
+static const struct bench_knob knobs[] = {
+    {"--dir", "BENCH_DIR", BENCH_KNOB_TEXT, offsetof(struct config, dir),
      "parent directory of the run's data (default " DEFAULT_PARENT ")"},
-    {"--only", "BENCH_ONLY", KNOB_TEXT, offsetof(struct config, only),
+    {"--only", "BENCH_ONLY", BENCH_KNOB_TEXT, offsetof(struct config, only),
      "phases to run: disk,append,read,scale,paced,head,restart (default all)"},
-    {"--duration", "BENCH_DURATION", KNOB_SECONDS, offsetof(struct config, duration),
+    {"--duration", "BENCH_DURATION", BENCH_KNOB_SECONDS, offsetof(struct config, duration),
      "measured window of each throughput figure, seconds (5)"},
-    {"--warmup", "BENCH_WARMUP", KNOB_SECONDS, offsetof(struct config, warmup),
+    {"--warmup", "BENCH_WARMUP", BENCH_KNOB_SECONDS, offsetof(struct config, warmup),
      "warm-up before each window, seconds (1)"},
-    {"--ceiling-time", "BENCH_CEILING_TIME", KNOB_SECONDS, offsetof(struct config, ceiling_time),
+    {"--ceiling-time", "BENCH_CEILING_TIME", BENCH_KNOB_SECONDS, offsetof(struct config, ceiling_time),
      "length of each raw write+fdatasync loop, seconds (2)"},
-    {"--writers", "BENCH_WRITERS", KNOB_COUNT, offsetof(struct config, writers),
+    {"--writers", "BENCH_WRITERS", BENCH_KNOB_COUNT, offsetof(struct config, writers),
      "outstanding appends (1024)"},
-    {"--rate", "BENCH_RATE", KNOB_COUNT, offsetof(struct config, rate),
+    {"--rate", "BENCH_RATE", BENCH_KNOB_COUNT, offsetof(struct config, rate),
      "paced append rate, events/s (10000)"},
-    {"--head-events", "BENCH_HEAD_EVENTS", KNOB_COUNT, offsetof(struct config, head_events),
+    {"--head-events", "BENCH_HEAD_EVENTS", BENCH_KNOB_COUNT, offsetof(struct config, head_events),
      "events in the log of the read-latency curve (10M)"},
-    {"--restart-small", "BENCH_RESTART_SMALL", KNOB_BYTES, offsetof(struct config, restart_small),
+    {"--restart-small", "BENCH_RESTART_SMALL", BENCH_KNOB_BYTES, offsetof(struct config, restart_small),
      "first restart size (1G)"},
-    {"--restart-large", "BENCH_RESTART_LARGE", KNOB_BYTES, offsetof(struct config, restart_large),
+    {"--restart-large", "BENCH_RESTART_LARGE", BENCH_KNOB_BYTES, offsetof(struct config, restart_large),
      "second restart size (8G)"},
-    {"--seq-bytes", "BENCH_SEQ_BYTES", KNOB_BYTES, offsetof(struct config, seq_bytes),
+    {"--seq-bytes", "BENCH_SEQ_BYTES", BENCH_KNOB_BYTES, offsetof(struct config, seq_bytes),
      "bytes of the sequential-write reference (256M)"},
-    {"--snapshot-threshold", "BENCH_SNAPSHOT_THRESHOLD", KNOB_COUNT,
+    {"--snapshot-threshold", "BENCH_SNAPSHOT_THRESHOLD", BENCH_KNOB_COUNT,
      offsetof(struct config, snapshot_threshold), "store option to try (default: the store's)"},
-    {"--max-batch-bytes", "BENCH_MAX_BATCH_BYTES", KNOB_BYTES,
+    {"--max-batch-bytes", "BENCH_MAX_BATCH_BYTES", BENCH_KNOB_BYTES,
      offsetof(struct config, max_batch_bytes), "store option to try (default: the store's)"},
-    {"--segment-size", "BENCH_SEGMENT_SIZE", KNOB_BYTES, offsetof(struct config, segment_size),
+    {"--segment-size", "BENCH_SEGMENT_SIZE", BENCH_KNOB_BYTES, offsetof(struct config, segment_size),
      "store option to try (default: the store's)"},
 };
 
@@ -157,125 +149,17 @@ static void config_defaults(struct config *c, bool quick)
     c->seq_bytes = quick ? 32 * MIB : 256 * MIB;
 }
 
-/* "1.5", "10M" (x 10^6), "4k"; returns 0 or -EINVAL. */
-static int parse_count(const char *s, uint64_t *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-
-    if (end == s)
-        return -EINVAL;
-    if (*end == 'k' || *end == 'K')
-        v *= 1e3, end++;
-    else if (*end == 'M' || *end == 'm')
-        v *= 1e6, end++;
-    else if (*end == 'G' || *end == 'g')
-        v *= 1e9, end++;
-    if (*end != '\0' || v < 1 || v > 1e12)
-        return -EINVAL;
-    *out = (uint64_t)v;
-    return 0;
-}
-
-/* "256M", "1G", "1GiB", "4096" (binary multiples); returns 0 or -EINVAL. */
-static int parse_bytes(const char *s, uint64_t *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    const char *units = "kmgt";
-    const char *u = *end != '\0' ? strchr(units, end[0] | 0x20) : NULL;
-
-    if (end == s)
-        return -EINVAL;
-    if (u != NULL) {
-        for (const char *p = units; p <= u; p++)
-            v *= 1024;
-        end++;
-        if (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0)
-            end += strlen(end);
-    }
-    if (*end != '\0' || v < 4096 || v > 1099511627776.0)
-        return -EINVAL;
-    *out = (uint64_t)v;
-    return 0;
-}
-
-static int set_knob(struct config *c, const struct knob *k, const char *value)
-{
-    char *field = (char *)c + k->offset;
-    char *end;
-    double seconds;
-
-    switch (k->kind) {
-    case KNOB_TEXT:
-        *(const char **)(void *)field = value;
-        return *value != '\0' ? 0 : -EINVAL;
-    case KNOB_COUNT:
-        return parse_count(value, (uint64_t *)(void *)field);
-    case KNOB_BYTES:
-        return parse_bytes(value, (uint64_t *)(void *)field);
-    case KNOB_SECONDS:
-        seconds = strtod(value, &end);
-        if (end == value || *end != '\0' || seconds <= 0 || seconds > 3600)
-            return -EINVAL;
-        *(double *)(void *)field = seconds;
-        return 0;
-    }
-    return -EINVAL;
-}
-
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: bench-store [--quick] [--keep] [OPTION VALUE]...\n"
-                 "  --quick                small sizes and short windows, for a smoke test\n"
-                 "  --keep                 leave the data directory in place\n");
-    for (size_t i = 0; i < NKNOBS; i++)
-        fprintf(out, "  %-22s %s (env %s)\n", knobs[i].option, knobs[i].help, knobs[i].env);
-}
-
-static const struct knob *find_knob(const char *option)
-{
-    for (size_t i = 0; i < NKNOBS; i++)
-        if (strcmp(knobs[i].option, option) == 0)
-            return &knobs[i];
-    return NULL;
-}
+static const struct bench_cli cli = {
+    "bench-store", "small sizes and short windows, for a smoke test", 22, knobs, NKNOBS,
+    0, false, 1e12,
+};
 
 /* Defaults (quick or full), then the environment, then the options. */
 static int configure(struct config *c, int argc, char **argv)
 {
-    bool quick = getenv("BENCH_QUICK") != NULL;
-
-    for (int i = 1; i < argc; i++)
-        quick |= strcmp(argv[i], "--quick") == 0;
-    config_defaults(c, quick);
-    for (size_t i = 0; i < NKNOBS; i++) {
-        const char *value = getenv(knobs[i].env);
-
-        if (value != NULL && set_knob(c, &knobs[i], value) != 0) {
-            fprintf(stderr, "bench-store: %s=%s is not valid\n", knobs[i].env, value);
-            return -EINVAL;
-        }
-    }
-    for (int i = 1; i < argc; i++) {
-        const struct knob *k = find_knob(argv[i]);
-
-        if (strcmp(argv[i], "--quick") == 0)
-            continue;
-        if (strcmp(argv[i], "--keep") == 0) {
-            c->keep = true;
-        } else if (strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            exit(0);
-        } else if (k == NULL || i + 1 == argc || set_knob(c, k, argv[i + 1]) != 0) {
-            fprintf(stderr, "bench-store: bad option or value: %s%s%s\n", argv[i],
-                    k != NULL && i + 1 < argc ? " " : "", k != NULL && i + 1 < argc ? argv[i + 1] : "");
-            usage(stderr);
-            return -EINVAL;
-        } else {
-            i++;
-        }
-    }
+    config_defaults(c, bench_quick(argc, argv));
+    if (bench_options(&cli, c, &c->keep, argc, argv) != 0)
+        return -EINVAL;
     if (c->restart_large < c->restart_small)
         c->restart_large = c->restart_small;
     return 0;
@@ -284,73 +168,14 @@ static int configure(struct config *c, int argc, char **argv)
 /* Whether phase is in the --only list (every phase when there is none). */
 static bool phase_wanted(const struct config *c, const char *phase)
 {
-    size_t len = strlen(phase);
-
-    if (c->only == NULL)
-        return true;
-    for (const char *p = c->only; p != NULL && *p != '\0';) {
-        size_t n = strcspn(p, ",");
-
-        if (n == len && strncmp(p, phase, len) == 0)
-            return true;
-        p += n + (p[n] == ',');
-    }
-    return false;
+    return bench_listed(c->only, phase);
 }
 
 /* ---- output and small helpers --------------------------------------------- */
 
-static char *run_root;   /* removed by fatal() */
-static bool run_keep;
-
-static void rmtree(const char *path);
-
-/* Something that should never happen stopped the benchmark: clean up, exit 1. */
-static void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void fatal(const char *fmt, ...)
-{
-    va_list ap;
-
-    fflush(stdout);
-    fprintf(stderr, "bench-store: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n");
-    if (run_root != NULL && !run_keep)
-        rmtree(run_root);
-    exit(1);
-}
-
-/* A rotating set of buffers, so several numbers fit in one printf. */
-static char *scratch(void)
-{
-    static char bufs[24][48];
-    static unsigned next;
-
-    return bufs[next++ % 24];
-}
-
-/* 1234567 -> "1,234,567". */
-static const char *num(double v)
-{
-    char digits[32], *out = scratch();
-    int len = snprintf(digits, sizeof(digits), "%.0f", v < 0 ? 0 : v > 1e18 ? 1e18 : v);
-    size_t o = 0;
-
-    for (int i = 0; i < len; i++) {
-        if (i > 0 && (len - i) % 3 == 0)
-            out[o++] = ',';
-        out[o++] = digits[i];
-    }
-    out[o] = '\0';
-    return out;
-}
-
 static const char *fmt_ns(double ns)
 {
-    char *out = scratch();
+    char *out = bench_scratch();
 
     if (ns < 1e3)
         snprintf(out, 48, "%.0f ns", ns);
@@ -365,7 +190,7 @@ static const char *fmt_ns(double ns)
 
 static const char *fmt_bytes(double bytes)
 {
-    char *out = scratch();
+    char *out = bench_scratch();
 
     if (bytes >= GIB)
         snprintf(out, 48, "%.3g GiB", bytes / GIB);
@@ -398,55 +223,9 @@ static double cpu_seconds(void)
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-static int compare_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-/* The p-quantile (0 < p <= 1) of n sorted samples. */
-static double quantile(const uint64_t *sorted, size_t n, double p)
-{
-    size_t i = (size_t)(p * (double)n + 0.999999);
-
-    if (n == 0)
-        return 0;
-    return (double)sorted[i == 0 ? 0 : i > n ? n - 1 : i - 1];
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void rmtree(const char *path)
-{
-    nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS);
-}
-
 static char *subdir(const char *root, const char *name)
 {
     return vane_asprintf("%s/%s", root, name);
-}
-
-/* The file system's name, for the header line. */
-static const char *fs_name(const char *dir, bool *tmpfs)
-{
-    struct statfs st;
-
-    *tmpfs = false;
-    if (statfs(dir, &st) != 0)
-        return "unknown";
-    switch ((unsigned long)st.f_type) {
-    case 0xEF53: return "ext4";
-    case 0x58465342: return "xfs";
-    case 0x9123683E: return "btrfs";
-    case 0x794C7630: return "overlayfs";
-    case 0x01021994: *tmpfs = true; return "tmpfs (the disk is not measured!)";
-    default: return "other";
-    }
 }
 
 /* Writes the page cache back and drops it; returns 0 or -errno. */
@@ -552,11 +331,11 @@ static struct eventlog *open_log(uv_loop_t *loop, const char *dir, uint64_t *ns)
     store_options(&opt);
     t0 = uv_hrtime();
     if (eventlog_open(&log, loop, dir, &opt, on_ready, &o, &errmsg) != 0)
-        fatal("eventlog_open %s: %s", dir, errmsg);
+        bench_fatal("eventlog_open %s: %s", dir, errmsg);
     if (!run_until(loop, flag_set, &o.done, OPEN_TIMEOUT))
-        fatal("eventlog %s not ready after %.0f s", dir, OPEN_TIMEOUT);
+        bench_fatal("eventlog %s not ready after %.0f s", dir, OPEN_TIMEOUT);
     if (o.status != 0)
-        fatal("eventlog %s: ready with %s", dir, vane_strerror(o.status));
+        bench_fatal("eventlog %s: ready with %s", dir, vane_strerror(o.status));
     if (ns != NULL)
         *ns = o.ready_at - t0;
     return log;
@@ -574,7 +353,7 @@ static void close_log(uv_loop_t *loop, struct eventlog *log)
 
     eventlog_close(log, on_closed, &closed);
     if (!run_until(loop, flag_set, &closed, DRAIN_TIMEOUT))
-        fatal("eventlog did not close in %.0f s", DRAIN_TIMEOUT);
+        bench_fatal("eventlog did not close in %.0f s", DRAIN_TIMEOUT);
 }
 
 /* count events, each a stored record of size bytes: shallow copies of one
@@ -698,11 +477,11 @@ static void pool_stop(uv_loop_t *loop, struct pool *pool)
 {
     pool->stopping = true;
     if (!run_until(loop, pool_idle, pool, DRAIN_TIMEOUT))
-        fatal("%zu appends still unanswered after %.0f s", pool->outstanding, DRAIN_TIMEOUT);
+        bench_fatal("%zu appends still unanswered after %.0f s", pool->outstanding, DRAIN_TIMEOUT);
     vane_free(pool->writers);
     pool->writers = NULL;
     if (pool->failed > 0)
-        fatal("%s events were refused or failed: %s", num((double)pool->failed),
+        bench_fatal("%s events were refused or failed: %s", bench_num((double)pool->failed),
               vane_strerror(pool->first_error));
 }
 
@@ -748,8 +527,8 @@ static void on_fill_progress(uv_timer_t *timer)
 {
     const struct fill_progress *p = timer->data;
 
-    fprintf(stderr, "  ... %s: %s of %s events (%.0f s)\n", p->what, num((double)p->pool->acked),
-            num((double)p->target), seconds_since(p->t0));
+    fprintf(stderr, "  ... %s: %s of %s events (%.0f s)\n", p->what, bench_num((double)p->pool->acked),
+            bench_num((double)p->target), seconds_since(p->t0));
 }
 
 /* Appends batches of payload until log holds at least target events. */
@@ -771,7 +550,7 @@ static void fill(uv_loop_t *loop, struct eventlog *log, const struct payload *pa
     timer.data = &progress;
     uv_timer_start(&timer, on_fill_progress, 15000, 15000);
     if (!run_until(loop, pool_idle, &pool, deadline))
-        fatal("%s: fill slower than %s/s; gave up after %.0f s", what, fmt_bytes(FILL_MIN_RATE),
+        bench_fatal("%s: fill slower than %s/s; gave up after %.0f s", what, fmt_bytes(FILL_MIN_RATE),
               deadline);
     uv_close((uv_handle_t *)&timer, NULL);
     pool_stop(loop, &pool);
@@ -787,7 +566,7 @@ static void write_all(int fd, const char *buf, size_t len, const char *path)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            fatal("write %s: %s", path, strerror(errno));
+            bench_fatal("write %s: %s", path, strerror(errno));
         buf += n;
         len -= (size_t)n;
     }
@@ -810,7 +589,7 @@ static double sync_loop(const char *root, size_t batch, double seconds, struct s
     double rate;
 
     if (fd < 0)
-        fatal("open %s: %s", path, strerror(errno));
+        bench_fatal("open %s: %s", path, strerror(errno));
     memset(buf, 'c', batch);
     t0 = uv_hrtime();
     while (rounds < SYNC_MAX_ROUNDS && rounds * batch < SYNC_MAX_BYTES &&
@@ -819,14 +598,14 @@ static double sync_loop(const char *root, size_t batch, double seconds, struct s
 
         write_all(fd, buf, batch, path);
         if (fdatasync(fd) != 0)
-            fatal("fdatasync %s: %s", path, strerror(errno));
+            bench_fatal("fdatasync %s: %s", path, strerror(errno));
         if (lat != NULL && lat->n < lat->cap)
             lat->ns[lat->n++] = uv_hrtime() - start;
         rounds++;
     }
     rate = (double)rounds / seconds_since(t0);
     if (lat != NULL)
-        qsort(lat->ns, lat->n, sizeof(*lat->ns), compare_u64);
+        qsort(lat->ns, lat->n, sizeof(*lat->ns), bench_compare_u64);
     close(fd);
     unlink(path);
     vane_free(path);
@@ -848,13 +627,13 @@ static double sequential_rate(const char *root, uint64_t total)
     double rate;
 
     if (fd < 0)
-        fatal("open %s: %s", path, strerror(errno));
+        bench_fatal("open %s: %s", path, strerror(errno));
     memset(buf, 's', MIB);
     t0 = uv_hrtime();
     for (written = 0; written < total && seconds_since(t0) < SEQ_MAX_SECONDS; written += MIB)
         write_all(fd, buf, MIB, path);
     if (fdatasync(fd) != 0)
-        fatal("fdatasync %s: %s", path, strerror(errno));
+        bench_fatal("fdatasync %s: %s", path, strerror(errno));
     rate = (double)written / seconds_since(t0);
     close(fd);
     unlink(path);
@@ -930,7 +709,7 @@ static void read_bench(struct eventlog *log, double seconds, struct read_result 
     eventlog_stats(log, &st);
     while (r->passes < READ_MAX_PASSES && uv_hrtime() < deadline) {
         if (!read_pass(log, st.first_offset, st.next_offset, deadline, &batch, &e, r))
-            fatal("eventlog_read failed during the read benchmark");
+            bench_fatal("eventlog_read failed during the read benchmark");
         r->passes++;
     }
     r->seconds = seconds_since(t0);
@@ -963,11 +742,11 @@ static void read_latency(struct eventlog *log, bool newest, uint64_t *samples, s
         uint64_t t0 = uv_hrtime();
 
         if (eventlog_read(log, offset, 1, 1, &batch) != 0 || batch.count != 1)
-            fatal("eventlog_read of offset %llu failed", (unsigned long long)offset);
+            bench_fatal("eventlog_read of offset %llu failed", (unsigned long long)offset);
         record_to_event(&batch.records[0], &e);
         samples[i] = uv_hrtime() - t0;
     }
-    qsort(samples, n, sizeof(*samples), compare_u64);
+    qsort(samples, n, sizeof(*samples), bench_compare_u64);
     event_free(&e);
     eventlog_batch_free(&batch);
 }
@@ -991,13 +770,13 @@ static void phase_disk(struct bench *b)
     sync();
     b->seq_rate = sequential_rate(b->root, b->cfg.seq_bytes);
     printf("disk sequential write %s in 1 MiB writes + fdatasync: %s MiB/s\n",
-           fmt_bytes((double)b->cfg.seq_bytes), num(b->seq_rate / MIB));
+           fmt_bytes((double)b->cfg.seq_bytes), bench_num(b->seq_rate / MIB));
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         double rate = sync_rate(b->root, sizes[i], b->cfg.ceiling_time);
 
         len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s %s/s (%s MiB/s)",
-                                i ? "; " : "", fmt_bytes((double)sizes[i]), num(rate),
-                                num(rate * (double)sizes[i] / MIB));
+                                i ? "; " : "", fmt_bytes((double)sizes[i]), bench_num(rate),
+                                bench_num(rate * (double)sizes[i] / MIB));
     }
     printf("disk write+fdatasync loop: %s\n", line);
     fflush(stdout);
@@ -1023,12 +802,12 @@ static void print_append(struct bench *b, const char *label, const struct window
            "  | disk ceiling write+fdatasync of the same batch (%s ev/raft entry, %s; store %s entries/s): "
            "%s syncs/s = %s ev/s; ratio %.2f"
            "  | sequential write %s MiB/s = %s ev/s; ratio %.2f\n",
-           label, num((double)b->cfg.writers), num(w->events_per_s),
-           num(w->events_per_s * (double)size / MIB), w->cpu * 100, num(target),
-           missed(w->events_per_s >= target), num(per_entry), fmt_bytes((double)round),
-           num(per_entry > 0 ? w->events_per_s / per_entry : 0),
-           num(syncs), num(ceiling), ceiling > 0 ? w->events_per_s / ceiling : 0,
-           num(b->seq_rate / MIB), num(seq_ceiling), w->events_per_s / seq_ceiling);
+           label, bench_num((double)b->cfg.writers), bench_num(w->events_per_s),
+           bench_num(w->events_per_s * (double)size / MIB), w->cpu * 100, bench_num(target),
+           missed(w->events_per_s >= target), bench_num(per_entry), fmt_bytes((double)round),
+           bench_num(per_entry > 0 ? w->events_per_s / per_entry : 0),
+           bench_num(syncs), bench_num(ceiling), ceiling > 0 ? w->events_per_s / ceiling : 0,
+           bench_num(b->seq_rate / MIB), bench_num(seq_ceiling), w->events_per_s / seq_ceiling);
 }
 
 static void print_read(const char *label, const struct read_result *r, uint64_t log_events)
@@ -1037,8 +816,8 @@ static void print_read(const char *label, const struct read_result *r, uint64_t 
 
     printf("read committed from page cache %s, 1 thread: %s ev/s (%s MiB/s, cpu %.0f%%, "
            "%d pass(es) over %s events)  (target >= 1,000,000)%s\n",
-           label, num(rate), num((double)r->bytes / r->seconds / MIB), r->cpu * 100, r->passes,
-           num((double)log_events), missed(rate >= 1e6));
+           label, bench_num(rate), bench_num((double)r->bytes / r->seconds / MIB), r->cpu * 100, r->passes,
+           bench_num((double)log_events), missed(rate >= 1e6));
 }
 
 /* Durable appends of one size, then reads of the same log (phase "read"
@@ -1069,7 +848,7 @@ static void append_size(struct bench *b, size_t size, const char *label, double 
     }
     close_log(&b->loop, log);
     payload_free(&payload);
-    rmtree(dir);
+    bench_rmtree(dir);
     vane_free(dir);
 }
 
@@ -1101,10 +880,10 @@ static double scale_point(struct bench *b, size_t k, const struct payload *paylo
         close_log(&b->loop, logs[i]);
     printf("append scaling 1KiB, %s writers over %zu eventlog(s): %s ev/s (cpu %.0f%%)  "
            "%.2fx of 1 eventlog\n",
-           num((double)b->cfg.writers), k, num(w.events_per_s), w.cpu * 100,
+           bench_num((double)b->cfg.writers), k, bench_num(w.events_per_s), w.cpu * 100,
            base > 0 ? w.events_per_s / base : 1.0);
     fflush(stdout);
-    rmtree(dir);
+    bench_rmtree(dir);
     vane_free(dir);
     vane_free(logs);
     return w.events_per_s;
@@ -1212,19 +991,19 @@ static void print_paced(struct bench *b, struct paced *p, double seconds)
     double p99, per_entry;
     size_t round;
 
-    qsort(p->samples, p->nsamples, sizeof(*p->samples), compare_u64);
-    p99 = quantile(p->samples, p->nsamples, 0.99);
+    qsort(p->samples, p->nsamples, sizeof(*p->samples), bench_compare_u64);
+    p99 = bench_quantile(p->samples, p->nsamples, 0.99);
     paced_reference(b, p->log, &lat, &per_entry, &round);
     printf("append latency paced at %s ev/s 1KiB (achieved %s ev/s, %s samples): p50 %s  "
            "p99 %s  p999 %s  max %s  (target p99 < 2 ms)%s"
            "  | disk write+fdatasync of the same batch (%s ev/raft entry, %s): "
            "p50 %s  p99 %s  p999 %s\n",
-           num((double)b->cfg.rate), num((double)p->nsamples / seconds), num((double)p->nsamples),
-           fmt_ns(quantile(p->samples, p->nsamples, 0.50)), fmt_ns(p99),
-           fmt_ns(quantile(p->samples, p->nsamples, 0.999)),
-           fmt_ns(quantile(p->samples, p->nsamples, 1.0)), missed(p99 < 2e6), num(per_entry),
-           fmt_bytes((double)round), fmt_ns(quantile(lat.ns, lat.n, 0.50)),
-           fmt_ns(quantile(lat.ns, lat.n, 0.99)), fmt_ns(quantile(lat.ns, lat.n, 0.999)));
+           bench_num((double)b->cfg.rate), bench_num((double)p->nsamples / seconds), bench_num((double)p->nsamples),
+           fmt_ns(bench_quantile(p->samples, p->nsamples, 0.50)), fmt_ns(p99),
+           fmt_ns(bench_quantile(p->samples, p->nsamples, 0.999)),
+           fmt_ns(bench_quantile(p->samples, p->nsamples, 1.0)), missed(p99 < 2e6), bench_num(per_entry),
+           fmt_bytes((double)round), fmt_ns(bench_quantile(lat.ns, lat.n, 0.50)),
+           fmt_ns(bench_quantile(lat.ns, lat.n, 0.99)), fmt_ns(bench_quantile(lat.ns, lat.n, 0.999)));
     vane_free(lat.ns);
 }
 
@@ -1251,17 +1030,17 @@ static void phase_paced(struct bench *b)
     timer.data = &p;
     uv_timer_start(&timer, on_tick, 1, 1);
     if (!run_until(&b->loop, paced_done, &p, total + DRAIN_TIMEOUT))
-        fatal("paced appends unanswered after %.0f s", total + DRAIN_TIMEOUT);
+        bench_fatal("paced appends unanswered after %.0f s", total + DRAIN_TIMEOUT);
     uv_close((uv_handle_t *)&timer, NULL);
     if (p.failed > 0)
-        fatal("%zu paced appends failed", p.failed);
+        bench_fatal("%zu paced appends failed", p.failed);
     print_paced(b, &p, b->cfg.duration);
     fflush(stdout);
     close_log(&b->loop, p.log);
     vane_free(p.reqs);
     vane_free(p.samples);
     payload_free(&payload);
-    rmtree(dir);
+    bench_rmtree(dir);
     vane_free(dir);
 }
 
@@ -1275,14 +1054,14 @@ static void head_point(struct eventlog *log)
 
     eventlog_stats(log, &st);
     read_latency(log, true, samples, LATENCY_READS);
-    newest50 = quantile(samples, LATENCY_READS, 0.5);
-    newest99 = quantile(samples, LATENCY_READS, 0.99);
+    newest50 = bench_quantile(samples, LATENCY_READS, 0.5);
+    newest99 = bench_quantile(samples, LATENCY_READS, 0.99);
     read_latency(log, false, samples, LATENCY_READS);
     printf("read latency, log of %s events (%s, %zu segments): newest event p50 %s p99 %s;"
            "  random offset p50 %s p99 %s\n",
-           num((double)st.next_offset), fmt_bytes((double)st.bytes), st.segments,
-           fmt_ns(newest50), fmt_ns(newest99), fmt_ns(quantile(samples, LATENCY_READS, 0.5)),
-           fmt_ns(quantile(samples, LATENCY_READS, 0.99)));
+           bench_num((double)st.next_offset), fmt_bytes((double)st.bytes), st.segments,
+           fmt_ns(newest50), fmt_ns(newest99), fmt_ns(bench_quantile(samples, LATENCY_READS, 0.5)),
+           fmt_ns(bench_quantile(samples, LATENCY_READS, 0.99)));
     fflush(stdout);
     vane_free(samples);
 }
@@ -1306,7 +1085,7 @@ static void phase_head(struct bench *b)
     }
     close_log(&b->loop, log);
     payload_free(&payload);
-    rmtree(dir);
+    bench_rmtree(dir);
     vane_free(dir);
 }
 
@@ -1350,7 +1129,7 @@ static void print_restart(const struct restart *r, const struct restart *small)
                  (double)r->first_ns / (double)small->first_ns);
     printf("restart %s (%s events, %zu segments), open to ready: %.3f s %s; then %.3f s warm"
            "  (%s)%s\n",
-           fmt_bytes((double)r->st.bytes), num((double)r->st.next_offset), r->st.segments, first,
+           fmt_bytes((double)r->st.bytes), bench_num((double)r->st.next_offset), r->st.segments, first,
            r->drop == 0 ? "cold (page cache dropped)" : "WARM (could not drop the page cache)",
            (double)r->warm_ns / NS_PER_S, target, missed(met));
     if (r->drop != 0)
@@ -1370,29 +1149,16 @@ static void phase_restart(struct bench *b)
     restart_point(b, dir, b->cfg.restart_large, &payload, &large);
     print_restart(&large, &small);
     payload_free(&payload);
-    rmtree(dir);
+    bench_rmtree(dir);
     vane_free(dir);
 }
 
 /* ---- main ----------------------------------------------------------------- */
 
-/* A fresh directory under the parent; the parent is created if missing. */
-static char *make_root(const char *parent)
-{
-    char *root = vane_asprintf("%s/bench-store-XXXXXX", parent);
-
-    vane_fs_mkdir_p(parent, 0755);
-    if (mkdtemp(root) == NULL) {
-        fprintf(stderr, "bench-store: cannot create %s: %s\n", root, strerror(errno));
-        exit(1);
-    }
-    return root;
-}
-
 static void print_header(const struct bench *b)
 {
     bool tmpfs;
-    const char *fs = fs_name(b->root, &tmpfs);
+    const char *fs = bench_fs_name(b->root, &tmpfs);
     const struct config *c = &b->cfg;
     struct eventlog_options opt, def;
 
@@ -1419,9 +1185,8 @@ int main(int argc, char **argv)
     if (configure(&b.cfg, argc, argv) != 0)
         return 2;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    b.root = make_root(b.cfg.dir);
-    run_root = b.root;
-    run_keep = b.cfg.keep;
+    b.root = bench_make_root(b.cfg.dir, "bench-store");
+    bench_fatal_removes(b.cfg.keep ? NULL : b.root);
     store_overrides = &b.cfg;
     uv_loop_init(&b.loop);
     print_header(&b);
@@ -1441,7 +1206,7 @@ int main(int argc, char **argv)
     if ((rc = uv_loop_close(&b.loop)) != 0)
         fprintf(stderr, "bench-store: the loop did not close cleanly: %s\n", uv_strerror(rc));
     if (!b.cfg.keep)
-        rmtree(b.root);
+        bench_rmtree(b.root);
     else
         printf("data kept in %s\n", b.root);
     vane_free(b.root);

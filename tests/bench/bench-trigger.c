@@ -97,6 +97,8 @@
 #include "trigger/http_client.h"
 #include "trigger/trigger.h"
 
+#include "bench-util.h"
+
 #define KIB 1024.0
 #define DEFAULT_PARENT "/work/bench-tmp"
 #define BUS "bench"
@@ -119,7 +121,7 @@
 #define STOP_TIMEOUT_MS 15000
 #define RSS_LIMIT_KIB (256 * KIB)
 #define COST_GROWTH 1.5           /* per-subscription cost growth flagged ODD */
-#define MAX_ROWS 64
+#define UNUSED_MAX_ROWS 64
 #define MAX_FANOUT 8
 #define ODD_LOG_LINES 5
 
@@ -132,44 +134,34 @@ struct config {
     bool quick, keep;
 };
 
-enum knob_kind { KNOB_SECONDS, KNOB_COUNT, KNOB_TEXT };
-
-/* The settable knobs, as data: option, environment variable, kind, field. */
-struct knob {
-    const char *option, *env;
-    enum knob_kind kind;
-    size_t offset;
-    const char *help;
-};
-
-static const struct knob knobs[] = {
-    {"--dir", "BENCH_DIR", KNOB_TEXT, offsetof(struct config, dir),
+static const struct bench_knob knobs[] = {
+    {"--dir", "BENCH_DIR", BENCH_KNOB_TEXT, offsetof(struct config, dir),
      "parent directory of the run's data (default " DEFAULT_PARENT ")"},
-    {"--vaned", "VANED", KNOB_TEXT, offsetof(struct config, vaned),
+    {"--vaned", "VANED", BENCH_KNOB_TEXT, offsetof(struct config, vaned),
      "the vaned binary to measure (default ./vaned)"},
-    {"--sink", "SINK_SERVER", KNOB_TEXT, offsetof(struct config, sink),
+    {"--sink", "SINK_SERVER", BENCH_KNOB_TEXT, offsetof(struct config, sink),
      "the HTTP sink, tests/sink-server (default ./tests/sink-server)"},
-    {"--only", "BENCH_ONLY", KNOB_TEXT, offsetof(struct config, only),
+    {"--only", "BENCH_ONLY", BENCH_KNOB_TEXT, offsetof(struct config, only),
      "phases to run: binary,batch,latency,fanout,hang (default all)"},
-    {"--events", "BENCH_EVENTS", KNOB_COUNT, offsetof(struct config, events),
+    {"--events", "BENCH_EVENTS", BENCH_KNOB_COUNT, offsetof(struct config, events),
      "events of the binary figure (200k; --quick 20k)"},
-    {"--batch-events", "BENCH_BATCH_EVENTS", KNOB_COUNT, offsetof(struct config, batch_events),
+    {"--batch-events", "BENCH_BATCH_EVENTS", BENCH_KNOB_COUNT, offsetof(struct config, batch_events),
      "events of the batch figure (1M; --quick 100k)"},
-    {"--duration", "BENCH_DURATION", KNOB_SECONDS, offsetof(struct config, duration),
+    {"--duration", "BENCH_DURATION", BENCH_KNOB_SECONDS, offsetof(struct config, duration),
      "measured publishing window of the latency figure, s (10; --quick 3)"},
-    {"--warmup", "BENCH_WARMUP", KNOB_SECONDS, offsetof(struct config, warmup),
+    {"--warmup", "BENCH_WARMUP", BENCH_KNOB_SECONDS, offsetof(struct config, warmup),
      "publishing before the latency window and before the sink hangs, s (2; --quick 1)"},
-    {"--latency-rate", "BENCH_LATENCY_RATE", KNOB_COUNT, offsetof(struct config, latency_rate),
+    {"--latency-rate", "BENCH_LATENCY_RATE", BENCH_KNOB_COUNT, offsetof(struct config, latency_rate),
      "events/s published for the latency figure (1000)"},
-    {"--fanout", "BENCH_FANOUT", KNOB_TEXT, offsetof(struct config, fanout),
+    {"--fanout", "BENCH_FANOUT", BENCH_KNOB_TEXT, offsetof(struct config, fanout),
      "subscription counts of the fan-out curve (1,10,100)"},
-    {"--fanout-events", "BENCH_FANOUT_EVENTS", KNOB_COUNT, offsetof(struct config, fanout_events),
+    {"--fanout-events", "BENCH_FANOUT_EVENTS", BENCH_KNOB_COUNT, offsetof(struct config, fanout_events),
      "events of each fan-out run (100k; --quick 10k)"},
-    {"--hang", "BENCH_HANG", KNOB_SECONDS, offsetof(struct config, hang),
+    {"--hang", "BENCH_HANG", BENCH_KNOB_SECONDS, offsetof(struct config, hang),
      "how long the sink hangs under load, s (60; --quick 10)"},
-    {"--hang-rate", "BENCH_HANG_RATE", KNOB_COUNT, offsetof(struct config, hang_rate),
+    {"--hang-rate", "BENCH_HANG_RATE", BENCH_KNOB_COUNT, offsetof(struct config, hang_rate),
      "events/s published around and during the hang (2000)"},
-    {"--ref-parallel", "BENCH_REF_PARALLEL", KNOB_COUNT, offsetof(struct config, ref_parallel),
+    {"--ref-parallel", "BENCH_REF_PARALLEL", BENCH_KNOB_COUNT, offsetof(struct config, ref_parallel),
      "transfers in flight of the binary reference client (default the trigger's max_inflight)"},
 };
 
@@ -197,185 +189,25 @@ static void config_defaults(struct config *c, bool quick)
     c->ref_parallel = trigger_defaults.max_inflight;
 }
 
-/* "64", "300k", "1M"; returns 0 or -EINVAL. */
-static int parse_count(const char *s, uint64_t *out)
+/* The subscription counts of --fanout; returns how many, 0 if one is not 1..1000. */
+static size_t fanout_counts(const char *list, unsigned *counts)
 {
-    char *end;
-    double v = strtod(s, &end);
-
-    if (end == s)
-        return -EINVAL;
-    if (*end == 'k' || *end == 'K')
-        v *= 1e3, end++;
-    else if (*end == 'M' || *end == 'm')
-        v *= 1e6, end++;
-    if (*end != '\0' || v < 1 || v > 1e9)
-        return -EINVAL;
-    *out = (uint64_t)v;
-    return 0;
+    return bench_counts(list, 1000, counts, MAX_FANOUT);
 }
 
-static int set_knob(struct config *c, const struct knob *k, const char *value)
-{
-    char *field = (char *)c + k->offset;
-    char *end;
-    double seconds;
-
-    switch (k->kind) {
-    case KNOB_TEXT:
-        *(const char **)(void *)field = value;
-        return *value != '\0' ? 0 : -EINVAL;
-    case KNOB_COUNT:
-        return parse_count(value, (uint64_t *)(void *)field);
-    case KNOB_SECONDS:
-        seconds = strtod(value, &end);
-        if (end == value || *end != '\0' || seconds < 0.1 || seconds > 3600)
-            return -EINVAL;
-        *(double *)(void *)field = seconds;
-        return 0;
-    }
-    return -EINVAL;
-}
-
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: bench-trigger [--quick] [--keep] [OPTION VALUE]...\n"
-                 "  --quick                  fewer events and short windows, a smoke test\n"
-                 "  --keep                   leave the data directory in place\n");
-    for (size_t i = 0; i < NKNOBS; i++)
-        fprintf(out, "  %-24s %s (env %s)\n", knobs[i].option, knobs[i].help, knobs[i].env);
-}
-
-static const struct knob *find_knob(const char *option)
-{
-    for (size_t i = 0; i < NKNOBS; i++)
-        if (strcmp(knobs[i].option, option) == 0)
-            return &knobs[i];
-    return NULL;
-}
+static const struct bench_cli cli = {
+    "bench-trigger", "fewer events and short windows, a smoke test", 24, knobs, NKNOBS,
+    0.1, false, 1e9,
+};
 
 /* Defaults (quick or full), then the environment, then the options. */
 static int configure(struct config *c, int argc, char **argv)
 {
-    bool quick = getenv("BENCH_QUICK") != NULL;
-
-    for (int i = 1; i < argc; i++)
-        quick |= strcmp(argv[i], "--quick") == 0;
-    config_defaults(c, quick);
-    for (size_t i = 0; i < NKNOBS; i++) {
-        const char *value = getenv(knobs[i].env);
-
-        if (value != NULL && set_knob(c, &knobs[i], value) != 0) {
-            fprintf(stderr, "bench-trigger: %s=%s is not valid\n", knobs[i].env, value);
-            return -EINVAL;
-        }
-    }
-    for (int i = 1; i < argc; i++) {
-        const struct knob *k = find_knob(argv[i]);
-
-        if (strcmp(argv[i], "--quick") == 0)
-            continue;
-        if (strcmp(argv[i], "--keep") == 0) {
-            c->keep = true;
-        } else if (strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            exit(0);
-        } else if (k == NULL || i + 1 == argc || set_knob(c, k, argv[i + 1]) != 0) {
-            fprintf(stderr, "bench-trigger: bad option or value: %s%s%s\n", argv[i],
-                    k != NULL && i + 1 < argc ? " " : "", k != NULL && i + 1 < argc ? argv[i + 1] : "");
-            usage(stderr);
-            return -EINVAL;
-        } else {
-            i++;
-        }
-    }
-    return 0;
-}
-
-/* Whether item is in the comma-separated list (everything when list is NULL). */
-static bool listed(const char *list, const char *item)
-{
-    size_t len = strlen(item);
-
-    if (list == NULL)
-        return true;
-    for (const char *p = list; *p != '\0';) {
-        size_t n = strcspn(p, ",");
-
-        if (n == len && strncmp(p, item, len) == 0)
-            return true;
-        p += n + (p[n] == ',');
-    }
-    return false;
-}
-
-/* The subscription counts of --fanout; returns how many, 0 if one is not 1..1000. */
-static size_t fanout_counts(const char *list, unsigned *counts)
-{
-    size_t n = 0;
-
-    for (const char *p = list; *p != '\0' && n < MAX_FANOUT;) {
-        char *end;
-        long v = strtol(p, &end, 10);
-
-        if (end == p || (*end != ',' && *end != '\0') || v < 1 || v > 1000)
-            return 0;
-        counts[n++] = (unsigned)v;
-        p = end + (*end == ',');
-    }
-    return n;
+    config_defaults(c, bench_quick(argc, argv));
+    return bench_options(&cli, c, &c->keep, argc, argv);
 }
 
 /* ---- output helpers -------------------------------------------------------- */
-
-/* A rotating set of buffers, so several numbers fit in one printf. */
-static char *scratch(void)
-{
-    static char bufs[24][48];
-    static unsigned next;
-
-    return bufs[next++ % 24];
-}
-
-/* 1234567 -> "1,234,567". */
-static const char *num(double v)
-{
-    char digits[32], *out = scratch();
-    int len = snprintf(digits, sizeof(digits), "%.0f", v < 0 ? 0 : v > 1e18 ? 1e18 : v);
-    size_t o = 0;
-
-    for (int i = 0; i < len; i++) {
-        if (i > 0 && (len - i) % 3 == 0)
-            out[o++] = ',';
-        out[o++] = digits[i];
-    }
-    out[o] = '\0';
-    return out;
-}
-
-static const char *fmt_ms(double ns)
-{
-    char *out = scratch();
-
-    snprintf(out, 48, "%.2f ms", ns / 1e6);
-    return out;
-}
-
-static const char *fmt_mib(double kib)
-{
-    char *out = scratch();
-
-    snprintf(out, 48, "%.1f MiB", kib / KIB);
-    return out;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t realtime_ns(void)
 {
@@ -385,67 +217,18 @@ static uint64_t realtime_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* One line of the final table. */
-struct row {
-    char figure[48], measured[32], reference[48];
-    double ratio; /* measured / target or reference; 0: none */
-    int met;      /* 1 yes, 0 no, -1 not judged (a reference, or skipped) */
-};
-
 struct bench {
     struct config cfg;
     char *root;
-    struct row rows[MAX_ROWS];
-    size_t nrows;
+    struct bench_table table;
     unsigned odd; /* "ODD:" lines printed */
 };
-
-static struct bench *bench_for_fatal; /* fatal() removes its directory */
-
-static void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-/* The benchmark itself could not run: clean up, exit 1. */
-static void fatal(const char *fmt, ...)
-{
-    va_list ap;
-
-    fflush(stdout);
-    fprintf(stderr, "bench-trigger: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n");
-    if (bench_for_fatal != NULL && !bench_for_fatal->cfg.keep)
-        harness_rmtree(vane_strdup(bench_for_fatal->root));
-    exit(1);
-}
-
-static void odd(struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Something that should not happen, but does not stop the benchmark. */
-static void odd(struct bench *b, const char *fmt, ...)
-{
-    va_list ap;
-
-    b->odd++;
-    printf("ODD: ");
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-}
 
 /* A row of the table: met is 1 or 0 against a target, -1 beside a reference. */
 static void add_row(struct bench *b, const char *figure, const char *measured,
                     const char *reference, double ratio, int met)
 {
-    struct row *r = &b->rows[b->nrows < MAX_ROWS - 1 ? b->nrows++ : MAX_ROWS - 1];
-
-    snprintf(r->figure, sizeof(r->figure), "%s", figure);
-    snprintf(r->measured, sizeof(r->measured), "%s", measured);
-    snprintf(r->reference, sizeof(r->reference), "%s", reference);
-    r->ratio = ratio;
-    r->met = met;
+    bench_table_add(&b->table, figure, measured, reference, ratio, met);
 }
 
 static void skipped_row(struct bench *b, const char *figure, const char *why)
@@ -453,57 +236,11 @@ static void skipped_row(struct bench *b, const char *figure, const char *why)
     add_row(b, figure, "skipped", why, 0, -1);
 }
 
-static void print_table(const struct bench *b)
-{
-    printf("\n%-42s %-20s %-40s %7s  %s\n", "figure", "measured", "target / reference", "ratio",
-           "met");
-    for (size_t i = 0; i < b->nrows; i++) {
-        const struct row *r = &b->rows[i];
-        char ratio[16] = "";
-
-        if (r->ratio > 0)
-            snprintf(ratio, sizeof(ratio), "%.2f", r->ratio);
-        printf("%-42s %-20s %-40s %7s  %s\n", r->figure, r->measured, r->reference, ratio,
-               r->met < 0 ? "-" : r->met ? "yes" : "no");
-    }
-    printf("(ratio = measured / target or reference; for the latency, cost and memory rows "
-           "lower is better)\n");
-}
-
 /* ---- processes --------------------------------------------------------------- */
-
-/* VmRSS of pid in KiB, or 0 when it cannot be read (gone, or a zombie). */
-static double rss_kib(pid_t pid)
-{
-    char *path = vane_asprintf("/proc/%d/status", (int)pid);
-    char *status = harness_read_file(path);
-    const char *line = status ? strstr(status, "\nVmRSS:") : NULL;
-    double kib = line ? strtod(line + strlen("\nVmRSS:"), NULL) : 0;
-
-    vane_free(status);
-    vane_free(path);
-    return kib;
-}
-
-/* CPU seconds pid has used (user + system), or 0. */
-static double cpu_seconds(pid_t pid)
-{
-    char *path = vane_asprintf("/proc/%d/stat", (int)pid);
-    char *stat = harness_read_file(path);
-    const char *p = stat ? strrchr(stat, ')') : NULL; /* the name may hold spaces */
-    unsigned long utime = 0, stime = 0;
-
-    /* After the name: state, then fields 4..13, then utime and stime. */
-    if (p != NULL)
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
-    vane_free(stat);
-    vane_free(path);
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
 
 static const char *describe_status(int status)
 {
-    char *out = scratch();
+    char *out = bench_scratch();
 
     if (status == -1)
         snprintf(out, 48, "still running after %d s (killed)", STOP_TIMEOUT_MS / 1000);
@@ -630,10 +367,10 @@ static void post_send(struct flow *f, const char *url, struct curl_slist *header
 /* Runs the loop until nothing of f is in flight (every attempt has a timeout). */
 static void flow_drain(struct flow *f)
 {
-    double deadline = now_s() + (f->max_retries + 1) * (REQUEST_TIMEOUT_MS / 1000.0) + 5;
+    double deadline = bench_now_s() + (f->max_retries + 1) * (REQUEST_TIMEOUT_MS / 1000.0) + 5;
 
     f->stopped = true;
-    while (f->inflight > 0 && now_s() < deadline)
+    while (f->inflight > 0 && bench_now_s() < deadline)
         run_for(0.01);
 }
 
@@ -724,14 +461,14 @@ static void bulk_refill(struct flow *f)
 /* Sends the bulk to its end or timeout; returns the seconds it took, 0 when it did not end. */
 static double bulk_run(struct bulk *bk, double timeout)
 {
-    double start = now_s(), deadline = start + timeout, took = 0;
+    double start = bench_now_s(), deadline = start + timeout, took = 0;
 
     bk->flow.refill = bulk_refill;
     bulk_refill(&bk->flow);
-    while ((bk->next < bk->total || bk->flow.inflight > 0) && now_s() < deadline)
+    while ((bk->next < bk->total || bk->flow.inflight > 0) && bench_now_s() < deadline)
         run_for(0.01);
     if (bk->next >= bk->total && bk->flow.inflight == 0)
-        took = now_s() - start;
+        took = bench_now_s() - start;
     flow_drain(&bk->flow);
     return took;
 }
@@ -797,9 +534,9 @@ static void pacer_start(struct pacer *pc, const struct vaned *v, const char *pre
 /* Runs the loop until the pacer's window is over (bounded); true when it was. */
 static bool pacer_wait_ended(struct pacer *pc)
 {
-    double deadline = now_s() + ((double)pc->end_ns - (double)uv_hrtime()) / 1e9 + 10;
+    double deadline = bench_now_s() + ((double)pc->end_ns - (double)uv_hrtime()) / 1e9 + 10;
 
-    while (!pc->ended && now_s() < deadline)
+    while (!pc->ended && bench_now_s() < deadline)
         run_for(0.01);
     return pc->ended;
 }
@@ -829,7 +566,7 @@ struct sampler {
 
 static void sample(struct sampler *s)
 {
-    double kib = rss_kib(s->pid);
+    double kib = bench_rss_kib(s->pid);
 
     if (kib == 0)
         s->died = true;
@@ -859,23 +596,6 @@ static void sampler_stop(struct sampler *s)
     uv_timer_stop(&s->timer);
     uv_close((uv_handle_t *)&s->timer, NULL);
     uv_run(&loop, UV_RUN_NOWAIT);
-}
-
-static int compare_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-/* The p-quantile (0..1) of n sorted values. */
-static double quantile(const uint64_t *sorted, size_t n, double p)
-{
-    size_t i = (size_t)(p * (double)n);
-
-    if ((double)i < p * (double)n) /* the rank rounded up */
-        i++;
-    return n == 0 ? 0 : (double)sorted[i > 0 ? i - 1 : 0];
 }
 
 /* GET /healthz every PROBE_MS while the loop runs: how long vaned keeps a request waiting. */
@@ -911,7 +631,7 @@ static void prober_stop(struct prober *pr)
     uv_timer_stop(&pr->timer);
     uv_close((uv_handle_t *)&pr->timer, NULL);
     flow_drain(&pr->flow);
-    qsort(pr->flow.answer_ns, pr->flow.answers, sizeof(uint64_t), compare_u64);
+    qsort(pr->flow.answer_ns, pr->flow.answers, sizeof(uint64_t), bench_compare_u64);
 }
 
 static void prober_free(struct prober *pr)
@@ -956,7 +676,7 @@ static void admin_create(const struct vaned *v, const char *path, json_t *body)
 
     memset(&reply, 0, sizeof(reply));
     if (http_call(&call, &reply) != 0 || reply.status != 201)
-        fatal("POST %s %s: answered %ld %s", path, text, reply.status,
+        bench_fatal("POST %s %s: answered %ld %s", path, text, reply.status,
               reply.body ? reply.body : "");
     http_reply_free(&reply);
     free(text);
@@ -1014,12 +734,12 @@ static void check_sub_stats(struct bench *b, const struct phase *ph, const char 
         printf("%s: subscription %s: no stats in its GET answer\n", ph->name, sub);
     } else {
         printf("%s: subscription %s counts %s delivered, %s retried, %s dead-lettered\n",
-               ph->name, sub, num((double)delivered),
-               num((double)json_integer_value(json_object_get(stats, "retried"))),
-               num((double)json_integer_value(json_object_get(stats, "dead_lettered"))));
+               ph->name, sub, bench_num((double)delivered),
+               bench_num((double)json_integer_value(json_object_get(stats, "retried"))),
+               bench_num((double)json_integer_value(json_object_get(stats, "dead_lettered"))));
         if ((uint64_t)delivered != want)
-            odd(b, "%s: subscription %s counts %s events delivered, %s were", ph->name, sub,
-                num((double)delivered), num((double)want));
+            bench_odd(&b->odd, "%s: subscription %s counts %s events delivered, %s were", ph->name, sub,
+                bench_num((double)delivered), bench_num((double)want));
     }
     json_decref(body);
     vane_free(path);
@@ -1056,9 +776,9 @@ static void phase_start(struct bench *b, struct phase *ph, const char *name, boo
     if (record)
         ph->record = vane_asprintf("%s/%s.record", b->root, name);
     if (sink_start(&ph->sink, ph->record) != 0)
-        fatal("%s: the sink (%s) did not start", name, b->cfg.sink);
+        bench_fatal("%s: the sink (%s) did not start", name, b->cfg.sink);
     if (vaned_start(&ph->v, ph->data, NULL) != 0)
-        fatal("%s: vaned (%s) did not start", name, b->cfg.vaned);
+        bench_fatal("%s: vaned (%s) did not start", name, b->cfg.vaned);
     admin_create(&ph->v, "/api/v1/eventbuses",
                  json_pack("{s:s, s:i}", "name", BUS, "eventlog_count", EVENTLOGS));
 }
@@ -1096,11 +816,11 @@ static void check_log(struct bench *b, const struct vaned *v, const char *what)
             *end = '\0';
         if (level != NULL && (strncmp(level, " warn ", 6) == 0 || strncmp(level, " error ", 7) == 0)
             && found++ < ODD_LOG_LINES)
-            odd(b, "%s: vaned logged: %s", what, line);
+            bench_odd(&b->odd, "%s: vaned logged: %s", what, line);
         line = end ? end + 1 : NULL;
     }
     if (found > ODD_LOG_LINES)
-        odd(b, "%s: ... and %u more warnings or errors", what, found - ODD_LOG_LINES);
+        bench_odd(&b->odd, "%s: ... and %u more warnings or errors", what, found - ODD_LOG_LINES);
     vane_free(log);
 }
 
@@ -1111,17 +831,17 @@ static void phase_stop(struct bench *b, struct phase *ph)
     int status;
 
     if (dead > 0)
-        odd(b, "%s: %s events went to the dead letters (__dl_" BUS ")", ph->name,
-            num((double)dead));
+        bench_odd(&b->odd, "%s: %s events went to the dead letters (__dl_" BUS ")", ph->name,
+            bench_num((double)dead));
     if (ph->v.pid > 0) {
         kill(ph->v.pid, SIGTERM);
         if ((status = vaned_wait(&ph->v, STOP_TIMEOUT_MS)) != 0)
-            odd(b, "%s: vaned stopped with %s", ph->name, describe_status(status));
+            bench_odd(&b->odd, "%s: vaned stopped with %s", ph->name, describe_status(status));
     }
     check_log(b, &ph->v, ph->name);
     vaned_cleanup(&ph->v);
     if ((status = sink_stop(&ph->sink)) != 0)
-        odd(b, "%s: the sink stopped with %s", ph->name, describe_status(status));
+        bench_odd(&b->odd, "%s: the sink stopped with %s", ph->name, describe_status(status));
     if (!b->cfg.keep)
         harness_rmtree(ph->data);
     else
@@ -1140,12 +860,12 @@ static void preload(struct bench *b, struct phase *ph, uint64_t n, unsigned type
 
     (void)b;
     if (took == 0 || bk.flow.failed > 0 || stored != (int64_t)n)
-        fatal("%s: preloading %s events failed: %s of %s requests answered 2xx (%s), the "
-              "eventbus holds %lld", ph->name, num((double)n), num((double)bk.flow.ok),
-              num((double)bk.flow.sent), bk.flow.first_error[0] ? bk.flow.first_error : "timed out",
+        bench_fatal("%s: preloading %s events failed: %s of %s requests answered 2xx (%s), the "
+              "eventbus holds %lld", ph->name, bench_num((double)n), bench_num((double)bk.flow.ok),
+              bench_num((double)bk.flow.sent), bk.flow.first_error[0] ? bk.flow.first_error : "timed out",
               (long long)stored);
     printf("%s: published %s events in %.2f s (%s ev/s, %d per batch publish, %d eventlogs)\n",
-           ph->name, num((double)n), took, num((double)n / took), PRELOAD_BATCH, EVENTLOGS);
+           ph->name, bench_num((double)n), took, bench_num((double)n / took), PRELOAD_BATCH, EVENTLOGS);
     flow_free(&bk.flow);
     vane_free(url);
 }
@@ -1154,7 +874,7 @@ static void preload(struct bench *b, struct phase *ph, uint64_t n, unsigned type
 
 struct settled {
     bool done, stalled;    /* stalled: no progress for STALL_TIMEOUT */
-    double end;            /* now_s() at the poll that first saw the last 2xx count */
+    double end;            /* bench_now_s() at the poll that first saw the last 2xx count */
     double vaned_cpu_end;  /* vaned's CPU seconds then */
     double sink_cpu_end;
     int64_t settled;       /* the subscriptions' committed offsets, summed */
@@ -1173,21 +893,21 @@ struct settled {
 static void wait_settled(struct phase *ph, int64_t want_settled, uint64_t want_ok, double timeout,
                          struct settled *out)
 {
-    double deadline = now_s() + timeout, progress = now_s();
+    double deadline = bench_now_s() + timeout, progress = bench_now_s();
     uint64_t last_ok = UINT64_MAX;
     int64_t last_settled = -1;
     struct sink_counts c;
 
     memset(out, 0, sizeof(*out));
     while (sink_counts(&ph->sink, &c)) {
-        double t = now_s();
+        double t = bench_now_s();
         bool quiet = c.ok == last_ok;
 
         if (!quiet) {
             last_ok = c.ok;
             out->end = progress = t;
-            out->vaned_cpu_end = cpu_seconds(ph->v.pid);
-            out->sink_cpu_end = cpu_seconds(ph->sink.process.pid);
+            out->vaned_cpu_end = bench_cpu_seconds(ph->v.pid);
+            out->sink_cpu_end = bench_cpu_seconds(ph->sink.process.pid);
         }
         out->at_end = c;
         if (quiet && c.ok >= want_ok)
@@ -1199,7 +919,7 @@ static void wait_settled(struct phase *ph, int64_t want_settled, uint64_t want_o
             return;
         }
         out->stalled = t - progress > STALL_TIMEOUT;
-        if (t > deadline || out->stalled || rss_kib(ph->v.pid) == 0)
+        if (t > deadline || out->stalled || bench_rss_kib(ph->v.pid) == 0)
             return;
         run_for(POLL_MS / 1000.0);
     }
@@ -1218,12 +938,12 @@ static void report_stall(struct bench *b, const struct phase *ph, const struct s
 {
     int64_t settled = settled_events(&ph->v); /* not read while the sink's count moved */
 
-    odd(b, "%s: delivery %s: after %.1f s the subscriptions had settled %s of %s events, the "
+    bench_odd(&b->odd, "%s: delivery %s: after %.1f s the subscriptions had settled %s of %s events, the "
         "sink had answered %s requests 2xx (%s received, %s hanging)%s",
         ph->name, st->stalled ? "stalled (no progress for " STALL_TEXT ")" : "too slow",
-        now_s() - since, settled < 0 ? "(unknown)" : num((double)settled), num((double)want_settled),
-        num((double)st->at_end.ok), num((double)st->at_end.requests),
-        num((double)st->at_end.hanging), rss_kib(ph->v.pid) == 0 ? "; vaned is gone" : "");
+        bench_now_s() - since, settled < 0 ? "(unknown)" : bench_num((double)settled), bench_num((double)want_settled),
+        bench_num((double)st->at_end.ok), bench_num((double)st->at_end.requests),
+        bench_num((double)st->at_end.hanging), bench_rss_kib(ph->v.pid) == 0 ? "; vaned is gone" : "");
 }
 
 /* ---- the record --------------------------------------------------------------------- */
@@ -1313,26 +1033,26 @@ static double reference(struct bench *b, struct phase *ph, uint64_t n, bool batc
                       .parallel = batch ? (batch_parallel > 0 ? batch_parallel : 1)
                                         : (size_t)b->cfg.ref_parallel};
     struct sink_counts before, after;
-    double sink_cpu = cpu_seconds(ph->sink.process.pid), own_cpu = cpu_seconds(getpid()), took,
+    double sink_cpu = bench_cpu_seconds(ph->sink.process.pid), own_cpu = bench_cpu_seconds(getpid()), took,
            rate;
 
     sink_counts(&ph->sink, &before);
     took = bulk_run(&bk, drain_timeout((double)n, target));
-    sink_cpu = cpu_seconds(ph->sink.process.pid) - sink_cpu;
-    own_cpu = cpu_seconds(getpid()) - own_cpu;
+    sink_cpu = bench_cpu_seconds(ph->sink.process.pid) - sink_cpu;
+    own_cpu = bench_cpu_seconds(getpid()) - own_cpu;
     sink_counts(&ph->sink, &after);
     rate = took > 0 ? (double)n / took : 0;
     if (took == 0 || bk.flow.failed > 0)
-        odd(b, "%s reference: %s of %s requests failed (%s)", ph->name,
-            num((double)bk.flow.failed), num((double)bk.flow.sent),
+        bench_odd(&b->odd, "%s reference: %s of %s requests failed (%s)", ph->name,
+            bench_num((double)bk.flow.failed), bench_num((double)bk.flow.sent),
             bk.flow.first_error[0] ? bk.flow.first_error : "timed out");
     else
         printf("%s reference, this program's libcurl multi client straight to the sink: %s ev/s "
                "(%s requests of %zu event(s), %zu in flight, %.2f s; the client used %.0f%% of a "
                "CPU, the sink %.0f%%; the sink accepted %s connections)\n",
-               ph->name, num(rate), num((double)bk.flow.ok), bk.per_request, bk.parallel, took,
+               ph->name, bench_num(rate), bench_num((double)bk.flow.ok), bk.per_request, bk.parallel, took,
                100 * own_cpu / took, 100 * sink_cpu / took,
-               num((double)(after.connections - before.connections)));
+               bench_num((double)(after.connections - before.connections)));
     flow_free(&bk.flow);
     vane_free(url);
     return rate;
@@ -1347,25 +1067,25 @@ static void probe_report(struct bench *b, const char *name, const struct prober 
     char reference_text[48];
 
     if (f->answers == 0 || fi->answers == 0) {
-        odd(b, "%s: no GET /healthz was answered 2xx (%s)", name,
+        bench_odd(&b->odd, "%s: no GET /healthz was answered 2xx (%s)", name,
             f->first_error[0] ? f->first_error : fi->first_error);
         return;
     }
-    p99 = quantile(f->answer_ns, f->answers, 0.99);
+    p99 = bench_quantile(f->answer_ns, f->answers, 0.99);
     max = (double)f->answer_ns[f->answers - 1];
-    idle_p99 = quantile(fi->answer_ns, fi->answers, 0.99);
+    idle_p99 = bench_quantile(fi->answer_ns, fi->answers, 0.99);
     printf("%s: vaned answered GET /healthz in p50 %s, p99 %s, max %s while delivering (%s "
            "probes, one every %d ms, %s without an answer in %d s); idle before: p50 %s, max %s\n",
-           name, fmt_ms(quantile(f->answer_ns, f->answers, 0.5)), fmt_ms(p99), fmt_ms(max),
-           num((double)f->sent), PROBE_MS, num((double)f->failed), REQUEST_TIMEOUT_MS / 1000,
-           fmt_ms(quantile(fi->answer_ns, fi->answers, 0.5)),
-           fmt_ms((double)fi->answer_ns[fi->answers - 1]));
+           name, bench_fmt_ms(bench_quantile(f->answer_ns, f->answers, 0.5)), bench_fmt_ms(p99), bench_fmt_ms(max),
+           bench_num((double)f->sent), PROBE_MS, bench_num((double)f->failed), REQUEST_TIMEOUT_MS / 1000,
+           bench_fmt_ms(bench_quantile(fi->answer_ns, fi->answers, 0.5)),
+           bench_fmt_ms((double)fi->answer_ns[fi->answers - 1]));
     if (max > PROBE_SLOW_NS || f->failed > 0)
-        odd(b, "%s: vaned kept GET /healthz waiting up to %s while one subscription delivered "
+        bench_odd(&b->odd, "%s: vaned kept GET /healthz waiting up to %s while one subscription delivered "
             "(%s probes got no answer in %d s): its other HTTP clients wait as long",
-            name, fmt_ms(max), num((double)f->failed), REQUEST_TIMEOUT_MS / 1000);
-    snprintf(reference_text, sizeof(reference_text), "%s idle", fmt_ms(idle_p99));
-    add_row(b, "  GET /healthz p99 meanwhile", fmt_ms(p99), reference_text, p99 / idle_p99, -1);
+            name, bench_fmt_ms(max), bench_num((double)f->failed), REQUEST_TIMEOUT_MS / 1000);
+    snprintf(reference_text, sizeof(reference_text), "%s idle", bench_fmt_ms(idle_p99));
+    add_row(b, "  GET /healthz p99 meanwhile", bench_fmt_ms(p99), reference_text, p99 / idle_p99, -1);
 }
 
 /* The delivery's line and rows, beside the reference. */
@@ -1375,12 +1095,12 @@ static void throughput_report(struct bench *b, bool batch, uint64_t n, double to
     double target = batch ? 150e3 : 25e3, rate = (double)n / took;
     char measured[32], reference_text[48];
 
-    snprintf(measured, sizeof(measured), "%s ev/s", num(rate));
+    snprintf(measured, sizeof(measured), "%s ev/s", bench_num(rate));
     add_row(b, batch ? "batch-100 delivery, 1 subscription" : "binary delivery, 1 subscription",
             measured, batch ? ">= 150,000 ev/s" : ">= 25,000 ev/s", rate / target,
             rate >= target);
     snprintf(reference_text, sizeof(reference_text), "%s ev/s raw libcurl multi client",
-             num(ref_rate));
+             bench_num(ref_rate));
     add_row(b, "  vs raw client to the same sink", measured,
             ref_rate > 0 ? reference_text : "(not measured)", ref_rate > 0 ? rate / ref_rate : 0,
             -1);
@@ -1406,11 +1126,11 @@ static void phase_throughput(struct bench *b, bool batch)
     run_for(1.0);
     prober_stop(&idle);
     sink_counts(&ph.sink, &base);
-    cpu0 = cpu_seconds(ph.v.pid);
-    sink_cpu0 = cpu_seconds(ph.sink.process.pid);
+    cpu0 = bench_cpu_seconds(ph.v.pid);
+    sink_cpu0 = bench_cpu_seconds(ph.sink.process.pid);
     sampler_start(&rss, ph.v.pid);
     prober_start(&busy, &ph.v);
-    t0 = now_s();
+    t0 = bench_now_s();
     subscribe(&ph, name, batch, "earliest", NULL, "/bench");
     wait_settled(&ph, (int64_t)n, base.ok + (batch ? 1 : n),
                  drain_timeout((double)n, batch ? 150e3 : 25e3), &st);
@@ -1426,14 +1146,14 @@ static void phase_throughput(struct bench *b, bool batch)
                "sink's last answer; %s requests answered 2xx, %.1f events each; the sink accepted "
                "%s connections; vaned used %.0f%% of a CPU, the sink %.0f%%; vaned's RSS at most "
                "%s)\n",
-               name, num((double)n / took), num((double)n), took, num((double)requests),
+               name, bench_num((double)n / took), bench_num((double)n), took, bench_num((double)requests),
                (double)n / (double)requests,
-               num((double)(st.at_end.connections - base.connections)),
+               bench_num((double)(st.at_end.connections - base.connections)),
                100 * (st.vaned_cpu_end - cpu0) / took, 100 * (st.sink_cpu_end - sink_cpu0) / took,
-               fmt_mib(rss.max_kib));
+               bench_fmt_mib(rss.max_kib));
         if (!batch && requests != n)
-            odd(b, "binary: the sink answered %s deliveries 2xx for %s events (%s)",
-                num((double)requests), num((double)n), requests > n ? "duplicates" : "events lost");
+            bench_odd(&b->odd, "binary: the sink answered %s deliveries 2xx for %s events (%s)",
+                bench_num((double)requests), bench_num((double)n), requests > n ? "duplicates" : "events lost");
         check_sub_stats(b, &ph, name, n);
         throughput_report(b, batch, n, took, ref_rate);
         if (batch) {
@@ -1470,43 +1190,43 @@ static void phase_latency(struct bench *b)
     wait_settled(&ph, (int64_t)(warm.flow.ok + pc.flow.ok), warm.flow.ok + pc.flow.ok,
                  SETTLE_TIMEOUT, &st);
     if (!st.done)
-        report_stall(b, &ph, &st, (int64_t)(warm.flow.ok + pc.flow.ok), now_s() - SETTLE_TIMEOUT);
+        report_stall(b, &ph, &st, (int64_t)(warm.flow.ok + pc.flow.ok), bench_now_s() - SETTLE_TIMEOUT);
     if (pc.flow.failed + warm.flow.failed > 0)
-        odd(b, "latency: %s publishes failed (%s)", num((double)(pc.flow.failed + warm.flow.failed)),
+        bench_odd(&b->odd, "latency: %s publishes failed (%s)", bench_num((double)(pc.flow.failed + warm.flow.failed)),
             pc.flow.first_error[0] ? pc.flow.first_error : warm.flow.first_error);
     if (!scan_record(ph.record, "lat", pc.planned, &scan) || scan.latencies == 0) {
-        odd(b, "latency: no delivery of the measured events in the sink's record %s", ph.record);
+        bench_odd(&b->odd, "latency: no delivery of the measured events in the sink's record %s", ph.record);
         skipped_row(b, "publish-to-sink p99", "no deliveries: see ODD");
     } else {
         count_loss(&pc.flow, &scan, pc.planned, &lost, &duplicated);
         if (lost + duplicated > 0)
-            odd(b, "latency: %s events published were never delivered, %s were delivered more "
-                "than once", num((double)lost), num((double)duplicated));
-        qsort(scan.latency_ns, scan.latencies, sizeof(uint64_t), compare_u64);
+            bench_odd(&b->odd, "latency: %s events published were never delivered, %s were delivered more "
+                "than once", bench_num((double)lost), bench_num((double)duplicated));
+        qsort(scan.latency_ns, scan.latencies, sizeof(uint64_t), bench_compare_u64);
         answers = pc.flow.answer_ns;
-        qsort(answers, pc.flow.answers, sizeof(uint64_t), compare_u64);
+        qsort(answers, pc.flow.answers, sizeof(uint64_t), bench_compare_u64);
         printf("latency: %s events published at %s/s over %.0f s (after %.0f s not counted), %s "
                "delivered: publish-to-sink p50 %s p90 %s p99 %s p99.9 %s max %s; publish "
                "answered p50 %s p99 %s\n",
-               num((double)pc.flow.sent), num(rate), b->cfg.duration, b->cfg.warmup,
-               num((double)scan.latencies),
-               fmt_ms(quantile(scan.latency_ns, scan.latencies, 0.5)),
-               fmt_ms(quantile(scan.latency_ns, scan.latencies, 0.9)),
-               fmt_ms(quantile(scan.latency_ns, scan.latencies, 0.99)),
-               fmt_ms(quantile(scan.latency_ns, scan.latencies, 0.999)),
-               fmt_ms((double)scan.latency_ns[scan.latencies - 1]),
-               fmt_ms(quantile(answers, pc.flow.answers, 0.5)),
-               fmt_ms(quantile(answers, pc.flow.answers, 0.99)));
-        p99 = quantile(scan.latency_ns, scan.latencies, 0.99);
-        snprintf(figure, sizeof(figure), "publish-to-sink p99 at %s ev/s", num(rate));
-        add_row(b, figure, fmt_ms(p99), "<= 5 ms", p99 / 5e6, p99 <= 5e6);
+               bench_num((double)pc.flow.sent), bench_num(rate), b->cfg.duration, b->cfg.warmup,
+               bench_num((double)scan.latencies),
+               bench_fmt_ms(bench_quantile(scan.latency_ns, scan.latencies, 0.5)),
+               bench_fmt_ms(bench_quantile(scan.latency_ns, scan.latencies, 0.9)),
+               bench_fmt_ms(bench_quantile(scan.latency_ns, scan.latencies, 0.99)),
+               bench_fmt_ms(bench_quantile(scan.latency_ns, scan.latencies, 0.999)),
+               bench_fmt_ms((double)scan.latency_ns[scan.latencies - 1]),
+               bench_fmt_ms(bench_quantile(answers, pc.flow.answers, 0.5)),
+               bench_fmt_ms(bench_quantile(answers, pc.flow.answers, 0.99)));
+        p99 = bench_quantile(scan.latency_ns, scan.latencies, 0.99);
+        snprintf(figure, sizeof(figure), "publish-to-sink p99 at %s ev/s", bench_num(rate));
+        add_row(b, figure, bench_fmt_ms(p99), "<= 5 ms", p99 / 5e6, p99 <= 5e6);
         snprintf(measured, sizeof(measured), "%s",
-                 fmt_ms(quantile(scan.latency_ns, scan.latencies, 0.5)));
+                 bench_fmt_ms(bench_quantile(scan.latency_ns, scan.latencies, 0.5)));
         add_row(b, "  p50", measured, "", 0, -1);
         snprintf(reference_text, sizeof(reference_text), "%s publish answered p99",
-                 fmt_ms(quantile(answers, pc.flow.answers, 0.99)));
-        add_row(b, "  vs the publish alone", fmt_ms(p99), reference_text,
-                p99 / quantile(answers, pc.flow.answers, 0.99), -1);
+                 bench_fmt_ms(bench_quantile(answers, pc.flow.answers, 0.99)));
+        add_row(b, "  vs the publish alone", bench_fmt_ms(p99), reference_text,
+                p99 / bench_quantile(answers, pc.flow.answers, 0.99), -1);
     }
     scan_free(&scan);
     pacer_free(&warm);
@@ -1542,7 +1262,7 @@ static void fanout_run(struct bench *b, unsigned count, struct fanout_point *pt)
     pt->count = count;
     snprintf(name, sizeof(name), "fanout-%u", count);
     phase_start(b, &ph, name, false);
-    t0 = now_s();
+    t0 = bench_now_s();
     for (unsigned i = 0; i < count; i++) {
         char sub[32], type[32], path[32];
 
@@ -1551,10 +1271,10 @@ static void fanout_run(struct bench *b, unsigned count, struct fanout_point *pt)
         snprintf(path, sizeof(path), "/sub/%u", i);
         subscribe(&ph, sub, false, "earliest", type, path);
     }
-    pt->created_s = now_s() - t0;
+    pt->created_s = bench_now_s() - t0;
     sink_counts(&ph.sink, &base);
-    cpu0 = cpu_seconds(ph.v.pid);
-    t0 = now_s();
+    cpu0 = bench_cpu_seconds(ph.v.pid);
+    t0 = bench_now_s();
     preload(b, &ph, m, count);
     wait_settled(&ph, (int64_t)(m * count), base.ok + m, 60 + (double)(m * count) / 50000, &st);
     if (!st.done) {
@@ -1567,8 +1287,8 @@ static void fanout_run(struct bench *b, unsigned count, struct fanout_point *pt)
         pt->cpu_s = st.vaned_cpu_end - cpu0;
         pt->cost_us = pt->cpu_s / (double)(m * count) * 1e6;
         if (st.at_end.ok - base.ok != m)
-            odd(b, "%s: the sink answered %s deliveries 2xx for %s matching events", name,
-                num((double)(st.at_end.ok - base.ok)), num((double)m));
+            bench_odd(&b->odd, "%s: the sink answered %s deliveries 2xx for %s matching events", name,
+                bench_num((double)(st.at_end.ok - base.ok)), bench_num((double)m));
     }
     phase_stop(b, &ph);
 }
@@ -1588,7 +1308,7 @@ static void cost_row(struct bench *b, const char *figure, double us, const struc
              earlier_us, earlier_count, COST_GROWTH);
     add_row(b, figure, measured, reference_text, us / earlier_us, us <= COST_GROWTH * earlier_us);
     if (us > COST_GROWTH * earlier_us)
-        odd(b, "fan-out: %s grew from %.2f us with %u subscriptions to %.2f us with %u", figure + 2,
+        bench_odd(&b->odd, "fan-out: %s grew from %.2f us with %u subscriptions to %.2f us with %u", figure + 2,
             earlier_us, earlier_count, us, pt->count);
 }
 
@@ -1605,9 +1325,9 @@ static void fanout_rows(struct bench *b, const struct fanout_point *points, size
             skipped_row(b, figure, "did not finish: see ODD");
             continue;
         }
-        snprintf(measured, sizeof(measured), "%s ev/s", num(pt->delivered_rate));
+        snprintf(measured, sizeof(measured), "%s ev/s", bench_num(pt->delivered_rate));
         snprintf(reference_text, sizeof(reference_text), "%s filter evaluations/s",
-                 num(pt->filtered_rate));
+                 bench_num(pt->filtered_rate));
         add_row(b, figure, measured, reference_text, 0, -1);
         cost_row(b, "  vaned CPU per event per subscription", pt->cost_us, pt,
                  pt != first && first->done ? first->cost_us : 0, first->count);
@@ -1644,7 +1364,7 @@ static void phase_fanout(struct bench *b)
     fanout_marginal(points, n, b->cfg.fanout_events);
     printf("fan-out curve: %s events of as many types as subscriptions, each subscription an "
            "exact filter on its type; timed from the first publish to the last delivery\n",
-           num((double)b->cfg.fanout_events));
+           bench_num((double)b->cfg.fanout_events));
     printf("  %13s %11s %15s %21s %10s %14s %14s\n", "subscriptions", "created in",
            "delivered ev/s", "filter evaluations/s", "vaned CPU", "CPU/event/sub",
            "CPU/event/+sub");
@@ -1656,7 +1376,7 @@ static void phase_fanout(struct bench *b)
             continue;
         }
         printf("  %13u %9.2f s %15s %21s %8.2f s %11.2f us", pt->count, pt->created_s,
-               num(pt->delivered_rate), num(pt->filtered_rate), pt->cpu_s, pt->cost_us);
+               bench_num(pt->delivered_rate), bench_num(pt->filtered_rate), pt->cpu_s, pt->cost_us);
         if (pt->marginal_us > 0)
             printf(" %11.2f us", pt->marginal_us);
         printf("\n");
@@ -1698,17 +1418,17 @@ static void hang_catch_up(struct bench *b, struct phase *ph, uint64_t published,
     if (st->done)
         return;
     report_stall(b, ph, st, (int64_t)published, recovered);
-    if (!st->stalled || rss_kib(ph->v.pid) == 0)
+    if (!st->stalled || bench_rss_kib(ph->v.pid) == 0)
         return;
-    poke_at = now_s();
+    poke_at = bench_now_s();
     if (!publish_one(&ph->v, "poke-0")) {
-        odd(b, "hang: one more event could not be published");
+        bench_odd(&b->odd, "hang: one more event could not be published");
         return;
     }
     *poked = true;
     wait_settled(ph, (int64_t)published + 1, published + 1, CATCHUP_TIMEOUT, st);
     if (st->done)
-        odd(b, "hang: one more event, published %.0f s after the recovery, set the stalled "
+        bench_odd(&b->odd, "hang: one more event, published %.0f s after the recovery, set the stalled "
             "delivery going again: every event was delivered %.1f s after it (the subscription "
             "sat idle with events unread until a new event arrived)",
             poke_at - recovered, st->end - poke_at);
@@ -1724,18 +1444,18 @@ static void hang_record(struct bench *b, const struct phase *ph, const struct pa
     char measured[32];
 
     if (!scan_record(ph->record, "hang", pc->planned, &scan)) {
-        odd(b, "hang: cannot read the sink's record %s", ph->record);
+        bench_odd(&b->odd, "hang: cannot read the sink's record %s", ph->record);
         return;
     }
     count_loss(&pc->flow, &scan, pc->planned, &lost, &duplicated);
     printf("hang: the sink recorded %s deliveries (%s of them left hanging); %s events answered "
            "2xx, %s lost, %s answered 2xx more than once\n",
-           num((double)scan.lines), num((double)scan.hung), num((double)scan.latencies),
-           num((double)lost), num((double)duplicated));
+           bench_num((double)scan.lines), bench_num((double)scan.hung), bench_num((double)scan.latencies),
+           bench_num((double)lost), bench_num((double)duplicated));
     if (lost + duplicated > 0)
-        odd(b, "hang: %s events published were never answered 2xx, %s were answered 2xx more "
-            "than once", num((double)lost), num((double)duplicated));
-    snprintf(measured, sizeof(measured), "%s / %s", num((double)lost), num((double)duplicated));
+        bench_odd(&b->odd, "hang: %s events published were never answered 2xx, %s were answered 2xx more "
+            "than once", bench_num((double)lost), bench_num((double)duplicated));
+    snprintf(measured, sizeof(measured), "%s / %s", bench_num((double)lost), bench_num((double)duplicated));
     add_row(b, "  events lost / delivered twice", measured, "0 / 0", 0, lost + duplicated == 0);
     scan_free(&scan);
 }
@@ -1749,20 +1469,20 @@ static double hang_load(struct bench *b, struct phase *ph, struct pacer *pc)
     pacer_start(pc, &ph->v, "hang", (double)b->cfg.hang_rate, b->cfg.warmup + b->cfg.hang);
     run_for(b->cfg.warmup);
     if (sink_set_mode(&ph->sink, "{\"hang\": true}") != 0)
-        odd(b, "hang: the sink did not take the mode {\"hang\": true}");
+        bench_odd(&b->odd, "hang: the sink did not take the mode {\"hang\": true}");
     pacer_wait_ended(pc);
     if (sink_set_mode(&ph->sink, "{\"status\": 200}") != 0)
-        odd(b, "hang: the sink did not take the mode {\"status\": 200}");
-    recovered = now_s();
+        bench_odd(&b->odd, "hang: the sink did not take the mode {\"status\": 200}");
+    recovered = bench_now_s();
     sink_counts(&ph->sink, &at_recovery);
     pacer_finish(pc);
     printf("hang: %s events published at %s/s, %.0f s before the sink hung and %.0f s while it "
            "hung, then publishing stopped; at the recovery the sink had answered %s 2xx and "
            "held %s requests hanging\n",
-           num((double)pc->flow.ok), num((double)b->cfg.hang_rate), b->cfg.warmup, b->cfg.hang,
-           num((double)at_recovery.ok), num((double)at_recovery.hanging));
+           bench_num((double)pc->flow.ok), bench_num((double)b->cfg.hang_rate), b->cfg.warmup, b->cfg.hang,
+           bench_num((double)at_recovery.ok), bench_num((double)at_recovery.hanging));
     if (pc->flow.failed > 0)
-        odd(b, "hang: %s publishes failed (%s)", num((double)pc->flow.failed),
+        bench_odd(&b->odd, "hang: %s publishes failed (%s)", bench_num((double)pc->flow.failed),
             pc->flow.first_error);
     return recovered;
 }
@@ -1786,15 +1506,15 @@ static void phase_hang(struct bench *b)
     check_sub_stats(b, &ph, "hang", pc.flow.ok + poked);
     sample(&rss);
     sampler_stop(&rss);
-    printf("hang: vaned's RSS %s before the hang, at most %s; %s\n", fmt_mib(rss.first_kib),
-           fmt_mib(rss.max_kib),
+    printf("hang: vaned's RSS %s before the hang, at most %s; %s\n", bench_fmt_mib(rss.first_kib),
+           bench_fmt_mib(rss.max_kib),
            st.done && !poked ? "caught up" : poked && st.done ? "caught up after the poke"
                                                               : "did not catch up");
     snprintf(figure, sizeof(figure), "max vaned RSS, sink hung %.0f s", b->cfg.hang);
-    add_row(b, figure, fmt_mib(rss.max_kib), "< 256 MiB", rss.max_kib / RSS_LIMIT_KIB,
+    add_row(b, figure, bench_fmt_mib(rss.max_kib), "< 256 MiB", rss.max_kib / RSS_LIMIT_KIB,
             rss.max_kib < RSS_LIMIT_KIB);
     if (rss.died)
-        odd(b, "hang: vaned was gone while the sink hung or after");
+        bench_odd(&b->odd, "hang: vaned was gone while the sink hung or after");
     if (st.done && !poked) {
         snprintf(measured, sizeof(measured), "%.1f s", st.end - recovered);
         add_row(b, "  catch-up after the sink answers", measured,
@@ -1810,56 +1530,14 @@ static void phase_hang(struct bench *b)
 
 /* ---- main ---------------------------------------------------------------------------- */
 
-/* A fresh directory under the parent; the parent is created if missing. */
-static char *make_root(const char *parent)
-{
-    char *root = vane_asprintf("%s/bench-trigger-XXXXXX", parent);
-
-    vane_fs_mkdir_p(parent, 0755);
-    if (mkdtemp(root) == NULL) {
-        fprintf(stderr, "bench-trigger: cannot create %s: %s\n", root, strerror(errno));
-        exit(1);
-    }
-    return root;
-}
-
-static const char *fs_name(const char *dir)
-{
-    struct statfs st;
-
-    if (statfs(dir, &st) != 0)
-        return "unknown";
-    switch ((unsigned long)st.f_type) {
-    case 0xEF53: return "ext4";
-    case 0x58465342: return "xfs";
-    case 0x9123683E: return "btrfs";
-    case 0x794C7630: return "overlayfs";
-    case 0x01021994: return "tmpfs (the disk is not measured!)";
-    default: return "other";
-    }
-}
-
-/* Other work on the machine skews every figure: "1.02, 0.87, 0.60 (1, 5, 15 min)". */
-static const char *loadavg_text(void)
-{
-    char *text = harness_read_file("/proc/loadavg"), *out = scratch();
-    double one = 0, five = 0, fifteen = 0;
-
-    if (text != NULL)
-        sscanf(text, "%lf %lf %lf", &one, &five, &fifteen);
-    vane_free(text);
-    snprintf(out, 48, "%.2f, %.2f, %.2f (1, 5, 15 min)", one, five, fifteen);
-    return out;
-}
-
 static void print_header(const struct bench *b)
 {
     const struct config *c = &b->cfg;
 
     printf("bench-trigger%s: vaned %s, sink %s, data in %s (%s), %ld CPUs online (shared by "
            "vaned, the sink and this program); load average before the run %s\n",
-           c->quick ? " --quick" : "", c->vaned, c->sink, b->root, fs_name(b->root),
-           sysconf(_SC_NPROCESSORS_ONLN), loadavg_text());
+           c->quick ? " --quick" : "", c->vaned, c->sink, b->root, bench_fs_name(b->root, NULL),
+           sysconf(_SC_NPROCESSORS_ONLN), bench_loadavg_text());
     printf("events: %d B of text data; eventbus with %d eventlogs; the trigger's defaults: "
            "max_inflight %zu events per subscription, window %zu; %s\n",
            DATA_BYTES, EVENTLOGS, trigger_defaults.max_inflight, trigger_defaults.window,
@@ -1886,8 +1564,8 @@ int main(int argc, char **argv)
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
-    b.root = make_root(b.cfg.dir);
-    bench_for_fatal = &b;
+    b.root = bench_make_root(b.cfg.dir, "bench-trigger");
+    bench_fatal_removes(b.cfg.keep ? NULL : b.root);
     setenv("VANED", b.cfg.vaned, 1);        /* for vaned_start() */
     setenv("SINK_SERVER", b.cfg.sink, 1);   /* for sink_start() */
     setenv("TMPDIR", b.root, 1);            /* the logs go with the run */
@@ -1895,27 +1573,28 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     uv_loop_init(&loop);
     if (http_client_create(&http, &loop) != 0)
-        fatal("cannot create the HTTP client");
+        bench_fatal("cannot create the HTTP client");
     batch_headers = curl_slist_append(NULL, "Content-Type: application/cloudevents-batch+json");
     batch_headers = curl_slist_append(batch_headers, "Expect:");
     print_header(&b);
-    if (!listed(b.cfg.only, "binary") && !listed(b.cfg.only, "batch") &&
-        !listed(b.cfg.only, "latency") && !listed(b.cfg.only, "fanout") &&
-        !listed(b.cfg.only, "hang"))
+    if (!bench_listed(b.cfg.only, "binary") && !bench_listed(b.cfg.only, "batch") &&
+        !bench_listed(b.cfg.only, "latency") && !bench_listed(b.cfg.only, "fanout") &&
+        !bench_listed(b.cfg.only, "hang"))
         printf("--only %s names none of this program's phases (binary, batch, latency, fanout, "
                "hang): nothing to run\n", b.cfg.only);
-    if (listed(b.cfg.only, "binary"))
+    if (bench_listed(b.cfg.only, "binary"))
         phase_throughput(&b, false);
-    if (listed(b.cfg.only, "batch"))
+    if (bench_listed(b.cfg.only, "batch"))
         phase_throughput(&b, true);
-    if (listed(b.cfg.only, "latency"))
+    if (bench_listed(b.cfg.only, "latency"))
         phase_latency(&b);
-    if (listed(b.cfg.only, "fanout"))
+    if (bench_listed(b.cfg.only, "fanout"))
         phase_fanout(&b);
-    if (listed(b.cfg.only, "hang"))
+    if (bench_listed(b.cfg.only, "hang"))
         phase_hang(&b);
-    print_table(&b);
-    printf("load average after the run: %s\n", loadavg_text());
+    bench_table_print(&b.table, "(ratio = measured / target or reference; for the latency, cost "
+                                 "and memory rows lower is better)");
+    printf("load average after the run: %s\n", bench_loadavg_text());
     if (b.odd > 0)
         printf("%u ODD line(s) above: read them before trusting the figures\n", b.odd);
     http_client_close(http, NULL, NULL); /* its handles close as the loop runs dry */

@@ -10,21 +10,25 @@
 # Each program links the broker's convenience library directly (not the
 # test harness), so it drives the store in-process.
 
+# What the four programs share (options, formatting, the table of figures,
+# the run's directory): compiled into each, so each still builds alone.
+bench_util_sources = tests/bench/bench-util.c tests/bench/bench-util.h
+
 EXTRA_PROGRAMS += tests/bench/bench-store
-tests_bench_bench_store_SOURCES = tests/bench/bench-store.c
+tests_bench_bench_store_SOURCES = tests/bench/bench-store.c $(bench_util_sources)
 tests_bench_bench_store_LDADD = libvane.la
 CLEANFILES += tests/bench/bench-store
 
 # bench-gateway drives the built vaned with wrk and redis-benchmark (it says
 # how to install them when they are missing) and links the test harness.
 EXTRA_PROGRAMS += tests/bench/bench-gateway
-tests_bench_bench_gateway_SOURCES = tests/bench/bench-gateway.c
+tests_bench_bench_gateway_SOURCES = tests/bench/bench-gateway.c $(bench_util_sources)
 tests_bench_bench_gateway_LDADD = tests/libharness.la libvane.la
 CLEANFILES += tests/bench/bench-gateway
 
 # bench-filter evaluates subscription filters in-process on stored-like events.
 EXTRA_PROGRAMS += tests/bench/bench-filter
-tests_bench_bench_filter_SOURCES = tests/bench/bench-filter.c
+tests_bench_bench_filter_SOURCES = tests/bench/bench-filter.c $(bench_util_sources)
 tests_bench_bench_filter_LDADD = libvane.la
 CLEANFILES += tests/bench/bench-filter
 
@@ -32,7 +36,7 @@ CLEANFILES += tests/bench/bench-filter
 # over HTTP; its own load and its reference client are the trigger's HTTP
 # client (libcurl multi on a libuv loop), linked from libvane.
 EXTRA_PROGRAMS += tests/bench/bench-trigger
-tests_bench_bench_trigger_SOURCES = tests/bench/bench-trigger.c
+tests_bench_bench_trigger_SOURCES = tests/bench/bench-trigger.c $(bench_util_sources)
 tests_bench_bench_trigger_LDADD = tests/libharness.la libvane.la
 CLEANFILES += tests/bench/bench-trigger
 

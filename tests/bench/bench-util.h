@@ -1,0 +1,139 @@
+/*
+ * bench-util.h -- what the benchmark programs (bench-store, bench-gateway,
+ * bench-trigger, bench-filter) share: their options as data, number
+ * formatting, the table of figures, the run's fresh directory, and a few
+ * readings of the machine (file system, load average, a process's memory
+ * and CPU).
+ *
+ * Design.  Each program declares its knobs as a table of struct bench_knob
+ * (option, environment variable, kind, offset of the field in its own
+ * config struct); bench_options() applies the environment and then the
+ * command line to that struct.  Defaults stay with each program, which asks
+ * bench_quick() first because --quick changes them.  The formatting helpers
+ * return text in a rotating set of static buffers (bench_scratch), so
+ * several fit in one printf; they are for one thread.  bench_fatal() is for
+ * a benchmark that cannot run: it removes the directory registered with
+ * bench_fatal_removes() and exits 1.
+ *
+ * Used only by tests/bench/; it links nothing beyond libvane (no harness).
+ */
+#ifndef VANE_BENCH_UTIL_H
+#define VANE_BENCH_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define BENCH_DEFAULT_PARENT "/work/bench-tmp"
+#define BENCH_MAX_ROWS 96
+
+/* ---- options ---------------------------------------------------------------- */
+
+enum bench_knob_kind { BENCH_KNOB_SECONDS, BENCH_KNOB_COUNT, BENCH_KNOB_BYTES, BENCH_KNOB_TEXT };
+
+/* A settable knob, as data: option, environment variable, kind, field. */
+struct bench_knob {
+    const char *option, *env;
+    enum bench_knob_kind kind;
+    size_t offset; /* of a double (seconds), uint64_t (count, bytes) or const char * (text) */
+    const char *help;
+};
+
+/* A program's command line: its name, its knobs and how it checks values. */
+struct bench_cli {
+    const char *program;    /* "bench-store": prefix of its messages */
+    const char *quick_help; /* what --quick does, for --help */
+    int width;              /* of the option column of --help */
+    const struct bench_knob *knobs;
+    size_t nknobs;
+    double min_seconds;     /* a seconds value must be above 0 and at least this */
+    bool whole_seconds;     /* and whole (wrk takes whole seconds) */
+    double max_count;       /* the largest count accepted */
+};
+
+/* Whether --quick is among the arguments or BENCH_QUICK is set. */
+bool bench_quick(int argc, char **argv);
+
+/* Sets cfg's knobs from the environment, then from argv (--quick skipped,
+ * --keep sets *keep, --help prints the usage and exits 0).  Returns 0, or
+ * -EINVAL after saying on stderr which variable or option was bad. */
+int bench_options(const struct bench_cli *cli, void *cfg, bool *keep, int argc, char **argv);
+
+/* Whether item is in the comma-separated list (everything when list is NULL). */
+bool bench_listed(const char *list, const char *item);
+
+/* The numbers of a comma-separated list ("1,2,4") into counts, at most max_n
+ * of them; returns how many, or 0 when one is not a whole number 1..max_value. */
+size_t bench_counts(const char *list, long max_value, unsigned *counts, size_t max_n);
+
+/* ---- text ------------------------------------------------------------------- */
+
+/* One of 24 rotating buffers of 48 bytes. */
+char *bench_scratch(void);
+/* 1234567 -> "1,234,567". */
+const char *bench_num(double v);
+/* Nanoseconds as "1.23 ms". */
+const char *bench_fmt_ms(double ns);
+/* KiB as "1.2 MiB". */
+const char *bench_fmt_mib(double kib);
+
+/* ---- the table of figures ----------------------------------------------------- */
+
+/* One line of the final table. */
+struct bench_row {
+    char figure[48], measured[32], reference[48];
+    double ratio; /* measured / target or reference; 0: none */
+    int met;      /* 1 yes, 0 no, -1 not judged (a reference, or skipped) */
+};
+
+struct bench_table {
+    struct bench_row rows[BENCH_MAX_ROWS];
+    size_t nrows;
+};
+
+/* Adds a row (past BENCH_MAX_ROWS the last one is overwritten) and returns it. */
+struct bench_row *bench_table_add(struct bench_table *t, const char *figure, const char *measured,
+                                  const char *reference, double ratio, int met);
+/* Prints the table after a blank line, then the footnote line. */
+void bench_table_print(const struct bench_table *t, const char *footnote);
+
+/* ---- the run ------------------------------------------------------------------ */
+
+/* A fresh directory "<parent>/<program>-XXXXXX" (the parent is created if
+ * missing); exits 1 when it cannot be made.  The caller frees it. */
+char *bench_make_root(const char *parent, const char *program);
+/* Removes path and everything below it. */
+void bench_rmtree(const char *path);
+/* The directory bench_fatal() removes (NULL: none). */
+void bench_fatal_removes(const char *root);
+/* The benchmark itself could not run: "<program>: message", clean up, exit 1. */
+void bench_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* "ODD: message": something that should not happen but does not stop the run. */
+void bench_odd(unsigned *count, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- the machine -------------------------------------------------------------- */
+
+/* The file system's name, for a header line; *tmpfs (may be NULL) says
+ * whether it is tmpfs. */
+const char *bench_fs_name(const char *dir, bool *tmpfs);
+/* The 1, 5 and 15 minute load averages; false when unreadable. */
+bool bench_loadavg(double avg[3]);
+/* "1.02, 0.87, 0.60 (1, 5, 15 min)" (zeros when unreadable), in a scratch buffer. */
+const char *bench_loadavg_text(void);
+/* VmRSS of pid in KiB, or 0 when it cannot be read (gone, or a zombie). */
+double bench_rss_kib(pid_t pid);
+/* CPU seconds pid has used (user + system), or 0. */
+double bench_cpu_seconds(pid_t pid);
+/* Seconds of CLOCK_MONOTONIC. */
+double bench_now_s(void);
+
+/* ---- statistics ---------------------------------------------------------------- */
+
+/* qsort comparison of uint64_t. */
+int bench_compare_u64(const void *a, const void *b);
+/* The p-quantile (0 < p <= 1) of n sorted samples; 0 when n is 0. */
+double bench_quantile(const uint64_t *sorted, size_t n, double p);
+
+#endif
