@@ -207,8 +207,10 @@ static int on_timer_change(CURLM *multi, long timeout_ms, void *userp)
     (void)multi;
     if (timeout_ms < 0)
         uv_timer_stop(&client->timer);
-    else /* 0 means at once: from the loop, not from inside libcurl */
-        uv_timer_start(&client->timer, on_timer, (uint64_t)timeout_ms, 0);
+    else /* 0 means "soon": 1 ms, or libuv would run a timer that libcurl
+          * keeps setting to 0 again and again in one turn of the loop,
+          * and no socket, of HTTP clients or sinks, would be served meanwhile */
+        uv_timer_start(&client->timer, on_timer, timeout_ms > 0 ? (uint64_t)timeout_ms : 1, 0);
     return 0;
 }
 
