@@ -244,6 +244,7 @@ static void on_delivery_timer_closed(uv_handle_t *handle)
     struct worker *w = d->w;
 
     vane_free(d);
+    w->deliveries--; /* only now: the worker must outlive this callback */
     if (w->stopping)
         maybe_free(w);
     else
@@ -256,7 +257,6 @@ static void delivery_end(struct delivery *d)
     struct worker *w = d->w;
 
     w->inflight_events -= d->count;
-    w->deliveries--;
     d->lane->inflight--;
     delivery_message_free(&d->message);
     vane_buf_free(&d->records);
@@ -267,6 +267,7 @@ static void delivery_end(struct delivery *d)
         return;
     }
     vane_free(d);
+    w->deliveries--;
     if (w->stopping)
         maybe_free(w);
     else
