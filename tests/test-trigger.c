@@ -535,6 +535,27 @@ static void test_rate_limit(const struct sink *s)
     vane_free(json);
 }
 
+/* A reset to earliest stays put: the stopped worker's place is not committed over it. */
+static void test_reset_back(const struct sink *s)
+{
+    long status;
+    json_t *sub;
+    json_int_t offset = -1;
+
+    sink_set_mode(s, "{\"hang\": true}");
+    usleep(1500000); /* the delivered offsets are committed meanwhile */
+    json_decref(call_json("POST", "/api/v1/subscriptions/pause/reset-offset",
+                          "{\"position\":\"earliest\"}", &status));
+    is_int(status, 200, "reset-offset to the earliest");
+    usleep(2500000); /* two commit intervals */
+    sub = call_json("GET", "/api/v1/subscriptions/pause", NULL, &status);
+    offset = json_integer_value(
+        json_object_get(json_array_get(json_object_get(sub, "offsets"), 0), "offset"));
+    is_int((long)offset, 0, "the committed offset stays at the reset (the sink hangs)");
+    json_decref(sub);
+    sink_set_mode(s, "{\"status\": 200}");
+}
+
 /* Disabling right after deliveries keeps what was settled: resume sends nothing again. */
 static void test_disable_resume(const struct sink *s)
 {
@@ -554,6 +575,7 @@ static void test_disable_resume(const struct sink *s)
     ok(wait_accepted(s, "pause-5", 5000) > 0, "the new one is delivered");
     requests = answered(s, "pause-0", &accepted);
     is_int((long)requests, 1, "an event settled before the pause is not sent again");
+    test_reset_back(s);
     vane_free(json);
 }
 

@@ -188,6 +188,8 @@ static void moving_remove(struct timer *t, uint64_t offset)
     }
 }
 
+static void arm(struct timer *t);
+
 static void on_moved(void *arg, int status, uint64_t first_offset)
 {
     struct moving *m = arg;
@@ -198,8 +200,10 @@ static void on_moved(void *arg, int status, uint64_t first_offset)
         /* Its eventbus could not take it now: hold it a second longer. */
         vane_log_warn(component, "a delayed event could not be stored: %s; retrying",
                       vane_strerror(status));
-        if (!t->closing)
+        if (!t->closing) {
             heap_push(t, (struct held){timestamp_now() + 1000000000, m->offset});
+            arm(t);
+        }
     }
     moving_remove(t, m->offset);
     vane_free(m);
@@ -278,8 +282,6 @@ out:
     event_free(&out);
     eventlog_batch_free(&batch);
 }
-
-static void arm(struct timer *t);
 
 static void on_due(uv_timer_t *timer)
 {

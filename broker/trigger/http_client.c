@@ -230,7 +230,7 @@ static int64_t retry_after_ms(const char *value, size_t len)
     text[len] = '\0';
     seconds = strtoll(text, &end, 10);
     if (*end == '\0' && seconds >= 0)
-        return seconds * 1000;
+        return seconds < INT64_MAX / 1000 ? seconds * 1000 : INT64_MAX;
     when = curl_getdate(text, NULL);
     if (when < 0)
         return -1;
@@ -246,7 +246,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
     if (len > sizeof(name) - 1 && strncasecmp(line, name, sizeof(name) - 1) == 0) {
         const char *value = line + sizeof(name) - 1;
 
-        while (*value == ' ' && value < line + len)
+        while (value < line + len && *value == ' ')
             value++;
         req->result.retry_after_ms = retry_after_ms(value, (size_t)(line + len - value));
     }

@@ -162,7 +162,10 @@ static void on_subscription(struct controller *c, enum controller_change change,
     if (i >= 0) {
         char *name = vane_strdup(worker_name(t->workers[i]));
 
-        had = stop_worker(t, sub->id, change != CONTROLLER_DELETED, reached);
+        /* After a reset the old worker's place must not be committed over it. */
+        had = stop_worker(t, sub->id,
+                          change != CONTROLLER_DELETED && change != CONTROLLER_OFFSETS_RESET,
+                          reached);
         if (change == CONTROLLER_DELETED || strcmp(name, sub->name) != 0)
             metrics_drop_label(t->metrics, "subscription", name);
         vane_free(name);

@@ -75,10 +75,13 @@ struct delivery {
     bool timer_used;
     char reason[64];
     char last_error[512];
+    struct delivery *prev, *next; /* the worker's, under way */
 };
 
 struct worker {
     struct worker_env env;
+    struct trigger_options options; /* a copy: a stopped worker may outlive the trigger */
+    struct delivery *list;          /* deliveries under way */
     uint64_t sub_id;
     char *name, *eventbus;
     struct settings set;
@@ -220,7 +223,9 @@ static uint8_t *flag_of(struct lane *lane, uint64_t offset)
 
 static void settle(struct lane *lane, uint64_t offset)
 {
-    if (lane->log == NULL) /* the resend lane */
+    /* The resend lane has no offsets; an offset outside the window is one
+     * retention went past (read_lane jumped over it). */
+    if (lane->log == NULL || offset < lane->committed || offset >= lane->next_read)
         return;
     *flag_of(lane, offset) = 1;
     while (lane->committed < lane->next_read && *flag_of(lane, lane->committed)) {
@@ -256,6 +261,12 @@ static void delivery_end(struct delivery *d)
 {
     struct worker *w = d->w;
 
+    if (d->prev != NULL)
+        d->prev->next = d->next;
+    else
+        w->list = d->next;
+    if (d->next != NULL)
+        d->next->prev = d->prev;
     w->inflight_events -= d->count;
     d->lane->inflight--;
     delivery_message_free(&d->message);
@@ -295,8 +306,10 @@ static uint64_t backoff_ms(const struct worker *w, unsigned attempts, int64_t re
 {
     uint64_t ms = w->env.options->retry_base_ms;
 
-    if (retry_after_ms >= 0)
-        return (uint64_t)retry_after_ms;
+    if (retry_after_ms >= 0) /* the sink's wish, within the same cap */
+        return (uint64_t)retry_after_ms < w->env.options->retry_max_ms
+                   ? (uint64_t)retry_after_ms
+                   : w->env.options->retry_max_ms;
     for (unsigned i = 1; i < attempts && ms < w->env.options->retry_max_ms; i++)
         ms *= 2;
     if (ms > w->env.options->retry_max_ms)
@@ -478,6 +491,10 @@ static struct delivery *delivery_new(struct worker *w, struct lane *lane, size_t
     d->w = w;
     d->lane = lane;
     d->offsets = vane_malloc(cap * sizeof(*d->offsets));
+    d->next = w->list;
+    if (w->list != NULL)
+        w->list->prev = d;
+    w->list = d;
     lane->inflight++;
     w->deliveries++;
     return d;
@@ -563,12 +580,15 @@ static void fill_delivery(struct worker *w, struct lane *lane, const struct even
     while (*i < batch->count && d->count < want) {
         const struct record_view *rec = &batch->records[*i];
         char error[sizeof(d->last_error)];
-        enum prepared p = prepare(w, lane, rec, &in, &events[d->count], &arena, error,
-                                  sizeof(error));
+        uint64_t before = lane->next_read;
+        enum prepared p;
 
-        if (p == PREPARED_FAILED && d->count > 0)
-            break; /* send what is gathered; this one goes next, alone */
-        lane->next_read = rec->offset + 1;
+        lane->next_read = rec->offset + 1; /* first: settling a filtered one may move committed */
+        p = prepare(w, lane, rec, &in, &events[d->count], &arena, error, sizeof(error));
+        if (p == PREPARED_FAILED && d->count > 0) {
+            lane->next_read = before; /* send what is gathered; this one goes next, alone */
+            break;
+        }
         (*i)++;
         if (p == PREPARED_FILTERED)
             continue;
@@ -631,8 +651,11 @@ static bool read_lane(struct worker *w, struct lane *lane)
         eventlog_batch_free(&batch);
         return false;
     }
-    if (batch.records[0].offset > lane->next_read) /* retention went past us */
+    if (batch.records[0].offset > lane->next_read) { /* retention went past us */
+        memset(lane->settled, 0, w->window);
         lane->committed = lane->next_read = batch.records[0].offset;
+        w->offsets_moved = true;
+    }
     while (i < batch.count && has_room(w, lane))
         fill_delivery(w, lane, &batch, &i);
     eventlog_batch_free(&batch);
@@ -734,6 +757,8 @@ int worker_start(struct worker **out, const struct worker_env *env,
     }
     w = VANE_NEW(w);
     w->env = *env;
+    w->options = *env->options;
+    w->env.options = &w->options;
     w->sub_id = sub->id;
     w->name = vane_strdup(sub->name);
     w->eventbus = vane_strdup(sub->eventbus);
@@ -882,8 +907,18 @@ size_t worker_resend(struct worker *w, const struct record_view *records, size_t
 
 void worker_stop(struct worker *w)
 {
+    struct delivery *d, *next;
+
     w->stopping = true;
     w->stats.running = false;
+    /* Deliveries waiting on a retry timer end now, not when it fires. */
+    for (d = w->list; d != NULL; d = next) {
+        next = d->next;
+        if (d->timer_used && uv_is_active((uv_handle_t *)&d->retry_timer)) {
+            uv_timer_stop(&d->retry_timer);
+            delivery_end(d);
+        }
+    }
     for (uint32_t i = 0; i < w->lane_count; i++)
         eventlog_unwatch(w->lanes[i].log, w->lanes[i].watch);
     uv_close((uv_handle_t *)&w->rate_timer, on_rate_timer_closed);
