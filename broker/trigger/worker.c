@@ -71,6 +71,7 @@ struct delivery {
     struct delivery_message message;
     unsigned attempts;
     bool dead;          /* on its way to the dead letters: a retry retries that */
+    bool dead_waited;   /* told the log its dead-letter eventbus is missing */
     uv_timer_t retry_timer;
     bool timer_used;
     char reason[64];
@@ -461,6 +462,10 @@ static void dead_letter(struct delivery *d)
         return;
     }
     if (bus == NULL) { /* being created (trigger.c makes it): wait for it */
+        if (!d->dead_waited)
+            vane_log_warn(component, "subscription %s: dead-letter eventbus %s is not there; "
+                          "%zu events wait for it", w->name, w->set.dead_letter_bus, d->count);
+        d->dead_waited = true;
         retry_later(d, 1000);
         return;
     }
@@ -538,7 +543,6 @@ static enum prepared prepare(struct worker *w, struct lane *lane, const struct r
         return PREPARED_READY;
     }
     if (transformer_apply(w->transformer, in, out, arena, &terr) != 0) {
-        note(w, &w->stats.failed_transform, w->transform_failures, 1);
         snprintf(error, error_size, "%s: %s", terr.path, terr.message);
         return PREPARED_FAILED;
     }
@@ -593,7 +597,8 @@ static void fill_delivery(struct worker *w, struct lane *lane, const struct even
         if (p == PREPARED_FILTERED)
             continue;
         gather(d, rec);
-        if (p == PREPARED_FAILED) {
+        if (p == PREPARED_FAILED) { /* counted here: a split batch prepares it twice */
+            note(w, &w->stats.failed_transform, w->transform_failures, 1);
             snprintf(d->reason, sizeof(d->reason), "transform_failed");
             snprintf(d->last_error, sizeof(d->last_error), "%s", error);
             break;
