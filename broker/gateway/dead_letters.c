@@ -25,29 +25,24 @@ struct dead_query {
 static const struct store_bus *dead_letter_bus(struct gateway *gw, h2o_req_t *req,
                                                const struct subscription_meta *sub)
 {
-    const json_t *config = json_object_get(sub->spec, "config");
-    const char *name = json_string_value(json_object_get(config, "dead_letter_eventbus"));
-    char *fallback = name ? NULL : vane_asprintf("__dl_%s", sub->eventbus);
+    char *name = trigger_dead_letter_bus(sub);
     const struct store_bus *bus = NULL;
 
-    if (json_is_true(json_object_get(config, "disable_dead_letter")))
+    if (name == NULL)
         response_error(req, 404, "Not Found", NULL,
                        "subscription %s keeps no dead letters (config.disable_dead_letter)",
                        sub->name);
-    else if ((bus = store_bus(gw->store, name ? name : fallback)) == NULL)
+    else if ((bus = store_bus(gw->store, name)) == NULL)
         response_error(req, 404, "Not Found", NULL, "subscription %s has no dead letters yet",
                        sub->name);
-    vane_free(fallback);
+    vane_free(name);
     return bus;
 }
 
 static int set_number(h2o_req_t *req, const char *name, const char *text, uint64_t max,
                       uint64_t *out)
 {
-    char *end;
-
-    *out = strtoull(text, &end, 10);
-    if (*text < '0' || *text > '9' || *end != '\0' || *out > max) {
+    if (!query_u64(text, max, out)) {
         response_error(req, 400, "Bad Request", name, "%s: expected a whole number up to %" PRIu64
                        "; got \"%s\"", name, max, text);
         return -1;

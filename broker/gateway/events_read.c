@@ -23,15 +23,6 @@ struct read_query {
     char id[512];
 };
 
-static bool parse_u64(const char *text, uint64_t max, uint64_t *out)
-{
-    char *end;
-
-    errno = 0;
-    *out = strtoull(text, &end, 10);
-    return *text >= '0' && *text <= '9' && *end == '\0' && errno == 0 && *out <= max;
-}
-
 /* One name=value pair into q; false having answered 400. */
 static bool apply_param(h2o_req_t *req, const struct store_bus *bus, const char *name,
                         const char *value, struct read_query *q)
@@ -40,15 +31,15 @@ static bool apply_param(h2o_req_t *req, const struct store_bus *bus, const char 
     const char *why;
 
     if (strcmp(name, "eventlog") == 0) {
-        if (!parse_u64(value, bus->meta->eventlog_count - 1, &n))
+        if (!query_u64(value, bus->meta->eventlog_count - 1, &n))
             goto bad_number;
         q->eventlog = (uint32_t)n;
     } else if (strcmp(name, "offset") == 0) {
-        if (!parse_u64(value, UINT64_MAX, &q->offset))
+        if (!query_u64(value, UINT64_MAX, &q->offset))
             goto bad_number;
         q->has_offset = true;
     } else if (strcmp(name, "limit") == 0) {
-        if (!parse_u64(value, EVENTS_READ_MAX_LIMIT, &n) || n == 0)
+        if (!query_u64(value, EVENTS_READ_MAX_LIMIT, &n) || n == 0)
             goto bad_number;
         q->limit = n;
     } else if (strcmp(name, "time") == 0) {

@@ -1,6 +1,8 @@
 /*
  * query.c -- walking a query string (see query.h).
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/percent.h"
@@ -36,4 +38,13 @@ int query_next(const h2o_req_t *req, size_t *cursor, struct query_param *param)
         return -1;
     *cursor = (size_t)(stop - start) + 1;
     return 1;
+}
+
+bool query_u64(const char *text, uint64_t max, uint64_t *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtoull(text, &end, 10);
+    return *text >= '0' && *text <= '9' && *end == '\0' && errno == 0 && *out <= max;
 }

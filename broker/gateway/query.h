@@ -7,7 +7,9 @@
 #ifndef VANE_GATEWAY_QUERY_H
 #define VANE_GATEWAY_QUERY_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <h2o.h>
 
@@ -18,5 +20,8 @@ struct query_param {
 
 /* Start with *cursor = 0.  Returns 1 with the next pair in *param, 0 at the end, -1 malformed. */
 int query_next(const h2o_req_t *req, size_t *cursor, struct query_param *param);
+
+/* true with *out when text is a whole number (digits only, no overflow) up to max. */
+bool query_u64(const char *text, uint64_t max, uint64_t *out);
 
 #endif

@@ -66,25 +66,29 @@ static void on_dead_letter_bus(void *arg, int status, const struct eventbus_meta
         vane_log_info(component, "dead-letter eventbus %s created", bus->name);
 }
 
-/* Creates the subscription's dead-letter eventbus when it is missing. */
-static void ensure_dead_letter_bus(struct trigger *t, const struct subscription_meta *sub)
+char *trigger_dead_letter_bus(const struct subscription_meta *sub)
 {
     const json_t *config = json_object_get(sub->spec, "config");
     const char *name = json_string_value(json_object_get(config, "dead_letter_eventbus"));
-    char *fallback = NULL, *errmsg = NULL;
-    struct eventbus_meta spec = {.eventlog_count = 1, .description = "dead letters"};
 
     if (json_is_true(json_object_get(config, "disable_dead_letter")))
-        return;
-    if (name == NULL)
-        name = fallback = vane_asprintf("__dl_%s", sub->eventbus);
-    spec.name = (char *)name;
-    if (controller_find(t->controller, name) == NULL &&
+        return NULL;
+    return name != NULL ? vane_strdup(name) : vane_asprintf("__dl_%s", sub->eventbus);
+}
+
+/* Creates the subscription's dead-letter eventbus when it is missing. */
+static void ensure_dead_letter_bus(struct trigger *t, const struct subscription_meta *sub)
+{
+    char *name = trigger_dead_letter_bus(sub), *errmsg = NULL;
+    struct eventbus_meta spec = {.name = name, .eventlog_count = 1,
+                                 .description = "dead letters"};
+
+    if (name != NULL && controller_find(t->controller, name) == NULL &&
         store_create_eventbus(t->env.store, &spec, on_dead_letter_bus, t, &errmsg) != 0)
         vane_log_warn(component, "cannot create dead-letter eventbus %s: %s", name,
                       errmsg ? errmsg : "refused");
     vane_free(errmsg);
-    vane_free(fallback);
+    vane_free(name);
 }
 
 /*

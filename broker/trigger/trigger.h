@@ -22,6 +22,7 @@
 
 #include <uv.h>
 
+#include "controller/controller.h"
 #include "store/record.h"
 #include "store/store.h"
 
@@ -60,6 +61,12 @@ int trigger_start(struct trigger **trigger, uv_loop_t *loop, struct store *store
 
 /* A subscription's figures; false when it has no worker (disabled, or unknown). */
 bool trigger_stats(const struct trigger *trigger, uint64_t sub_id, struct trigger_stats *stats);
+
+/*
+ * The name of sub's dead-letter eventbus (config.dead_letter_eventbus, else
+ * __dl_<eventbus>), freed by the caller; NULL when dead letters are off.
+ */
+char *trigger_dead_letter_bus(const struct subscription_meta *sub);
 
 /* Sends dead letters of a subscription again (worker.h); -ENOENT when it has no worker. */
 int trigger_resend(struct trigger *trigger, uint64_t sub_id, const struct record_view *records,

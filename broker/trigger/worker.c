@@ -37,7 +37,6 @@
 #define READ_BYTES_PER_EVENT 4096
 /* A busy lane reads again only once this much room is free, so reads come in batches. */
 #define READ_MIN_ROOM 64
-#define DEAD_LETTER_PREFIX "__dl_"
 
 struct settings {
     char *sink;
@@ -148,8 +147,9 @@ static json_int_t setting_int(const json_t *obj, const char *key, json_int_t fal
     return json_is_integer(v) ? json_integer_value(v) : fallback;
 }
 
-static int read_settings(struct worker *w, const json_t *spec, char **errmsg)
+static int read_settings(struct worker *w, const struct subscription_meta *sub, char **errmsg)
 {
+    const json_t *spec = sub->spec;
     const json_t *config = json_object_get(spec, "config");
     const json_t *protocol = json_object_get(spec, "protocol_settings");
     const char *key, *sink = json_string_value(json_object_get(spec, "sink"));
@@ -176,12 +176,7 @@ static int read_settings(struct worker *w, const json_t *spec, char **errmsg)
     w->set.timeout_ms = (long)setting_int(config, "delivery_timeout", 5000);
     w->set.max_retries = (unsigned)setting_int(config, "max_retry_attempts", 32);
     w->set.ordered = json_is_true(json_object_get(config, "ordered_event"));
-    if (!json_is_true(json_object_get(config, "disable_dead_letter"))) {
-        const char *dl = json_string_value(json_object_get(config, "dead_letter_eventbus"));
-
-        w->set.dead_letter_bus = dl ? vane_strdup(dl)
-                                    : vane_asprintf(DEAD_LETTER_PREFIX "%s", w->eventbus);
-    }
+    w->set.dead_letter_bus = trigger_dead_letter_bus(sub);
     if (w->set.batch_size == 0 || w->set.mode != DELIVERY_BATCH)
         w->set.batch_size = 1;
     return 0;
@@ -768,7 +763,7 @@ int worker_start(struct worker **out, const struct worker_env *env,
     w->name = vane_strdup(sub->name);
     w->eventbus = vane_strdup(sub->eventbus);
     w->window = env->options->window;
-    if ((rc = read_settings(w, sub->spec, errmsg)) != 0 ||
+    if ((rc = read_settings(w, sub, errmsg)) != 0 ||
         (rc = compile_pipeline(w, sub->spec, errmsg)) != 0) {
         worker_free(w);
         return rc;

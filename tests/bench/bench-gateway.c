@@ -93,7 +93,6 @@
 #define STOP_TIMEOUT 15.0     /* vaned or redis to exit after SIGTERM, s */
 #define UNUSED_MAX_ROWS 96
 #define MAX_EVENTLOG_COUNTS 8
-#define ODD_LOG_LINES 5       /* warnings and errors of vaned's log shown */
 #define REDIS_WARMUP 10000    /* XADDs before the measured redis run */
 
 /* ---- configuration ------------------------------------------------------- */
@@ -377,21 +376,6 @@ static int stop_child(pid_t pid)
     return -1;
 }
 
-static const char *describe_status(int status)
-{
-    char *out = bench_scratch();
-
-    if (status == -1)
-        snprintf(out, 48, "still running after %.0f s (killed)", STOP_TIMEOUT);
-    else if (WIFEXITED(status))
-        snprintf(out, 48, "exit status %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(out, 48, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
-    else
-        snprintf(out, 48, "wait status %d", status);
-    return out;
-}
-
 /* ---- wrk ------------------------------------------------------------------- */
 
 /*
@@ -534,7 +518,8 @@ static void run_wrk(struct bench *b, const char *url, const char *script, const 
         l->rate = (double)(l->requests - l->non2xx) / l->seconds;
         l->vaned_cpu = r.watch_cpu / l->seconds;
     } else {
-        bench_odd(&b->odd, "wrk %s (%s) gave no report:\n%s", url, describe_status(r.status), r.output);
+        bench_odd(&b->odd, "wrk %s (%s) gave no report:\n%s", url,
+                  bench_describe_status(r.status, (int)STOP_TIMEOUT), r.output);
     }
     if (r.watch_died)
         bench_odd(&b->odd, "vaned (pid %d) was gone during wrk %s", (int)v->pid, url);
@@ -658,25 +643,12 @@ static void start_vaned(struct bench *b, unsigned count, struct vaned *v)
     vane_free(data);
 }
 
-/* Prints the warnings and errors vaned logged, at most ODD_LOG_LINES of them. */
+/* ODD lines for the warnings and errors vaned logged. */
 static void check_log(struct bench *b, const struct vaned *v, const char *what)
 {
     char *log = vaned_log(v);
-    unsigned found = 0;
 
-    for (char *line = log; line != NULL && *line != '\0';) {
-        char *end = strchr(line, '\n');
-        const char *level = strchr(line, ' ');
-
-        if (end != NULL)
-            *end = '\0';
-        if (level != NULL && (strncmp(level, " warn ", 6) == 0 || strncmp(level, " error ", 7) == 0)
-            && found++ < ODD_LOG_LINES)
-            bench_odd(&b->odd, "%s: vaned logged: %s", what, line);
-        line = end ? end + 1 : NULL;
-    }
-    if (found > ODD_LOG_LINES)
-        bench_odd(&b->odd, "%s: ... and %u more warnings or errors", what, found - ODD_LOG_LINES);
+    bench_odd_log(&b->odd, log, what);
     vane_free(log);
 }
 
@@ -688,7 +660,8 @@ static void stop_vaned(struct bench *b, struct vaned *v, const char *what)
     if (v->pid > 0)
         v->pid = 0;
     if (status != 0)
-        bench_odd(&b->odd, "%s: vaned stopped with %s", what, describe_status(status));
+        bench_odd(&b->odd, "%s: vaned stopped with %s", what,
+                  bench_describe_status(status, (int)STOP_TIMEOUT));
     check_log(b, v, what);
     vaned_cleanup(v);
 }
@@ -875,7 +848,8 @@ static bool redis_xadd(struct bench *b, int port, uint64_t requests, const char 
     run_tool(b, argv, b->cfg.duration * 3 + TOOL_GRACE, redis, &r);
     reported = r.status == 0 && parse_redis_csv(r.output, rps, p99_ms);
     if (!reported)
-        bench_odd(&b->odd, "redis-benchmark (%s) gave no CSV line:\n%.2000s", describe_status(r.status),
+        bench_odd(&b->odd, "redis-benchmark (%s) gave no CSV line:\n%.2000s",
+                  bench_describe_status(r.status, (int)STOP_TIMEOUT),
             r.output);
     *max_rss_kib = r.max_rss_kib;
     vane_free(r.output);

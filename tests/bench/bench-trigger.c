@@ -123,7 +123,6 @@
 #define COST_GROWTH 1.5           /* per-subscription cost growth flagged ODD */
 #define UNUSED_MAX_ROWS 64
 #define MAX_FANOUT 8
-#define ODD_LOG_LINES 5
 
 /* ---- configuration ------------------------------------------------------- */
 
@@ -237,21 +236,6 @@ static void skipped_row(struct bench *b, const char *figure, const char *why)
 }
 
 /* ---- processes --------------------------------------------------------------- */
-
-static const char *describe_status(int status)
-{
-    char *out = bench_scratch();
-
-    if (status == -1)
-        snprintf(out, 48, "still running after %d s (killed)", STOP_TIMEOUT_MS / 1000);
-    else if (WIFEXITED(status))
-        snprintf(out, 48, "exit status %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(out, 48, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
-    else
-        snprintf(out, 48, "wait status %d", status);
-    return out;
-}
 
 /* ---- the loop and this program's requests ------------------------------------ */
 
@@ -802,25 +786,12 @@ static void subscribe(struct phase *ph, const char *name, bool batch, const char
     vane_free(url);
 }
 
-/* Prints the warnings and errors vaned logged, at most ODD_LOG_LINES of them. */
+/* ODD lines for the warnings and errors vaned logged. */
 static void check_log(struct bench *b, const struct vaned *v, const char *what)
 {
     char *log = vaned_log(v);
-    unsigned found = 0;
 
-    for (char *line = log; line != NULL && *line != '\0';) {
-        char *end = strchr(line, '\n');
-        const char *level = strchr(line, ' ');
-
-        if (end != NULL)
-            *end = '\0';
-        if (level != NULL && (strncmp(level, " warn ", 6) == 0 || strncmp(level, " error ", 7) == 0)
-            && found++ < ODD_LOG_LINES)
-            bench_odd(&b->odd, "%s: vaned logged: %s", what, line);
-        line = end ? end + 1 : NULL;
-    }
-    if (found > ODD_LOG_LINES)
-        bench_odd(&b->odd, "%s: ... and %u more warnings or errors", what, found - ODD_LOG_LINES);
+    bench_odd_log(&b->odd, log, what);
     vane_free(log);
 }
 
@@ -836,12 +807,14 @@ static void phase_stop(struct bench *b, struct phase *ph)
     if (ph->v.pid > 0) {
         kill(ph->v.pid, SIGTERM);
         if ((status = vaned_wait(&ph->v, STOP_TIMEOUT_MS)) != 0)
-            bench_odd(&b->odd, "%s: vaned stopped with %s", ph->name, describe_status(status));
+            bench_odd(&b->odd, "%s: vaned stopped with %s", ph->name,
+                  bench_describe_status(status, STOP_TIMEOUT_MS / 1000));
     }
     check_log(b, &ph->v, ph->name);
     vaned_cleanup(&ph->v);
     if ((status = sink_stop(&ph->sink)) != 0)
-        bench_odd(&b->odd, "%s: the sink stopped with %s", ph->name, describe_status(status));
+        bench_odd(&b->odd, "%s: the sink stopped with %s", ph->name,
+                  bench_describe_status(status, STOP_TIMEOUT_MS / 1000));
     if (!b->cfg.keep)
         harness_rmtree(ph->data);
     else

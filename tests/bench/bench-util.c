@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -446,4 +447,39 @@ double bench_quantile(const uint64_t *sorted, size_t n, double p)
     if (n == 0)
         return 0;
     return (double)sorted[i == 0 ? 0 : i > n ? n - 1 : i - 1];
+}
+
+void bench_odd_log(unsigned *count, char *log, const char *what)
+{
+    unsigned found = 0;
+
+    for (char *line = log; line != NULL && *line != '\0';) {
+        char *end = strchr(line, '\n');
+        const char *level = strchr(line, ' ');
+
+        if (end != NULL)
+            *end = '\0';
+        if (level != NULL && (strncmp(level, " warn ", 6) == 0 || strncmp(level, " error ", 7) == 0)
+            && found++ < BENCH_ODD_LOG_LINES)
+            bench_odd(count, "%s: vaned logged: %s", what, line);
+        line = end ? end + 1 : NULL;
+    }
+    if (found > BENCH_ODD_LOG_LINES)
+        bench_odd(count, "%s: ... and %u more warnings or errors", what,
+                  found - BENCH_ODD_LOG_LINES);
+}
+
+const char *bench_describe_status(int status, int stop_timeout_s)
+{
+    char *out = bench_scratch();
+
+    if (status == -1)
+        snprintf(out, 48, "still running after %d s (killed)", stop_timeout_s);
+    else if (WIFEXITED(status))
+        snprintf(out, 48, "exit status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(out, 48, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else
+        snprintf(out, 48, "wait status %d", status);
+    return out;
 }

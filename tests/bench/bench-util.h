@@ -113,6 +113,15 @@ void bench_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), nore
 /* "ODD: message": something that should not happen but does not stop the run. */
 void bench_odd(unsigned *count, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* An ODD line for each warning or error line of a vaned log (at most
+ * BENCH_ODD_LOG_LINES, then a count of the rest); log is changed. */
+#define BENCH_ODD_LOG_LINES 5
+void bench_odd_log(unsigned *count, char *log, const char *what);
+
+/* A wait status in words ("exit status 0", "killed by signal 9 (Killed)");
+ * -1 is a process still running after stop_timeout_s that was killed. */
+const char *bench_describe_status(int status, int stop_timeout_s);
+
 /* ---- the machine -------------------------------------------------------------- */
 
 /* The file system's name, for a header line; *tmpfs (may be NULL) says
