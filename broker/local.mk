@@ -27,7 +27,7 @@ libvane_la_SOURCES = \
 	broker/store/store.c broker/store/store.h \
 	broker/controller/controller.c broker/controller/controller.h \
 	broker/controller/controller_internal.h \
-	broker/controller/subscriptions.c \
+	broker/controller/subscriptions.c broker/controller/connectors.c \
 	broker/metrics/metrics.c broker/metrics/metrics.h \
 	broker/gateway/binding.c broker/gateway/binding.h \
 	broker/gateway/discard.c broker/gateway/discard.h \
@@ -50,6 +50,7 @@ libvane_la_SOURCES = \
 	broker/trigger/http_client.c broker/trigger/http_client.h \
 	broker/trigger/trigger.c broker/trigger/trigger.h \
 	broker/trigger/worker.c broker/trigger/worker.h \
+	broker/trigger/external.c broker/trigger/external.h \
 	broker/transform/transform.c broker/transform/transform.h \
 	broker/transform/transform_internal.h \
 	broker/transform/transform_path.c broker/transform/transform_work.c \
@@ -76,3 +77,38 @@ libvane_la_SOURCES += \
 libvane_la_SOURCES += \
 	broker/filter/filter.c broker/filter/filter.h \
 	broker/filter/data_path.c broker/filter/data_path.h
+
+# The connector engine: connectors run as worker processes (vaned --connector-worker).
+libvane_la_SOURCES += \
+	broker/engine/engine.c broker/engine/engine.h broker/engine/engine_internal.h \
+	broker/engine/instance.c broker/engine/wire.c broker/engine/wire.h \
+	broker/engine/worker_main.c \
+	broker/gateway/connectors_api.c broker/gateway/connectors_api.h
+
+# Plugins: loading and checking .so plugins, their options, the event and
+# host services they see, instances, and the registry of plugin folders.
+libvane_la_SOURCES += \
+	broker/plugin/plugin.c broker/plugin/plugin.h \
+	broker/plugin/plugin_event.c broker/plugin/plugin_event.h \
+	broker/plugin/plugin_options.c broker/plugin/plugin_options.h \
+	broker/plugin/plugin_host.c broker/plugin/plugin_host.h \
+	broker/plugin/plugin_instance.c broker/plugin/plugin_instance.h \
+	broker/plugin/plugin_registry.c broker/plugin/plugin_registry.h \
+	broker/gateway/plugins_api.c broker/gateway/plugins_api.h
+
+# Lua scripts: the sandbox, events as tables, the registry of script
+# folders, the calls the trigger makes, and GET /api/v1/scripts.  vaned
+# also looks for scripts in $(pkgdatadir)/filters-lua, where the shipped
+# ones are installed.
+libvane_la_SOURCES += \
+	broker/script/script.c broker/script/script.h \
+	broker/script/script_event.c broker/script/script_event.h \
+	broker/script/script_internal.h \
+	broker/script/script_json.c broker/script/script_json.h \
+	broker/script/script_registry.c broker/script/script_registry.h \
+	broker/script/script_sandbox.c broker/script/script_sandbox.h \
+	broker/gateway/scripts_api.c broker/gateway/scripts_api.h
+AM_CPPFLAGS += -DVANE_PKGDATADIR='"$(pkgdatadir)"'
+vanescriptsdir = $(pkgdatadir)/filters-lua
+dist_vanescripts_DATA = filters-lua/redact.lua filters-lua/chat-message.lua \
+	filters-lua/route-by-content.lua

@@ -418,6 +418,23 @@ int harness_run(const char *const *argv, const char *const *env, char **out, cha
     return status;
 }
 
+bool harness_build_plugin(const char *source, const char *flags, const char *out)
+{
+    char *command = vane_asprintf("%s -shared -fPIC -I'%s/sdk' %s -o '%s' '%s/tests/plugins/%s.c'",
+                                  getenv("VANE_CC"), getenv("VANE_SRCDIR"), flags ? flags : "",
+                                  out, getenv("VANE_SRCDIR"), source);
+    const char *argv[] = {"/bin/sh", "-c", command, NULL};
+    char *err = NULL;
+    int status = harness_run(argv, NULL, NULL, &err);
+    bool built = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+    if (!built)
+        tap_diag("%s failed: %s", command, err ? err : "");
+    vane_free(err);
+    vane_free(command);
+    return built;
+}
+
 /* Lowercases each header name (HTTP/1.1 and HTTP/2 spell them differently). */
 static void lowercase_names(char *headers)
 {

@@ -81,6 +81,14 @@ char *vaned_log(const struct vaned *v);
  * caller; either pointer may be NULL), with extra environment entries
  * ("NAME=value", NULL-terminated, may be NULL).  Returns the wait status.
  */
+/*
+ * Compiles tests/plugins/<source>.c into the shared object out with $VANE_CC
+ * and only the SDK's headers, as a plugin author would (flags: more cc
+ * options, or NULL).  true when it built; the compiler's complaint goes to
+ * the TAP diagnostics otherwise.
+ */
+bool harness_build_plugin(const char *source, const char *flags, const char *out);
+
 int harness_run(const char *const *argv, const char *const *env, char **out, char **err);
 
 struct http_reply {

@@ -9,6 +9,9 @@ AM_TESTS_ENVIRONMENT = \
 	CRASH_WRITER='$(abs_top_builddir)/tests/crash-writer'; export CRASH_WRITER; \
 	SINK_SERVER='$(abs_top_builddir)/tests/sink-server'; export SINK_SERVER; \
 	VANE_SRCDIR='$(abs_top_srcdir)'; export VANE_SRCDIR; \
+	VANE_CC='$(CC)'; export VANE_CC; \
+	VANE_PLUGINS_BUILDDIR='$(abs_top_builddir)/plugins'; export VANE_PLUGINS_BUILDDIR; \
+	VANE_CONNECTORS_BUILDDIR='$(abs_top_builddir)/connectors'; export VANE_CONNECTORS_BUILDDIR; \
 	VANE_VALGRIND='$(VANE_VALGRIND)'; export VANE_VALGRIND; \
 	VANE_TEST_TIME_SCALE='$(VANE_TEST_TIME_SCALE)'; export VANE_TEST_TIME_SCALE;
 
@@ -55,3 +58,23 @@ unit_tests += tests/test-filter
 
 # Vanus's transformer (define, pipeline, template).
 unit_tests += tests/test-transform
+
+# doc/connectors.md's options tables match what the connectors declare (connectors/options-doc.c).
+TESTS += tests/test-connectors-doc.sh
+EXTRA_DIST += tests/test-connectors-doc.sh
+
+# .so plugins: built by the test itself ($VANE_CC, tests/plugins/*.c) and
+# the examples the build made ($VANE_PLUGINS_BUILDDIR), loaded in process and
+# dropped into the folder a real vaned watches.
+integration_tests += tests/test-plugins
+EXTRA_DIST += tests/plugins
+
+# The shipped connectors (connectors/) driven one by one on the test's own loop
+# (tests/connector-host.c, a host table like the engine's worker's).
+integration_tests += tests/test-connector-plugins
+tests_test_connector_plugins_SOURCES = tests/test-connector-plugins.c \
+	tests/connector-host.c tests/connector-host.h
+
+# The connector engine: worker processes, a crashing sink plugin built by the
+# test (tests/plugins/sink-crashy.c), scaling 0 -> max -> 0, sources on demand.
+integration_tests += tests/test-engine

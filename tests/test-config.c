@@ -35,7 +35,7 @@ static void test_defaults(void)
     config_init(&cfg);
     is_str(cfg.listen, "127.0.0.1:8080", "default listen");
     is_str(cfg.data_dir, "./var", "default data_dir");
-    is_int(cfg.log_level, VANE_LOG_INFO, "default log.level");
+    is_int(cfg.log_level, LOG_LEVEL_INFO, "default log.level");
     is_int(cfg.log_format, VANE_LOG_TEXT, "default log.format");
     is_int(cfg.segment_size, 64 << 20, "default store.segment_size");
     ok(cfg.source == NULL, "defaults come from no file");
@@ -79,7 +79,7 @@ static void test_values(void)
     is_str(errmsg, NULL, "a full file loads");
     is_str(cfg.listen, "[::1]:9000", "listen is read");
     is_str(cfg.data_dir, "/srv/vane", "os.getenv works for values");
-    is_int(cfg.log_level, VANE_LOG_DEBUG, "log.level is read");
+    is_int(cfg.log_level, LOG_LEVEL_DEBUG, "log.level is read");
     is_int(cfg.log_format, VANE_LOG_JSON, "log.format is read");
     vane_free(errmsg);
     config_free(&cfg);
@@ -96,7 +96,7 @@ static void test_values(void)
 
     errmsg = load_text(&cfg, "return { log = { level = 'warn' } }\n");
     is_str(errmsg, NULL, "a partial file loads");
-    is_int(cfg.log_level, VANE_LOG_WARN, "the key it sets changes");
+    is_int(cfg.log_level, LOG_LEVEL_WARN, "the key it sets changes");
     is_str(cfg.listen, "127.0.0.1:8080", "the keys it leaves out keep their defaults");
     vane_free(errmsg);
     config_free(&cfg);

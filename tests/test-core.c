@@ -66,7 +66,7 @@ static void test_buf(void)
 }
 
 /* Logs into a file at the given settings and returns what was written. */
-static char *capture_log(enum vane_log_level level, enum vane_log_format format, const char *msg)
+static char *capture_log(enum log_level level, enum vane_log_format format, const char *msg)
 {
     char *dir = harness_tempdir();
     char *path = vane_asprintf("%s/log", dir);
@@ -76,7 +76,7 @@ static char *capture_log(enum vane_log_level level, enum vane_log_format format,
     vane_log_setup(level, format, fd);
     vane_log_debug("test", "debug line");
     vane_log_info("test", "%s", msg);
-    vane_log_setup(VANE_LOG_INFO, VANE_LOG_TEXT, 2);
+    vane_log_setup(LOG_LEVEL_INFO, VANE_LOG_TEXT, 2);
     close(fd);
     text = harness_read_file(path);
     vane_free(path);
@@ -86,22 +86,22 @@ static char *capture_log(enum vane_log_level level, enum vane_log_format format,
 
 static void test_log(void)
 {
-    enum vane_log_level level;
+    enum log_level level;
     enum vane_log_format format;
     char *text;
     json_t *line;
 
     is_int(vane_log_level_parse("warn", &level), 0, "warn is a level");
-    is_int(level, VANE_LOG_WARN, "warn parses to VANE_LOG_WARN");
+    is_int(level, LOG_LEVEL_WARN, "warn parses to LOG_LEVEL_WARN");
     is_int(vane_log_level_parse("verbose", &level), -EINVAL, "verbose is not a level");
     is_int(vane_log_format_parse("json", &format), 0, "json is a format");
 
-    text = capture_log(VANE_LOG_INFO, VANE_LOG_TEXT, "hello text");
+    text = capture_log(LOG_LEVEL_INFO, VANE_LOG_TEXT, "hello text");
     contains(text, " info  test: hello text\n", "text line has level, component, message");
     ok(text && strstr(text, "debug line") == NULL, "debug is filtered at level info");
     vane_free(text);
 
-    text = capture_log(VANE_LOG_DEBUG, VANE_LOG_JSON, "say \"hi\"\n");
+    text = capture_log(LOG_LEVEL_DEBUG, VANE_LOG_JSON, "say \"hi\"\n");
     contains(text, "debug line", "debug is kept at level debug");
     line = text ? json_loads(strchr(text, '\n') + 1, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
     ok(line != NULL, "a JSON log line parses");

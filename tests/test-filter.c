@@ -520,7 +520,8 @@ static void test_compile_errors(void)
             "expected exactly one dialect key in a filter object, found 2: \"exact\", \"prefix\"");
     refused("[{\"regex\":{\"type\":\"a\"}}]", "filters[0].regex",
             "unknown filter dialect \"regex\": expected exact, prefix, suffix, all, any, not, "
-            "sql or cesql");
+            "sql, cesql, lua or plugin");
+    refused("[{\"lua\":\"route\"}]", "filters[0].lua", "the lua dialect is not available here");
     refused("[{\"Exact\":{\"type\":\"a\"}}]", "filters[0].Exact", "unknown filter dialect");
     refused("[{\"exact\":{}}]", "filters[0].exact", "found an empty object");
     refused("[{\"prefix\":[\"type\"]}]", "filters[0].prefix", "found an array");

@@ -337,7 +337,6 @@ static void test_refusals(const struct vaned *v)
         {"{\"name\":\"__mine\",\"eventbus\":\"orders\",\"sink\":\"" SINK "\"}", "name"},
         {"{\"name\":\"x\",\"sink\":\"" SINK "\"}", "eventbus"},
         {"{\"name\":\"x\",\"eventbus\":[],\"sink\":\"" SINK "\"}", "eventbus"},
-        {"{\"name\":\"x\",\"eventbus\":\"orders\"}", "sink"},
         {"{\"name\":\"x\",\"eventbus\":\"orders\",\"sink\":\"ftp://host/x\"}", "sink"},
         {"{\"name\":\"x\",\"eventbus\":\"orders\",\"sink\":\"not a url\"}", "sink"},
         {"{\"name\":\"x\",\"eventbus\":\"orders\",\"sink\":\"http://\"}", "sink"},

@@ -18,6 +18,11 @@
  * its exit statuses, and subscription dead-letter get and resend against
  * the real test sink (tests/sink-server.c), which first rejects events so
  * that they are dead-lettered and then takes them when they are resent.
+ * Then every connector command (create, list, info, update, scale,
+ * delete) with the plugins the build made (source-http, sink-stdout, found
+ * beside vaned): options from --options and --option, the engine's status
+ * and an instance started by scale --min 1, and the broker's refusals
+ * (unknown plugin, eventbus, option) naming their field.
  */
 #include <errno.h>
 #include <signal.h>
@@ -1271,6 +1276,254 @@ static void test_dead_letters(void)
     vane_free(record);
 }
 
+/* ---- connectors ------------------------------------------------------------ */
+
+/* Each of these connector command lines is wrong in one way: exit 2, nothing sent. */
+static void test_connector_usage(void)
+{
+    static const struct usage_case cases[] = {
+        {{"connector", "create", "c", "--eventbus", "feeds"}, "--plugin is required"},
+        {{"connector", "create", "c", "--plugin", "source-http"},
+         "--eventbus (the eventbus a source feeds) or --subscription"},
+        {{"connector", "create", "--plugin", "source-http", "--eventbus", "feeds"},
+         "expected NAME"},
+        {{"connector", "create", "c", "--plugin", "p", "--eventbus", "b", "--subscription", "s"},
+         "give --eventbus (for a source) or --subscription (for a sink), not both"},
+        {{"connector", "create", "c", "--plugin", "p", "--eventbus", "b", "--min", "65"},
+         "--min: expected a whole number from 0 to 64; got \"65\""},
+        {{"connector", "create", "c", "--plugin", "p", "--eventbus", "b", "--max", "0"},
+         "--max: expected a whole number from 1 to 64"},
+        {{"connector", "create", "c", "--plugin", "p", "--eventbus", "b", "--min", "3", "--max",
+          "2"},
+         "--max: expected at least --min (3); got 2"},
+        {{"connector", "create", "c", "--plugin", "p", "--eventbus", "b", "--concurrency", "x"},
+         "--concurrency: expected a whole number, 1 or more"},
+        {{"connector", "create", "c", "--plugin", "p", "--eventbus", "b", "--idle-timeout",
+          "soon"},
+         "--idle-timeout: expected a duration such as 60s"},
+        {{"connector", "create", "c", "--plugin", "p", "--eventbus", "b", "--option", "url"},
+         "--option: expected KEY=VALUE"},
+        {{"connector", "create", "c", "--plugin", "p", "--eventbus", "b", "--options", "[1]"},
+         "--options: expected a JSON object of the plugin's options"},
+        {{"connector", "create", "c", "--plugin", "p", "--eventbus", "b", "--options", "{"},
+         "--options: expected a JSON object such as"},
+        {{"connector", "update", "c"}, "nothing to change"},
+        {{"connector", "scale", "c"}, "give --min, --max or both"},
+        {{"connector", "scale", "c", "--plugin", "p"}, "unknown option '--plugin'"},
+        {{"connector", "info"}, "expected NAME"},
+        {{"connector", "list", "extra"}, "takes no arguments"},
+        {{"connector", "delete", "a", "b"}, "expected one NAME; got \"b\" too"},
+        {{"connector", "frob"}, "unknown command 'connector frob'"},
+    };
+
+    char *out = NULL;
+
+    check_usage_cases(cases, sizeof(cases) / sizeof(cases[0]));
+    is_int(vanectl(&out, NULL, "connector", "create", "--help"), 0,
+           "connector create --help exits 0");
+    contains(out, "--option KEY=VALUE", "describing its options");
+    vane_free(out);
+    is_int(vanectl(&out, NULL, "--help"), 0, "vanectl --help");
+    contains(out, "connector scale NAME [--min N] [--max N]", "lists the connector commands");
+    vane_free(out);
+}
+
+static const char *option_at(const json_t *connector, const char *key)
+{
+    return string_at(json_object_get(connector, "options"), key);
+}
+
+/* A source (source-http) and a sink (sink-stdout, serving the subscription to-file). */
+static void test_connector_create(const char *sink_file)
+{
+    char *out = NULL, *err = NULL;
+    json_t *c, *methods;
+
+    /* --option comes first but goes on top of --options. */
+    c = vanectl_json("connector", "create", "web", "--plugin", "source-http", "--eventbus",
+                     "feeds", "--option", "source=/web", "--option", "methods=[\"POST\", \"PUT\"]",
+                     "--options", "{\"type\": \"com.example.web\", \"source\": \"/a\"}", "--max",
+                     "2", "--idle-timeout", "30s", "--description", "web hooks");
+    is_str(string_at(c, "name"), "web", "connector create exits 0 with the connector");
+    is_str(string_at(c, "plugin"), "source-http", "--plugin sent");
+    is_str(string_at(c, "eventbus"), "feeds", "--eventbus sent");
+    is_str(option_at(c, "source"), "/web", "--option goes on top of --options");
+    is_str(option_at(c, "type"), "com.example.web", "--options sent");
+    methods = json_object_get(json_object_get(c, "options"), "methods");
+    ok(json_is_array(methods) && json_array_size(methods) == 2,
+       "an --option value that reads as JSON is sent as JSON");
+    is_int(integer_at(c, "max"), 2, "--max sent as a number");
+    is_str(string_at(c, "idle_timeout"), "30s", "--idle-timeout sent as written");
+    is_str(string_at(json_object_get(c, "status"), "kind"), "source", "the engine says source");
+    json_decref(c);
+
+    is_int(vanectl(&out, NULL, "connector", "create", "out", "--plugin", "sink-stdout",
+                   "--subscription", "to-file", "--option", "format=text", "--concurrency",
+                   "4"),
+           0, "a sink's create as a table exits 0");
+    contains(out, "KIND          sink", "naming its kind");
+    contains(out, "SUBSCRIPTION  to-file", "and its subscription");
+    contains(out, "CONCURRENCY   4", "its concurrency");
+    contains(out, "MAX           -", "a default left out as -");
+    contains(out, "OPTION  VALUE", "heading its options");
+    contains(out, "format  text", "an option");
+    contains(out, "PID  STATE  INFLIGHT  PLUGIN_VERSION", "and heading its instances");
+    vane_free(out);
+    c = vanectl_json("connector", "update", "out", "--option", sink_file);
+    is_str(option_at(c, "file"), strchr(sink_file, '=') + 1, "an option changed by update");
+    is_str(option_at(c, "format"), "text", "the others kept");
+    json_decref(c);
+
+    is_int(vanectl(NULL, &err, "connector", "create", "web", "--plugin", "source-http",
+                   "--eventbus", "feeds"),
+           1, "a taken name exits 1");
+    contains(err, "vanectl: connector create web: ", "naming the command and connector");
+    contains(err, "(field name)", "and the field");
+    vane_free(err);
+    is_int(vanectl(NULL, &err, "connector", "create", "c2", "--plugin", "no-such-plugin",
+                   "--eventbus", "feeds"),
+           1, "an unknown plugin exits 1");
+    contains(err, "no-such-plugin", "naming it");
+    contains(err, "(field plugin)", "and the field");
+    vane_free(err);
+    is_int(vanectl(NULL, &err, "connector", "create", "c2", "--plugin", "source-http",
+                   "--eventbus", "nope"),
+           1, "an unknown eventbus exits 1");
+    contains(err, "(field eventbus)", "naming the field");
+    vane_free(err);
+    is_int(vanectl(NULL, &err, "connector", "create", "c2", "--plugin", "source-http",
+                   "--eventbus", "feeds", "--option", "methods=7"),
+           1, "an option of the wrong type exits 1");
+    contains(err, "methods", "naming the option");
+    contains(err, "(field options.", "in the options");
+    vane_free(err);
+}
+
+static void test_connector_show(void)
+{
+    char *out = NULL, *err = NULL;
+    json_t *answer;
+
+    is_int(vanectl(&out, NULL, "connector", "list"), 0, "connector list exits 0");
+    contains(out, "NAME  KIND    PLUGIN       TARGET   INSTANCES  RUNNING  QUEUED  RESTARTS  "
+                  "LAST_ERROR",
+             "a table with its heading");
+    contains(out, "source-http  feeds    -..2", "a row for the source: min..max, - for a default");
+    contains(out, "sink    sink-stdout  to-file  -..-", "and one for the sink");
+    vane_free(out);
+    answer = vanectl_json("connector", "list");
+    is_int(json_array_size(json_object_get(answer, "connectors")), 2,
+           "--format json lists both as the broker does");
+    json_decref(answer);
+
+    answer = vanectl_json("connector", "info", "web");
+    is_str(string_at(answer, "description"), "web hooks", "info");
+    ok(is_timestamp(string_at(answer, "created_at")), "with its creation time");
+    json_decref(answer);
+    is_int(vanectl(&out, NULL, "connector", "info", "web"), 0, "info as a table exits 0");
+    contains(out, "EVENTBUS      feeds", "shows the target");
+    contains(out, "IDLE_TIMEOUT  30s", "the idle timeout as given");
+    contains(out, "methods  [\"POST\",\"PUT\"]", "the options");
+    contains(out, "LAST_ERROR  -", "the status");
+    vane_free(out);
+    is_int(vanectl(NULL, &err, "connector", "info", "nope"), 3, "an unknown one exits 3");
+    contains(err, "vanectl: connector info nope: ", "naming it");
+    vane_free(err);
+}
+
+/* Waits until the connector runs want instances; returns its last answer (decref it). */
+static json_t *wait_running(const char *name, json_int_t want)
+{
+    uint64_t deadline = uv_hrtime() + (uint64_t)harness_ms(10000) * 1000000;
+    json_t *answer = NULL;
+
+    for (;;) {
+        json_decref(answer);
+        answer = vanectl_json("connector", "info", name);
+        if (integer_at(json_object_get(answer, "status"), "running") == want ||
+            uv_hrtime() > deadline)
+            return answer;
+        usleep(100 * 1000);
+    }
+}
+
+static void test_connector_change(void)
+{
+    char *out = NULL, *err = NULL;
+    json_t *c;
+
+    c = vanectl_json("connector", "update", "web", "--option", "source=/web2", "--description",
+                     "changed");
+    is_str(option_at(c, "source"), "/web2", "update changes an option");
+    is_str(option_at(c, "type"), "com.example.web", "keeping the others");
+    is_str(string_at(c, "description"), "changed", "and the description");
+    is_int(integer_at(c, "max"), 2, "and the scaling");
+    json_decref(c);
+    is_int(vanectl(NULL, &err, "connector", "update", "web", "--plugin", "no-such-plugin"), 1,
+           "update to an unknown plugin exits 1");
+    contains(err, "(field plugin)", "naming the field");
+    vane_free(err);
+    is_int(vanectl(NULL, &err, "connector", "update", "nope", "--description", "x"), 3,
+           "update of an unknown one exits 3");
+    vane_free(err);
+
+    c = vanectl_json("connector", "scale", "web", "--min", "1", "--max", "3");
+    is_int(integer_at(c, "min"), 1, "scale sets min");
+    is_int(integer_at(c, "max"), 3, "and max");
+    is_str(option_at(c, "source"), "/web2", "and nothing else");
+    json_decref(c);
+    c = wait_running("web", 1);
+    is_int(integer_at(json_object_get(c, "status"), "running"), 1,
+           "--min 1 starts an instance");
+    is_int(json_array_size(json_object_get(json_object_get(c, "status"), "instances")), 1,
+           "shown as one instance");
+    json_decref(c);
+    is_int(vanectl(&out, NULL, "connector", "info", "web"), 0, "info as a table");
+    contains(out, "1.0.0", "has a row for the instance, with its plugin's version");
+    vane_free(out);
+    is_int(vanectl(NULL, &err, "connector", "scale", "web", "--min", "4"), 1,
+           "a min above the max exits 1");
+    contains(err, "(field max)", "naming the field");
+    vane_free(err);
+    c = vanectl_json("connector", "scale", "web", "--min", "0");
+    is_int(integer_at(c, "min"), 0, "scale back to 0");
+    json_decref(c);
+    is_int(vanectl(NULL, &err, "connector", "scale", "nope", "--max", "2"), 3,
+           "scale of an unknown one exits 3");
+    vane_free(err);
+}
+
+static void test_connector_delete(void)
+{
+    char *out = NULL, *err = NULL;
+
+    is_int(vanectl(&out, NULL, "connector", "delete", "web"), 0, "delete exits 0");
+    contains(out, "DELETED  true", "saying it is deleted");
+    vane_free(out);
+    is_int(vanectl(NULL, &err, "connector", "delete", "web"), 3, "a second delete exits 3");
+    contains(err, "vanectl: connector delete web: ", "naming it");
+    vane_free(err);
+    is_int(vanectl(NULL, NULL, "connector", "delete", "out"), 0, "deleting the sink");
+    is_int(vanectl(NULL, NULL, "eventbus", "delete", "feeds"), 0, "and its eventbus");
+}
+
+/* Every connector command against the broker, with the plugins the build made. */
+static void test_connectors(void)
+{
+    char *sink_file = vane_asprintf("file=%s/out.txt", tmpdir);
+
+    test_connector_usage();
+    is_int(vanectl(NULL, NULL, "eventbus", "create", "feeds"), 0, "the eventbus feeds");
+    is_int(vanectl(NULL, NULL, "subscription", "create", "to-file", "--eventbus", "feeds",
+                   "--sink", SUB_SINK, "--disabled"),
+           0, "a subscription for a sink");
+    test_connector_create(sink_file);
+    test_connector_show();
+    test_connector_change();
+    test_connector_delete();
+    vane_free(sink_file);
+}
+
 /* ---- a broker that is not there, and one that wants a token ----------------- */
 
 static void test_unreachable(void)
@@ -1379,6 +1632,7 @@ int main(void)
         test_update_and_delete();
         test_subscriptions();
         test_dead_letters();
+        test_connectors();
         /* Once it has stopped, its address is one where nothing listens. */
         snprintf(dead_url, sizeof(dead_url), "%s", v.url);
         kill(v.pid, SIGTERM);

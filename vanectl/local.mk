@@ -9,6 +9,8 @@ vanectl_libvanectl_la_SOURCES = vanectl/vanectl.h \
 	vanectl/eventbus.c \
 	vanectl/event.c vanectl/event.h \
 	vanectl/subscription.c \
+	vanectl/connector.c \
+	vanectl/plugin.c \
 	vanectl/client.c vanectl/client.h \
 	vanectl/encode.c vanectl/encode.h \
 	vanectl/output.c vanectl/output.h \

@@ -52,6 +52,10 @@ static const struct command commands[] = {
     {"event", "COMMAND", "publish events and read stored ones", NULL, NULL, event_commands},
     {"subscription", "COMMAND", "deliver an eventbus's events to a sink: create, list, show, "
      "change, pause and delete subscriptions", NULL, NULL, subscription_commands},
+    {"connector", "COMMAND", "run source and sink plugins: create, list, show, change, scale "
+     "and delete connectors", NULL, NULL, connector_commands},
+    {"plugin", "COMMAND", "list the plugins loaded and show one with its options", NULL, NULL,
+     plugin_commands},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -51,6 +51,8 @@ struct command {
 extern const struct command eventbus_commands[];
 extern const struct command event_commands[];
 extern const struct command subscription_commands[];
+extern const struct command connector_commands[];
+extern const struct command plugin_commands[];
 
 /*
  * Runs the command that argv[0] names in table (recursing into groups), or

@@ -84,11 +84,23 @@ static const struct config_key schema[] = {
      "Whether /api/v1/ asks for the token: auto (unless listen is loopback), required or none."},
     {"auth.publish", CONFIG_ENUM, FIELD(auth_publish), "none", auth_publish_modes, NULL, 0, 0,
      "Whether POST /gateway/ asks for the token: none or required."},
+    {"plugins", CONFIG_SECTION, 0, NULL, NULL, NULL, 0, 0, "Plugin folders."},
+    {"plugins.dirs", CONFIG_STRING, FIELD(plugins_dirs), "", NULL, NULL, 0, 0,
+     "Folders scanned and watched for .so plugins, ':'-separated; empty: ./plugins, "
+     "./connectors, those beside the vaned executable and the installed ones."},
+    {"scripts", CONFIG_SECTION, 0, NULL, NULL, NULL, 0, 0, "Lua scripts (filters and transforms)."},
+    {"scripts.dirs", CONFIG_STRING, FIELD(scripts_dirs), "", NULL, NULL, 0, 0,
+     "Folders scanned and watched for .lua scripts, ':'-separated; empty: ./filters-lua, the "
+     "one beside the vaned executable and the installed one."},
+    {"scripts.budget", CONFIG_COUNT, FIELD(scripts_budget), "1000000", NULL, NULL, 1000,
+     1000000000, "Lua VM instructions one call of a script may run before it is stopped."},
+    {"scripts.memory", CONFIG_SIZE, FIELD(scripts_memory), "16MiB", NULL, NULL, 256 * KIB,
+     1 * GIB, "Memory one script's Lua state may hold; past it, the call fails."},
 };
 
 #define SCHEMA_SIZE (sizeof(schema) / sizeof(schema[0]))
 
-_Static_assert(sizeof(enum vane_log_level) == sizeof(int), "enum keys are stored as int");
+_Static_assert(sizeof(enum log_level) == sizeof(int), "enum keys are stored as int");
 _Static_assert(sizeof(enum config_auth) == sizeof(int), "enum keys are stored as int");
 _Static_assert(sizeof(enum config_switch) == sizeof(int), "enum keys are stored as int");
 
@@ -115,6 +127,16 @@ static char *expected_choices(const struct config_key *key, const char *value)
         vane_buf_appendf(&msg, "%s%s", i ? ", " : "", key->choices[i]);
     vane_buf_appendf(&msg, "; got \"%s\"", value);
     return vane_buf_detach(&msg);
+}
+
+/* Digits only, into *n.  Returns 0 or -EINVAL. */
+static int parse_count(const char *text, uint64_t *n)
+{
+    char *end;
+
+    errno = 0;
+    *n = strtoull(text, &end, 10);
+    return *text >= '0' && *text <= '9' && *end == '\0' && errno == 0 ? 0 : -EINVAL;
 }
 
 /* Stores a textual value for a non-section key, checking it first. */
@@ -165,6 +187,18 @@ static int set_value(struct config *cfg, const struct config_key *key, const cha
             return VANE_ECONFIG;
         }
         *(uint64_t *)field = ms;
+        return 0;
+    }
+    case CONFIG_COUNT: {
+        uint64_t n;
+
+        if (parse_count(value, &n) != 0 || n < key->min || n > key->max) {
+            *errmsg = vane_asprintf("key '%s': expected a whole number from %" PRIu64
+                                    " to %" PRIu64 "; got \"%s\"",
+                                    key->name, key->min, key->max, value);
+            return VANE_ECONFIG;
+        }
+        *(uint64_t *)field = n;
         return 0;
     }
     case CONFIG_SECTION:
@@ -218,7 +252,8 @@ static int apply_lua_value(lua_State *L, struct config *cfg, const char *name, c
         }
         return walk_table(L, cfg, name, errmsg);
     }
-    if ((key->type == CONFIG_SIZE || key->type == CONFIG_DURATION) && lua_isinteger(L, -1)) {
+    if ((key->type == CONFIG_SIZE || key->type == CONFIG_DURATION || key->type == CONFIG_COUNT) &&
+        lua_isinteger(L, -1)) {
         char text[32];
 
         snprintf(text, sizeof(text), "%lld", (long long)lua_tointeger(L, -1));
@@ -228,6 +263,7 @@ static int apply_lua_value(lua_State *L, struct config *cfg, const char *name, c
         *errmsg = vane_asprintf("key '%s': expected %s; got %s", name,
                                 key->type == CONFIG_SIZE       ? "a size (integer or string)"
                                 : key->type == CONFIG_DURATION ? "a duration (integer or string)"
+                                : key->type == CONFIG_COUNT    ? "a whole number"
                                                                : "a string",
                                 lua_typename(L, type));
         return VANE_ECONFIG;
@@ -337,7 +373,7 @@ void config_print(const struct config *cfg, FILE *out)
             fprintf(out, "%s %s\n", schema[i].name, *(char *const *)field);
         else if (schema[i].type == CONFIG_ENUM)
             fprintf(out, "%s %s\n", schema[i].name, schema[i].choices[*(const int *)field]);
-        else if (schema[i].type == CONFIG_SIZE)
+        else if (schema[i].type == CONFIG_SIZE || schema[i].type == CONFIG_COUNT)
             fprintf(out, "%s %" PRIu64 "\n", schema[i].name, *(const uint64_t *)field);
         else if (schema[i].type == CONFIG_DURATION)
             fprintf(out, "%s %" PRIu64 "ms\n", schema[i].name, *(const uint64_t *)field);

@@ -46,7 +46,7 @@ enum config_switch {
 struct config {
     char *listen;                    /* "host:port", numeric */
     char *data_dir;                  /* created at start if missing */
-    enum vane_log_level log_level;
+    enum log_level log_level;
     enum vane_log_format log_format;
     uint64_t segment_size;           /* store.segment_size, bytes */
     uint64_t max_request_size;       /* gateway.max_request_size, bytes */
@@ -54,6 +54,10 @@ struct config {
     enum config_switch discard_endpoint; /* gateway.discard_endpoint: POST /bench/discard */
     enum config_auth auth_admin;     /* auth.admin: auto, required or none */
     enum config_auth auth_publish;   /* auth.publish: none or required */
+    char *plugins_dirs;              /* plugins.dirs: ':'-separated folders; "": the defaults */
+    char *scripts_dirs;              /* scripts.dirs: ':'-separated folders; "": the defaults */
+    uint64_t scripts_budget;         /* scripts.budget: Lua instructions per call */
+    uint64_t scripts_memory;         /* scripts.memory: bytes per script's Lua state */
     char *source;                    /* the file it came from, or NULL: embedded default */
 };
 
@@ -63,6 +67,7 @@ enum config_type {
     CONFIG_ENUM, /* a string from a fixed list, stored as its index */
     CONFIG_SIZE, /* bytes: an integer, or a string with a unit ("64MiB"), stored as uint64_t */
     CONFIG_DURATION, /* an integer (seconds) or a string ("500ms", "2m"), stored as uint64_t ms */
+    CONFIG_COUNT, /* a whole number (integer, or its digits in a string), stored as uint64_t */
 };
 
 struct config_key {
@@ -73,7 +78,7 @@ struct config_key {
     const char *const *choices; /* CONFIG_ENUM: NULL-terminated list */
     /* Extra check of a string value; returns NULL or what was expected. */
     const char *(*check)(const char *value);
-    uint64_t min, max;         /* CONFIG_SIZE: the range accepted */
+    uint64_t min, max;         /* CONFIG_SIZE, CONFIG_DURATION, CONFIG_COUNT: the range accepted */
     const char *doc;
 };
 

@@ -9,6 +9,7 @@
  *     {"op": "update", "bus": {"name": ..., "retention": {...}, "description": ..., "at": ns}}
  *     {"op": "delete", "name": ...}
  *     {"op": "sub_create" | "sub_update" | ..., ...}   (subscriptions.c)
+ *     {"op": "conn_put" | "conn_delete", ...}           (connectors.c)
  *
  * Requests are checked before they are proposed, and checked again when
  * applied (a name may have been taken meanwhile); the outcome travels back
@@ -75,6 +76,7 @@ static void clear_state(struct controller *c)
         bus_free(c->buses[i]);
     c->count = 0;
     subscriptions_clear(c);
+    connectors_clear(c);
 }
 
 /* ---- JSON forms ---------------------------------------------------------- */
@@ -202,6 +204,8 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
         status = apply_delete(c, json_string_value(json_object_get(cmd, "name")));
     else if (op != NULL && strncmp(op, "sub_", 4) == 0)
         status = subscriptions_apply(c, op, cmd);
+    else if (op != NULL && strncmp(op, "conn_", 5) == 0)
+        status = connectors_apply(c, op, cmd);
     else
         vane_log_error(component, "unknown command in the metadata log; skipped");
     json_decref(cmd);
@@ -218,8 +222,9 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
 
     for (size_t i = 0; i < c->count; i++)
         json_array_append_new(buses, bus_to_json(c->buses[i]));
-    state = json_pack("{s:I, s:o, s:o}", "next_id", (json_int_t)c->next_id, "buses", buses,
-                      "subscriptions", subscriptions_to_json(c));
+    state = json_pack("{s:I, s:o, s:o, s:o}", "next_id", (json_int_t)c->next_id, "buses", buses,
+                      "subscriptions", subscriptions_to_json(c), "connectors",
+                      connectors_to_json(c));
     text = json_dumps(state, JSON_COMPACT);
     json_decref(state);
     /* raft's libuv backend wants lengths in multiples of 8: pad with NULs. */
@@ -261,6 +266,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
             add_bus(c, meta);
     }
     subscriptions_from_json(c, json_object_get(state, "subscriptions"));
+    connectors_from_json(c, json_object_get(state, "connectors"));
     json_decref(state);
     raft_free(buf->base);
     return 0;
@@ -284,8 +290,10 @@ static void on_applied(void *arg, int status, void *result)
     c->inflight--;
     if (status == 0)
         status = (int)(intptr_t)result;
-    if (req->subscription)
+    if (req->kind == REQUEST_SUBSCRIPTION)
         subscriptions_answer(c, req, status);
+    else if (req->kind == REQUEST_CONNECTOR)
+        connectors_answer(c, req, status);
     else if (req->bus_done != NULL)
         req->bus_done(req->arg, status, status == 0 ? controller_find(c, req->name) : NULL);
     request_free(req);
@@ -456,6 +464,7 @@ static void maybe_closed(struct controller *c)
     clear_state(c);
     vane_free(c->buses);
     vane_free(c->subs);
+    vane_free(c->conns);
     vane_free(c);
 }
 

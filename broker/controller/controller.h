@@ -138,6 +138,39 @@ const struct subscription_meta *controller_find_subscription_named(const struct 
 const struct subscription_meta *const *controller_subscriptions(const struct controller *c,
                                                                 size_t *count);
 
+/*
+ * Connectors: a name and the spec the connectors API accepted, which the
+ * controller keeps without reading (engine/engine.h gives it meaning).
+ */
+struct connector_meta {
+    uint64_t id;
+    char *name;
+    json_t *spec;
+    int64_t created_at, updated_at; /* ns since the epoch */
+};
+
+/* status 0: done, conn is the connector as it now is (NULL after a delete). */
+typedef void (*controller_conn_done_cb)(void *arg, int status, const struct connector_meta *conn);
+typedef void (*controller_conn_listener_cb)(struct controller *c, enum controller_change change,
+                                            const struct connector_meta *conn, void *arg);
+void controller_set_connector_listener(struct controller *c, controller_conn_listener_cb cb,
+                                       void *arg);
+/*
+ * Creates (create true) or replaces the spec of (false) the connector name;
+ * spec is borrowed.  Returns 0 (done will run), or -EINVAL with *errmsg for
+ * a bad name, -EEXIST with *errmsg for a create of a name in use, -ENOENT
+ * for an update of a name not in use.
+ */
+int controller_put_connector(struct controller *c, const char *name, json_t *spec, bool create,
+                             controller_conn_done_cb done, void *arg, char **errmsg);
+int controller_delete_connector(struct controller *c, const char *name,
+                                controller_conn_done_cb done, void *arg);
+const struct connector_meta *controller_find_connector(const struct controller *c,
+                                                       const char *name);
+/* The connectors in creation order.  Valid until the next change. */
+const struct connector_meta *const *controller_connectors(const struct controller *c,
+                                                          size_t *count);
+
 void controller_close(struct controller *c, controller_close_cb cb, void *arg);
 
 #endif

@@ -21,7 +21,9 @@ struct controller {
     size_t count, cap;
     struct subscription_meta **subs;
     size_t sub_count, sub_cap;
-    uint64_t next_id; /* eventbus, eventlog and subscription ids: never reused */
+    struct connector_meta **conns;
+    size_t conn_count, conn_cap;
+    uint64_t next_id; /* eventbus, eventlog, subscription and connector ids: never reused */
     bool ready;
     controller_ready_cb ready_cb;
     void *ready_arg;
@@ -29,18 +31,27 @@ struct controller {
     void *listener_arg;
     controller_sub_listener_cb sub_listener;
     void *sub_listener_arg;
+    controller_conn_listener_cb conn_listener;
+    void *conn_listener_arg;
     controller_close_cb close_cb;
     void *close_arg;
     int inflight;
     bool closing, replica_closed;
 };
 
+enum request_kind {
+    REQUEST_EVENTBUS,
+    REQUEST_SUBSCRIPTION,
+    REQUEST_CONNECTOR,
+};
+
 /* Who waits for a command, and how to find what it changed. */
 struct request {
     struct controller *c;
-    bool subscription;           /* which of the two below */
+    enum request_kind kind;      /* which of the callbacks below */
     controller_done_cb bus_done; /* an eventbus command, found by name */
     controller_sub_done_cb sub_done; /* a subscription command, by id, or by name for a create */
+    controller_conn_done_cb conn_done; /* a connector command, by name */
     void *arg;
     char *name;
     uint64_t id;
@@ -59,5 +70,12 @@ json_t *subscriptions_to_json(const struct controller *c);
 void subscriptions_from_json(struct controller *c, const json_t *subs);
 void subscriptions_clear(struct controller *c);
 void subscriptions_answer(struct controller *c, struct request *req, int status);
+
+/* connectors.c, the same for connectors */
+int connectors_apply(struct controller *c, const char *op, const json_t *cmd);
+json_t *connectors_to_json(const struct controller *c);
+void connectors_from_json(struct controller *c, const json_t *conns);
+void connectors_clear(struct controller *c);
+void connectors_answer(struct controller *c, struct request *req, int status);
 
 #endif

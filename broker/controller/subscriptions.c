@@ -309,7 +309,7 @@ static int propose(struct controller *c, json_t *cmd, const char *name, uint64_t
 {
     struct request *req = VANE_NEW(req);
 
-    req->subscription = true;
+    req->kind = REQUEST_SUBSCRIPTION;
     req->sub_done = done;
     req->arg = arg;
     req->name = name ? vane_strdup(name) : NULL;

@@ -17,15 +17,15 @@
 #include "core/log.h"
 
 static struct {
-    enum vane_log_level level;
+    enum log_level level;
     enum vane_log_format format;
     int fd;
-} logger = {VANE_LOG_INFO, VANE_LOG_TEXT, 2};
+} logger = {LOG_LEVEL_INFO, VANE_LOG_TEXT, 2};
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 static const char *const format_names[] = {"text", "json"};
 
-void vane_log_setup(enum vane_log_level level, enum vane_log_format format, int fd)
+void vane_log_setup(enum log_level level, enum vane_log_format format, int fd)
 {
     logger.level = level;
     logger.format = format;
@@ -40,19 +40,19 @@ static int parse_name(const char *name, const char *const *names, int count)
     return -EINVAL;
 }
 
-int vane_log_level_parse(const char *name, enum vane_log_level *level)
+int vane_log_level_parse(const char *name, enum log_level *level)
 {
     int i = parse_name(name, level_names, 4);
 
     if (i < 0)
         return i;
-    *level = (enum vane_log_level)i;
+    *level = (enum log_level)i;
     return 0;
 }
 
-const char *vane_log_level_name(enum vane_log_level level)
+const char *vane_log_level_name(enum log_level level)
 {
-    return level <= VANE_LOG_DEBUG ? level_names[level] : "?";
+    return level <= LOG_LEVEL_DEBUG ? level_names[level] : "?";
 }
 
 int vane_log_format_parse(const char *name, enum vane_log_format *format)
@@ -65,7 +65,7 @@ int vane_log_format_parse(const char *name, enum vane_log_format *format)
     return 0;
 }
 
-bool vane_log_enabled(enum vane_log_level level)
+bool vane_log_enabled(enum log_level level)
 {
     return level <= logger.level;
 }
@@ -82,7 +82,7 @@ static void format_time(char *out, size_t size)
     snprintf(out + n, size - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
 }
 
-static void append_json_line(struct vane_buf *line, const char *time, enum vane_log_level level,
+static void append_json_line(struct vane_buf *line, const char *time, enum log_level level,
                              const char *component, const char *msg)
 {
     json_t *obj = json_pack("{s:s, s:s, s:s, s:s?}", "time", time, "level",
@@ -95,7 +95,7 @@ static void append_json_line(struct vane_buf *line, const char *time, enum vane_
     json_decref(obj);
 }
 
-void vane_vlog(enum vane_log_level level, const char *component, const char *fmt, va_list ap)
+void vane_vlog(enum log_level level, const char *component, const char *fmt, va_list ap)
 {
     struct vane_buf line = VANE_BUF_INIT;
     char time[40];
@@ -120,7 +120,7 @@ void vane_vlog(enum vane_log_level level, const char *component, const char *fmt
     vane_buf_free(&line);
 }
 
-void vane_log(enum vane_log_level level, const char *component, const char *fmt, ...)
+void vane_log(enum log_level level, const char *component, const char *fmt, ...)
 {
     va_list ap;
 

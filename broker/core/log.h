@@ -19,11 +19,11 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
-enum vane_log_level {
-    VANE_LOG_ERROR,
-    VANE_LOG_WARN,
-    VANE_LOG_INFO,
-    VANE_LOG_DEBUG,
+enum log_level {
+    LOG_LEVEL_ERROR,
+    LOG_LEVEL_WARN,
+    LOG_LEVEL_INFO,
+    LOG_LEVEL_DEBUG,
 };
 
 enum vane_log_format {
@@ -32,24 +32,24 @@ enum vane_log_format {
 };
 
 /* Messages above level are dropped; lines go to fd in the given format. */
-void vane_log_setup(enum vane_log_level level, enum vane_log_format format, int fd);
+void vane_log_setup(enum log_level level, enum vane_log_format format, int fd);
 
 /* Parses "error", "warn", "info" or "debug".  Returns 0 or -EINVAL. */
-int vane_log_level_parse(const char *name, enum vane_log_level *level);
-const char *vane_log_level_name(enum vane_log_level level);
+int vane_log_level_parse(const char *name, enum log_level *level);
+const char *vane_log_level_name(enum log_level level);
 /* Parses "text" or "json".  Returns 0 or -EINVAL. */
 int vane_log_format_parse(const char *name, enum vane_log_format *format);
 
-bool vane_log_enabled(enum vane_log_level level);
+bool vane_log_enabled(enum log_level level);
 
 /* Logs one line; component names the part that speaks ("vaned", "gateway"). */
-void vane_log(enum vane_log_level level, const char *component, const char *fmt, ...)
+void vane_log(enum log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void vane_vlog(enum vane_log_level level, const char *component, const char *fmt, va_list ap);
+void vane_vlog(enum log_level level, const char *component, const char *fmt, va_list ap);
 
-#define vane_log_error(component, ...) vane_log(VANE_LOG_ERROR, component, __VA_ARGS__)
-#define vane_log_warn(component, ...) vane_log(VANE_LOG_WARN, component, __VA_ARGS__)
-#define vane_log_info(component, ...) vane_log(VANE_LOG_INFO, component, __VA_ARGS__)
-#define vane_log_debug(component, ...) vane_log(VANE_LOG_DEBUG, component, __VA_ARGS__)
+#define vane_log_error(component, ...) vane_log(LOG_LEVEL_ERROR, component, __VA_ARGS__)
+#define vane_log_warn(component, ...) vane_log(LOG_LEVEL_WARN, component, __VA_ARGS__)
+#define vane_log_info(component, ...) vane_log(LOG_LEVEL_INFO, component, __VA_ARGS__)
+#define vane_log_debug(component, ...) vane_log(LOG_LEVEL_DEBUG, component, __VA_ARGS__)
 
 #endif

@@ -24,16 +24,22 @@
 #include "core/log.h"
 #include "daemon/daemon.h"
 #include "daemon/lockfile.h"
+#include "engine/engine.h"
 #include "gateway/auth.h"
+#include "gateway/connectors_api.h"
 #include "gateway/discard.h"
 #include "gateway/eventbuses.h"
 #include "gateway/gateway.h"
 #include "gateway/health.h"
 #include "gateway/http_server.h"
 #include "gateway/metrics_endpoint.h"
+#include "gateway/plugins_api.h"
 #include "gateway/publish.h"
+#include "gateway/scripts_api.h"
 #include "gateway/subscriptions_api.h"
 #include "metrics/metrics.h"
+#include "plugin/plugin_registry.h"
+#include "script/script_registry.h"
 #include "store/store.h"
 #include "timer/timer.h"
 #include "trigger/trigger.h"
@@ -50,6 +56,8 @@ struct daemon {
     struct store *store;
     struct trigger *trigger; /* once the store is ready */
     struct timer *timer;     /* the same */
+    struct engine *engine;   /* the same */
+    char exe_path[4096];     /* vaned itself, which the engine runs for connector instances */
     struct health health;
     struct gateway gateway; /* what the HTTP endpoints share */
     uint64_t store_opened_ms;
@@ -91,17 +99,35 @@ static void close_timer(struct daemon *d)
         close_store(d);
 }
 
+static void on_engine_closed(void *arg)
+{
+    struct daemon *d = arg;
+
+    d->engine = NULL;
+    d->gateway.engine = NULL;
+    close_timer(d);
+}
+
+/* After the trigger, whose deliveries to sink connectors it answers. */
+static void close_engine(struct daemon *d)
+{
+    if (d->engine != NULL)
+        engine_close(d->engine, on_engine_closed, d);
+    else
+        close_timer(d);
+}
+
 static void on_trigger_closed(void *arg)
 {
     struct daemon *d = arg;
 
     d->trigger = NULL;
-    close_timer(d);
+    close_engine(d);
 }
 
-/* HTTP first, so no request reaches a closing store; then the trigger and
- * the timer, which commit their offsets through the store's controller;
- * then the store. */
+/* HTTP first, so no request reaches a closing store; then the trigger,
+ * the connector engine and the timer, which commit their offsets and
+ * events through the store; then the store. */
 static void on_http_closed(void *arg)
 {
     struct daemon *d = arg;
@@ -109,7 +135,7 @@ static void on_http_closed(void *arg)
     if (d->trigger != NULL)
         trigger_close(d->trigger, on_trigger_closed, d);
     else
-        close_timer(d);
+        close_engine(d);
 }
 
 static void daemon_stop(struct daemon *d)
@@ -119,7 +145,23 @@ static void daemon_stop(struct daemon *d)
     http_server_close(d->http, on_http_closed, d);
 }
 
-/* The timer (delayed events), then the trigger (subscriptions). */
+/* The connector engine (engine.h): its connectors' min instances start now. */
+static void start_engine(struct daemon *d)
+{
+    struct engine_env env = {&d->loop, &d->gateway, store_controller(d->store),
+                             d->gateway.plugins, d->exe_path, (int)d->cfg->log_level,
+                             (int)d->cfg->log_format};
+    size_t len = sizeof(d->exe_path);
+
+    if (d->gateway.plugins == NULL || uv_exepath(d->exe_path, &len) != 0 ||
+        engine_start(&d->engine, &env) != 0) {
+        vane_log_error(component, "the connector engine did not start; connectors will not run");
+        d->engine = NULL;
+    }
+    d->gateway.engine = d->engine;
+}
+
+/* The timer (delayed events), the connector engine, then the trigger (subscriptions). */
 static void start_delivery(struct daemon *d)
 {
     struct trigger_options options;
@@ -128,7 +170,11 @@ static void start_delivery(struct daemon *d)
     if (timer_start(&d->timer, &d->loop, d->store) != 0)
         d->timer = NULL;
     d->gateway.timer = d->timer;
+    start_engine(d);
     trigger_options_default(&options);
+    options.router = d->engine ? engine_sink_router(d->engine) : NULL;
+    options.plugins = d->gateway.plugins;
+    options.scripts = d->gateway.scripts;
     if ((err = trigger_start(&d->trigger, &d->loop, d->store, d->gateway.metrics, &options)) != 0) {
         vane_log_error(component, "the trigger did not start: %s", vane_strerror(err));
         d->trigger = NULL;
@@ -238,6 +284,9 @@ static int start_http(struct daemon *d)
     metrics_endpoint_register(d->http, &d->gateway);
     eventbuses_register(d->http, &d->gateway);
     subscriptions_api_register(d->http, &d->gateway);
+    plugins_api_register(d->http, &d->gateway);
+    connectors_api_register(d->http, &d->gateway);
+    scripts_api_register(d->http, &d->gateway);
     publish_register(d->http, &d->gateway);
     discard_register(d->http, &d->gateway);
     http_server_set_max_body(d->http, d->cfg->max_request_size);
@@ -246,13 +295,36 @@ static int start_http(struct daemon *d)
     return err;
 }
 
+/* The plugin folders (plugin_registry.h): scanned now, watched while the broker runs. */
+static void start_plugins(struct daemon *d)
+{
+    char *cache_dir = vane_asprintf("%s/plugin-cache", d->cfg->data_dir);
+    struct plugin_registry_options options = {d->cfg->plugins_dirs, cache_dir};
+
+    if (plugin_registry_start(&d->gateway.plugins, &d->loop, &options) != 0)
+        d->gateway.plugins = NULL; /* the broker serves on without plugins */
+    vane_free(cache_dir);
+}
+
+/* The Lua scripts (script_registry.h): loaded now, watched while the broker runs. */
+static void start_scripts(struct daemon *d)
+{
+    struct script_options options;
+
+    script_options_from_config(&options, d->cfg);
+    if (script_registry_start(&d->gateway.scripts, &d->loop, &options) != 0)
+        d->gateway.scripts = NULL; /* the broker serves on without scripts */
+}
+
 static void log_start_line(struct daemon *d)
 {
     vane_log_info(component,
-                  "vane %s listening on http://%s, data dir %s, config %s; loaded 0 plugins, "
-                  "0 scripts",
+                  "vane %s listening on http://%s, data dir %s, config %s; loaded %zu plugins, "
+                  "%zu scripts",
                   PACKAGE_VERSION, http_server_address(d->http), d->cfg->data_dir,
-                  d->cfg->source ? d->cfg->source : "(embedded default)");
+                  d->cfg->source ? d->cfg->source : "(embedded default)",
+                  d->gateway.plugins ? plugin_registry_count(d->gateway.plugins) : 0,
+                  d->gateway.scripts ? script_registry_running(d->gateway.scripts) : 0);
 }
 
 /* Frees the parts and closes the loop; returns VANE_ESHUTDOWN if a handle leaked. */
@@ -265,6 +337,10 @@ static int close_loop(struct daemon *d)
     publish_free(&d->gateway);
     metrics_free(d->gateway.metrics); /* after the server: its observer counts into it */
     d->gateway.metrics = NULL;
+    plugin_registry_close(d->gateway.plugins); /* its handles close in the uv_run below */
+    d->gateway.plugins = NULL;
+    script_registry_close(d->gateway.scripts); /* after the trigger, which held handles */
+    d->gateway.scripts = NULL;
     if (d->signals_open) {
         uv_close((uv_handle_t *)&d->sigint, NULL);
         uv_close((uv_handle_t *)&d->sigterm, NULL);
@@ -309,6 +385,8 @@ int daemon_run(const struct config *cfg)
     d.health.loop = &d.loop;
     d.health.started_ms = uv_now(&d.loop);
     d.health.state = HEALTH_STARTING;
+    start_plugins(&d);
+    start_scripts(&d);
     if ((err = start_http(&d)) == 0 && (err = start_store(&d)) == 0) {
         watch_signal(&d, &d.sigint, SIGINT);
         watch_signal(&d, &d.sigterm, SIGTERM);

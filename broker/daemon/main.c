@@ -13,11 +13,13 @@
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "config/config.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
+#include "engine/engine.h"
 #include "vane-config.h"
 
 enum { EXIT_USAGE = 2 };
@@ -65,6 +67,9 @@ int main(int argc, char **argv)
     struct config cfg;
     char *errmsg = NULL;
 
+    /* A connector instance's process (engine.h): started by vaned itself, never by hand. */
+    if (argc == 2 && strcmp(argv[1], "--connector-worker") == 0)
+        return engine_worker_main();
     while ((opt = getopt_long(argc, argv, "c:l:d:thV", options, NULL)) != -1) {
         switch (opt) {
         case 'c': config_path = optarg; break;

@@ -45,6 +45,7 @@ enum filter_kind {
     FILTER_ANY,
     FILTER_NOT,
     FILTER_SQL,
+    FILTER_EXTERNAL, /* a Lua script's or a plugin's (struct filter_externals) */
 };
 
 /* What the key of a pair names. */
@@ -65,12 +66,16 @@ struct filter {
     struct pair *pairs;         /* exact, prefix, suffix: attribute pairs first */
     struct filter **children;   /* all, any: count of them; not: one */
     struct cesql_expr *sql;
+    void *external;                          /* FILTER_EXTERNAL: the handle ... */
+    const struct filter_externals *ext;      /* ... and who made it (outlives the filter) */
 };
 
 /* ---- compiling ------------------------------------------------------------ */
 
 struct compiler {
     struct filter_error *err;
+    const struct filter_externals *ext; /* NULL: the lua and plugin dialects are refused */
+    void *ext_arg;
     char path[sizeof(((struct filter_error *)0)->path)];
     size_t path_len;
     int depth;
@@ -261,6 +266,30 @@ static int compile_sql(struct compiler *c, json_t *json, struct filter *f)
     return 0;
 }
 
+/* lua, plugin: handed to the externals, which say whether they take it. */
+static int compile_external(struct compiler *c, const char *dialect, json_t *json,
+                            struct filter *f)
+{
+    char message[sizeof(c->err->message)] = "";
+
+    if (c->ext == NULL)
+        return fail(c, "the %s dialect is not available here", dialect);
+    f->ext = c->ext;
+    if (c->ext->compile(c->ext_arg, dialect, json, &f->external, message, sizeof(message)) != 0)
+        return fail(c, "%s", message);
+    return 0;
+}
+
+static int compile_lua(struct compiler *c, json_t *json, struct filter *f)
+{
+    return compile_external(c, "lua", json, f);
+}
+
+static int compile_plugin(struct compiler *c, json_t *json, struct filter *f)
+{
+    return compile_external(c, "plugin", json, f);
+}
+
 static const struct dialect {
     const char *name;
     enum filter_kind kind;
@@ -274,9 +303,11 @@ static const struct dialect {
     {"not", FILTER_NOT, compile_not},
     {"sql", FILTER_SQL, compile_sql},
     {"cesql", FILTER_SQL, compile_sql},
+    {"lua", FILTER_EXTERNAL, compile_lua},
+    {"plugin", FILTER_EXTERNAL, compile_plugin},
 };
 
-#define DIALECT_NAMES "exact, prefix, suffix, all, any, not, sql or cesql"
+#define DIALECT_NAMES "exact, prefix, suffix, all, any, not, sql, cesql, lua or plugin"
 
 static const struct dialect *find_dialect(const char *name)
 {
@@ -284,6 +315,13 @@ static const struct dialect *find_dialect(const char *name)
         if (strcmp(dialects[i].name, name) == 0)
             return &dialects[i];
     return NULL;
+}
+
+/* {"plugin": ..., "config": ...}: the one filter object with two keys. */
+static bool is_plugin_filter(json_t *json)
+{
+    return json_object_size(json) == 2 && json_object_get(json, "plugin") != NULL &&
+           json_object_get(json, "config") != NULL;
 }
 
 /* Says which keys a filter object with more than one has. */
@@ -320,16 +358,20 @@ static int compile_filter(struct compiler *c, json_t *json, struct filter **out)
         return fail(c, "expected a filter object with one dialect key (" DIALECT_NAMES
                        "), found %s",
                     json_is_object(json) ? "an empty object" : json_type_name(json));
-    if (json_object_size(json) > 1)
+    if (json_object_size(json) > 1 && !is_plugin_filter(json))
         return fail_many_keys(c, json);
-    key = json_object_iter_key(json_object_iter(json));
+    key = is_plugin_filter(json) ? "plugin" : json_object_iter_key(json_object_iter(json));
     mark = path_push(c, ".%s", key);
     if ((dialect = find_dialect(key)) == NULL)
         return fail(c, "unknown filter dialect \"%s\": expected " DIALECT_NAMES, key);
     *out = VANE_NEW(*out);
     (*out)->kind = dialect->kind;
     c->depth++;
-    rc = dialect->compile(c, json_object_iter_value(json_object_iter(json)), *out);
+    /* A plugin filter's config is a sibling of its name: it gets the whole object. */
+    rc = dialect->compile(c, dialect->compile == compile_plugin
+                                 ? json
+                                 : json_object_iter_value(json_object_iter(json)),
+                          *out);
     c->depth--;
     path_pop(c, mark);
     return rc;
@@ -349,8 +391,14 @@ static int compile_array(struct compiler *c, json_t *filters, struct filter *f)
 
 int filter_compile(json_t *filters, struct filter **out, struct filter_error *err)
 {
+    return filter_compile_with(filters, NULL, NULL, out, err);
+}
+
+int filter_compile_with(json_t *filters, const struct filter_externals *ext, void *arg,
+                        struct filter **out, struct filter_error *err)
+{
     struct filter_error ignored;
-    struct compiler c = {.err = err ? err : &ignored};
+    struct compiler c = {.err = err ? err : &ignored, .ext = ext, .ext_arg = arg};
     struct filter *f = VANE_NEW(f);
     int rc;
 
@@ -379,6 +427,8 @@ void filter_free(struct filter *f)
         filter_free(f->children[i]);
     if (f->sql != NULL)
         cesql_free(f->sql);
+    if (f->external != NULL)
+        f->ext->free(f->external);
     vane_free(f->pairs);
     vane_free(f->children);
     vane_free(f);
@@ -552,6 +602,8 @@ static bool match_node(const struct filter *f, struct match *m)
         return !match_node(f->children[0], m);
     case FILTER_SQL:
         return cesql_match(f->sql, m->event);
+    case FILTER_EXTERNAL:
+        return f->external == NULL || f->ext->match(f->external, m->event);
     }
     return false;
 }

@@ -12,6 +12,7 @@
  *     any     {"any": [<filter>, ...]}                       some filter matches
  *     not     {"not": <filter>}                              the filter does not
  *     sql     {"sql": "<CESQL expression>"}                  true; also spelled "cesql"
+ *     lua     {"lua": "<script>"}, plugin {"plugin": ...}    see filter_compile_with()
  *
  * The array itself is an "all": every filter in it must match; a missing or
  * empty array matches every event.
@@ -79,6 +80,35 @@ struct filter_error {
  * naming the place and what was expected (err may be NULL).
  */
 int filter_compile(json_t *filters, struct filter **out, struct filter_error *err);
+
+/*
+ * Two more dialects name code outside the filter module, a Lua script's
+ * filter() or a filter plugin's, and are compiled and run by whoever
+ * passes filter_compile_with() these callbacks (trigger/external.h):
+ *
+ *     lua     {"lua": "<script name>"}
+ *     plugin  {"plugin": "<plugin name>", "config": {...}}
+ *
+ * compile() gets the arg given to filter_compile_with(), the dialect's
+ * name and its value (for plugin, the whole filter object, so that the
+ * config beside the name comes along); it returns 0 with *handle (NULL is allowed: such a
+ * node passes every event; a check that builds nothing returns it), or
+ * non-zero with message saying what was wrong.  match() says whether the
+ * event passes (an error in the script or plugin is its to count and log;
+ * it then says false).  free() frees a handle.  The struct must outlive
+ * every filter compiled with it (a static table); arg is used only while
+ * compiling.
+ */
+struct filter_externals {
+    int (*compile)(void *arg, const char *dialect, json_t *value, void **handle, char *message,
+                   size_t message_size);
+    bool (*match)(void *handle, const struct event *event);
+    void (*free)(void *handle);
+};
+
+/* As filter_compile, taking the lua and plugin dialects to ext (NULL: refused). */
+int filter_compile_with(json_t *filters, const struct filter_externals *ext, void *arg,
+                        struct filter **out, struct filter_error *err);
 
 /* true when event passes f.  A NULL f passes every event. */
 bool filter_match(const struct filter *f, const struct event *event);

@@ -14,6 +14,10 @@
  *     /api/v1/eventbuses[/{name}]           eventbuses.c
  *     GET /api/v1/eventbuses/{name}/events  events_read.c
  *     /api/v1/subscriptions[/{id|name}]     subscriptions_api.c
+ *     GET /api/v1/plugins[/{name}]          plugins_api.c
+ *     GET /api/v1/scripts[/{name}]          scripts_api.c
+ *     /api/v1/connectors[/{name}]           connectors_api.c
+ *     /connectors/{name}[/...]              connectors_api.c, to the engine
  *     POST /bench/discard (when enabled)    discard.c
  *
  * The admin endpoints share admin_input.c (strict bodies, names) and
@@ -36,6 +40,9 @@ struct auth;
 struct publish_state;
 struct trigger;
 struct timer;
+struct plugin_registry;
+struct script_registry;
+struct engine;
 
 struct gateway {
     uv_loop_t *loop;
@@ -47,6 +54,9 @@ struct gateway {
     struct publish_state *publish; /* publish.c's own: round robin, idempotency */
     struct trigger *trigger;   /* once the store is ready; NULL when it did not start */
     struct timer *timer;       /* holds delayed events; once the store is ready */
+    struct plugin_registry *plugins; /* the plugins loaded; NULL when the registry did not start */
+    struct script_registry *scripts; /* the Lua scripts; NULL when the registry did not start */
+    struct engine *engine;     /* connectors; once the store is ready */
 };
 
 /* Answers 503 and returns 1 unless the broker is ready; else returns 0. */

@@ -83,6 +83,8 @@ struct publish {
     struct append_group groups[GROUP_COUNT]; /* one per eventlog, then the timer's */
     size_t unsettled;       /* items not yet settled */
     size_t appends_pending; /* groups whose eventlog has not answered */
+    publish_done_cb done;     /* a publish_submit()'s caller, instead of an HTTP request */
+    void *done_arg;
     struct publish **waiters; /* other publishes whose items repeat ours */
     size_t waiter_count;
     int error;                /* the first failure, or 0 */
@@ -168,17 +170,7 @@ static void count_rejected(struct publish_state *state, const struct eventbus_me
 
 static void answer_error(h2o_req_t *req, int status, const struct event_error *err, long index)
 {
-    static const struct {
-        int status;
-        const char *reason;
-    } reasons[] = {{400, "Bad Request"}, {404, "Not Found"},           {413, "Payload Too Large"},
-                   {415, "Unsupported Media Type"}, {503, "Service Unavailable"}};
-    const char *reason = "Error";
-
-    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
-        if (reasons[i].status == status)
-            reason = reasons[i].reason;
-    response_error_at(req, status, reason, err->field, index, err->message);
+    response_error_at(req, status, response_reason(status), err->field, index, err->message);
 }
 
 static void write_item(struct vane_buf *out, const struct event *event,
@@ -228,9 +220,23 @@ static void publish_free_one(struct publish *p)
     vane_free(p);
 }
 
+/* Tells a publish_submit()'s caller where each event went. */
+static void report(struct publish *p)
+{
+    struct publish_position *positions = vane_calloc(p->in.count + 1, sizeof(*positions));
+
+    for (size_t i = 0; i < p->in.count; i++)
+        positions[i] = (struct publish_position){p->items[i].eventlog, p->items[i].offset,
+                                                 p->items[i].duplicate};
+    p->done(p->done_arg, p->error, positions, p->in.count);
+    vane_free(positions);
+}
+
 static void finish(struct publish *p)
 {
-    if (p->later.req != NULL)
+    if (p->done != NULL)
+        report(p);
+    else if (p->later.req != NULL)
         answer(p);
     response_later_end(&p->later);
     publish_free_one(p);
@@ -597,6 +603,31 @@ static int on_publish(h2o_handler_t *self, h2o_req_t *req)
     COUNT(p, received_events, p->in.count);
     COUNT(p, received_bytes, in.body_len);
     response_later_start(&p->later, req);
+    p->items = vane_calloc(p->in.count ? p->in.count : 1, sizeof(*p->items));
+    start(p);
+    return 0;
+}
+
+int publish_submit(struct gateway *gw, const char *bus_name, struct binding_events *events,
+                   publish_done_cb done, void *arg)
+{
+    const struct store_bus *bus;
+    struct publish *p;
+
+    if (gw->health->state != HEALTH_READY || gw->store == NULL)
+        return -EAGAIN;
+    if ((bus = store_bus(gw->store, bus_name)) == NULL)
+        return -ENOENT;
+    p = VANE_NEW(p);
+    p->gw = gw;
+    p->bus = bus;
+    p->bus_id = bus->meta->id;
+    p->in = *events;
+    memset(events, 0, sizeof(*events));
+    p->done = done;
+    p->done_arg = arg;
+    bus_counters(gw->publish, bus->meta); /* made at first use */
+    COUNT(p, received_events, p->in.count);
     p->items = vane_calloc(p->in.count ? p->in.count : 1, sizeof(*p->items));
     start(p);
     return 0;

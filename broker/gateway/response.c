@@ -9,6 +9,25 @@
 #include "core/buf.h"
 #include "gateway/response.h"
 
+const char *response_reason(int status)
+{
+    static const struct {
+        int status;
+        const char *reason;
+    } reasons[] = {{200, "OK"},          {201, "Created"},       {202, "Accepted"},
+                   {204, "No Content"},  {400, "Bad Request"},   {401, "Unauthorized"},
+                   {403, "Forbidden"},   {404, "Not Found"},     {405, "Method Not Allowed"},
+                   {409, "Conflict"},    {413, "Payload Too Large"},
+                   {415, "Unsupported Media Type"},              {429, "Too Many Requests"},
+                   {500, "Internal Server Error"},               {502, "Bad Gateway"},
+                   {503, "Service Unavailable"}};
+
+    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+        if (reasons[i].status == status)
+            return reasons[i].reason;
+    return status < 400 ? "OK" : "Error";
+}
+
 void response_send(h2o_req_t *req, int status, const char *reason, const char *content_type,
                    const char *body, size_t len)
 {

@@ -29,6 +29,9 @@ struct response_later {
 void response_later_start(struct response_later *later, h2o_req_t *req);
 void response_later_end(struct response_later *later);
 
+/* The reason phrase of an HTTP status ("Accepted"); "OK" or "Error" for one not listed. */
+const char *response_reason(int status);
+
 /* Sends len bytes of body (copied) as the answer, with its content type. */
 void response_send(h2o_req_t *req, int status, const char *reason, const char *content_type,
                    const char *body, size_t len);

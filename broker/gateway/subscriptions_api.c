@@ -15,8 +15,9 @@
  * member by member, every other field is replaced whole.  Filters and the
  * transformer are compiled by their engines (filter.h, transform.h) only to
  * check them; the compiled objects are thrown away (the trigger compiles
- * its own).  A Lua or plugin transformer is stored as it is: its engine
- * checks it when it runs.
+ * its own).  A Lua script or a plugin named as a filter or transformer
+ * must be loaded now, define that function (be of that kind) and take
+ * the config given (trigger/external.h); nothing of it is started here.
  *
  * Names and ids.  A path takes a subscription's id or its name; a name
  * that is only digits would be read as an id, so no name may be only
@@ -55,6 +56,7 @@
 #include "gateway/dead_letters.h"
 #include "gateway/query.h"
 #include "gateway/response.h"
+#include "trigger/external.h"
 #include "trigger/trigger.h"
 #include "gateway/subscriptions_api.h"
 #include "store/store.h"
@@ -77,6 +79,7 @@ struct subscriptions_handler {
 /* What reading one body needs to know. */
 struct reading {
     h2o_req_t *req;
+    struct gateway *gw; /* its plugins and scripts check the lua and plugin dialects */
     bool updating; /* onto an existing subscription: eventbus and disabled stay */
 };
 
@@ -467,8 +470,10 @@ static int read_filters(struct reading *r, const struct member *m, const json_t 
     struct filter_error error;
     struct filter *filter = NULL;
 
+    struct external_env env = {r->gw->plugins, r->gw->scripts, NULL, NULL, true};
+
     memset(&error, 0, sizeof(error));
-    if (filter_compile((json_t *)value, &filter, &error) != 0) {
+    if (filter_compile_with((json_t *)value, &external_filters, &env, &filter, &error) != 0) {
         refuse_compiled(r->req, error.path[0] ? error.path : m->field, error.message,
                         is_sql_path(error.path)
                             ? json_pack("{s:I}", "position", (json_int_t)error.position)
@@ -478,6 +483,26 @@ static int read_filters(struct reading *r, const struct member *m, const json_t 
     filter_free(filter);
     json_object_set_new(into, m->key,
                         json_is_null(value) ? json_array() : json_incref((json_t *)value));
+    return 0;
+}
+
+/* {"lua": ...} or {"plugin": ..., "config": ...}: the script or plugin must be there now. */
+static int read_external_transformer(struct reading *r, const struct member *m,
+                                     const json_t *value, json_t *into)
+{
+    struct external_env env = {r->gw->plugins, r->gw->scripts, NULL, NULL, true};
+    struct external_transform *unused;
+    char *errmsg = NULL, *colon;
+
+    if (external_transform_open(&env, value, &unused, &errmsg) != 0) {
+        colon = strstr(errmsg, ": ");
+        if (colon != NULL)
+            *colon = '\0';
+        refuse_compiled(r->req, errmsg, colon ? colon + 2 : errmsg, NULL);
+        vane_free(errmsg);
+        return 1;
+    }
+    json_object_set(into, m->key, (json_t *)value);
     return 0;
 }
 
@@ -492,9 +517,11 @@ static int read_transformer(struct reading *r, const struct member *m, const jso
         json_object_del(into, m->key);
         return 0;
     }
+    if (external_transform_is(value))
+        return read_external_transformer(r, m, value, into);
     memset(&error, 0, sizeof(error));
     err = transformer_compile((json_t *)value, &transformer, &error);
-    if (err != 0 && err != -ENOTSUP) {
+    if (err != 0) {
         /* The engine's paths start inside the transformer: "pipeline[2].command[1]". */
         char *field = vane_asprintf("%s%s%s", m->field, error.path[0] ? "." : "", error.path);
 
@@ -665,7 +692,8 @@ static int read_dead_letter(struct reading *r, const struct member *m, const jso
 /* Checks what the tables cannot (required fields, the offset pair) and fills in the dead letter. */
 static int complete_create(h2o_req_t *req, json_t *in)
 {
-    static const char *const required[] = {"name", "eventbus", "sink"};
+    /* No sink: a sink connector serves the subscription (engine/engine.h). */
+    static const char *const required[] = {"name", "eventbus"};
     json_t *config = json_object_get(in, "config");
     const char *type = json_string_value(json_object_get(config, "offset_type"));
     bool by_time = strcmp(type, "timestamp") == 0;
@@ -875,7 +903,7 @@ static struct controller *controller_of(const struct gateway *gw)
 
 static void create_sub(struct gateway *gw, h2o_req_t *req)
 {
-    struct reading reading = {req, false};
+    struct reading reading = {req, gw, false};
     json_t *body = admin_read_body(req), *in = defaults();
     struct subscription_meta sub;
     struct pending *op;
@@ -923,7 +951,7 @@ static json_t *current_input(const struct subscription_meta *sub)
 
 static void update_sub(struct gateway *gw, h2o_req_t *req, const struct subscription_meta *sub)
 {
-    struct reading reading = {req, true};
+    struct reading reading = {req, gw, true};
     json_t *body = admin_read_body(req), *in = current_input(sub), *spec;
     const char *name;
     struct pending *op;

@@ -71,7 +71,7 @@ static void __attribute__((noreturn, format(printf, 1, 2))) declaration_bug(cons
     va_list ap;
 
     va_start(ap, fmt);
-    vane_vlog(VANE_LOG_ERROR, component, fmt, ap);
+    vane_vlog(LOG_LEVEL_ERROR, component, fmt, ap);
     va_end(ap);
     abort();
 }

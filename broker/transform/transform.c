@@ -8,7 +8,7 @@
  * "template_type" ("text", "json" or "none"; Vanus's rule decides when it
  * is left out).  Anything else is refused by name, so a typo is not a
  * silently ignored member.  {"lua": ...} and {"plugin": ...} are the two
- * other forms of the design, which the engine runs; they get -ENOTSUP.
+ * other forms of the design (trigger/external.h runs them); they get -ENOTSUP.
  *
  * Applying, in Vanus's order: the define variables are read from the
  * input event (a path that finds nothing gives null), the commands run in
@@ -204,7 +204,7 @@ int transformer_compile(json_t *spec, struct transformer **out, struct transform
                       spec != NULL ? transform_value_kind(spec) : "nothing");
     if (json_object_get(spec, "lua") != NULL || json_object_get(spec, "plugin") != NULL) {
         reject(err, json_object_get(spec, "lua") != NULL ? "lua" : "plugin",
-               "lua/plugin transformers are run by the engine");
+               "lua and plugin transformers are not compiled here");
         return -ENOTSUP;
     }
     if ((rc = check_members(spec, err)) != 0)

@@ -49,7 +49,7 @@ struct transform_error {
  * it is kept).  Returns 0 with *out (free it with transformer_free()), or:
  *   -EINVAL   spec is invalid; err names the member at fault and why;
  *   -ENOTSUP  spec is {"lua": ...} or {"plugin": ..., "config": ...}: those
- *             transformers are run by the connector engine, not compiled here.
+ *             transformers are trigger/external.h's, not compiled here.
  * *out is NULL on failure.
  */
 int transformer_compile(json_t *spec, struct transformer **out, struct transform_error *err);

@@ -274,6 +274,7 @@ int trigger_start(struct trigger **out, uv_loop_t *loop, struct store *store,
     int rc;
 
     t->options = *options;
+    t->options.metrics = metrics; /* where plugins' metric_add counts */
     t->env.loop = loop;
     t->env.store = store;
     t->env.options = &t->options;

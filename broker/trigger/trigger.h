@@ -27,6 +27,29 @@
 #include "store/store.h"
 
 struct trigger;
+struct plugin_registry;
+struct script_registry;
+struct metrics;
+
+/*
+ * Where deliveries go when a sink connector serves the subscription
+ * (engine.h) instead of its HTTP sink.  serves() says whether one does, by
+ * subscription name; deliver() hands it count records (concatenated, the
+ * store's format) and returns 0, after which done(ctx, status, message)
+ * runs once, later, on the loop: status 0 delivered, -EAGAIN to be tried
+ * again, another negative error a dead letter with message as the reason;
+ * or deliver() returns a negative error and done never runs.  cancel(ctx)
+ * forgets a delivery whose subscription stopped: done then never runs.
+ */
+typedef void (*trigger_sink_done_cb)(void *ctx, int status, const char *message);
+
+struct trigger_sink_router {
+    bool (*serves)(void *arg, const char *subscription);
+    int (*deliver)(void *arg, const char *subscription, const void *records, size_t len,
+                   size_t count, trigger_sink_done_cb done, void *ctx);
+    void (*cancel)(void *arg, void *ctx);
+    void *arg;
+};
 
 struct trigger_options {
     size_t max_inflight;        /* events under delivery per subscription (default 256) */
@@ -34,6 +57,10 @@ struct trigger_options {
     uint64_t commit_interval_ms; /* how often offsets are committed (default 1000) */
     uint64_t retry_base_ms;     /* first retry after this; doubling (default 500) */
     uint64_t retry_max_ms;      /* backoff cap (default 60000) */
+    const struct trigger_sink_router *router; /* sink connectors; NULL: none (the default) */
+    struct plugin_registry *plugins; /* filter and transform plugins; NULL: none */
+    struct script_registry *scripts; /* Lua scripts; NULL: none */
+    struct metrics *metrics;         /* trigger_start() sets it to its own metrics */
 };
 
 void trigger_options_default(struct trigger_options *options);
@@ -46,7 +73,6 @@ struct trigger_stats {
     bool running;
 };
 
-struct metrics;
 
 /*
  * Starts a worker for every enabled subscription; call once the store is

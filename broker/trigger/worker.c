@@ -29,6 +29,7 @@
 #include "store/record.h"
 #include "transform/transform.h"
 #include "trigger/delivery.h"
+#include "trigger/external.h"
 #include "trigger/worker.h"
 
 #define READ_MAX_EVENTS 256
@@ -68,11 +69,17 @@ struct delivery {
     size_t count;
     struct vane_buf records; /* the original records, for the dead letters */
     struct delivery_message message;
+    struct delivery_message *parts; /* a fan-out's further events, sent one after another */
+    size_t part_count, next_part;
+    struct vane_buf routed_records; /* the events as records, for a sink connector */
+    size_t routed_count;
     unsigned attempts;
     bool dead;          /* on its way to the dead letters: a retry retries that */
     bool dead_waited;   /* told the log its dead-letter eventbus is missing */
     uv_timer_t retry_timer;
     bool timer_used;
+    bool routed;        /* with a sink connector (trigger_sink_router), not yet answered */
+    uint64_t routed_at; /* uv_hrtime() when handed over */
     char reason[64];
     char last_error[512];
     struct delivery *prev, *next; /* the worker's, under way */
@@ -87,6 +94,7 @@ struct worker {
     struct settings set;
     struct filter *filter;
     struct transformer *transformer;
+    struct external_transform *external; /* a Lua or plugin transformer instead */
     struct lane lanes[CONTROLLER_MAX_EVENTLOGS];
     uint32_t lane_count;
     struct lane resend; /* dead letters sent again: no eventlog, nothing to settle */
@@ -156,13 +164,12 @@ static int read_settings(struct worker *w, const struct subscription_meta *sub, 
     json_t *value;
     int mode = delivery_mode_parse(setting_string(protocol, "delivery_mode", "binary"));
 
-    if (sink == NULL || mode < 0) {
-        *errmsg = vane_strdup(sink == NULL ? "sink: expected a URL"
-                                           : "protocol_settings.delivery_mode: expected binary, "
-                                             "structured or batch");
+    if (mode < 0) {
+        *errmsg = vane_strdup("protocol_settings.delivery_mode: expected binary, structured or "
+                              "batch");
         return -EINVAL;
     }
-    w->set.sink = vane_strdup(sink);
+    w->set.sink = sink ? vane_strdup(sink) : NULL; /* none: a sink connector serves it */
     w->set.mode = (enum delivery_mode)mode;
     w->set.batch_size = (size_t)setting_int(protocol, "batch_size", 100);
     json_object_foreach(json_object_get(protocol, "headers"), key, value) {
@@ -185,11 +192,12 @@ static int read_settings(struct worker *w, const struct subscription_meta *sub, 
 static int compile_pipeline(struct worker *w, const json_t *spec, char **errmsg)
 {
     json_t *filters = json_object_get(spec, "filters"), *transformer;
+    struct external_env env = {w->options.plugins, w->options.scripts, w->options.metrics,
+                               w->name, false};
     struct filter_error ferr;
     struct transform_error terr;
-    int rc;
 
-    if (filter_compile(filters, &w->filter, &ferr) != 0) {
+    if (filter_compile_with(filters, &external_filters, &env, &w->filter, &ferr) != 0) {
         *errmsg = vane_asprintf("%s: %s", ferr.path, ferr.message);
         return -EINVAL;
     }
@@ -197,13 +205,9 @@ static int compile_pipeline(struct worker *w, const json_t *spec, char **errmsg)
     if (transformer == NULL || json_is_null(transformer) ||
         (json_is_object(transformer) && json_object_size(transformer) == 0))
         return 0;
-    rc = transformer_compile(transformer, &w->transformer, &terr);
-    if (rc == -ENOTSUP) { /* lua and plugin transformers: the engine's, later */
-        vane_log_warn(component, "subscription %s: %s; events go untransformed", w->name,
-                      terr.message);
-        return 0;
-    }
-    if (rc != 0) {
+    if (external_transform_is(transformer))
+        return external_transform_open(&env, transformer, &w->external, errmsg);
+    if (transformer_compile(transformer, &w->transformer, &terr) != 0) {
         *errmsg = vane_asprintf("%s: %s", terr.path, terr.message);
         return -EINVAL;
     }
@@ -266,6 +270,10 @@ static void delivery_end(struct delivery *d)
     w->inflight_events -= d->count;
     d->lane->inflight--;
     delivery_message_free(&d->message);
+    for (size_t i = d->next_part; i < d->part_count; i++)
+        delivery_message_free(&d->parts[i]);
+    vane_free(d->parts);
+    vane_buf_free(&d->routed_records);
     vane_buf_free(&d->records);
     vane_free(d->offsets);
     if (d->timer_used) {
@@ -337,6 +345,39 @@ static bool retryable(const struct http_result *res)
     return res->status >= 500 || res->status == 408 || res->status == 429;
 }
 
+enum outcome {
+    DELIVERED,
+    RETRY,    /* again later, up to max_retry_attempts, then a dead letter */
+    REJECTED, /* a dead letter now */
+};
+
+/* What the sink said, with d->last_error already set for anything but DELIVERED. */
+static void conclude(struct delivery *d, enum outcome outcome, int64_t retry_after_ms)
+{
+    struct worker *w = d->w;
+
+    if (outcome == DELIVERED && d->next_part < d->part_count) { /* the fan-out's next event */
+        delivery_message_free(&d->message);
+        d->message = d->parts[d->next_part++];
+        d->attempts = 0;
+        send_delivery(d);
+        return;
+    }
+    if (outcome == DELIVERED) {
+        note(w, &w->stats.delivered, w->delivered, d->count);
+        settle_delivery(d);
+        delivery_end(d);
+        return;
+    }
+    if (outcome == RETRY && d->attempts <= w->set.max_retries) {
+        retry_later(d, retry_after_ms);
+        return;
+    }
+    snprintf(d->reason, sizeof(d->reason), "%s",
+             outcome == RETRY ? "max_retries" : "sink_rejected");
+    dead_letter(d);
+}
+
 static void on_sent(struct http_request *req, const struct http_result *res)
 {
     struct delivery *d = (struct delivery *)req;
@@ -348,22 +389,51 @@ static void on_sent(struct http_request *req, const struct http_result *res)
     }
     metrics_observe(d->w->delivery_seconds, (double)res->elapsed_ns / 1e9);
     if (res->curl_code == CURLE_OK && res->status >= 200 && res->status < 300) {
-        note(w, &w->stats.delivered, w->delivered, d->count);
-        settle_delivery(d);
-        delivery_end(d);
+        conclude(d, DELIVERED, -1);
         return;
     }
     if (res->curl_code != CURLE_OK)
         snprintf(d->last_error, sizeof(d->last_error), "%s", res->error);
     else
         snprintf(d->last_error, sizeof(d->last_error), "HTTP %ld %s", res->status, res->error);
-    if (retryable(res) && d->attempts <= w->set.max_retries) {
-        retry_later(d, res->retry_after_ms);
+    conclude(d, retryable(res) ? RETRY : REJECTED, res->retry_after_ms);
+}
+
+/* A sink connector's answer (trigger.h): 0, -EAGAIN to retry, or another error. */
+static void on_routed(void *ctx, int status, const char *message)
+{
+    struct delivery *d = ctx;
+
+    d->routed = false;
+    if (d->w->stopping) {
+        delivery_end(d);
         return;
     }
-    snprintf(d->reason, sizeof(d->reason), "%s",
-             retryable(res) ? "max_retries" : "sink_rejected");
-    dead_letter(d);
+    metrics_observe(d->w->delivery_seconds, (double)(uv_hrtime() - d->routed_at) / 1e9);
+    if (status != 0)
+        snprintf(d->last_error, sizeof(d->last_error), "sink connector: %s",
+                 message && *message ? message : vane_strerror(status));
+    conclude(d, status == 0 ? DELIVERED : status == -EAGAIN ? RETRY : REJECTED, -1);
+}
+
+/* Hands d to the sink connector serving the subscription; false when none does. */
+static bool route_delivery(struct delivery *d)
+{
+    const struct trigger_sink_router *router = d->w->options.router;
+    int rc;
+
+    if (router == NULL || d->routed_count == 0 || !router->serves(router->arg, d->w->name))
+        return false;
+    d->routed = true;
+    d->routed_at = uv_hrtime();
+    rc = router->deliver(router->arg, d->w->name, d->routed_records.data, d->routed_records.len,
+                         d->routed_count, on_routed, d);
+    if (rc != 0) {
+        d->routed = false;
+        snprintf(d->last_error, sizeof(d->last_error), "sink connector: %s", vane_strerror(rc));
+        retry_later(d, -1);
+    }
+    return true;
 }
 
 static void send_delivery(struct delivery *d)
@@ -372,6 +442,15 @@ static void send_delivery(struct delivery *d)
     int rc;
 
     d->attempts++;
+    if (route_delivery(d))
+        return;
+    if (w->set.sink == NULL) { /* waits for its sink connector; that is no failed attempt */
+        d->attempts--;
+        snprintf(d->last_error, sizeof(d->last_error),
+                 "no sink: the subscription has no sink URL and no sink connector serves it");
+        retry_later(d, 1000);
+        return;
+    }
     d->req.method = "POST";
     d->req.url = w->set.sink;
     d->req.headers = d->message.headers;
@@ -500,15 +579,46 @@ static struct delivery *delivery_new(struct worker *w, struct lane *lane, size_t
     return d;
 }
 
-/* Starts a delivery of the events gathered (they are in d), or dead-letters a failed transform. */
-static void launch(struct worker *w, struct delivery *d, struct event *events)
+/* The events as records, for a sink connector (which gets events, not HTTP requests). */
+static void encode_routed(struct delivery *d, const struct event *events, size_t count)
 {
+    for (size_t i = 0; i < count; i++) {
+        size_t size = record_size(&events[i]);
+
+        vane_buf_reserve(&d->routed_records, size);
+        record_encode(&events[i], d->routed_records.data + d->routed_records.len);
+        record_seal(d->routed_records.data + d->routed_records.len, 0, 0, 0, 0);
+        d->routed_records.len += size;
+    }
+    d->routed_count = count;
+}
+
+/*
+ * Starts a delivery of the events made of the records gathered in d, or
+ * dead-letters a failed transform.  In binary and structured mode a
+ * record that became several events (a fan-out) sends them one after
+ * another, each acknowledged before the next.
+ */
+static void launch(struct worker *w, struct delivery *d, struct event *events, size_t count)
+{
+    const struct trigger_sink_router *router = w->options.router;
+    size_t first = count;
+
     w->inflight_events += d->count;
     if (d->reason[0] != '\0') {
         dead_letter(d);
         return;
     }
-    delivery_encode(w->set.mode, events, d->count, w->set.headers, &d->message);
+    if (router != NULL && router->serves(router->arg, w->name))
+        encode_routed(d, events, count);
+    if (w->set.mode != DELIVERY_BATCH && count > 1) {
+        first = 1;
+        d->part_count = count - 1;
+        d->parts = vane_calloc(d->part_count, sizeof(*d->parts));
+        for (size_t i = 1; i < count; i++)
+            delivery_encode(w->set.mode, &events[i], 1, w->set.headers, &d->parts[i - 1]);
+    }
+    delivery_encode(w->set.mode, events, first, w->set.headers, &d->message);
     w->tokens -= (double)d->count;
     send_delivery(d);
 }
@@ -516,32 +626,94 @@ static void launch(struct worker *w, struct delivery *d, struct event *events)
 /* What became of one record on its way to a delivery. */
 enum prepared {
     PREPARED_FILTERED, /* settled here */
-    PREPARED_READY,    /* out holds the event to send */
+    PREPARED_READY,    /* out has the events to send */
     PREPARED_FAILED,   /* the transformation failed: reason and error say why */
 };
 
-static enum prepared prepare(struct worker *w, struct lane *lane, const struct record_view *rec,
-                             struct event *in, struct event *out, struct vane_arena *arena,
-                             char *error, size_t error_size)
+/* Events on their way to a delivery, each with its own attribute array. */
+struct event_list {
+    struct event *items;
+    size_t count, cap;
+};
+
+static struct event *list_slot(struct event_list *list)
+{
+    if (list->count == list->cap) {
+        list->cap = list->cap ? list->cap * 2 : 4;
+        list->items = vane_realloc(list->items, list->cap * sizeof(*list->items));
+    }
+    list->items[list->count] = (struct event)EVENT_INIT;
+    return &list->items[list->count++];
+}
+
+/* Adds a copy of src whose attribute array is its own (the bytes stay src's). */
+static void list_copy(struct event_list *list, const struct event *src)
+{
+    struct event *e = list_slot(list);
+
+    for (size_t i = 0; i < src->attr_count; i++)
+        event_add(e, src->attrs[i].name.ptr, src->attrs[i].name.len, &src->attrs[i].value);
+    e->has_data = src->has_data;
+    e->data = src->data;
+}
+
+static void list_free(struct event_list *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        event_free(&list->items[i]);
+    vane_free(list->items);
+}
+
+/*
+ * Transforms in (filtered already) into out: itself, Vanus's transformer's
+ * result, or what a Lua or plugin transformer made of it (possibly none).
+ * in may be emptied.  Returns 0, or -EINVAL with error saying why.
+ */
+static int transform_event(struct worker *w, struct event *in, struct event_list *out,
+                           struct vane_arena *arena, char *error, size_t error_size)
 {
     struct transform_error terr;
+    struct event *made;
+    size_t count;
 
-    record_to_event(rec, in);
-    if (!filter_match(w->filter, in)) {
-        note(w, &w->stats.filtered, w->filtered, 1);
-        settle(lane, rec->offset);
-        return PREPARED_FILTERED;
+    if (w->external != NULL) {
+        if (external_transform_apply(w->external, in, arena, &made, &count, error,
+                                     error_size) != 0)
+            return -EINVAL;
+        for (size_t i = 0; i < count; i++)
+            list_copy(out, &made[i]);
+        return 0;
     }
     if (w->transformer == NULL) {
-        *out = *in;
+        *list_slot(out) = *in;
         *in = (struct event)EVENT_INIT;
-        return PREPARED_READY;
+        return 0;
     }
-    if (transformer_apply(w->transformer, in, out, arena, &terr) != 0) {
+    if (transformer_apply(w->transformer, in, list_slot(out), arena, &terr) != 0) {
+        out->count--;
         snprintf(error, error_size, "%s: %s", terr.path, terr.message);
-        return PREPARED_FAILED;
+        return -EINVAL;
     }
-    return PREPARED_READY;
+    return 0;
+}
+
+static enum prepared prepare(struct worker *w, struct lane *lane, const struct record_view *rec,
+                             struct event *in, struct event_list *out, struct vane_arena *arena,
+                             char *error, size_t error_size)
+{
+    size_t before = out->count;
+
+    record_to_event(rec, in);
+    if (filter_match(w->filter, in)) {
+        if (transform_event(w, in, out, arena, error, error_size) != 0)
+            return PREPARED_FAILED;
+        if (out->count > before)
+            return PREPARED_READY;
+    }
+    /* Filtered out, or dropped by its transformer. */
+    note(w, &w->stats.filtered, w->filtered, 1);
+    settle(lane, rec->offset);
+    return PREPARED_FILTERED;
 }
 
 static bool has_room(const struct worker *w, const struct lane *lane)
@@ -573,7 +745,8 @@ static void fill_delivery(struct worker *w, struct lane *lane, const struct even
 {
     size_t want = w->set.batch_size;
     struct delivery *d = delivery_new(w, lane, want);
-    struct event *events = vane_calloc(want, sizeof(*events)), in = EVENT_INIT;
+    struct event_list events = {NULL, 0, 0};
+    struct event in = EVENT_INIT;
     struct vane_arena arena = VANE_ARENA_INIT;
 
     while (*i < batch->count && d->count < want) {
@@ -583,7 +756,7 @@ static void fill_delivery(struct worker *w, struct lane *lane, const struct even
         enum prepared p;
 
         lane->next_read = rec->offset + 1; /* first: settling a filtered one may move committed */
-        p = prepare(w, lane, rec, &in, &events[d->count], &arena, error, sizeof(error));
+        p = prepare(w, lane, rec, &in, &events, &arena, error, sizeof(error));
         if (p == PREPARED_FAILED && d->count > 0) {
             lane->next_read = before; /* send what is gathered; this one goes next, alone */
             break;
@@ -602,12 +775,10 @@ static void fill_delivery(struct worker *w, struct lane *lane, const struct even
             break;
     }
     if (d->count > 0)
-        launch(w, d, events);
+        launch(w, d, events.items, events.count);
     else
         delivery_end(d);
-    for (size_t k = 0; k < want; k++)
-        event_free(&events[k]);
-    vane_free(events);
+    list_free(&events);
     event_free(&in);
     vane_arena_free(&arena);
 }
@@ -723,6 +894,7 @@ static void worker_free(struct worker *w)
         vane_free(w->lanes[i].settled);
     filter_free(w->filter);
     transformer_free(w->transformer);
+    external_transform_close(w->external);
     settings_free(&w->set);
     vane_free(w->name);
     vane_free(w->eventbus);
@@ -871,9 +1043,10 @@ static uint64_t original_offset(const struct event *dead)
 static void resend_one(struct worker *w, const struct record_view *rec)
 {
     struct delivery *d = delivery_new(w, &w->resend, 1);
-    struct event dead = EVENT_INIT, plain = EVENT_INIT, out = EVENT_INIT;
+    struct event dead = EVENT_INIT, plain = EVENT_INIT;
+    struct event_list events = {NULL, 0, 0};
     struct vane_arena arena = VANE_ARENA_INIT;
-    struct transform_error terr;
+    char error[sizeof(d->last_error)];
     size_t size;
 
     record_to_event(rec, &dead);
@@ -884,15 +1057,17 @@ static void resend_one(struct worker *w, const struct record_view *rec)
     record_seal(d->records.data, original_offset(&dead), rec->stored_at, 0, 0);
     d->records.len = size;
     d->offsets[d->count++] = original_offset(&dead);
-    if (w->transformer != NULL &&
-        transformer_apply(w->transformer, &plain, &out, &arena, &terr) != 0) {
+    if (transform_event(w, &plain, &events, &arena, error, sizeof(error)) != 0) {
         snprintf(d->reason, sizeof(d->reason), "transform_failed");
-        snprintf(d->last_error, sizeof(d->last_error), "%s: %s", terr.path, terr.message);
+        snprintf(d->last_error, sizeof(d->last_error), "%s", error);
     }
-    launch(w, d, w->transformer != NULL ? &out : &plain);
+    if (events.count > 0 || d->reason[0] != '\0')
+        launch(w, d, events.items, events.count);
+    else
+        delivery_end(d); /* its transformer drops it now */
+    list_free(&events);
     event_free(&dead);
     event_free(&plain);
-    event_free(&out);
     vane_arena_free(&arena);
 }
 
@@ -911,6 +1086,14 @@ void worker_stop(struct worker *w)
 
     w->stopping = true;
     w->stats.running = false;
+    /* Deliveries with a sink connector are forgotten there and end now. */
+    for (d = w->list; d != NULL; d = next) {
+        next = d->next;
+        if (d->routed) {
+            w->options.router->cancel(w->options.router->arg, d);
+            delivery_end(d);
+        }
+    }
     /* Deliveries waiting on a retry timer end now, not when it fires. */
     for (d = w->list; d != NULL; d = next) {
         next = d->next;

@@ -49,3 +49,14 @@ bench: tests/bench/bench-store tests/bench/bench-gateway tests/bench/bench-filte
 		$(BENCH_FLAGS)
 
 .PHONY: bench
+
+# bench-lua calls a Lua transform through the script API (script.h) in-process,
+# beside the same loop copying the events only.  `make bench` runs it too.
+EXTRA_PROGRAMS += tests/bench/bench-lua
+tests_bench_bench_lua_SOURCES = tests/bench/bench-lua.c $(bench_util_sources)
+tests_bench_bench_lua_LDADD = libvane.la
+CLEANFILES += tests/bench/bench-lua
+bench: bench-lua
+bench-lua: tests/bench/bench-lua
+	./tests/bench/bench-lua $(BENCH_FLAGS)
+.PHONY: bench-lua

@@ -1,0 +1,742 @@
+/*
+ * script_event.c -- events as Lua tables and back (see script_event.h).
+ *
+ * The event table is a proxy.  It starts empty but for hidden keys (light
+ * userdata, which scripts cannot make) and the event metatable, whose
+ * __index answers an attribute from the event being handled and "data"
+ * from its data, and whose __newindex keeps what the script assigns to an
+ * attribute the event has (or to data) in hidden places, so that a later
+ * read sees it and an assignment of nil is remembered as a deletion.  A key
+ * the event does not have is stored in the table itself, as any Lua table
+ * would.  The hidden keys:
+ *
+ *     generation_key   which call the table belongs to (below)
+ *     override_key     a table: attribute name -> new value, or DELETED
+ *     data_key         the data once read or assigned (or DELETED)
+ *     json_text_key    data that was a bare JSON string: its text
+ *
+ * So pushing an event costs one small table, and reading the result back
+ * knows which attributes the script left alone: those are copied from the
+ * event as they are, without a round trip through Lua, and need no check.
+ *
+ * The table answers from the event only during the call it was passed to
+ * (sandbox->current_event, matched by generation): afterwards the event
+ * may be gone, and a table kept in a global says so instead of reading
+ * freed memory.  pairs() and the JSON encoder (__plain) see a plain copy.
+ *
+ * Data is decoded on first read, lazily (script_json_decode_lazy): its
+ * nested objects and arrays are read only when used, and written back as
+ * they came when not.  Data that is a bare JSON string ("\"hi\"") decodes
+ * to a Lua string, and a Lua string is data as bytes; so that such data
+ * comes back as the same JSON when the script only read it, its text is
+ * kept under json_text_key and given back while the string is unchanged.
+ *
+ * Reading back a plain table (one the script built) takes every key as it
+ * is and checks the whole event.  All of it runs inside the sandbox's
+ * protected call; errors are Lua errors.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "event/event_check.h"
+#include "event/event_json.h"
+#include "script/script_event.h"
+#include "script/script_sandbox.h"
+
+#define NEW_ATTRS_MAX 128
+#define TRACKED_ATTRS_MAX 256 /* attributes whose "left alone" is tracked; more: all checked */
+#define READ_ERROR_MAX 512
+#define RESERVED_PREFIX "xvanus"
+#define JSON_CONTENT_TYPE "application/json"
+
+/* Registry and hidden-key addresses. */
+static const char event_metatable_key = 'e';
+static const char generation_key = 'g';
+static const char override_key = 'o';
+static const char data_key = 'd';
+static const char json_text_key = 'j';
+static const char deleted = 'x'; /* its address, as a light userdata, marks a deletion */
+
+static const char *const required_attrs[] = {"specversion", "id", "source", "type"};
+
+/* ---- small helpers -------------------------------------------------------------- */
+
+static void __attribute__((noreturn, format(printf, 2, 3)))
+read_fail(lua_State *L, const char *fmt, ...)
+{
+    char message[READ_ERROR_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    lua_pushstring(L, message);
+    lua_error(L);
+    abort();
+}
+
+static void push_deleted(lua_State *L)
+{
+    lua_pushlightuserdata(L, (void *)&deleted);
+}
+
+static bool is_deleted(lua_State *L, int idx)
+{
+    return lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == &deleted;
+}
+
+static bool is_data_name(const char *name, size_t len)
+{
+    return len == 4 && memcmp(name, "data", 4) == 0;
+}
+
+static const struct event_attr *find_attr(const struct event *event, const char *name,
+                                          size_t len)
+{
+    for (size_t i = 0; i < event->attr_count; i++)
+        if (event->attrs[i].name.len == len && memcmp(event->attrs[i].name.ptr, name, len) == 0)
+            return &event->attrs[i];
+    return NULL;
+}
+
+static void push_value(lua_State *L, const struct event_value *v)
+{
+    switch (v->type) {
+    case EVENT_BOOLEAN: lua_pushboolean(L, v->u.boolean); break;
+    case EVENT_INTEGER: lua_pushinteger(L, (lua_Integer)v->u.integer); break;
+    default: lua_pushlstring(L, v->u.bytes.ptr, v->u.bytes.len);
+    }
+}
+
+static bool data_is_json(const struct event *event)
+{
+    const struct event_attr *ct = event_get(event, "datacontenttype");
+
+    return ct == NULL || (ct->value.type != EVENT_BOOLEAN && ct->value.type != EVENT_INTEGER &&
+                          event_content_type_is_json(ct->value.u.bytes.ptr,
+                                                     ct->value.u.bytes.len));
+}
+
+static bool is_event_table(lua_State *L, int t)
+{
+    bool is;
+
+    if (!lua_getmetatable(L, t))
+        return false;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &event_metatable_key);
+    is = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return is;
+}
+
+/* The event the table at t stands for; an error when its call is over. */
+static const struct event *event_of(lua_State *L, int t)
+{
+    struct script_sandbox *sb = script_sandbox_of(L);
+    lua_Integer generation;
+
+    lua_rawgetp(L, t, &generation_key);
+    generation = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if (sb->current_event == NULL || generation != sb->generation)
+        luaL_error(L, "this event table belongs to an earlier call, whose event is gone; "
+                      "keep a copy instead (for k, v in pairs(event) do copy[k] = v end)");
+    return sb->current_event;
+}
+
+/* ---- event -> table ------------------------------------------------------------------- */
+
+void script_event_push(lua_State *L, const struct event *event)
+{
+    struct script_sandbox *sb = script_sandbox_of(L);
+
+    sb->current_event = event;
+    sb->generation++;
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, sb->generation);
+    lua_rawsetp(L, -2, &generation_key);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &event_metatable_key);
+    lua_setmetatable(L, -2);
+}
+
+/* Pushes the data of the event table at t, decoding it the first time. */
+static void push_data(lua_State *L, int t)
+{
+    const struct event *in;
+    char why[160];
+
+    if (lua_rawgetp(L, t, &data_key) != LUA_TNIL) {
+        if (is_deleted(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushnil(L);
+        }
+        return;
+    }
+    lua_pop(L, 1);
+    if (!(in = event_of(L, t))->has_data) {
+        lua_pushnil(L);
+        return;
+    }
+    lua_pushlstring(L, in->data.ptr, in->data.len);
+    if (data_is_json(in) && script_json_decode_lazy(L, -1, why, sizeof(why)) == 0) {
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            lua_pushvalue(L, -2);
+            lua_rawsetp(L, t, &json_text_key);
+        }
+        lua_remove(L, -2);
+    } /* else not JSON after all: the bytes, as a string */
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, t, &data_key);
+}
+
+/* Pushes what the script assigned to the attribute named at idx; false if it did not. */
+static bool push_override(lua_State *L, int t, int idx)
+{
+    if (lua_rawgetp(L, t, &override_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return false;
+    }
+    lua_pushvalue(L, idx);
+    if (lua_rawget(L, -2) == LUA_TNIL) {
+        lua_pop(L, 2);
+        return false;
+    }
+    lua_remove(L, -2);
+    if (is_deleted(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+    }
+    return true;
+}
+
+static int event_index(lua_State *L)
+{
+    const struct event_attr *attr;
+    const char *name;
+    size_t len;
+
+    if (lua_type(L, 2) != LUA_TSTRING)
+        return 0;
+    name = lua_tolstring(L, 2, &len);
+    if (is_data_name(name, len)) {
+        push_data(L, 1);
+        return 1;
+    }
+    if (push_override(L, 1, 2))
+        return 1;
+    if ((attr = find_attr(event_of(L, 1), name, len)) == NULL)
+        return 0;
+    push_value(L, &attr->value);
+    return 1;
+}
+
+/* The override table of the event table at t, made if needed; pushed. */
+static void push_overrides(lua_State *L, int t)
+{
+    if (lua_rawgetp(L, t, &override_key) == LUA_TTABLE)
+        return;
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 4);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, t, &override_key);
+}
+
+/* The value at 3 (nil: a deletion) pushed as it is kept. */
+static void push_kept(lua_State *L)
+{
+    if (lua_isnil(L, 3))
+        push_deleted(L);
+    else
+        lua_pushvalue(L, 3);
+}
+
+static int event_newindex(lua_State *L)
+{
+    const char *name;
+    size_t len;
+
+    if (lua_type(L, 2) == LUA_TSTRING) {
+        name = lua_tolstring(L, 2, &len);
+        if (is_data_name(name, len)) {
+            push_kept(L);
+            lua_rawsetp(L, 1, &data_key);
+            lua_pushnil(L);
+            lua_rawsetp(L, 1, &json_text_key);
+            return 0;
+        }
+        if (find_attr(event_of(L, 1), name, len) != NULL) {
+            push_overrides(L, 1);
+            lua_pushvalue(L, 2);
+            push_kept(L);
+            lua_rawset(L, -3);
+            return 0;
+        }
+    }
+    lua_settop(L, 3);
+    lua_rawset(L, 1);
+    return 0;
+}
+
+/* A plain table with what the event table at 1 holds now (its __plain). */
+static int event_plain(lua_State *L)
+{
+    const struct event *in = event_of(L, 1);
+    int copy;
+
+    lua_createtable(L, 0, (int)in->attr_count + 2);
+    copy = lua_gettop(L);
+    for (size_t i = 0; i < in->attr_count; i++) {
+        lua_pushlstring(L, in->attrs[i].name.ptr, in->attrs[i].name.len);
+        if (!push_override(L, 1, -1))
+            push_value(L, &in->attrs[i].value);
+        lua_rawset(L, copy);
+    }
+    lua_pushliteral(L, "data");
+    push_data(L, 1);
+    lua_rawset(L, copy);
+    lua_pushnil(L);
+    while (lua_next(L, 1) != 0) {
+        if (lua_type(L, -2) == LUA_TLIGHTUSERDATA) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, copy);
+    }
+    return 1;
+}
+
+static int event_pairs(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    event_plain(L);
+    lua_pushcfunction(L, script_json_raw_next);
+    lua_insert(L, -2);
+    lua_pushnil(L);
+    return 3;
+}
+
+void script_event_open(lua_State *L)
+{
+    lua_createtable(L, 0, 6);
+    lua_pushcfunction(L, event_index);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, event_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushcfunction(L, event_pairs);
+    lua_setfield(L, -2, "__pairs");
+    lua_pushcfunction(L, event_plain);
+    lua_setfield(L, -2, "__plain");
+    lua_pushliteral(L, "vane.event");
+    lua_setfield(L, -2, "__metatable");
+    lua_pushliteral(L, "vane.event");
+    lua_setfield(L, -2, "__name");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &event_metatable_key);
+}
+
+/* ---- table -> event: data -------------------------------------------------------------- */
+
+struct reading {
+    lua_State *L;
+    int t;          /* the table's absolute index */
+    bool proxy;     /* an event table (else a plain one) */
+    int overrides;  /* proxy: stack index of its override table, or 0 */
+    const struct event *in;
+    struct event *out;
+    struct vane_arena *arena;
+    struct script_json_scratch *scratch;
+    const char *what;
+    bool raw_inputs; /* proxy: a raw key names one of in's attributes (rawset) */
+    unsigned char left_alone[TRACKED_ATTRS_MAX]; /* out's attributes copied as they were */
+    bool changed;    /* an attribute was set, added or deleted */
+};
+
+static void set_data_copy(struct reading *r, const char *bytes, size_t len)
+{
+    char *copy = vane_arena_alloc(r->arena, len ? len : 1);
+
+    memcpy(copy, bytes, len);
+    event_set_data(r->out, copy, len);
+}
+
+/* The string data at the top: the JSON text it was decoded from, if it is still that string. */
+static void read_string_data(struct reading *r)
+{
+    lua_State *L = r->L;
+    const char *bytes;
+    size_t len;
+    char why[8];
+
+    if (r->proxy && lua_rawgetp(L, r->t, &json_text_key) == LUA_TSTRING) {
+        bytes = lua_tolstring(L, -1, &len);
+        if (script_json_decode(L, bytes, len, why, sizeof(why)) == 0) {
+            bool same = lua_rawequal(L, -1, -3);
+
+            lua_pop(L, 1);
+            if (same) {
+                set_data_copy(r, bytes, len);
+                lua_pop(L, 1);
+                return;
+            }
+        }
+    }
+    if (r->proxy)
+        lua_pop(L, 1); /* the text, or what stood in its place */
+    bytes = lua_tolstring(L, -1, &len);
+    set_data_copy(r, bytes, len);
+}
+
+/* Pushes the data value the table gives; false when it has none to give (left alone). */
+static bool push_result_data(struct reading *r)
+{
+    lua_State *L = r->L;
+
+    if (!r->proxy) {
+        lua_pushliteral(L, "data");
+        lua_rawget(L, r->t);
+        return true;
+    }
+    if (lua_rawgetp(L, r->t, &data_key) == LUA_TNIL) {
+        lua_pop(L, 1);
+        return false;
+    }
+    if (is_deleted(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+    }
+    return true;
+}
+
+/* Reads data; returns whether it was encoded as JSON anew. */
+static bool read_data(struct reading *r)
+{
+    lua_State *L = r->L;
+    int type;
+
+    if (!push_result_data(r)) { /* a proxy's data, never read nor assigned */
+        if (r->in->has_data)
+            set_data_copy(r, r->in->data.ptr, r->in->data.len);
+        return false;
+    }
+    type = lua_type(L, -1);
+    if (type == LUA_TNIL || type == LUA_TSTRING) {
+        if (type == LUA_TSTRING)
+            read_string_data(r);
+        lua_pop(L, 1);
+        return false;
+    }
+    if (type != LUA_TTABLE && type != LUA_TNUMBER && type != LUA_TBOOLEAN &&
+        !script_json_is_null(L, -1))
+        read_fail(L, "%s: data: expected a string (bytes), a table, a number, a boolean or "
+                     "vane.json.null; got a %s", r->what, luaL_typename(L, -1));
+    script_json_encode(L, -1, r->scratch, "data");
+    set_data_copy(r, r->scratch->text.data, r->scratch->text.len);
+    lua_pop(L, 1);
+    return true;
+}
+
+/* ---- table -> event: attributes ------------------------------------------------------------ */
+
+static void add_attr(struct reading *r, const char *name, size_t len, struct event_value *v,
+                     bool left_alone)
+{
+    if (r->out->attr_count < TRACKED_ATTRS_MAX)
+        r->left_alone[r->out->attr_count] = left_alone;
+    r->changed |= !left_alone;
+    event_add(r->out, vane_arena_strndup(r->arena, name, len), len, v);
+}
+
+static void copy_bytes(struct reading *r, struct event_value *v, const char *s, size_t len)
+{
+    v->u.bytes.ptr = vane_arena_strndup(r->arena, s, len);
+    v->u.bytes.len = len;
+}
+
+/* An attribute the script left alone, copied from the input. */
+static void add_left_alone(struct reading *r, const struct event_attr *was)
+{
+    struct event_value v = was->value;
+
+    if (v.type != EVENT_BOOLEAN && v.type != EVENT_INTEGER)
+        copy_bytes(r, &v, was->value.u.bytes.ptr, was->value.u.bytes.len);
+    add_attr(r, was->name.ptr, was->name.len, &v, true);
+}
+
+/* The value at the top as an attribute of the type it has in the input. */
+static void add_typed(struct reading *r, const struct event_attr *was)
+{
+    lua_State *L = r->L;
+    struct event_value v = {.type = was->value.type};
+    int n = (int)was->name.len, ok = 0;
+    const char *name = was->name.ptr, *s;
+    size_t len;
+
+    if (v.type == EVENT_BOOLEAN) {
+        if (!lua_isboolean(L, -1))
+            read_fail(L, "%s: attribute %.*s: expected a boolean (its type in the event); got "
+                         "a %s", r->what, n, name, luaL_typename(L, -1));
+        v.u.boolean = lua_toboolean(L, -1);
+    } else if (v.type == EVENT_INTEGER) {
+        if (lua_type(L, -1) == LUA_TNUMBER)
+            v.u.integer = lua_tointegerx(L, -1, &ok);
+        if (!ok)
+            read_fail(L, "%s: attribute %.*s: expected an integer (its type in the event); got "
+                         "%s", r->what, n, name,
+                      lua_type(L, -1) == LUA_TNUMBER ? "a number with a fraction"
+                                                     : luaL_typename(L, -1));
+    } else {
+        if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+            read_fail(L, "%s: attribute %.*s: expected a string; got a %s", r->what, n, name,
+                      luaL_typename(L, -1));
+        s = lua_tolstring(L, -1, &len);
+        copy_bytes(r, &v, s, len);
+    }
+    add_attr(r, name, was->name.len, &v, false);
+}
+
+enum attr_state {
+    ATTR_GONE,       /* absent, or assigned nil */
+    ATTR_SET,        /* its value is pushed */
+    ATTR_LEFT_ALONE, /* a proxy's attribute the script did not touch */
+};
+
+static enum attr_state attr_state(struct reading *r, const struct event_attr *was)
+{
+    lua_State *L = r->L;
+
+    if (!r->proxy || r->raw_inputs) {
+        lua_pushlstring(L, was->name.ptr, was->name.len);
+        if (lua_rawget(L, r->t) != LUA_TNIL)
+            return ATTR_SET;
+        lua_pop(L, 1);
+        if (!r->proxy)
+            return ATTR_GONE;
+    }
+    if (r->overrides == 0)
+        return ATTR_LEFT_ALONE;
+    lua_pushlstring(L, was->name.ptr, was->name.len);
+    if (lua_rawget(L, r->overrides) == LUA_TNIL) {
+        lua_pop(L, 1);
+        return ATTR_LEFT_ALONE;
+    }
+    if (is_deleted(L, -1)) {
+        lua_pop(L, 1);
+        return ATTR_GONE;
+    }
+    return ATTR_SET;
+}
+
+/* The input's attributes still there, in the input's order. */
+static void read_known(struct reading *r)
+{
+    for (size_t i = 0; i < r->in->attr_count; i++) {
+        const struct event_attr *was = &r->in->attrs[i];
+
+        switch (attr_state(r, was)) {
+        case ATTR_SET:
+            add_typed(r, was);
+            lua_pop(r->L, 1);
+            break;
+        case ATTR_LEFT_ALONE: add_left_alone(r, was); break;
+        case ATTR_GONE: r->changed = true; break;
+        }
+    }
+}
+
+/* The value at the top as a new attribute, typed by its Lua type. */
+static void add_by_value(struct reading *r, const char *name, size_t len)
+{
+    lua_State *L = r->L;
+    struct event_value v;
+    const char *s;
+    size_t slen;
+
+    switch (lua_type(L, -1)) {
+    case LUA_TBOOLEAN:
+        v.type = EVENT_BOOLEAN;
+        v.u.boolean = lua_toboolean(L, -1);
+        break;
+    case LUA_TNUMBER:
+        if (!lua_isinteger(L, -1))
+            read_fail(L, "%s: attribute %s: %g is not an integer; an attribute holds a "
+                         "string, an integer or a boolean (tostring() makes a string)",
+                      r->what, name, (double)lua_tonumber(L, -1));
+        v.type = EVENT_INTEGER;
+        v.u.integer = (int64_t)lua_tointeger(L, -1);
+        break;
+    case LUA_TSTRING:
+        v.type = event_attr_type(name, len);
+        s = lua_tolstring(L, -1, &slen);
+        copy_bytes(r, &v, s, slen);
+        break;
+    default:
+        read_fail(L, "%s: attribute %s: expected a string, an integer or a boolean; got a %s",
+                  r->what, name, luaL_typename(L, -1));
+    }
+    add_attr(r, name, len, &v, false);
+}
+
+struct new_name {
+    const char *name; /* the key's own bytes: the table holds the string */
+    size_t len;
+};
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(((const struct new_name *)a)->name, ((const struct new_name *)b)->name);
+}
+
+/* The key at -2 as a new attribute's name, or skipped; returns whether it is one. */
+static bool new_name_at(struct reading *r, struct new_name *found)
+{
+    lua_State *L = r->L;
+
+    if (lua_type(L, -2) == LUA_TLIGHTUSERDATA && r->proxy)
+        return false; /* a hidden key */
+    if (lua_type(L, -2) != LUA_TSTRING)
+        read_fail(L, "%s: a key that is a %s; an event's keys are attribute names and data",
+                  r->what, luaL_typename(L, -2));
+    found->name = lua_tolstring(L, -2, &found->len);
+    if (is_data_name(found->name, found->len))
+        return false;
+    if (find_attr(r->in, found->name, found->len) != NULL) {
+        r->raw_inputs = true;
+        return false;
+    }
+    if (!event_name_valid(found->name, found->len))
+        read_fail(L, "%s: attribute \"%.80s\": expected a name of 1 to 255 lower-case letters "
+                     "a-z and digits 0-9", r->what, found->name);
+    return true;
+}
+
+/* The keys that are not the input's attributes, sorted by name. */
+static size_t gather_new(struct reading *r, struct new_name *names)
+{
+    struct new_name found;
+    size_t count = 0;
+
+    lua_pushnil(r->L);
+    while (lua_next(r->L, r->t) != 0) {
+        if (new_name_at(r, &found)) {
+            if (count == NEW_ATTRS_MAX)
+                read_fail(r->L, "%s: more than %d new attributes", r->what, NEW_ATTRS_MAX);
+            names[count++] = found;
+        }
+        lua_pop(r->L, 1);
+    }
+    qsort(names, count, sizeof(names[0]), compare_names);
+    return count;
+}
+
+static void add_new(struct reading *r, const struct new_name *names, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        lua_pushlstring(r->L, names[i].name, names[i].len);
+        lua_rawget(r->L, r->t);
+        add_by_value(r, names[i].name, names[i].len);
+        lua_pop(r->L, 1);
+    }
+}
+
+/* ---- table -> event: checks ---------------------------------------------------------------- */
+
+/* New JSON data under a datacontenttype that names something else: it is JSON now. */
+static void mark_json(struct event *out)
+{
+    for (size_t i = 0; i < out->attr_count; i++) {
+        struct event_attr *a = &out->attrs[i];
+
+        if (a->name.len == 15 && memcmp(a->name.ptr, "datacontenttype", 15) == 0 &&
+            a->value.type != EVENT_BOOLEAN && a->value.type != EVENT_INTEGER &&
+            !event_content_type_is_json(a->value.u.bytes.ptr, a->value.u.bytes.len)) {
+            a->value.type = EVENT_STRING;
+            a->value.u.bytes.ptr = JSON_CONTENT_TYPE;
+            a->value.u.bytes.len = strlen(JSON_CONTENT_TYPE);
+        }
+    }
+}
+
+static bool is_required(const struct event_attr *a)
+{
+    for (size_t i = 0; i < sizeof(required_attrs) / sizeof(required_attrs[0]); i++)
+        if (a->name.len == strlen(required_attrs[i]) &&
+            memcmp(a->name.ptr, required_attrs[i], a->name.len) == 0)
+            return true;
+    return false;
+}
+
+/* The broker's own extensions (xvanus*) that the input carried: they only pass through. */
+static bool is_inherited_reserved(const struct reading *r, const struct event_attr *a)
+{
+    return a->name.len > strlen(RESERVED_PREFIX) &&
+           memcmp(a->name.ptr, RESERVED_PREFIX, strlen(RESERVED_PREFIX)) == 0 &&
+           find_attr(r->in, a->name.ptr, a->name.len) != NULL;
+}
+
+/* Whether out's attribute i goes into the check. */
+static bool to_check(const struct reading *r, size_t i)
+{
+    const struct event_attr *a = &r->out->attrs[i];
+    bool left_alone = i < TRACKED_ATTRS_MAX && r->left_alone[i];
+
+    if (is_inherited_reserved(r, a))
+        return false;
+    return !left_alone || is_required(a);
+}
+
+/*
+ * The CloudEvents rules (event_check.h) over what the script set, with the
+ * required attributes: what it left alone came valid from the store.
+ */
+static void check_event(struct reading *r)
+{
+    struct event view = *r->out;
+    struct event_error err;
+
+    if (!r->changed && r->proxy)
+        return;
+    view.attrs = vane_arena_alloc(r->arena, (r->out->attr_count + 1) * sizeof(*view.attrs));
+    view.attr_count = 0;
+    for (size_t i = 0; i < r->out->attr_count; i++)
+        if (to_check(r, i))
+            view.attrs[view.attr_count++] = r->out->attrs[i];
+    if (event_check(&view, &err) != 0)
+        read_fail(r->L, "%s: %s", r->what, err.message);
+}
+
+void script_event_read(lua_State *L, int idx, const struct event *in, struct event *out,
+                       struct vane_arena *arena, struct script_json_scratch *scratch,
+                       const char *what)
+{
+    struct reading r = {.L = L, .t = lua_absindex(L, idx), .in = in, .out = out,
+                        .arena = arena, .scratch = scratch, .what = what};
+    struct new_name names[NEW_ATTRS_MAX];
+    size_t count;
+    bool new_json;
+
+    luaL_checkstack(L, 8, "reading the event");
+    r.proxy = is_event_table(L, r.t);
+    if (r.proxy) {
+        event_of(L, r.t);
+        if (lua_rawgetp(L, r.t, &override_key) == LUA_TTABLE)
+            r.overrides = lua_gettop(L);
+        else
+            lua_pop(L, 1);
+    }
+    event_reset(out);
+    new_json = read_data(&r);
+    count = gather_new(&r, names);
+    read_known(&r);
+    add_new(&r, names, count);
+    if (new_json)
+        mark_json(out);
+    check_event(&r);
+    if (r.overrides != 0)
+        lua_remove(L, r.overrides);
+}

@@ -1,0 +1,345 @@
+/*
+ * test-engine.c -- the connector engine with the real vaned, real worker
+ * processes and real plugins: a sink plugin built here
+ * (tests/plugins/sink-crashy.c) that segfaults on its 100th event, with
+ * every event still delivered and vaned serving on; instances scaled from
+ * 0 up to max under a backlog and back to 0 when idle; a source
+ * (connectors/source-http) started by its first request; a worker killed
+ * with SIGKILL and restarted; bad specs refused naming the field; and
+ * connectors kept across a restart of vaned.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "harness.h"
+#include "tap.h"
+
+static char *base; /* "http://127.0.0.1:PORT" of vaned */
+static char *tmpdir;
+
+static json_t *call_json(const char *method, const char *path, const char *body, long *status)
+{
+    char *url = vane_asprintf("%s%s", base, path);
+    const char *headers[] = {"Content-Type: application/json", NULL};
+    struct http_call call = {method, url, headers, body, body ? strlen(body) : 0, HTTP_1_1};
+    struct http_reply reply;
+    json_t *parsed = NULL;
+
+    if (http_call(&call, &reply) == 0)
+        parsed = json_loads(reply.body ? reply.body : "", 0, NULL);
+    *status = reply.status;
+    if (*status >= 300)
+        tap_diag("%s %s: %ld %s", method, path, reply.status, reply.body ? reply.body : "");
+    http_reply_free(&reply);
+    vane_free(url);
+    return parsed;
+}
+
+static long post(const char *path, const char *body)
+{
+    long status;
+
+    json_decref(call_json("POST", path, body, &status));
+    return status;
+}
+
+/* The connector's status member, or NULL. */
+static json_t *status_of(const char *name)
+{
+    char *path = vane_asprintf("/api/v1/connectors/%s", name);
+    long code;
+    json_t *conn = call_json("GET", path, NULL, &code), *status;
+
+    vane_free(path);
+    status = json_incref(json_object_get(conn, "status"));
+    json_decref(conn);
+    return status;
+}
+
+static json_int_t status_int(const char *name, const char *key)
+{
+    json_t *status = status_of(name);
+    json_int_t v = json_integer_value(json_object_get(status, key));
+
+    json_decref(status);
+    return v;
+}
+
+static bool publish_many(const char *bus, const char *prefix, int count)
+{
+    char *url = vane_asprintf("%s/gateway/%s", base, bus);
+    bool all = true;
+
+    for (int i = 0; i < count && all; i++) {
+        char id[64];
+        char *h_id;
+        const char *headers[] = {"ce-specversion: 1.0", NULL, "ce-source: /test",
+                                 "ce-type: com.example.t", "Content-Type: text/plain", NULL};
+        struct http_call call = {"POST", url, headers, "x", 1, HTTP_1_1};
+        struct http_reply reply;
+
+        snprintf(id, sizeof(id), "%s-%d", prefix, i);
+        headers[1] = h_id = vane_asprintf("ce-id: %s", id);
+        all = http_call(&call, &reply) == 0 && reply.status == 200;
+        http_reply_free(&reply);
+        vane_free(h_id);
+    }
+    vane_free(url);
+    return all;
+}
+
+/* How many distinct lines starting with prefix the file holds. */
+static size_t distinct_lines(const char *path, const char *prefix)
+{
+    char *text = harness_read_file(path), *line, *save = NULL;
+    json_t *seen = json_object();
+    size_t n;
+
+    for (line = text ? strtok_r(text, "\n", &save) : NULL; line != NULL;
+         line = strtok_r(NULL, "\n", &save))
+        if (strncmp(line, prefix, strlen(prefix)) == 0)
+            json_object_set_new(seen, line, json_true());
+    n = json_object_size(seen);
+    json_decref(seen);
+    vane_free(text);
+    return n;
+}
+
+static size_t wait_lines(const char *path, const char *prefix, size_t want, int timeout_ms)
+{
+    size_t got = 0;
+
+    for (int waited = 0; waited < harness_ms(timeout_ms); waited += 50) {
+        if ((got = distinct_lines(path, prefix)) >= want)
+            break;
+        usleep(50 * 1000);
+    }
+    return got;
+}
+
+/* Polls a status number until it equals want; returns the last value seen. */
+static json_int_t wait_status(const char *name, const char *key, json_int_t want, int timeout_ms)
+{
+    json_int_t v = -1;
+
+    for (int waited = 0; waited < harness_ms(timeout_ms); waited += 50) {
+        if ((v = status_int(name, key)) == want)
+            break;
+        usleep(50 * 1000);
+    }
+    return v;
+}
+
+/* A sink connector named name serving a new subscription of bus "orders". */
+static long create_sink(const char *name, const char *options, int max, const char *extra)
+{
+    char *sub = vane_asprintf("{\"name\":\"%s-sub\",\"eventbus\":\"orders\"}", name);
+    char *conn = vane_asprintf("{\"name\":\"%s\",\"plugin\":\"sink-crashy\",\"subscription\":"
+                               "\"%s-sub\",\"options\":%s,\"max\":%d%s}",
+                               name, name, options, max, extra ? extra : "");
+    long status = post("/api/v1/subscriptions", sub);
+
+    if (status == 201)
+        status = post("/api/v1/connectors", conn);
+    vane_free(sub);
+    vane_free(conn);
+    return status;
+}
+
+/* ---- a crashing sink --------------------------------------------------------- */
+
+static void test_crashing_sink(void)
+{
+    char *file = vane_asprintf("%s/crash.ids", tmpdir);
+    char *options = vane_asprintf("{\"file\":\"%s\",\"crash_at\":100}", file);
+    long status;
+
+    is_int(create_sink("crashy", options, 1, NULL), 201, "a sink connector is created");
+    ok(publish_many("orders", "c", 250), "250 events published");
+    is_int(wait_lines(file, "c-", 250, 60000), 250,
+           "every event is delivered at least once, though the plugin crashes on every 100th");
+    ok(status_int("crashy", "restarts") >= 2, "the crashed instances were counted as restarts");
+    {
+        json_t *st = status_of("crashy");
+
+        contains(json_string_value(json_object_get(st, "last_error")), "signal 11",
+                 "the status says how the instance died");
+        json_decref(st);
+    }
+    json_decref(call_json("GET", "/healthz", NULL, &status));
+    is_int(status, 200, "vaned serves on");
+    vane_free(options);
+    vane_free(file);
+}
+
+/* ---- scaling 0 -> max -> 0 ------------------------------------------------------ */
+
+static void test_scaling(void)
+{
+    char *file = vane_asprintf("%s/scale.ids", tmpdir);
+    char *options = vane_asprintf("{\"file\":\"%s\",\"delay_ms\":20}", file);
+    json_int_t most = 0;
+
+    is_int(create_sink("slow", options, 3, ",\"min\":0,\"concurrency\":2,\"idle_timeout\":\"1s\""),
+           201, "a slow sink connector with min 0, max 3");
+    is_int(status_int("slow", "running"), 0, "no instance runs before there is work");
+    ok(publish_many("orders", "s", 300), "300 events published");
+    for (int waited = 0; waited < harness_ms(30000) && distinct_lines(file, "s-") < 300;
+         waited += 50) {
+        json_int_t running = status_int("slow", "running");
+
+        most = running > most ? running : most;
+        usleep(50 * 1000);
+    }
+    is_int(distinct_lines(file, "s-"), 300, "every event is delivered");
+    is_int(most, 3, "under the backlog, instances grew to max");
+    is_int(wait_status("slow", "running", 0, 10000), 0, "idle, they stop, back to min 0");
+    vane_free(options);
+    vane_free(file);
+}
+
+/* ---- a source started by its first request -------------------------------------- */
+
+static void test_source_on_demand(void)
+{
+    char *url = vane_asprintf("%s/connectors/hook", base);
+    const char *headers[] = {"Content-Type: application/json", NULL};
+    struct http_call call = {"POST", url, headers, "{\"n\":1}", 7, HTTP_1_1};
+    struct http_reply reply;
+    long status;
+    json_t *events;
+    char *dump;
+
+    is_int(post("/api/v1/connectors", "{\"name\":\"hook\",\"plugin\":\"source-http\",\"eventbus\":"
+                                      "\"orders\",\"idle_timeout\":\"1s\"}"),
+           201, "a source connector with min 0");
+    is_int(status_int("hook", "running"), 0, "no instance runs before a request");
+    ok(http_call(&call, &reply) == 0, "a request to /connectors/hook is answered");
+    is_int(reply.status, 202, "202 once the event is durable");
+    events = call_json("GET", "/api/v1/eventbuses/orders/events?eventlog=0&offset=0&limit=1000",
+                       NULL, &status);
+    dump = json_dumps(events, JSON_COMPACT);
+    contains(dump, "\"n\":1", "the event is in the eventbus");
+    free(dump);
+    is_int(status_int("hook", "running"), 1, "the request started one instance");
+    is_int(wait_status("hook", "running", 0, 10000), 0, "idle, it stops again");
+    is_int(post("/api/v1/connectors", "{\"name\":\"hook\",\"plugin\":\"source-http\","
+                                      "\"eventbus\":\"orders\"}"),
+           409, "a second connector of the same name is refused");
+    http_reply_free(&reply);
+    json_decref(events);
+    vane_free(url);
+}
+
+/* ---- a worker killed, specs refused, and a restart ---------------------------------- */
+
+static void test_killed_worker(void)
+{
+    char *file = vane_asprintf("%s/kept.ids", tmpdir);
+    char *options = vane_asprintf("{\"file\":\"%s\"}", file);
+    json_t *st;
+    pid_t pid;
+
+    is_int(create_sink("kept", options, 1, ",\"min\":1"), 201, "a sink connector with min 1");
+    is_int(wait_status("kept", "running", 1, 10000), 1, "min 1: an instance runs at once");
+    st = status_of("kept");
+    pid = (pid_t)json_integer_value(json_object_get(json_array_get(json_object_get(st,
+                                                                                    "instances"),
+                                                                   0),
+                                                    "pid"));
+    json_decref(st);
+    ok(pid > 0 && kill(pid, SIGKILL) == 0, "its worker process is killed");
+    is_int(wait_status("kept", "restarts", 1, 10000), 1, "the engine counts a restart");
+    is_int(wait_status("kept", "running", 1, 10000), 1, "and starts a new instance");
+    vane_free(options);
+    vane_free(file);
+}
+
+static void test_refused(void)
+{
+    static const struct {
+        const char *body, *field;
+    } cases[] = {
+        {"{\"name\":\"x\",\"plugin\":\"nope\",\"eventbus\":\"orders\"}", "plugin"},
+        {"{\"name\":\"x\",\"plugin\":\"source-http\"}", "eventbus"},
+        {"{\"name\":\"x\",\"plugin\":\"source-http\",\"eventbus\":\"nope\"}", "eventbus"},
+        {"{\"name\":\"x\",\"plugin\":\"sink-crashy\",\"subscription\":\"crashy-sub\"}",
+         "options.file"},
+        {"{\"name\":\"x\",\"plugin\":\"source-http\",\"eventbus\":\"orders\",\"max\":0}", "max"},
+        {"{\"name\":\"x\",\"plugin\":\"source-http\",\"eventbus\":\"orders\",\"min\":3,"
+         "\"max\":2}", "max"},
+        {"{\"name\":\"x\",\"plugin\":\"source-http\",\"eventbus\":\"orders\",\"colour\":1}",
+         "colour"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        long status;
+        json_t *err = call_json("POST", "/api/v1/connectors", cases[i].body, &status);
+
+        ok(status == 400 || status == 409, "refused: %s", cases[i].body);
+        is_str(json_string_value(json_object_get(json_object_get(err, "error"), "field")),
+               cases[i].field, "naming the field");
+        json_decref(err);
+    }
+}
+
+/* ---- the whole run ------------------------------------------------------------------- */
+
+static int start(struct vaned *v, const char *data, const char *config)
+{
+    const char *args[] = {"--config", config, NULL};
+    int rc = vaned_start(v, data, args);
+
+    vane_free(base);
+    base = vane_strdup(v->url);
+    return rc;
+}
+
+int main(void)
+{
+    struct vaned v;
+    char *plugins, *config, *data, *built, *text;
+    long status;
+
+    tmpdir = harness_tempdir();
+    plugins = vane_asprintf("%s/plugins", tmpdir);
+    data = vane_asprintf("%s/data", tmpdir);
+    built = vane_asprintf("%s/sink-crashy.so", plugins);
+    text = vane_asprintf("return { plugins = { dirs = \"%s:%s\" } }\n", plugins,
+                         getenv("VANE_CONNECTORS_BUILDDIR"));
+    config = harness_write_file(tmpdir, "vane.lua", text);
+    if (mkdir(plugins, 0755) != 0 || !harness_build_plugin("sink-crashy", NULL, built))
+        return tap_skip_all("cannot build the test plugin");
+    if (start(&v, data, config) != 0)
+        return tap_skip_all("vaned did not start");
+    is_int(post("/api/v1/eventbuses", "{\"name\":\"orders\"}"), 201, "eventbus orders");
+    test_refused();
+    test_crashing_sink();
+    test_scaling();
+    test_source_on_demand();
+    test_killed_worker();
+
+    kill(v.pid, SIGTERM);
+    is_int(vaned_wait(&v, harness_ms(20000)), 0, "vaned stops cleanly, its workers with it");
+    vaned_cleanup(&v);
+    if (start(&v, data, config) != 0)
+        return tap_skip_all("vaned did not start again");
+    json_decref(call_json("GET", "/api/v1/connectors/kept", NULL, &status));
+    is_int(status, 200, "connectors are kept across a restart");
+    is_int(wait_status("kept", "running", 1, 10000), 1, "and their min instances start again");
+    kill(v.pid, SIGTERM);
+    is_int(vaned_wait(&v, harness_ms(20000)), 0, "vaned stops cleanly again");
+    vaned_cleanup(&v);
+    vane_free(plugins);
+    vane_free(data);
+    vane_free(config);
+    vane_free(built);
+    vane_free(text);
+    vane_free(base);
+    harness_rmtree(tmpdir);
+    return tap_done();
+}
