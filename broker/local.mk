@@ -105,6 +105,8 @@ libvane_la_SOURCES += \
 	broker/script/script_event.c broker/script/script_event.h \
 	broker/script/script_internal.h \
 	broker/script/script_json.c broker/script/script_json.h \
+	broker/script/script_json_encode.c broker/script/script_json_internal.h \
+	broker/script/script_json_lazy.c \
 	broker/script/script_registry.c broker/script/script_registry.h \
 	broker/script/script_sandbox.c broker/script/script_sandbox.h \
 	broker/gateway/scripts_api.c broker/gateway/scripts_api.h

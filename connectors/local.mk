@@ -59,15 +59,17 @@ connectors_source_git_la_LIBADD = connectors/libconnector.la $(GIT2_LIBS)
 EXTRA_DIST += connectors/sink-stdout/README.md connectors/sink-http/README.md \
 	connectors/source-http/README.md connectors/source-git/README.md
 
-# The options tables of doc/connectors.md come from the connectors' own
-# declarations: `make connectors-doc` rewrites them, and
-# tests/test-connectors-doc.sh (make check) fails when one is stale.
+# The options tables of doc/connectors.md and of each connector's README.md
+# come from the connectors' own declarations: `make connectors-doc` rewrites
+# them, and tests/test-connectors-doc.sh (make check) fails when one is stale.
 noinst_PROGRAMS += connectors/options-doc
 connectors_options_doc_SOURCES = connectors/options-doc.c
 connectors_options_doc_LDADD = libvane.la
-CONNECTOR_FILES = $(connector_LTLIBRARIES)
+CONNECTOR_DOCS = $(srcdir)/doc/connectors.md $(srcdir)/connectors/sink-stdout/README.md \
+	$(srcdir)/connectors/sink-http/README.md $(srcdir)/connectors/source-http/README.md \
+	$(srcdir)/connectors/source-git/README.md
 
 connectors-doc: connectors/options-doc$(EXEEXT) $(connector_LTLIBRARIES)
-	connectors/options-doc$(EXEEXT) $(srcdir)/doc/connectors.md $(CONNECTOR_FILES)
+	connectors/options-doc$(EXEEXT) $(CONNECTOR_DOCS) -- $(connector_LTLIBRARIES)
 
 .PHONY: connectors-doc

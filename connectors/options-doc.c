@@ -2,22 +2,23 @@
  * options-doc.c -- keeps the options tables of doc/connectors.md equal to
  * what the connectors declare.
  *
- *     connectors/options-doc DOC.md PLUGIN...          rewrite DOC.md's tables
- *     connectors/options-doc --check DOC.md PLUGIN...  compare them (TAP)
+ *     connectors/options-doc DOC.md... -- PLUGIN...          rewrite the docs' tables
+ *     connectors/options-doc --check DOC.md... -- PLUGIN...  compare them (TAP)
  *
  * Each PLUGIN (a built connector, connectors/sink-http.la) is loaded with
  * the broker's own loader (plugin/plugin.h), which checks it as vaned
  * would, and its declared options are rendered as a Markdown table
  * (plugin_options_describe gives the same view as GET /api/v1/plugins).
- * The table replaces whatever stands in DOC.md between the lines
+ * The table replaces whatever stands in each DOC.md between the lines
  *
  *     <!-- options: NAME -->
  *     <!-- end options: NAME -->
  *
+ * (doc/connectors.md has them for every connector, each connector's
+ * README.md for its own); a plugin that no doc shows is an error.
  * `make connectors-doc` runs the first form; the test
  * tests/test-connectors-doc.sh runs the second, printing one TAP line per
- * connector, so a changed option that the doc does not show fails `make
- * check`.  A build tool and a test, so it links libvane; the connectors
+ * table, so a changed option that a doc does not show fails `make check`.  A build tool and a test, so it links libvane; the connectors
  * themselves never do.
  */
 #include <stdbool.h>
@@ -83,9 +84,9 @@ static void options_table(const struct plugin *p, struct vane_buf *out)
 }
 
 /*
- * Replaces the text between name's markers in doc with table.  Returns 0,
- * 1 when the text there was already table, or -1 when doc lacks the
- * markers (said on stderr).
+ * Replaces the text between name's markers in doc with table.  Returns 1
+ * when the text there was already table, 0 when it was replaced, or -1
+ * when doc has no markers for name.
  */
 static int replace_section(struct vane_buf *doc, const char *name, const struct vane_buf *table)
 {
@@ -96,11 +97,8 @@ static int replace_section(struct vane_buf *doc, const char *name, const struct 
     int rc = -1;
 
     to = from != NULL ? strstr(from, end) : NULL;
-    if (to == NULL) {
-        fprintf(stderr, "options-doc: the doc has no \"%s\" ... \"%s\" lines for %s\n",
-                begin, end, name);
+    if (to == NULL)
         goto done;
-    }
     from += strlen(begin);
     rc = (size_t)(to - from) == table->len && memcmp(from, table->data, table->len) == 0;
     vane_buf_append(&rebuilt, doc->data, (size_t)(from - doc->data));
@@ -143,48 +141,85 @@ static bool write_doc(const char *path, const struct vane_buf *doc)
     return ok;
 }
 
-/* Updates (or, checking, compares) one plugin's section; true when it is current. */
-static bool one_plugin(const char *file, struct vane_buf *doc, bool check, int number)
+struct run {
+    bool check;
+    int tests, failed;
+};
+
+/* A TAP line when checking; a failure either way is counted. */
+static void report(struct run *run, bool pass, const char *fmt, const char *a, const char *b)
+{
+    run->tests++;
+    run->failed += !pass;
+    if (run->check) {
+        printf("%s %d - ", pass ? "ok" : "not ok", run->tests);
+        printf(fmt, a, b);
+        printf("\n");
+    } else if (!pass) {
+        fprintf(stderr, "options-doc: ");
+        fprintf(stderr, fmt, a, b);
+        fprintf(stderr, "\n");
+    }
+}
+
+/* Updates (or compares) the sections of every doc for one plugin. */
+static void one_plugin(struct run *run, const char *file, struct vane_buf *docs,
+                       char *const *doc_paths, int doc_count)
 {
     struct plugin *p;
     struct vane_buf table = VANE_BUF_INIT;
     char *why = NULL;
-    int rc;
+    int found = 0;
 
     if (plugin_load(file, NULL, false, &p, &why) != 0) {
-        printf("%s %d - %s loads\n# %s\n", check ? "not ok" : "#", number, file, why);
+        report(run, false, "%s loads (%s)", file, why);
         vane_free(why);
-        return false;
+        return;
     }
     options_table(p, &table);
-    rc = replace_section(doc, p->name, &table);
-    if (check)
-        printf("%s %d - the options table of %s in the doc is current%s\n",
-               rc == 1 ? "ok" : "not ok", number, p->name,
-               rc == 0 ? " (run `make connectors-doc`)" : "");
+    for (int i = 0; i < doc_count; i++) {
+        int rc = replace_section(&docs[i], p->name, &table);
+
+        if (rc < 0)
+            continue;
+        found++;
+        if (run->check)
+            report(run, rc == 1, "%s shows the options of %s as declared (else run `make "
+                   "connectors-doc`)", doc_paths[i], p->name);
+    }
+    if (found == 0)
+        report(run, false, "some doc has <!-- options: %s --> ... <!-- end options: %s --> lines",
+               p->name, p->name);
     vane_buf_free(&table);
     plugin_release(p);
-    return rc >= 0 && (!check || rc == 1);
 }
 
 int main(int argc, char **argv)
 {
-    bool check = argc > 1 && strcmp(argv[1], "--check") == 0;
-    int first = check ? 2 : 1, failed = 0;
-    struct vane_buf doc = VANE_BUF_INIT;
+    struct run run = {.check = argc > 1 && strcmp(argv[1], "--check") == 0};
+    int first = run.check ? 2 : 1, sep = first, doc_count;
+    struct vane_buf *docs;
 
-    if (argc - first < 2) {
-        fprintf(stderr, "usage: options-doc [--check] DOC.md PLUGIN...\n");
+    while (sep < argc && strcmp(argv[sep], "--") != 0)
+        sep++;
+    doc_count = sep - first;
+    if (doc_count == 0 || sep + 1 >= argc) {
+        fprintf(stderr, "usage: options-doc [--check] DOC.md... -- PLUGIN...\n");
         return 2;
     }
-    if (!read_doc(argv[first], &doc))
-        return 1;
-    if (check)
-        printf("1..%d\n", argc - first - 1);
-    for (int i = first + 1; i < argc; i++)
-        failed += !one_plugin(argv[i], &doc, check, i - first);
-    if (!check && failed == 0 && !write_doc(argv[first], &doc))
-        failed = 1;
-    vane_buf_free(&doc);
-    return failed > 0;
+    docs = vane_calloc((size_t)doc_count, sizeof(*docs));
+    for (int i = 0; i < doc_count; i++)
+        if (!read_doc(argv[first + i], &docs[i]))
+            return 1;
+    for (int i = sep + 1; i < argc; i++)
+        one_plugin(&run, argv[i], docs, argv + first, doc_count);
+    for (int i = 0; i < doc_count; i++) {
+        if (!run.check && run.failed == 0 && !write_doc(argv[first + i], &docs[i]))
+            run.failed++;
+        vane_buf_free(&docs[i]);
+    }
+    vane_free(docs);
+    if (run.check)
+        printf("1..%d\n", run.tests);
+    return run.failed > 0;
 }

@@ -5,3 +5,5 @@ dist_doc_DATA += doc/architecture.md doc/configuration.md doc/getting-started.md
 dist_doc_DATA += doc/filters.md
 dist_doc_DATA += doc/subscriptions.md
 dist_doc_DATA += doc/transform.md
+dist_doc_DATA += doc/plugins.md
+dist_doc_DATA += doc/connectors.md

@@ -12,8 +12,7 @@ vaneinclude_HEADERS = sdk/vane/plugin.h
 pkgconfigdir = $(libdir)/pkgconfig
 pkgconfig_DATA = sdk/vane-sdk.pc
 
-EXTRA_DIST += sdk/vane-sdk.pc.in sdk/CHANGELOG.md
-DISTCLEANFILES = sdk/vane-sdk.pc
+EXTRA_DIST += sdk/CHANGELOG.md
 
 # The broker looks for installed plugins and connectors under $(pkglibdir)
 # (broker/plugin/plugin_registry.c).  (It builds against the SDK header

@@ -75,7 +75,8 @@ static void test_sink_stdout(void)
     if (start(&h, SINK_STDOUT, "print", options)) {
         deliver(&h, event_json, &d);
         chost_delivery_free(&d);
-        deliver(&h, "{\"specversion\":\"1.0\",\"id\":\"e-2\",\"source\":\"/s\",\"type\":\"t\"}", &d);
+        deliver(&h, "{\"specversion\":\"1.0\",\"id\":\"e-2\",\"source\":\"/s\",\"type\":\"t\"}",
+                &d);
         chost_delivery_free(&d);
         chost_stop(&h);
     }
@@ -541,6 +542,29 @@ static void source_git_changes(const char *repo, const char *options)
            "commits of the moved branches, then of the new ones, each once; then branches, "
            "then tags");
     vane_free(text);
+    git(repo, (const char *const[]){"tag", "-f", "v1", "feature", NULL});
+    ok(chost_wait_emitted(&h, 6, 10000), "a tag moved");
+    git(repo, (const char *const[]){"tag", "-d", "v1", NULL});
+    ok(chost_wait_emitted(&h, 7, 10000), "a tag deleted");
+    text = summary(&h, 5);
+    is_str(text, "tag.moved v1\ntag.deleted v1\n", "moved, then deleted");
+    vane_free(text);
+    if (h.emit_count >= 7) {
+        json_t *moved = json_loads(h.emitted[5], 0, NULL);
+        json_t *gone = json_loads(h.emitted[6], 0, NULL);
+        const char *id = json_string_value(json_object_get(gone, "id"));
+
+        contains(id, "refs/tags/v1@", "a ref event's id names the ref");
+        ok(id != NULL && strlen(id) == 13 + 40 + 2 + 40 &&
+               strcmp(id + 95, "0000000000000000000000000000000000000000") == 0,
+           "then old..new, zeros for none (%s)", id);
+        ok(json_is_null(json_object_get(json_object_get(gone, "data"), "new")), "data.new null");
+        is_str(json_string_value(json_object_get(json_object_get(moved, "data"), "commit")),
+               json_string_value(json_object_get(json_object_get(moved, "data"), "new")),
+               "a lightweight tag's commit is its target");
+        json_decref(moved);
+        json_decref(gone);
+    }
     chost_stop(&h);
 }
 
@@ -590,6 +614,13 @@ static void test_source_git(void)
         vane_free(text);
         text = vane_asprintf("git:%s", url);
         contains(h.emit_count > 0 ? h.emitted[0] : "", text, "source git:<url>");
+        vane_free(text);
+        git(repo, (const char *const[]){"branch", "maint", "main", NULL});
+        ok(chost_wait_emitted(&h, 3, 10000), "a branch fetched");
+        git(repo, (const char *const[]){"branch", "-D", "maint", NULL});
+        ok(chost_wait_emitted(&h, 4, 10000), "a branch pruned");
+        text = summary(&h, 2);
+        is_str(text, "branch.created maint\nbranch.deleted maint\n", "come and gone");
         vane_free(text);
         chost_stop(&h);
     }

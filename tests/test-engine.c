@@ -5,8 +5,10 @@
  * every event still delivered and vaned serving on; instances scaled from
  * 0 up to max under a backlog and back to 0 when idle; a source
  * (connectors/source-http) started by its first request; a worker killed
- * with SIGKILL and restarted; bad specs refused naming the field; and
- * connectors kept across a restart of vaned.
+ * with SIGKILL and restarted; bad specs refused naming the field;
+ * connectors kept across a restart of vaned, and made from the config file;
+ * and a subscription filtered by a Lua script and a filter plugin built
+ * here, transformed by a Lua script into two events each.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -287,6 +289,63 @@ static void test_refused(void)
     }
 }
 
+/* ---- scripts and plugins in a subscription --------------------------------------------- */
+
+/* Publishes one structured-mode event with an integer extension level. */
+static bool publish_level(const char *id, const char *type, int level)
+{
+    char *body = vane_asprintf("{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"/t\","
+                               "\"type\":\"%s\",\"level\":%d,\"data\":{\"n\":1}}",
+                               id, type, level);
+    char *url = vane_asprintf("%s/gateway/orders", base);
+    const char *headers[] = {"Content-Type: application/cloudevents+json", NULL};
+    struct http_call call = {"POST", url, headers, body, strlen(body), HTTP_1_1};
+    struct http_reply reply;
+    bool ok = http_call(&call, &reply) == 0 && reply.status == 200;
+
+    http_reply_free(&reply);
+    vane_free(url);
+    vane_free(body);
+    return ok;
+}
+
+/*
+ * A subscription filtered by a Lua script and by a filter plugin built here
+ * (tests/plugins/good.c keeps events whose integer extension level is at
+ * least its option min), transformed by a Lua script that fans each event
+ * out into two, delivered to a sink connector.
+ */
+static void test_scripts_and_plugins(void)
+{
+    char *file = vane_asprintf("%s/external.ids", tmpdir);
+    char *sub = vane_asprintf(
+        "{\"name\":\"ext-sub\",\"eventbus\":\"orders\",\"filters\":[{\"lua\":\"keep\"},"
+        "{\"plugin\":\"test-good\",\"config\":{\"min\":3,\"name\":\"x\"}}],"
+        "\"transformer\":{\"lua\":\"twice\"}}");
+    char *conn = vane_asprintf("{\"name\":\"ext\",\"plugin\":\"sink-crashy\",\"subscription\":"
+                               "\"ext-sub\",\"options\":{\"file\":\"%s\"}}",
+                               file);
+
+    is_int(post("/api/v1/subscriptions",
+                "{\"name\":\"bad-lua\",\"eventbus\":\"orders\",\"filters\":[{\"lua\":\"nope\"}]}"),
+           400, "a filter naming a script that is not there is refused");
+    is_int(post("/api/v1/subscriptions",
+                "{\"name\":\"bad-plugin\",\"eventbus\":\"orders\",\"transformer\":"
+                "{\"plugin\":\"test-good\"}}"),
+           400, "a transformer naming a filter plugin is refused");
+    is_int(post("/api/v1/subscriptions", sub), 201, "a subscription with Lua and plugin stages");
+    is_int(post("/api/v1/connectors", conn), 201, "served by a sink connector");
+    ok(publish_level("e-kept", "keep", 5), "an event both filters keep");
+    ok(publish_level("e-low", "keep", 1), "an event the plugin drops");
+    ok(publish_level("e-other", "other", 9), "an event the script drops");
+    is_int(wait_lines(file, "e-kept-", 2, 20000), 2, "the kept event arrives twice, fanned out");
+    is_int(distinct_lines(file, "e-low"), 0, "the plugin filtered its event");
+    is_int(distinct_lines(file, "e-other"), 0, "the script filtered its event");
+    vane_free(file);
+    vane_free(sub);
+    vane_free(conn);
+}
+
 /* ---- the whole run ------------------------------------------------------------------- */
 
 static int start(struct vaned *v, const char *data, const char *config)
@@ -302,18 +361,31 @@ static int start(struct vaned *v, const char *data, const char *config)
 int main(void)
 {
     struct vaned v;
-    char *plugins, *config, *data, *built, *text;
+    char *plugins, *config, *data, *built, *text, *good, *scripts;
     long status;
 
     tmpdir = harness_tempdir();
     plugins = vane_asprintf("%s/plugins", tmpdir);
     data = vane_asprintf("%s/data", tmpdir);
     built = vane_asprintf("%s/sink-crashy.so", plugins);
-    text = vane_asprintf("return { plugins = { dirs = \"%s:%s\" } }\n", plugins,
-                         getenv("VANE_CONNECTORS_BUILDDIR"));
+    good = vane_asprintf("%s/test-good.so", plugins);
+    scripts = vane_asprintf("%s/scripts", tmpdir);
+    text = vane_asprintf("return { plugins = { dirs = \"%s:%s\" }, scripts = { dirs = \"%s\" } }\n",
+                         plugins, getenv("VANE_CONNECTORS_BUILDDIR"), scripts);
     config = harness_write_file(tmpdir, "vane.lua", text);
-    if (mkdir(plugins, 0755) != 0 || !harness_build_plugin("sink-crashy", NULL, built))
-        return tap_skip_all("cannot build the test plugin");
+    if (mkdir(plugins, 0755) != 0 || mkdir(scripts, 0755) != 0 ||
+        !harness_build_plugin("sink-crashy", NULL, built) ||
+        !harness_build_plugin("good", NULL, good))
+        return tap_skip_all("cannot build the test plugins");
+    vane_free(harness_write_file(scripts, "keep.lua",
+                                 "function filter(e) return e.type == 'keep' end\n"));
+    vane_free(harness_write_file(scripts, "twice.lua",
+                                 "function transform(e)\n"
+                                 "  local a, b = {}, {}\n"
+                                 "  for k, v in pairs(e) do a[k] = v; b[k] = v end\n"
+                                 "  a.id = e.id .. '-a'; b.id = e.id .. '-b'\n"
+                                 "  return {a, b}\n"
+                                 "end\n"));
     if (start(&v, data, config) != 0)
         return tap_skip_all("vaned did not start");
     is_int(post("/api/v1/eventbuses", "{\"name\":\"orders\"}"), 201, "eventbus orders");
@@ -322,15 +394,26 @@ int main(void)
     test_scaling();
     test_source_on_demand();
     test_killed_worker();
+    test_scripts_and_plugins();
 
     kill(v.pid, SIGTERM);
     is_int(vaned_wait(&v, harness_ms(20000)), 0, "vaned stops cleanly, its workers with it");
     vaned_cleanup(&v);
+    /* The config file names one more connector: made at start. */
+    vane_free(text);
+    text = vane_asprintf("return { plugins = { dirs = \"%s:%s\" }, scripts = { dirs = \"%s\" },\n"
+                         "  connectors = { fromfile = { plugin = \"sink-crashy\", subscription = "
+                         "\"crashy-sub\", min = 1, options = { file = \"%s/file.ids\" } } } }\n",
+                         plugins, getenv("VANE_CONNECTORS_BUILDDIR"), scripts, tmpdir);
+    vane_free(config);
+    config = harness_write_file(tmpdir, "vane.lua", text);
     if (start(&v, data, config) != 0)
         return tap_skip_all("vaned did not start again");
     json_decref(call_json("GET", "/api/v1/connectors/kept", NULL, &status));
     is_int(status, 200, "connectors are kept across a restart");
     is_int(wait_status("kept", "running", 1, 10000), 1, "and their min instances start again");
+    is_int(wait_status("fromfile", "running", 1, 10000), 1,
+           "a connector of the config file is made at start");
     kill(v.pid, SIGTERM);
     is_int(vaned_wait(&v, harness_ms(20000)), 0, "vaned stops cleanly again");
     vaned_cleanup(&v);
@@ -339,6 +422,8 @@ int main(void)
     vane_free(config);
     vane_free(built);
     vane_free(text);
+    vane_free(good);
+    vane_free(scripts);
     vane_free(base);
     harness_rmtree(tmpdir);
     return tap_done();

@@ -18,11 +18,13 @@
  * its exit statuses, and subscription dead-letter get and resend against
  * the real test sink (tests/sink-server.c), which first rejects events so
  * that they are dead-lettered and then takes them when they are resent.
- * Then every connector command (create, list, info, update, scale,
- * delete) with the plugins the build made (source-http, sink-stdout, found
- * beside vaned): options from --options and --option, the engine's status
- * and an instance started by scale --min 1, and the broker's refusals
- * (unknown plugin, eventbus, option) naming their field.
+ * Then a subscription made without --sink (its sink null, shown as "-"),
+ * which a sink connector serves, and every connector command (create,
+ * list, info, update, scale, delete) with the plugins the build made
+ * (source-http, sink-stdout, found beside vaned): options from --options
+ * and --option, settings left out shown as the effective values of the
+ * engine's status, an instance started by scale --min 1, and the broker's
+ * refusals (unknown plugin, eventbus, option) naming their field.
  */
 #include <errno.h>
 #include <signal.h>
@@ -832,7 +834,6 @@ static void test_subscription_usage(void)
 {
     static const struct usage_case cases[] = {
         {{"subscription", "create", "s", "--sink", SUB_SINK}, "--eventbus is required"},
-        {{"subscription", "create", "s", "--eventbus", "subs"}, "--sink is required"},
         {{"subscription", "create", "--eventbus", "subs", "--sink", SUB_SINK}, "expected NAME"},
         {{"subscription", "create", "s", "--eventbus", "subs", "--sink", SUB_SINK,
           "--delivery-mode", "smoke"}, "--delivery-mode: expected binary, structured or batch"},
@@ -1364,7 +1365,8 @@ static void test_connector_create(const char *sink_file)
     contains(out, "KIND          sink", "naming its kind");
     contains(out, "SUBSCRIPTION  to-file", "and its subscription");
     contains(out, "CONCURRENCY   4", "its concurrency");
-    contains(out, "MAX           -", "a default left out as -");
+    contains(out, "MAX           4", "a max left out: the engine's default, from its status");
+    contains(out, "IDLE_TIMEOUT  1m", "an idle timeout left out: the engine's 60s");
     contains(out, "OPTION  VALUE", "heading its options");
     contains(out, "format  text", "an option");
     contains(out, "PID  STATE  INFLIGHT  PLUGIN_VERSION", "and heading its instances");
@@ -1408,8 +1410,9 @@ static void test_connector_show(void)
     contains(out, "NAME  KIND    PLUGIN       TARGET   INSTANCES  RUNNING  QUEUED  RESTARTS  "
                   "LAST_ERROR",
              "a table with its heading");
-    contains(out, "source-http  feeds    -..2", "a row for the source: min..max, - for a default");
-    contains(out, "sink    sink-stdout  to-file  -..-", "and one for the sink");
+    contains(out, "source-http  feeds    0..2",
+             "a row for the source: min..max, the engine's default min from its status");
+    contains(out, "sink    sink-stdout  to-file  0..4", "and one for the sink, all defaults");
     vane_free(out);
     answer = vanectl_json("connector", "list");
     is_int(json_array_size(json_object_get(answer, "connectors")), 2,
@@ -1507,6 +1510,31 @@ static void test_connector_delete(void)
     is_int(vanectl(NULL, NULL, "eventbus", "delete", "feeds"), 0, "and its eventbus");
 }
 
+/* A subscription without --sink, for a sink connector to serve: its sink is null, shown as -. */
+static void test_subscription_without_sink(void)
+{
+    char *out = NULL;
+    json_t *sub;
+
+    sub = vanectl_json("subscription", "create", "to-file", "--eventbus", "feeds", "--disabled");
+    is_str(string_at(sub, "name"), "to-file", "subscription create without --sink exits 0");
+    ok(json_is_null(json_object_get(sub, "sink")) || json_object_get(sub, "sink") == NULL,
+       "with no sink");
+    json_decref(sub);
+    is_int(vanectl(&out, NULL, "subscription", "info", "to-file"), 0, "its info as a table");
+    contains(out, "SINK              -", "shows the sink as -");
+    vane_free(out);
+    is_int(vanectl(&out, NULL, "subscription", "list", "--eventbus", "feeds"), 0,
+           "subscription list");
+    contains(out, "to-file  feeds     -", "shows it with the sink as -");
+    vane_free(out);
+    is_int(vanectl(&out, NULL, "subscription", "create", "--help"), 0,
+           "subscription create --help");
+    contains(out, "[--sink URL]", "says --sink is optional");
+    contains(out, "leave it out for a sink connector", "and what leaving it out means");
+    vane_free(out);
+}
+
 /* Every connector command against the broker, with the plugins the build made. */
 static void test_connectors(void)
 {
@@ -1514,9 +1542,7 @@ static void test_connectors(void)
 
     test_connector_usage();
     is_int(vanectl(NULL, NULL, "eventbus", "create", "feeds"), 0, "the eventbus feeds");
-    is_int(vanectl(NULL, NULL, "subscription", "create", "to-file", "--eventbus", "feeds",
-                   "--sink", SUB_SINK, "--disabled"),
-           0, "a subscription for a sink");
+    test_subscription_without_sink();
     test_connector_create(sink_file);
     test_connector_show();
     test_connector_change();

@@ -1,6 +1,7 @@
 /*
- * command.c -- walking vanectl's command tables, and the error lines and
- * exit statuses every command shares (see vanectl.h).
+ * command.c -- walking vanectl's command tables, the error lines and exit
+ * statuses every command shares, and the setters that turn an option's
+ * value into a member of a request's JSON (see vanectl.h).
  *
  * Every failure ends as exactly one line on stderr that starts with
  * "vanectl: " and the command, so a script's log reads the same whatever
@@ -14,6 +15,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "encode.h"
+#include "parse.h"
 #include "vanectl.h"
 
 /* "eventbus" + "create" -> "eventbus create"; "" + "status" -> "status". */
@@ -142,6 +144,43 @@ int command_bad_value(const struct context *ctx, const char *option, const char 
                       const char *value)
 {
     return command_usage_error(ctx, "%s: expected %s; got \"%s\"", option, expected, value);
+}
+
+int command_set_text(const struct context *ctx, const char *option, json_t *into,
+                     const char *key, const char *text)
+{
+    json_t *string = json_string(text);
+
+    if (string == NULL)
+        return command_bad_value(ctx, option, "UTF-8 text", text);
+    json_object_set_new(into, key, string);
+    return 0;
+}
+
+int command_set_count(const struct context *ctx, const char *option, json_t *into,
+                      const char *key, const char *text, uint64_t min, uint64_t max)
+{
+    uint64_t number;
+    char *expected;
+    int status;
+
+    if (parse_count(text, max, &number) == 0 && number >= min) {
+        json_object_set_new(into, key, json_integer((json_int_t)number));
+        return 0;
+    }
+    expected = max == INT64_MAX
+                   ? vane_asprintf("a whole number, %llu or more", (unsigned long long)min)
+                   : vane_asprintf("a whole number from %llu to %llu", (unsigned long long)min,
+                                   (unsigned long long)max);
+    status = command_bad_value(ctx, option, expected, text);
+    vane_free(expected);
+    return status;
+}
+
+json_t *command_or_dash(const json_t *value)
+{
+    return value == NULL || json_is_null(value) ? json_string("-")
+                                                : json_incref((json_t *)value);
 }
 
 static const struct option global_options[] = {

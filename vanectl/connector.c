@@ -26,7 +26,10 @@
  * A connector is shown (info, and the answer of create, update and scale)
  * as its spec, then its plugin options as the broker gave them (it masks
  * secrets itself), then its status, then a row per running instance.
- * Spec members left out mean the engine's default and show as "-".
+ * Scaling members the spec leaves out (min, max, concurrency,
+ * idle_timeout) mean the engine's default; they show as the effective
+ * values the engine reports in the status ("min", "max", "concurrency",
+ * "idle_timeout_ms"), or as "-" when it reports none.
  * --format json prints the broker's answer unchanged.
  */
 #include <stdbool.h>
@@ -84,39 +87,6 @@ struct spec_request {
 };
 
 /* ---- the request body ------------------------------------------------------ */
-
-/* Sets into[key] to text as a JSON string (which must be UTF-8). */
-static int set_text(const struct context *ctx, const char *option, json_t *into, const char *key,
-                    const char *text)
-{
-    json_t *string = json_string(text);
-
-    if (string == NULL)
-        return command_bad_value(ctx, option, "UTF-8 text", text);
-    json_object_set_new(into, key, string);
-    return 0;
-}
-
-/* A whole number from min to max into into[key]. */
-static int set_count(const struct context *ctx, const char *option, json_t *into,
-                     const char *key, const char *text, uint64_t min, uint64_t max)
-{
-    uint64_t number;
-    char *expected;
-    int status;
-
-    if (parse_count(text, max, &number) == 0 && number >= min) {
-        json_object_set_new(into, key, json_integer((json_int_t)number));
-        return 0;
-    }
-    expected = max == INT64_MAX
-                   ? vane_asprintf("a whole number, %llu or more", (unsigned long long)min)
-                   : vane_asprintf("a whole number from %llu to %llu", (unsigned long long)min,
-                                   (unsigned long long)max);
-    status = command_bad_value(ctx, option, expected, text);
-    vane_free(expected);
-    return status;
-}
 
 /* --idle-timeout: checked here, sent as written ("60s"), which the broker reads the same way. */
 static int set_idle_timeout(const struct context *ctx, json_t *body, const char *text)
@@ -191,20 +161,22 @@ static int add_setting(const struct context *ctx, int opt, const char *value,
     json_t *body = request->body;
 
     switch (opt) {
-    case SETTING_PLUGIN: return set_text(ctx, "--plugin", body, "plugin", value);
-    case SETTING_EVENTBUS: return set_text(ctx, "--eventbus", body, "eventbus", value);
+    case SETTING_PLUGIN: return command_set_text(ctx, "--plugin", body, "plugin", value);
+    case SETTING_EVENTBUS: return command_set_text(ctx, "--eventbus", body, "eventbus", value);
     case SETTING_SUBSCRIPTION:
-        return set_text(ctx, "--subscription", body, "subscription", value);
+        return command_set_text(ctx, "--subscription", body, "subscription", value);
     case SETTING_OPTION: return add_option(ctx, request, value);
     case SETTING_OPTIONS: return set_options(ctx, request, value);
     case SETTING_CONCURRENCY:
-        return set_count(ctx, "--concurrency", body, "concurrency", value, 1, INT64_MAX);
+        return command_set_count(ctx, "--concurrency", body, "concurrency", value, 1,
+                                 INT64_MAX);
     case SETTING_IDLE_TIMEOUT: return set_idle_timeout(ctx, body, value);
-    case SETTING_DESCRIPTION: return set_text(ctx, "--description", body, "description", value);
+    case SETTING_DESCRIPTION:
+        return command_set_text(ctx, "--description", body, "description", value);
     case SETTING_MIN:
-        return set_count(ctx, "--min", body, "min", value, 0, ENGINE_MAX_INSTANCES);
+        return command_set_count(ctx, "--min", body, "min", value, 0, ENGINE_MAX_INSTANCES);
     case SETTING_MAX:
-        return set_count(ctx, "--max", body, "max", value, 1, ENGINE_MAX_INSTANCES);
+        return command_set_count(ctx, "--max", body, "max", value, 1, ENGINE_MAX_INSTANCES);
     default: /* command_getopt() has said what is wrong */
         return VANECTL_EXIT_USAGE;
     }
@@ -264,13 +236,6 @@ static void spec_request_free(struct spec_request *request)
 
 /* ---- printing --------------------------------------------------------------- */
 
-/* A member of the answer, or "-" where it is missing or null (the engine's default). */
-static json_t *or_dash(const json_t *value)
-{
-    return value == NULL || json_is_null(value) ? json_string("-")
-                                                : json_incref((json_t *)value);
-}
-
 static const json_t *status_of(const json_t *connector)
 {
     return json_object_get(connector, "status");
@@ -291,22 +256,59 @@ static json_t *target_text(const json_t *connector)
 {
     const json_t *eventbus = json_object_get(connector, "eventbus");
 
-    return or_dash(eventbus != NULL ? eventbus : json_object_get(connector, "subscription"));
+    return command_or_dash(eventbus != NULL ? eventbus
+                                            : json_object_get(connector, "subscription"));
 }
 
-/* A count of the spec as text, "-" when the engine defaults it.  Free with vane_free(). */
-static char *count_text(const json_t *value)
+/*
+ * A scaling setting as the engine runs it: the spec's own value when it
+ * gives one, else the effective value the engine reports in
+ * status[status_key] (its default), else NULL: a status without it.
+ */
+static const json_t *effective(const json_t *connector, const char *key,
+                               const char *status_key)
 {
+    const json_t *value = json_object_get(connector, key);
+
+    if (value != NULL && !json_is_null(value))
+        return value;
+    return json_object_get(status_of(connector), status_key);
+}
+
+/* A count (min, max) as text: the effective value, else "-".  Free with vane_free(). */
+static char *count_text(const json_t *connector, const char *key)
+{
+    const json_t *value = effective(connector, key, key);
+
     return json_is_integer(value)
                ? vane_asprintf("%" JSON_INTEGER_FORMAT, json_integer_value(value))
                : vane_strdup("-");
 }
 
+/* The idle timeout as the spec gives it ("30s"), else the engine's in milliseconds written
+ * as --idle-timeout takes it ("1m", "1500ms"), else "-". */
+static json_t *idle_timeout_cell(const json_t *connector)
+{
+    const json_t *given = json_object_get(connector, "idle_timeout");
+    const json_t *ms = json_object_get(status_of(connector), "idle_timeout_ms");
+    json_int_t value = json_integer_value(ms);
+    char *text;
+    json_t *cell;
+
+    if ((given != NULL && !json_is_null(given)) || !json_is_integer(ms) || value < 0)
+        return command_or_dash(given);
+    text = value % 1000 == 0 ? format_duration((uint64_t)value / 1000)
+                             : vane_asprintf("%" JSON_INTEGER_FORMAT "ms", value);
+    cell = json_string(text);
+    vane_free(text);
+    return cell;
+}
+
 /* "0..4": the instances it may run. */
 static json_t *range_text(const json_t *connector)
 {
-    char *min = count_text(json_object_get(connector, "min"));
-    char *max = count_text(json_object_get(connector, "max"));
+    char *min = count_text(connector, "min");
+    char *max = count_text(connector, "max");
     char *text = vane_asprintf("%s..%s", min, max);
     json_t *cell = json_string(text);
 
@@ -336,14 +338,15 @@ static json_t *spec_rows(const json_t *c)
     json_object_set_new(rows, json_object_get(c, "eventbus") != NULL ? "eventbus"
                                                                      : "subscription",
                         target_text(c));
-    json_object_update_new(rows, json_pack("{s:o,s:o,s:o,s:o,s:o,s:O?,s:O?}",
-                                       "min", or_dash(json_object_get(c, "min")),
-                                       "max", or_dash(json_object_get(c, "max")),
-                                       "concurrency", or_dash(json_object_get(c, "concurrency")),
-                                       "idle_timeout", or_dash(json_object_get(c, "idle_timeout")),
-                                       "description", or_dash(json_object_get(c, "description")),
-                                       "created", json_object_get(c, "created_at"),
-                                       "updated", json_object_get(c, "updated_at")));
+    json_object_update_new(
+        rows, json_pack("{s:o,s:o,s:o,s:o,s:o,s:O?,s:O?}",
+                        "min", command_or_dash(effective(c, "min", "min")),
+                        "max", command_or_dash(effective(c, "max", "max")),
+                        "concurrency", command_or_dash(effective(c, "concurrency", "concurrency")),
+                        "idle_timeout", idle_timeout_cell(c),
+                        "description", command_or_dash(json_object_get(c, "description")),
+                        "created", json_object_get(c, "created_at"),
+                        "updated", json_object_get(c, "updated_at")));
     return rows;
 }
 
@@ -377,7 +380,7 @@ static void print_status(const json_t *connector)
                      json_object_get(status, "restarts"), "events_in",
                      json_object_get(status, "events_in"), "events_out",
                      json_object_get(status, "events_out"), "last_error",
-                     or_dash(json_object_get(status, "last_error")));
+                     command_or_dash(json_object_get(status, "last_error")));
     fputc('\n', stdout);
     output_print(stdout, rows, OUTPUT_TABLE);
     fputc('\n', stdout);
@@ -408,14 +411,16 @@ static void print_connectors(const struct client_reply *reply)
 
     json_array_foreach(json_object_get(reply->body, "connectors"), i, c)
         json_array_append_new(
-            rows, json_pack("{s:O?,s:o,s:O?,s:o,s:o,s:o,s:o,s:o,s:o}", "name",
-                            json_object_get(c, "name"), "kind", kind_text(c), "plugin",
-                            json_object_get(c, "plugin"), "target", target_text(c),
-                            "instances", range_text(c), "running",
-                            or_dash(json_object_get(status_of(c), "running")), "queued",
-                            or_dash(json_object_get(status_of(c), "queued")), "restarts",
-                            or_dash(json_object_get(status_of(c), "restarts")), "last_error",
-                            last_error_text(c, LAST_ERROR_WIDTH)));
+            rows, json_pack("{s:O?,s:o,s:O?,s:o,s:o,s:o,s:o,s:o,s:o}",
+                            "name", json_object_get(c, "name"),
+                            "kind", kind_text(c),
+                            "plugin", json_object_get(c, "plugin"),
+                            "target", target_text(c),
+                            "instances", range_text(c),
+                            "running", command_or_dash(json_object_get(status_of(c), "running")),
+                            "queued", command_or_dash(json_object_get(status_of(c), "queued")),
+                            "restarts", command_or_dash(json_object_get(status_of(c), "restarts")),
+                            "last_error", last_error_text(c, LAST_ERROR_WIDTH)));
     output_table(stdout, columns, sizeof(columns) / sizeof(columns[0]), rows);
     json_decref(rows);
 }

@@ -7,11 +7,12 @@
  * Global options come before the command or among its own options.  The
  * endpoint defaults to $VANE_ENDPOINT, then http://127.0.0.1:8080; the
  * token to $VANE_TOKEN.
- * Commands are rows of the commands[] table below; eventbus, event and
- * subscription are groups whose rows live in eventbus.c, event.c and
- * subscription.c.  Each command talks to the broker through client.h,
- * prints through output.h and ends with one of the exit statuses of enum
- * vanectl_exit (vanectl.h).
+ * Commands are rows of the commands[] table below: status, and the groups
+ * eventbus, event, subscription, connector (source and sink plugins run by
+ * the connector engine) and plugin (the plugins loaded), whose rows live
+ * in eventbus.c, event.c, subscription.c, connector.c and plugin.c.  Each
+ * command talks to the broker through client.h, prints through output.h
+ * and ends with one of the exit statuses of enum vanectl_exit (vanectl.h).
  */
 #include <getopt.h>
 #include <stdio.h>

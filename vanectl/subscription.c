@@ -12,7 +12,9 @@
  * refuses.  Values are checked here against the API's own limits
  * (gateway/subscriptions_api.h), so a wrong one is a usage error (exit 2)
  * and nothing is sent; filters and transformers are only parsed as JSON
- * here, the broker compiles them and names what is wrong.
+ * here, the broker compiles them and names what is wrong.  --sink may be
+ * left out: then a sink connector (connector.c, --subscription) serves the
+ * subscription, and its sink shows as "-".
  *
  * A subscription is shown (info, and the answer of create, update,
  * disable, resume, reset-offset) as its settings, then a row per eventlog
@@ -143,37 +145,6 @@ static bool is_one_of(const char *text, const char *const *words)
     return false;
 }
 
-/* Sets into[key] to text as a JSON string (which must be UTF-8). */
-static int set_text(const struct context *ctx, const char *option, json_t *into, const char *key,
-                    const char *text)
-{
-    json_t *string = json_string(text);
-
-    if (string == NULL)
-        return command_bad_value(ctx, option, "UTF-8 text", text);
-    json_object_set_new(into, key, string);
-    return 0;
-}
-
-/* A whole number from min to max into into[key]. */
-static int set_count(const struct context *ctx, const char *option, json_t *into,
-                     const char *key, const char *text, uint64_t min, uint64_t max)
-{
-    uint64_t number;
-    char *expected;
-    int status;
-
-    if (parse_count(text, max, &number) == 0 && number >= min) {
-        json_object_set_new(into, key, json_integer((json_int_t)number));
-        return 0;
-    }
-    expected = vane_asprintf("a whole number from %llu to %llu", (unsigned long long)min,
-                             (unsigned long long)max);
-    status = command_bad_value(ctx, option, expected, text);
-    vane_free(expected);
-    return status;
-}
-
 static int set_bool(const struct context *ctx, const char *option, json_t *into, const char *key,
                     const char *text)
 {
@@ -206,9 +177,9 @@ static int add_header(const struct context *ctx, json_t *body, const char *text)
     if (equals == NULL || equals == text)
         return command_bad_value(ctx, "--header", "NAME=VALUE, such as X-Token=abc", text);
     name = vane_strndup(text, (size_t)(equals - text));
-    status = set_text(ctx, "--header", member_object(member_object(body, "protocol_settings"),
-                                                     "headers"),
-                      name, equals + 1);
+    status = command_set_text(ctx, "--header",
+                              member_object(member_object(body, "protocol_settings"), "headers"),
+                              name, equals + 1);
     vane_free(name);
     return status;
 }
@@ -245,38 +216,40 @@ static int add_setting(const struct context *ctx, int opt, const char *value, js
     json_t *config = member_object(body, "config");
 
     switch (opt) {
-    case SETTING_EVENTBUS: return set_text(ctx, "--eventbus", body, "eventbus", value);
+    case SETTING_EVENTBUS: return command_set_text(ctx, "--eventbus", body, "eventbus", value);
     case SETTING_OFFSET_TYPE:
         if (!is_one_of(value, offset_types))
             return command_bad_value(ctx, "--offset-type", "latest, earliest or timestamp", value);
-        return set_text(ctx, "--offset-type", config, "offset_type", value);
+        return command_set_text(ctx, "--offset-type", config, "offset_type", value);
     case SETTING_OFFSET_TIME: return set_offset_time(ctx, config, value);
     case SETTING_DISABLED: json_object_set_new(body, "disabled", json_true()); return 0;
-    case SETTING_SINK: return set_text(ctx, "--sink", body, "sink", value);
+    case SETTING_SINK: return command_set_text(ctx, "--sink", body, "sink", value);
     case SETTING_FILTERS: return set_json(ctx, "--filters", body, "filters", value);
     case SETTING_TRANSFORMER: return set_json(ctx, "--transformer", body, "transformer", value);
-    case SETTING_DESCRIPTION: return set_text(ctx, "--description", body, "description", value);
+    case SETTING_DESCRIPTION:
+        return command_set_text(ctx, "--description", body, "description", value);
     case SETTING_DELIVERY_MODE:
         if (!is_one_of(value, modes))
             return command_bad_value(ctx, "--delivery-mode", "binary, structured or batch", value);
-        return set_text(ctx, "--delivery-mode", settings, "delivery_mode", value);
+        return command_set_text(ctx, "--delivery-mode", settings, "delivery_mode", value);
     case SETTING_BATCH_SIZE:
-        return set_count(ctx, "--batch-size", settings, "batch_size", value, 1,
+        return command_set_count(ctx, "--batch-size", settings, "batch_size", value, 1,
                          SUBSCRIPTION_BATCH_MAX);
     case SETTING_HEADER: return add_header(ctx, body, value);
     case SETTING_RATE_LIMIT:
-        return set_count(ctx, "--rate-limit", config, "rate_limit", value, 0,
+        return command_set_count(ctx, "--rate-limit", config, "rate_limit", value, 0,
                          SUBSCRIPTION_RATE_LIMIT_MAX);
     case SETTING_DELIVERY_TIMEOUT: return set_timeout(ctx, config, value);
     case SETTING_MAX_RETRIES:
-        return set_count(ctx, "--max-retries", config, "max_retry_attempts", value, 0,
+        return command_set_count(ctx, "--max-retries", config, "max_retry_attempts", value, 0,
                          SUBSCRIPTION_RETRIES_MAX);
     case SETTING_ORDERED: return set_bool(ctx, "--ordered", config, "ordered_event", value);
     case SETTING_DEAD_LETTER:
-        return set_text(ctx, "--dead-letter-eventbus", config, "dead_letter_eventbus", value);
+        return command_set_text(ctx, "--dead-letter-eventbus", config, "dead_letter_eventbus",
+                                value);
     case SETTING_DISABLE_DEAD_LETTER:
         return set_bool(ctx, "--disable-dead-letter", config, "disable_dead_letter", value);
-    case SETTING_NAME: return set_text(ctx, "--name", body, "name", value);
+    case SETTING_NAME: return command_set_text(ctx, "--name", body, "name", value);
     default: /* command_getopt() has said what is wrong */
         return VANECTL_EXIT_USAGE;
     }
@@ -331,24 +304,18 @@ static json_t *dead_letter_text(const json_t *subscription)
     return json_incref((json_t *)setting_at(subscription, "config", "dead_letter_eventbus"));
 }
 
-/* value, or "-" where it is null (no transformer). */
-static json_t *or_dash(const json_t *value)
-{
-    return json_is_null(value) || value == NULL ? json_string("-") : json_incref((json_t *)value);
-}
-
 /* A subscription's settings as KEY VALUE rows. */
 static json_t *summary(const json_t *s)
 {
     const char *mode;
     json_t *rows = json_pack(
-        "{s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:o,s:O?,s:o,s:O?,s:O?,s:o?,s:O?,s:O?,s:O?}",
+        "{s:O?,s:O?,s:O?,s:O?,s:o,s:O?,s:O?,s:O?,s:o,s:O?,s:o,s:O?,s:O?,s:o?,s:O?,s:O?,s:O?}",
         "id", json_object_get(s, "id"), "name", json_object_get(s, "name"), "eventbus",
         json_object_get(s, "eventbus"), "disabled", json_object_get(s, "disabled"), "sink",
-        json_object_get(s, "sink"), "delivery_mode",
+        command_or_dash(json_object_get(s, "sink")), "delivery_mode",
         setting_at(s, "protocol_settings", "delivery_mode"), "headers",
         setting_at(s, "protocol_settings", "headers"), "filters", json_object_get(s, "filters"),
-        "transformer", or_dash(json_object_get(s, "transformer")), "rate_limit",
+        "transformer", command_or_dash(json_object_get(s, "transformer")), "rate_limit",
         setting_at(s, "config", "rate_limit"), "delivery_timeout",
         timeout_text(setting_at(s, "config", "delivery_timeout")), "max_retries",
         setting_at(s, "config", "max_retry_attempts"), "ordered",
@@ -391,10 +358,11 @@ static void print_subscriptions(const struct client_reply *reply)
 
     json_array_foreach(json_object_get(reply->body, "subscriptions"), i, s)
         json_array_append_new(
-            rows, json_pack("{s:O?,s:O?,s:O?,s:O?,s:o,s:O?,s:O?}", "id", json_object_get(s, "id"),
+            rows, json_pack("{s:O?,s:O?,s:O?,s:o,s:o,s:O?,s:O?}", "id", json_object_get(s, "id"),
                             "name", json_object_get(s, "name"), "eventbus",
-                            json_object_get(s, "eventbus"), "sink", json_object_get(s, "sink"),
-                            "mode", or_dash(setting_at(s, "protocol_settings", "delivery_mode")),
+                            json_object_get(s, "eventbus"), "sink",
+                            command_or_dash(json_object_get(s, "sink")), "mode",
+                            command_or_dash(setting_at(s, "protocol_settings", "delivery_mode")),
                             "disabled", json_object_get(s, "disabled"), "created",
                             json_object_get(s, "created_at")));
     output_table(stdout, columns, sizeof(columns) / sizeof(columns[0]), rows);
@@ -420,9 +388,6 @@ static int create_subscription(struct context *ctx, int argc, char **argv)
                                           "subscription create NAME");
     else if (status == 0 && json_object_get(body, "eventbus") == NULL)
         status = command_usage_error(ctx, "--eventbus is required (the eventbus to deliver from)");
-    else if (status == 0 && json_object_get(body, "sink") == NULL)
-        status = command_usage_error(ctx, "--sink is required (the URL events are delivered "
-                                          "to, such as http://127.0.0.1:9000/hook)");
     /* --offset-time alone says where to start; timestamp needs the time. */
     if (status == 0 && json_object_get(config, "offset_timestamp") != NULL &&
         json_object_get(config, "offset_type") == NULL)
@@ -717,8 +682,10 @@ static const struct command dead_letter_commands[] = {
 
 /* ---- the table ------------------------------------------------------------------ */
 
+#define SINK_HELP \
+    "  --sink URL                  where events are delivered: an http:// or https:// URL\n"
+
 #define SETTINGS_HELP                                                                        \
-    "  --sink URL                  where events are delivered: an http:// or https:// URL\n" \
     "  --filters JSON|@FILE        which events: a filters array, such as\n"                 \
     "                              '[{\"exact\": {\"type\": \"order.created\"}}]'\n"         \
     "  --transformer JSON|@FILE    how to change them first (define/pipeline/template)\n"    \
@@ -740,10 +707,14 @@ static const char create_help[] =
     "  --offset-time TIME          with timestamp: start at events stored from this\n"
     "                              RFC 3339 time on (implies --offset-type timestamp)\n"
     "  --disabled                  create it paused (see vanectl subscription resume)\n"
+    SINK_HELP
+    "                              (leave it out for a sink connector to serve the\n"
+    "                              subscription: vanectl connector create --subscription)\n"
     SETTINGS_HELP;
 
 static const char update_help[] =
     "  --name NAME                 rename it\n"
+    SINK_HELP
     SETTINGS_HELP
     "The offsets stay as they are (see reset-offset); so does the eventbus.\n";
 
@@ -755,9 +726,9 @@ static const char reset_help[] =
     "                              named keep theirs)\n";
 
 const struct command subscription_commands[] = {
-    {"create", "NAME --eventbus NAME --sink URL [OPTION]...",
-     "create a subscription: deliver an eventbus's events to a sink", create_help,
-     create_subscription, NULL},
+    {"create", "NAME --eventbus NAME [--sink URL] [OPTION]...",
+     "create a subscription: deliver an eventbus's events to a sink URL or a sink connector",
+     create_help, create_subscription, NULL},
     {"list", "[--eventbus NAME]", "list the subscriptions, or those of one eventbus", NULL,
      list_subscriptions, NULL},
     {"info", "ID|NAME", "show a subscription and the offset it delivers next per eventlog",

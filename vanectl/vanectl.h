@@ -4,16 +4,19 @@
  * command reports a usage error or a failed request.
  *
  * Commands are rows of tables.  main.c holds the top-level commands[]; a
- * command with subcommands (eventbus, event, subscription) points at its
- * own table, kept in its own file (eventbus.c, event.c, subscription.c).
- * command.c walks the tables: it finds the command named on the command
- * line, prints help from the same rows, and turns each HTTP answer into one
- * line on stderr and an exit code.
+ * command with subcommands (eventbus, event, subscription, connector,
+ * plugin) points at its own table, kept in its own file (eventbus.c,
+ * event.c, subscription.c, connector.c, plugin.c).  command.c walks the
+ * tables: it finds the command named on the command line, prints help from
+ * the same rows, turns an option's value into a member of a request's JSON
+ * (command_set_text, command_set_count), and turns each HTTP answer into
+ * one line on stderr and an exit code.
  */
 #ifndef VANECTL_VANECTL_H
 #define VANECTL_VANECTL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <getopt.h>
@@ -73,6 +76,29 @@ int command_usage_error(const struct context *ctx, const char *fmt, ...)
  * returns VANECTL_EXIT_USAGE. */
 int command_bad_value(const struct context *ctx, const char *option, const char *expected,
                       const char *value);
+
+/*
+ * Sets into[key] to text as a JSON string, for the option named option
+ * ("--description").  Returns 0, or VANECTL_EXIT_USAGE (said on stderr by
+ * command_bad_value) when text is not UTF-8.  into keeps its own reference.
+ */
+int command_set_text(const struct context *ctx, const char *option, json_t *into,
+                     const char *key, const char *text);
+
+/*
+ * Sets into[key] to text read as a whole number from min to max (decimal
+ * digits only; max INT64_MAX means no upper limit).  Returns 0, or
+ * VANECTL_EXIT_USAGE with a line that names option and the range expected.
+ */
+int command_set_count(const struct context *ctx, const char *option, json_t *into,
+                      const char *key, const char *text, uint64_t min, uint64_t max);
+
+/*
+ * A table cell for value: a new reference to it, or the string "-" where it
+ * is missing or JSON null (a setting left to the broker's default, a
+ * subscription without a sink).  The caller owns the reference.
+ */
+json_t *command_or_dash(const json_t *value);
 
 /* The short forms of the global options (-e URL, -o FORMAT), for getopt. */
 #define COMMAND_GLOBAL_SHORT_OPTIONS "e:o:"

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <lauxlib.h>
 #include <lualib.h>
 
@@ -47,6 +48,22 @@ static const char *check_listen(const char *value)
 static const char *check_path(const char *value)
 {
     return *value != '\0' ? NULL : "a non-empty path";
+}
+
+/* An object of objects: {"name": {"plugin": ...}, ...} (the engine checks each spec). */
+static const char *check_connectors(const char *value)
+{
+    json_t *all = json_loads(value, 0, NULL);
+    const char *key;
+    json_t *spec;
+    bool good = json_is_object(all);
+
+    json_object_foreach(all, key, spec)
+        good = good && json_is_object(spec);
+    json_decref(all);
+    return good ? NULL
+                : "a table of connectors by name, each a table such as { plugin = "
+                  "\"source-http\", eventbus = \"orders\" }";
 }
 
 #define FIELD(name) offsetof(struct config, name)
@@ -96,6 +113,9 @@ static const struct config_key schema[] = {
      1000000000, "Lua VM instructions one call of a script may run before it is stopped."},
     {"scripts.memory", CONFIG_SIZE, FIELD(scripts_memory), "16MiB", NULL, NULL, 256 * KIB,
      1 * GIB, "Memory one script's Lua state may hold; past it, the call fails."},
+    {"connectors", CONFIG_JSON, FIELD(connectors), "{}", NULL, check_connectors, 0, 0,
+     "Connectors to run, by name: each a spec as POST /api/v1/connectors takes it (plugin, "
+     "eventbus or subscription, options, min, max, ...); made or updated at every start."},
 };
 
 #define SCHEMA_SIZE (sizeof(schema) / sizeof(schema[0]))
@@ -148,6 +168,7 @@ static int set_value(struct config *cfg, const struct config_key *key, const cha
 
     switch (key->type) {
     case CONFIG_STRING:
+    case CONFIG_JSON:
         if (key->check != NULL && (expected = key->check(value)) != NULL) {
             *errmsg = vane_asprintf("key '%s': expected %s; got \"%s\"", key->name, expected, value);
             return VANE_ECONFIG;
@@ -235,6 +256,82 @@ int config_set(struct config *cfg, const char *name, const char *value, char **e
 
 static int walk_table(lua_State *L, struct config *cfg, const char *prefix, char **errmsg);
 
+#define LUA_JSON_MAX_DEPTH 32
+
+/*
+ * The Lua value at idx as JSON, or NULL with *errmsg: a table whose keys
+ * are exactly 1..n is an array, any other an object of string keys (so an
+ * empty table is an empty object: options = {} means no options).
+ */
+static json_t *lua_to_json(lua_State *L, int idx, int depth, char **errmsg)
+{
+    json_t *out = NULL;
+    lua_Integer n;
+
+    idx = lua_absindex(L, idx);
+    switch (lua_type(L, idx)) {
+    case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
+    case LUA_TSTRING: return json_stringn(lua_tostring(L, idx), lua_rawlen(L, idx));
+    case LUA_TNUMBER:
+        return lua_isinteger(L, idx) ? json_integer(lua_tointeger(L, idx))
+                                     : json_real(lua_tonumber(L, idx));
+    case LUA_TTABLE: break;
+    default:
+        *errmsg = vane_asprintf("expected a string, number, boolean or table; got %s",
+                                luaL_typename(L, idx));
+        return NULL;
+    }
+    if (depth >= LUA_JSON_MAX_DEPTH) {
+        *errmsg = vane_asprintf("tables nested deeper than %d", LUA_JSON_MAX_DEPTH);
+        return NULL;
+    }
+    n = (lua_Integer)lua_rawlen(L, idx);
+    out = n > 0 ? json_array() : json_object();
+    lua_pushnil(L);
+    while (out != NULL && lua_next(L, idx) != 0) {
+        bool in_array = n > 0 && lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1 &&
+                        lua_tointeger(L, -2) <= n;
+        json_t *v = lua_to_json(L, -1, depth + 1, errmsg);
+
+        if (v == NULL || (!in_array && lua_type(L, -2) != LUA_TSTRING) ||
+            (n > 0 && !in_array)) {
+            if (v != NULL)
+                *errmsg = vane_strdup("expected a list (keys 1..n) or a table of string keys");
+            json_decref(v);
+            json_decref(out);
+            out = NULL;
+            lua_pop(L, 2);
+            break;
+        }
+        if (in_array)
+            json_array_insert_new(out, (size_t)lua_tointeger(L, -2) - 1, v);
+        else
+            json_object_set_new(out, lua_tostring(L, -2), v);
+        lua_pop(L, 1);
+    }
+    return out;
+}
+
+/* A CONFIG_JSON key given as a table: its JSON text, checked as a string would be. */
+static int apply_lua_table(lua_State *L, struct config *cfg, const struct config_key *key,
+                           char **errmsg)
+{
+    char *why = NULL, *text;
+    json_t *json = lua_to_json(L, -1, 0, &why);
+    int err;
+
+    if (json == NULL) {
+        *errmsg = vane_asprintf("key '%s': %s", key->name, why);
+        vane_free(why);
+        return VANE_ECONFIG;
+    }
+    text = json_dumps(json, JSON_COMPACT | JSON_SORT_KEYS);
+    err = set_value(cfg, key, text, errmsg);
+    free(text);
+    json_decref(json);
+    return err;
+}
+
 /* Applies the value on top of the Lua stack to the key called name. */
 static int apply_lua_value(lua_State *L, struct config *cfg, const char *name, char **errmsg)
 {
@@ -252,6 +349,8 @@ static int apply_lua_value(lua_State *L, struct config *cfg, const char *name, c
         }
         return walk_table(L, cfg, name, errmsg);
     }
+    if (key->type == CONFIG_JSON && type == LUA_TTABLE)
+        return apply_lua_table(L, cfg, key, errmsg);
     if ((key->type == CONFIG_SIZE || key->type == CONFIG_DURATION || key->type == CONFIG_COUNT) &&
         lua_isinteger(L, -1)) {
         char text[32];
@@ -369,7 +468,7 @@ void config_print(const struct config *cfg, FILE *out)
     for (size_t i = 0; i < SCHEMA_SIZE; i++) {
         const char *field = (const char *)cfg + schema[i].offset;
 
-        if (schema[i].type == CONFIG_STRING)
+        if (schema[i].type == CONFIG_STRING || schema[i].type == CONFIG_JSON)
             fprintf(out, "%s %s\n", schema[i].name, *(char *const *)field);
         else if (schema[i].type == CONFIG_ENUM)
             fprintf(out, "%s %s\n", schema[i].name, schema[i].choices[*(const int *)field]);
@@ -383,7 +482,7 @@ void config_print(const struct config *cfg, FILE *out)
 void config_free(struct config *cfg)
 {
     for (size_t i = 0; i < SCHEMA_SIZE; i++)
-        if (schema[i].type == CONFIG_STRING)
+        if (schema[i].type == CONFIG_STRING || schema[i].type == CONFIG_JSON)
             vane_free(*(char **)((char *)cfg + schema[i].offset));
     vane_free(cfg->source);
     memset(cfg, 0, sizeof(*cfg));

@@ -58,6 +58,7 @@ struct config {
     char *scripts_dirs;              /* scripts.dirs: ':'-separated folders; "": the defaults */
     uint64_t scripts_budget;         /* scripts.budget: Lua instructions per call */
     uint64_t scripts_memory;         /* scripts.memory: bytes per script's Lua state */
+    char *connectors;                /* connectors: JSON object of name -> spec (engine.h) */
     char *source;                    /* the file it came from, or NULL: embedded default */
 };
 
@@ -68,6 +69,7 @@ enum config_type {
     CONFIG_SIZE, /* bytes: an integer, or a string with a unit ("64MiB"), stored as uint64_t */
     CONFIG_DURATION, /* an integer (seconds) or a string ("500ms", "2m"), stored as uint64_t ms */
     CONFIG_COUNT, /* a whole number (integer, or its digits in a string), stored as uint64_t */
+    CONFIG_JSON,  /* a table (or its JSON text), stored as JSON text: its check sees that text */
 };
 
 struct config_key {

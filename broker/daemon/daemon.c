@@ -150,7 +150,7 @@ static void start_engine(struct daemon *d)
 {
     struct engine_env env = {&d->loop, &d->gateway, store_controller(d->store),
                              d->gateway.plugins, d->exe_path, (int)d->cfg->log_level,
-                             (int)d->cfg->log_format};
+                             (int)d->cfg->log_format, d->cfg->connectors};
     size_t len = sizeof(d->exe_path);
 
     if (d->gateway.plugins == NULL || uv_exepath(d->exe_path, &len) != 0 ||

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/error.h"
 #include "core/log.h"
 #include "core/units.h"
 #include "engine/engine_internal.h"
@@ -670,6 +671,11 @@ json_t *engine_status(struct engine *engine, const char *name)
                        "queued", (json_int_t)conn->queued, "restarts",
                        (json_int_t)conn->restarts, "events_in", (json_int_t)conn->events_in,
                        "events_out", (json_int_t)conn->events_out);
+    /* The effective values, defaults included (the spec holds what was given). */
+    json_object_set_new(status, "min", json_integer(conn->min));
+    json_object_set_new(status, "max", json_integer(conn->max));
+    json_object_set_new(status, "concurrency", json_integer(conn->concurrency));
+    json_object_set_new(status, "idle_timeout_ms", json_integer((json_int_t)conn->idle_ms));
     json_object_set_new(status, "last_error",
                         conn->last_error[0] ? json_string(conn->last_error) : json_null());
     return status;
@@ -685,6 +691,48 @@ size_t engine_instance_count(const struct engine *engine)
 }
 
 /* ---- start and close ---------------------------------------------------------------- */
+
+static void on_config_put(void *arg, int status, const struct connector_meta *conn)
+{
+    char *name = arg;
+
+    if (status != 0)
+        vane_log_error(component, "connector %s from the config file: %s", name,
+                       vane_strerror(status));
+    (void)conn;
+    vane_free(name);
+}
+
+/* The config file's connectors, made or brought up to date (see engine.h). */
+static void apply_config(struct engine *e)
+{
+    json_t *all = e->env.config_connectors ? json_loads(e->env.config_connectors, 0, NULL) : NULL;
+    const char *name;
+    json_t *spec;
+
+    json_object_foreach(all, name, spec) {
+        const struct connector_meta *have = controller_find_connector(e->env.controller, name);
+        char *errmsg = NULL, *copy;
+
+        if (have != NULL && json_equal(have->spec, spec))
+            continue;
+        if (engine_check_spec(e, name, spec, &errmsg) != 0) {
+            vane_log_error(component, "connector %s from the config file is refused: %s", name,
+                           errmsg);
+            vane_free(errmsg);
+            continue;
+        }
+        copy = vane_strdup(name);
+        if (controller_put_connector(e->env.controller, name, spec, have == NULL, on_config_put,
+                                     copy, &errmsg) != 0) {
+            vane_log_error(component, "connector %s from the config file: %s", name,
+                           errmsg ? errmsg : "refused");
+            vane_free(copy);
+        }
+        vane_free(errmsg);
+    }
+    json_decref(all);
+}
 
 int engine_start(struct engine **out, const struct engine_env *env)
 {
@@ -703,6 +751,7 @@ int engine_start(struct engine **out, const struct engine_env *env)
     controller_set_connector_listener(env->controller, on_connector_change, e);
     for (struct connector *c = e->connectors; c != NULL; c = c->next)
         connector_pump(c);
+    apply_config(e);
     *out = e;
     return 0;
 }

@@ -75,9 +75,16 @@ struct engine_env {
     struct plugin_registry *plugins;  /* where plugins are found */
     const char *exe_path;             /* vaned's own executable, re-executed per instance */
     int log_level, log_format;        /* core/log.h's, for the workers' logs */
+    const char *config_connectors;    /* the config file's "connectors" (JSON), or NULL */
 };
 
-/* Starts the engine and every connector the controller knows (their min instances). */
+/*
+ * Starts the engine and every connector the controller knows (their min
+ * instances).  The config file's connectors are then made, or updated when
+ * their spec changed, through the controller like the API's (so they show
+ * in the API, and one deleted there comes back at the next start); one
+ * whose spec is refused is logged with the field at fault and skipped.
+ */
 int engine_start(struct engine **engine, const struct engine_env *env);
 
 /*
@@ -90,9 +97,10 @@ int engine_check_spec(struct engine *engine, const char *name, const json_t *spe
 
 /*
  * The status of a connector: {"kind", "instances": [{"pid", "state",
- * "inflight", "started_at"}...], "running", "starting", "queued",
- * "restarts", "last_error", "events_in", "events_out"}; a new reference,
- * or NULL for an unknown name.
+ * "inflight", "plugin_version"}...], "running", "starting", "queued",
+ * "restarts", "last_error", "events_in", "events_out", and the effective
+ * "min", "max", "concurrency", "idle_timeout_ms"}; a new reference, or
+ * NULL for an unknown name.
  */
 json_t *engine_status(struct engine *engine, const char *name);
 

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
 #include <ltdl.h>
 
 #include "core/alloc.h"
@@ -139,6 +140,30 @@ static int check_body(const struct vane_plugin *d, size_t *option_count, char **
     return err;
 }
 
+/*
+ * Why path does not load.  libltdl, having tried its variants of the name,
+ * says only "file not found"; dlopen() itself says what is wrong ("invalid
+ * ELF header", "undefined symbol: ...").  Its message starts with the path,
+ * which is the private copy's: that part is left out.
+ */
+static const char *load_error(const char *path)
+{
+    void *again = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    const char *error = again == NULL ? dlerror() : NULL;
+    size_t len = strlen(path);
+
+    if (again != NULL) { /* it loads after all: libltdl's reason is the only one */
+        dlclose(again);
+        error = lt_dlerror();
+        return error != NULL ? error : "unknown error";
+    }
+    if (error == NULL)
+        return "unknown error";
+    if (strncmp(error, path, len) == 0 && strncmp(error + len, ": ", 2) == 0)
+        error += len + 2;
+    return error;
+}
+
 static int open_object(const char *path, lt_dlhandle *handle, const struct vane_plugin **desc,
                        char **why)
 {
@@ -150,11 +175,8 @@ static int open_object(const char *path, lt_dlhandle *handle, const struct vane_
         *handle = lt_dlopenadvise(path, advise);
         lt_dladvise_destroy(&advise);
     }
-    if (*handle == NULL) {
-        const char *error = lt_dlerror();
-
-        return refuse(why, "cannot load it: %s", error ? error : "unknown error");
-    }
+    if (*handle == NULL)
+        return refuse(why, "cannot load it: %s", load_error(path));
     *desc = lt_dlsym(*handle, VANE_PLUGIN_SYMBOL);
     if (*desc == NULL)
         return refuse(why, "no \"" VANE_PLUGIN_SYMBOL "\" symbol: not a Vane plugin, or one "

@@ -103,8 +103,10 @@ static const char *host_option_list_at(struct vane_instance *self, const char *n
 
 static struct vane_event *host_event_new(struct vane_instance *self)
 {
-    /* During a transform, new events go straight to the call's arena. */
-    return plugin_event_new(self != NULL && self->in_transform ? self->call_arena : NULL);
+    /* Its own arena, not the call's: a plugin may keep an event past the
+     * call that made it.  Emitted, it is copied out into the call's. */
+    (void)self;
+    return plugin_event_new(NULL);
 }
 
 static int host_emit(struct vane_instance *self, struct vane_event *ev, vane_emit_cb cb,

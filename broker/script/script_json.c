@@ -1,74 +1,39 @@
 /*
- * script_json.c -- JSON values as Lua values (see script_json.h).
+ * script_json.c -- reading JSON into Lua values, and the vane.json table
+ * (see script_json.h; script_json_lazy.c has the placeholders,
+ * script_json_encode.c the writing).
  *
  * Why not jansson here, as everywhere else in the broker.  A Lua transform
  * in the delivery path must take under 3.3 us an event (300,000 events/s
  * a core, doc/lua.md), reading about 1 KiB of JSON data and writing it
  * again.  On the benchmark's event jansson took 33 us to parse and 25 us to
- * dump it (json_loadb, json_dumps), and its tree would still have to be
- * copied into Lua tables.  So both directions are written here, straight
+ * dump it (json_loadb, json_dumps; and its tree would still have to be
+ * copied into Lua tables).  So both directions are written here, straight
  * between the text and the Lua stack, held to the same rules as jansson:
  * RFC 8259 text, UTF-8 checked both ways, escapes (surrogate pairs
  * included), at most SCRIPT_JSON_MAX_DEPTH levels.  tests/test-lua.c checks
  * them against jansson's reading of the same documents.
  *
- * Decoding is a recursive descent that pushes each value as it reads it: a
- * string without escapes straight from the text, one with escapes through
- * a luaL_Buffer.  It allocates nothing outside the Lua state, so a memory
- * error (the state's cap) raised in the middle leaks nothing; on a syntax
- * error the stack is put back as it was and the first fault is described
- * with its line and column.
- *
- * Lazy values.  Event data is decoded lazily (script_json_decode_lazy):
- * the top value's own members are read, but an object or array nested in
- * it is only checked and becomes a placeholder table that remembers the
- * source text (a Lua string) and its span in it.  The placeholder's
- * metatable fills it in on first use (index, assignment, #, pairs) and then
- * goes away (an array gets the array marker).  Encoding a placeholder that
- * was never used copies its span as it is: a transform that adds one field
- * to a large document reads and writes only the top level.
- *
- * Encoding walks the Lua value with raw accesses (no metamethod runs, so no
- * script code runs in the middle), except that a table whose metatable has
- * a __plain function is encoded as the plain table that function returns
- * (event tables have one).  An object's keys and values are left on the
- * Lua stack by lua_next, their places gathered into the scratch array,
- * sorted by key and written; the scratch array is used as a stack, each
- * nested object taking the slots after its parent's, and path[] remembers
- * where the walk is for error messages.  Keys are referred to by their
- * index in the scratch array, never by pointer, because a nested object may
- * grow (move) it.
+ * The parser is a recursive descent that pushes each value as it reads it:
+ * a string without escapes straight from the text, one with escapes
+ * through a luaL_Buffer.  It allocates nothing outside the Lua state, so a
+ * memory error (the state's cap) raised in the middle leaks nothing; on a
+ * syntax error the stack is put back as it was and the first fault is
+ * described with its line and column.  Strings are scanned eight bytes at a
+ * time for the bytes that need a second look (quote, backslash, control
+ * characters, non-ASCII).
  */
 #include <errno.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
 
 #include "core/alloc.h"
-#include "event/event_json.h"
-#include "script/script_json.h"
+#include "script/script_json_internal.h"
 
-struct script_json_key {
-    const char *text; /* a string key's bytes (its Lua string is on the stack); see key_text() */
-    size_t len;
-    int value;        /* stack index of the value */
-    lua_Integer integer;
-    bool is_integer;
-    char digits[24];  /* an integer key of an object, as text */
-};
-
-/* Registry keys and a placeholder's hidden keys: the addresses are the keys. */
-static const char array_marker_key = 'a';
-static const char lazy_object_key = 'o';
-static const char lazy_array_key = 'l';
-static const char source_key = 's';
-static const char span_key = 'n';
-
-#define SPAN_MAX UINT32_MAX
+const char script_json_array_marker = 'a';
 
 void script_json_scratch_free(struct script_json_scratch *scratch)
 {
@@ -82,22 +47,24 @@ bool script_json_is_null(lua_State *L, int idx)
     return lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == NULL;
 }
 
-static void push_array_marker(lua_State *L)
+void script_json_push_array_marker(lua_State *L)
 {
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &array_marker_key);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &script_json_array_marker);
 }
 
-/* ---- UTF-8 ---------------------------------------------------------------- */
+/* ---- UTF-8 ---------------------------------------------------------------------- */
 
-/* Whether the n bytes at s are UTF-8: no stray or missing continuation
- * bytes, overlong forms, surrogates or values past U+10FFFF. */
-static bool utf8_valid(const unsigned char *s, size_t n)
+/* Any byte of w with its high bit set. */
+#define HIGH_BITS UINT64_C(0x8080808080808080)
+#define ONES UINT64_C(0x0101010101010101)
+
+bool script_json_utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;
 
     for (uint64_t word; i + 8 <= n; i += 8) { /* ASCII, eight bytes at a time */
         memcpy(&word, s + i, 8);
-        if (word & UINT64_C(0x8080808080808080))
+        if (word & HIGH_BITS)
             break;
     }
     while (i < n) {
@@ -156,24 +123,7 @@ static size_t utf8_put(uint32_t cp, char out[4])
     return 4;
 }
 
-/* ---- decoding: the scanner ---------------------------------------------------- */
-
-/*
- * What the parser does with the values it reads: push them all, push them
- * with nested containers as placeholders (lazy, below depth 1), or only
- * check them (skip).
- */
-enum parse_mode { PARSE_PUSH, PARSE_LAZY, PARSE_SKIP };
-
-struct parser {
-    lua_State *L;
-    const char *start, *p, *end;
-    enum parse_mode mode;
-    int source;           /* PARSE_LAZY: stack index of the Lua string holding the text */
-    int depth;
-    const char *expected; /* what the text should have had at error_at; NULL while fine */
-    const char *error_at;
-};
+/* ---- the scanner --------------------------------------------------------------------- */
 
 /* Records the first error; returns false so parsers can "return expect(...)". */
 static bool expect(struct parser *ps, const char *where, const char *expected)
@@ -187,7 +137,7 @@ static bool expect(struct parser *ps, const char *where, const char *expected)
 
 static bool pushing(const struct parser *ps)
 {
-    return ps->mode != PARSE_SKIP;
+    return ps->mode != PARSE_CHECK;
 }
 
 static void skip_space(struct parser *ps)
@@ -223,7 +173,7 @@ static bool parse_literal(struct parser *ps, const char *word)
     return true;
 }
 
-/* ---- decoding: numbers and strings ------------------------------------------------ */
+/* ---- numbers ------------------------------------------------------------------------ */
 
 /* An integer of at most 18 digits is read here; anything else by Lua's own conversion. */
 static bool push_number(struct parser *ps, const char *text, size_t len, bool integer)
@@ -277,6 +227,8 @@ static bool parse_number(struct parser *ps)
     }
     return !pushing(ps) || push_number(ps, text, (size_t)(ps->p - text), integer);
 }
+
+/* ---- strings ------------------------------------------------------------------------- */
 
 /* The 4 hex digits at p as a number, or -1. */
 static long hex4(const char *p)
@@ -339,26 +291,33 @@ static bool parse_escape(struct parser *ps, luaL_Buffer *b)
     return true;
 }
 
-/* Bytes a string runs over without a second look: not '"', '\\', control or non-ASCII. */
-static const unsigned char plain_byte[256] = {
-#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
-    R16(0), R16(0), /* control characters */
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* '"' */
-    R16(1), R16(1),
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* '\\' */
-    R16(1), R16(1),
-    R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), /* non-ASCII */
-#undef R16
-};
+/* Whether any byte of w is a quote, a backslash, a control character or not ASCII. */
+static bool has_special_byte(uint64_t w)
+{
+    uint64_t quote = w ^ (ONES * '"'), backslash = w ^ (ONES * '\\');
+    uint64_t found = ((quote - ONES) & ~quote) | ((backslash - ONES) & ~backslash) |
+                     ((w - ONES * 0x20) & ~w) | w;
 
-/* The bytes up to the next quote or backslash; checks them (control characters, UTF-8). */
+    return (found & HIGH_BITS) != 0;
+}
+
+/* Bytes a string runs over without a second look. */
+static bool is_plain_byte(unsigned char c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* Moves over the bytes up to the next quote or backslash, checking them. */
 static bool scan_run(struct parser *ps)
 {
     const char *run = ps->p;
     bool ascii = true;
+    uint64_t word;
 
     for (;;) {
-        while (ps->p < ps->end && plain_byte[(unsigned char)*ps->p])
+        while (ps->end - ps->p >= 8 && (memcpy(&word, ps->p, 8), !has_special_byte(word)))
+            ps->p += 8;
+        while (ps->p < ps->end && is_plain_byte((unsigned char)*ps->p))
             ps->p++;
         if (ps->p == ps->end)
             return expect(ps, ps->p, "a closing quote");
@@ -370,12 +329,12 @@ static bool scan_run(struct parser *ps)
         ascii = false;
         ps->p++;
     }
-    if (!ascii && !utf8_valid((const unsigned char *)run, (size_t)(ps->p - run)))
+    if (!ascii && !script_json_utf8_valid((const unsigned char *)run, (size_t)(ps->p - run)))
         return expect(ps, run, "UTF-8 text in the string");
     return true;
 }
 
-/* A string (ps->p at its opening quote), pushed as a Lua string unless skipping. */
+/* A string (ps->p at its opening quote), pushed as a Lua string unless checking. */
 static bool parse_string(struct parser *ps)
 {
     const char *run = ++ps->p;
@@ -408,11 +367,26 @@ static bool parse_string(struct parser *ps)
     return true;
 }
 
-/* ---- decoding: containers ---------------------------------------------------------- */
+const char *script_json_string_end(const char *p, const char *end)
+{
+    for (;;) {
+        const char *quote = memchr(p, '"', (size_t)(end - p)), *b;
+
+        if (quote == NULL)
+            return NULL;
+        for (b = quote; b > p && b[-1] == '\\'; b--)
+            continue;
+        if ((quote - b) % 2 == 0) /* an even run of backslashes: the quote is not escaped */
+            return quote + 1;
+        p = quote + 1;
+    }
+}
+
+/* ---- containers -------------------------------------------------------------------------- */
 
 static bool parse_value(struct parser *ps);
 
-/* The elements of an array (ps->p after '[') into the table at t (0: skipping). */
+/* The elements of an array (ps->p after '[') into the table at t (0: none). */
 static bool fill_array(struct parser *ps, int t)
 {
     lua_Integer n = 0;
@@ -456,7 +430,7 @@ static bool parse_member(struct parser *ps, int t)
     return true;
 }
 
-/* The members of an object (ps->p after '{') into the table at t (0: skipping). */
+/* The members of an object (ps->p after '{') into the table at t (0: none). */
 static bool fill_object(struct parser *ps, int t)
 {
     skip_space(ps);
@@ -478,8 +452,7 @@ static bool fill_object(struct parser *ps, int t)
     }
 }
 
-/* Fills the table at t (0: skipping) from the container at ps->p, one level deeper. */
-static bool fill_container(struct parser *ps, int t)
+bool script_json_fill_container(struct parser *ps, int t)
 {
     bool array = *ps->p == '[', ok;
 
@@ -493,68 +466,14 @@ static bool fill_container(struct parser *ps, int t)
     return ok;
 }
 
-static void make_table(lua_State *L, bool array)
-{
-    lua_createtable(L, array ? 4 : 0, array ? 0 : 4);
-    if (array) {
-        push_array_marker(L);
-        lua_setmetatable(L, -2);
-    }
-}
-
-/* A placeholder for the container (not empty) that starts at begin and was just checked. */
-static void push_placeholder(struct parser *ps, const char *begin)
-{
-    lua_State *L = ps->L;
-    uint64_t offset = (uint64_t)(begin - ps->start), len = (uint64_t)(ps->p - begin);
-
-    lua_createtable(L, 0, 2);
-    lua_pushvalue(L, ps->source);
-    lua_rawsetp(L, -2, &source_key);
-    lua_pushinteger(L, (lua_Integer)(offset << 32 | len));
-    lua_rawsetp(L, -2, &span_key);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, *begin == '[' ? &lazy_array_key : &lazy_object_key);
-    lua_setmetatable(L, -2);
-}
-
-static bool is_empty_container(const struct parser *ps)
-{
-    const char *p = ps->p + 1;
-
-    while (p < ps->end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-        p++;
-    return p < ps->end && *p == (*ps->p == '[' ? ']' : '}');
-}
-
-/* Past the closing quote of the string whose body starts at p; NULL if it never closes. */
-static const char *string_end(const char *p, const char *end)
-{
-    for (;;) {
-        const char *quote = memchr(p, '"', (size_t)(end - p)), *b;
-
-        if (quote == NULL)
-            return NULL;
-        for (b = quote; b > p && b[-1] == '\\'; b--)
-            ;
-        if ((quote - b) % 2 == 0) /* not escaped: an even run of backslashes before it */
-            return quote + 1;
-        p = quote + 1;
-    }
-}
-
-/*
- * Moves ps->p past the object or array at ps->p by its brackets alone
- * (strings skipped whole): a placeholder is checked in full only when it is
- * read, and written back as it came otherwise.
- */
-static bool skip_container(struct parser *ps)
+bool script_json_skip_container(struct parser *ps)
 {
     int depth = 0;
 
     while (ps->p < ps->end) {
         switch (*ps->p) {
         case '"':
-            if ((ps->p = string_end(ps->p + 1, ps->end)) == NULL)
+            if ((ps->p = script_json_string_end(ps->p + 1, ps->end)) == NULL)
                 return expect(ps, ps->end, "a closing quote");
             continue;
         case '[':
@@ -573,22 +492,35 @@ static bool skip_container(struct parser *ps)
     return expect(ps, ps->p, "a closing bracket");
 }
 
+static bool is_empty_container(const struct parser *ps)
+{
+    const char *p = ps->p + 1;
+
+    while (p < ps->end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p < ps->end && *p == (*ps->p == '[' ? ']' : '}');
+}
+
 static bool parse_container(struct parser *ps)
 {
     const char *begin = ps->p;
-    int t;
+    bool array = *begin == '[';
 
-    if (ps->mode == PARSE_SKIP)
-        return fill_container(ps, 0);
+    if (ps->mode == PARSE_CHECK)
+        return script_json_fill_container(ps, 0);
     if (ps->mode == PARSE_LAZY && ps->depth > 0 && !is_empty_container(ps)) {
-        if (!skip_container(ps))
+        if (!script_json_skip_container(ps))
             return false;
-        push_placeholder(ps, begin);
+        script_json_lazy_push(ps->L, ps->source, (size_t)(begin - ps->start),
+                              (size_t)(ps->p - begin));
         return true;
     }
-    make_table(ps->L, *begin == '[');
-    t = lua_gettop(ps->L);
-    return fill_container(ps, t);
+    lua_createtable(ps->L, array ? 4 : 0, array ? 0 : 4);
+    if (array) {
+        script_json_push_array_marker(ps->L);
+        lua_setmetatable(ps->L, -2);
+    }
+    return script_json_fill_container(ps, lua_gettop(ps->L));
 }
 
 static bool parse_value(struct parser *ps)
@@ -616,6 +548,8 @@ static bool parse_value(struct parser *ps)
     }
 }
 
+/* ---- documents ----------------------------------------------------------------------------- */
+
 /* "expected X at line L, column C" for the first error. */
 static void describe_error(const struct parser *ps, char *errbuf, size_t errlen)
 {
@@ -630,7 +564,7 @@ static void describe_error(const struct parser *ps, char *errbuf, size_t errlen)
     snprintf(errbuf, errlen, "expected %s at line %d, column %d", ps->expected, line, column);
 }
 
-/* Parses the whole text as one value; on failure puts the stack back and describes why. */
+/* Reads the whole text as one value; on failure puts the stack back and describes why. */
 static int parse_document(struct parser *ps, char *errbuf, size_t errlen)
 {
     int top = lua_gettop(ps->L);
@@ -653,479 +587,34 @@ int script_json_decode(lua_State *L, const char *text, size_t len, char *errbuf,
     return parse_document(&ps, errbuf, errlen);
 }
 
+/*
+ * Checked in full first; then a non-empty object or array is one
+ * placeholder for the whole text, and anything else is read at once.
+ */
 int script_json_decode_lazy(lua_State *L, int source, char *errbuf, size_t errlen)
 {
     size_t len;
     const char *text = lua_tolstring(L, source, &len);
     struct parser ps = {.L = L, .start = text, .p = text, .end = text + len,
-                        .mode = PARSE_LAZY, .source = lua_absindex(L, source)};
+                        .mode = PARSE_CHECK, .source = lua_absindex(L, source)};
+    const char *begin;
+    int rc;
 
-    if (len > SPAN_MAX) { /* spans are 32-bit: read it all at once */
-        ps.mode = PARSE_PUSH;
-        ps.source = 0;
+    if ((rc = parse_document(&ps, errbuf, errlen)) != 0)
+        return rc;
+    ps.p = text;
+    skip_space(&ps);
+    begin = ps.p;
+    if ((*begin == '{' || *begin == '[') && !is_empty_container(&ps) && len <= UINT32_MAX) {
+        script_json_skip_container(&ps);
+        script_json_lazy_push(L, ps.source, (size_t)(begin - text), (size_t)(ps.p - begin));
+        return 0;
     }
+    ps.mode = PARSE_PUSH;
     return parse_document(&ps, errbuf, errlen);
 }
 
-/* ---- placeholders ---------------------------------------------------------------------- */
-
-/* Pushes the text and span of the placeholder at t; false (nothing pushed) once it is filled. */
-static bool placeholder_span(lua_State *L, int t, const char **text, size_t *len)
-{
-    uint64_t span;
-
-    if (lua_rawgetp(L, t, &source_key) != LUA_TSTRING) {
-        lua_pop(L, 1);
-        return false;
-    }
-    lua_rawgetp(L, t, &span_key);
-    span = (uint64_t)lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    *text = lua_tostring(L, -1) + (span >> 32);
-    *len = (size_t)(span & SPAN_MAX);
-    return true;
-}
-
-/* Fills the placeholder at t in place (if it still is one) and drops its metatable. */
-static void fill_placeholder(lua_State *L, int t)
-{
-    struct parser ps = {.L = L, .mode = PARSE_LAZY, .depth = 0};
-    size_t len;
-    bool array;
-
-    t = lua_absindex(L, t);
-    if (!placeholder_span(L, t, &ps.p, &len))
-        return;
-    ps.source = lua_gettop(L);
-    ps.start = lua_tostring(L, ps.source);
-    ps.end = ps.p + len;
-    array = *ps.p == '[';
-    if (!fill_container(&ps, t)) /* checked when the placeholder was made */
-        luaL_error(L, "JSON data: expected %s", ps.expected);
-    lua_pop(L, 1);
-    lua_pushnil(L);
-    lua_rawsetp(L, t, &source_key);
-    lua_pushnil(L);
-    lua_rawsetp(L, t, &span_key);
-    if (array)
-        push_array_marker(L);
-    else
-        lua_pushnil(L);
-    lua_setmetatable(L, t);
-}
-
-int script_json_raw_next(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 2);
-    if (lua_next(L, 1) != 0)
-        return 2;
-    lua_pushnil(L);
-    return 1;
-}
-
-static int placeholder_index(lua_State *L)
-{
-    fill_placeholder(L, 1);
-    lua_settop(L, 2);
-    lua_rawget(L, 1);
-    return 1;
-}
-
-static int placeholder_newindex(lua_State *L)
-{
-    fill_placeholder(L, 1);
-    lua_settop(L, 3);
-    lua_rawset(L, 1);
-    return 0;
-}
-
-static int placeholder_len(lua_State *L)
-{
-    fill_placeholder(L, 1);
-    lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
-    return 1;
-}
-
-static int placeholder_pairs(lua_State *L)
-{
-    fill_placeholder(L, 1);
-    lua_pushcfunction(L, script_json_raw_next);
-    lua_pushvalue(L, 1);
-    lua_pushnil(L);
-    return 3;
-}
-
-/* ---- encoding: errors ------------------------------------------------------------------ */
-
-/* One step of the path to the value being encoded. */
-struct path_step {
-    bool in_array;
-    lua_Integer index; /* in_array: 1-based */
-    size_t key;        /* else: its slot in the scratch keys */
-};
-
-struct encoder {
-    lua_State *L;
-    struct script_json_scratch *s;
-    const char *what;
-    struct path_step path[SCRIPT_JSON_MAX_DEPTH + 1];
-    int depth;
-};
-
-/* An integer key's text lives in its slot, which moves when the array grows. */
-static const char *key_text(const struct script_json_key *key)
-{
-    return key->is_integer ? key->digits : key->text;
-}
-
-/*
- * Raises "<where><what><path>: <message>": where is the script's line when
- * a script called the encoder (vane.json.encode), "" when the runtime did.
- */
-static void __attribute__((noreturn)) encode_fail(struct encoder *e, const char *message)
-{
-    luaL_Buffer b;
-
-    luaL_buffinit(e->L, &b);
-    luaL_where(e->L, 1);
-    luaL_addvalue(&b);
-    luaL_addstring(&b, e->what);
-    for (int i = 0; i < e->depth; i++) {
-        const struct path_step *step = &e->path[i];
-        char index[32];
-
-        if (step->in_array) {
-            snprintf(index, sizeof(index), "[%lld]", (long long)step->index);
-            luaL_addstring(&b, index);
-        } else {
-            luaL_addchar(&b, '.');
-            luaL_addlstring(&b, key_text(&e->s->keys[step->key]), e->s->keys[step->key].len);
-        }
-    }
-    luaL_addstring(&b, ": ");
-    luaL_addstring(&b, message);
-    luaL_pushresult(&b);
-    lua_error(e->L);
-    abort(); /* lua_error does not return */
-}
-
-/* ---- encoding: scalars --------------------------------------------------------------------- */
-
-static void append_integer(struct vane_buf *out, lua_Integer value)
-{
-    char text[24], *p = text + sizeof(text);
-    unsigned long long magnitude =
-        value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
-
-    do {
-        *--p = (char)('0' + magnitude % 10);
-        magnitude /= 10;
-    } while (magnitude != 0);
-    if (value < 0)
-        *--p = '-';
-    vane_buf_append(out, p, (size_t)(text + sizeof(text) - p));
-}
-
-/* The fewest significant digits (15 to 17) that read back as the same double. */
-static void append_float(struct encoder *e, double value)
-{
-    char text[40];
-
-    if (!isfinite(value))
-        encode_fail(e, "NaN and infinity have no JSON form");
-    for (int precision = 15; precision <= 17; precision++) {
-        snprintf(text, sizeof(text), "%.*g", precision, value);
-        if (strtod(text, NULL) == value)
-            break;
-    }
-    if (strpbrk(text, ".eE") == NULL)
-        strcat(text, ".0"); /* stays a float when decoded again */
-    vane_buf_append_str(&e->s->text, text);
-}
-
-static void append_string(struct encoder *e, const char *s, size_t len)
-{
-    if (!utf8_valid((const unsigned char *)s, len))
-        encode_fail(e, "a string that is not UTF-8 text has no JSON form (binary data goes "
-                       "as the whole data string, not inside a table)");
-    event_json_string(&e->s->text, s, len);
-}
-
-/* ---- encoding: tables ------------------------------------------------------------------------ */
-
-static void encode_value(struct encoder *e, int idx);
-
-/* Which of the runtime's metatables the table at idx has. */
-enum table_kind { TABLE_PLAIN, TABLE_ARRAY, TABLE_PLACEHOLDER, TABLE_OTHER };
-
-/* By the metatable's address: the runtime's metatables live as long as the state. */
-static enum table_kind kind_of(const struct script_json_scratch *s, lua_State *L, int idx)
-{
-    const void *mt;
-
-    if (!lua_getmetatable(L, idx))
-        return TABLE_PLAIN;
-    mt = lua_topointer(L, -1);
-    lua_pop(L, 1);
-    if (mt == s->array_metatable)
-        return TABLE_ARRAY;
-    if (mt == s->placeholder_metatables[0] || mt == s->placeholder_metatables[1])
-        return TABLE_PLACEHOLDER;
-    return TABLE_OTHER;
-}
-
-static struct script_json_key *new_key(struct encoder *e)
-{
-    struct script_json_scratch *s = e->s;
-
-    if (s->nkeys == s->key_cap) {
-        s->key_cap = s->key_cap ? s->key_cap * 2 : 32;
-        s->keys = vane_realloc(s->keys, s->key_cap * sizeof(*s->keys));
-    }
-    return &s->keys[s->nkeys++];
-}
-
-/* The key at -2 (its value at -1) into a new slot. */
-static void gather_key(struct encoder *e)
-{
-    lua_State *L = e->L;
-    struct script_json_key *key;
-    char why[96];
-
-    if (lua_type(L, -2) == LUA_TSTRING) {
-        key = new_key(e);
-        key->text = lua_tolstring(L, -2, &key->len);
-        key->is_integer = false;
-    } else if (lua_isinteger(L, -2)) {
-        key = new_key(e);
-        key->integer = lua_tointeger(L, -2);
-        key->text = NULL;
-        key->len = 0; /* digits written only if it turns out to be an object */
-        key->is_integer = true;
-    } else {
-        snprintf(why, sizeof(why), "a table key must be a string or an integer; got a %s",
-                 lua_isnumber(L, -2) ? "number with a fraction" : luaL_typename(L, -2));
-        encode_fail(e, why);
-    }
-    key->value = lua_gettop(L);
-}
-
-/*
- * Leaves every key and value of the table at idx on the stack and gathers
- * them into slots [base, nkeys); tells whether the keys are exactly 1..n.
- */
-static bool gather_keys(struct encoder *e, int idx, size_t base, lua_Integer *max_index)
-{
-    lua_State *L = e->L;
-    size_t integers = 0;
-
-    *max_index = 0;
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-        gather_key(e);
-        if (e->s->keys[e->s->nkeys - 1].is_integer) {
-            lua_Integer k = e->s->keys[e->s->nkeys - 1].integer;
-
-            integers++;
-            if (k > *max_index)
-                *max_index = k;
-        }
-        luaL_checkstack(L, 3, "JSON object too large");
-        lua_pushvalue(L, -2); /* the key again, for lua_next */
-    }
-    return integers == e->s->nkeys - base && *max_index == (lua_Integer)integers;
-}
-
-static int compare_keys(const struct script_json_key *x, const struct script_json_key *y)
-{
-    size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(key_text(x), key_text(y), n);
-
-    return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
-}
-
-static int compare_keys_qsort(const void *a, const void *b)
-{
-    return compare_keys(a, b);
-}
-
-/* Objects are small: insertion sort, qsort past 16 keys. */
-static void sort_keys(struct script_json_key *keys, size_t n)
-{
-    if (n > 16) {
-        qsort(keys, n, sizeof(*keys), compare_keys_qsort);
-        return;
-    }
-    for (size_t i = 1; i < n; i++) {
-        struct script_json_key key = keys[i];
-        size_t j = i;
-
-        for (; j > 0 && compare_keys(&keys[j - 1], &key) > 0; j--)
-            keys[j] = keys[j - 1];
-        keys[j] = key;
-    }
-}
-
-static void encode_object(struct encoder *e, size_t base)
-{
-    struct script_json_scratch *s = e->s;
-    size_t end = s->nkeys;
-
-    for (size_t i = base; i < end; i++)
-        if (s->keys[i].is_integer)
-            s->keys[i].len = (size_t)snprintf(s->keys[i].digits, sizeof(s->keys[i].digits),
-                                              "%lld", (long long)s->keys[i].integer);
-    sort_keys(s->keys + base, end - base);
-    vane_buf_append(&s->text, "{", 1);
-    for (size_t i = base; i < end; i++) {
-        if (i > base)
-            vane_buf_append(&s->text, ",", 1);
-        event_json_string(&s->text, key_text(&s->keys[i]), s->keys[i].len);
-        vane_buf_append(&s->text, ":", 1);
-        e->path[e->depth - 1] = (struct path_step){.in_array = false, .key = i};
-        encode_value(e, s->keys[i].value);
-    }
-    vane_buf_append(&s->text, "}", 1);
-}
-
-/* Elements 1..n; a hole (nil) is null. */
-static void encode_array(struct encoder *e, int idx, lua_Integer n)
-{
-    vane_buf_append(&e->s->text, "[", 1);
-    for (lua_Integer i = 1; i <= n; i++) {
-        if (i > 1)
-            vane_buf_append(&e->s->text, ",", 1);
-        e->path[e->depth - 1] = (struct path_step){.in_array = true, .index = i};
-        lua_rawgeti(e->L, idx, i);
-        encode_value(e, lua_gettop(e->L));
-        lua_pop(e->L, 1);
-    }
-    vane_buf_append(&e->s->text, "]", 1);
-}
-
-/* A marked array may only have the keys 1..n. */
-static void check_array_keys(struct encoder *e, size_t base)
-{
-    char why[160];
-
-    for (size_t i = base; i < e->s->nkeys; i++) {
-        const struct script_json_key *key = &e->s->keys[i];
-
-        if (!key->is_integer || key->integer < 1) {
-            if (key->is_integer)
-                snprintf(why, sizeof(why), "an array (vane.json.array) can only have the keys "
-                         "1, 2, ...; it has the key %lld", (long long)key->integer);
-            else
-                snprintf(why, sizeof(why), "an array (vane.json.array) can only have the keys "
-                         "1, 2, ...; it has the key \"%.60s\"", key->text);
-            encode_fail(e, why);
-        }
-    }
-}
-
-/* A table the runtime marks with neither metatable: encoded as what its __plain returns. */
-static bool encode_plain_form(struct encoder *e, int idx)
-{
-    if (luaL_getmetafield(e->L, idx, "__plain") == LUA_TNIL)
-        return false;
-    lua_pushvalue(e->L, idx);
-    lua_call(e->L, 1, 1);
-    if (!lua_istable(e->L, -1))
-        encode_fail(e, "its __plain did not give a table");
-    e->depth--;
-    encode_value(e, lua_gettop(e->L));
-    e->depth++;
-    lua_pop(e->L, 1);
-    return true;
-}
-
-static void encode_container(struct encoder *e, int idx, enum table_kind kind)
-{
-    lua_State *L = e->L;
-    size_t base = e->s->nkeys;
-    int top = lua_gettop(L);
-    lua_Integer n;
-    bool sequence;
-
-    if (kind == TABLE_OTHER && encode_plain_form(e, idx))
-        return;
-    sequence = gather_keys(e, idx, base, &n);
-    if (kind == TABLE_ARRAY)
-        check_array_keys(e, base);
-    if (kind == TABLE_ARRAY || (sequence && n > 0))
-        encode_array(e, idx, n);
-    else
-        encode_object(e, base);
-    e->s->nkeys = base;
-    lua_settop(L, top);
-}
-
-static void encode_table(struct encoder *e, int idx)
-{
-    enum table_kind kind = kind_of(e->s, e->L, idx);
-    const char *text;
-    size_t len;
-
-    if (kind == TABLE_PLACEHOLDER && placeholder_span(e->L, idx, &text, &len)) {
-        vane_buf_append(&e->s->text, text, len); /* never used: as it came */
-        lua_pop(e->L, 1);
-        return;
-    }
-    if (e->depth >= SCRIPT_JSON_MAX_DEPTH)
-        encode_fail(e, "nested more than 128 levels deep (does a table contain itself?)");
-    luaL_checkstack(e->L, 8, "JSON nested too deeply");
-    e->depth++;
-    encode_container(e, idx, kind == TABLE_PLACEHOLDER ? TABLE_PLAIN : kind);
-    e->depth--;
-}
-
-static void encode_value(struct encoder *e, int idx)
-{
-    lua_State *L = e->L;
-    const char *s;
-    size_t len;
-    char why[96];
-
-    switch (lua_type(L, idx)) {
-    case LUA_TTABLE: encode_table(e, idx); return;
-    case LUA_TSTRING:
-        s = lua_tolstring(L, idx, &len);
-        append_string(e, s, len);
-        return;
-    case LUA_TNUMBER:
-        if (lua_isinteger(L, idx))
-            append_integer(&e->s->text, lua_tointeger(L, idx));
-        else
-            append_float(e, lua_tonumber(L, idx));
-        return;
-    case LUA_TBOOLEAN:
-        vane_buf_append_str(&e->s->text, lua_toboolean(L, idx) ? "true" : "false");
-        return;
-    case LUA_TLIGHTUSERDATA:
-        if (lua_touserdata(L, idx) == NULL) {
-            vane_buf_append(&e->s->text, "null", 4);
-            return;
-        }
-        break;
-    default: break;
-    }
-    snprintf(why, sizeof(why), "a %s has no JSON form (nil inside an array is null; use "
-             "vane.json.null elsewhere)", luaL_typename(L, idx));
-    encode_fail(e, why);
-}
-
-void script_json_encode(lua_State *L, int idx, struct script_json_scratch *scratch,
-                        const char *what)
-{
-    struct encoder e = {.L = L, .s = scratch, .what = what, .depth = 0};
-
-    vane_buf_reset(&scratch->text);
-    scratch->nkeys = 0;
-    encode_value(&e, lua_absindex(L, idx));
-}
-
-/* ---- vane.json ------------------------------------------------------------------------------ */
+/* ---- vane.json ----------------------------------------------------------------------------- */
 
 static int lua_json_encode(lua_State *L)
 {
@@ -1157,18 +646,19 @@ static int lua_json_array(lua_State *L)
     else
         luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    switch (kind_of(lua_touserdata(L, lua_upvalueindex(1)), L, 1)) {
-    case TABLE_ARRAY: return 1;
-    case TABLE_PLAIN: break;
-    default: return luaL_error(L, "vane.json.array: the table already has a metatable");
+    if (lua_getmetatable(L, 1)) {
+        script_json_push_array_marker(L);
+        if (!lua_rawequal(L, -1, -2))
+            return luaL_error(L, "vane.json.array: the table already has a metatable");
+        lua_pop(L, 2);
+        return 1;
     }
-    push_array_marker(L);
+    script_json_push_array_marker(L);
     lua_setmetatable(L, 1);
     return 1;
 }
 
-/* A metatable of the runtime's, protected: a script can neither read nor change it; pushed. */
-static const void *make_metatable(lua_State *L, const char *name, const void *key)
+const void *script_json_make_metatable(lua_State *L, const char *name, const void *key)
 {
     lua_createtable(L, 0, 6);
     lua_pushstring(L, name);
@@ -1180,39 +670,19 @@ static const void *make_metatable(lua_State *L, const char *name, const void *ke
     return lua_topointer(L, -1);
 }
 
-/* Placeholders answer getmetatable() as what they stand for. */
-static const void *make_placeholder_metatable(lua_State *L, const char *name, const void *key)
-{
-    const void *mt = make_metatable(L, name, key);
-
-    lua_pushcfunction(L, placeholder_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, placeholder_newindex);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushcfunction(L, placeholder_len);
-    lua_setfield(L, -2, "__len");
-    lua_pushcfunction(L, placeholder_pairs);
-    lua_setfield(L, -2, "__pairs");
-    lua_pop(L, 1);
-    return mt;
-}
-
 void script_json_open(lua_State *L, struct script_json_scratch *scratch)
 {
-    scratch->array_metatable = make_metatable(L, "vane.json.array", &array_marker_key);
+    scratch->array_metatable =
+        script_json_make_metatable(L, "vane.json.array", &script_json_array_marker);
     lua_pop(L, 1);
-    scratch->placeholder_metatables[0] =
-        make_placeholder_metatable(L, "vane.json.object", &lazy_object_key);
-    scratch->placeholder_metatables[1] =
-        make_placeholder_metatable(L, "vane.json.array", &lazy_array_key);
+    script_json_lazy_open(L, scratch);
     lua_createtable(L, 0, 4);
     lua_pushlightuserdata(L, scratch);
     lua_pushcclosure(L, lua_json_encode, 1);
     lua_setfield(L, -2, "encode");
     lua_pushcfunction(L, lua_json_decode);
     lua_setfield(L, -2, "decode");
-    lua_pushlightuserdata(L, scratch);
-    lua_pushcclosure(L, lua_json_array, 1);
+    lua_pushcfunction(L, lua_json_array);
     lua_setfield(L, -2, "array");
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");

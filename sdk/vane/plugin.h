@@ -191,7 +191,8 @@ struct vane_host {
      *    unchanged (until the callback returns for events the host passed in). */
     int (*event_get)(const struct vane_event *ev, const char *name, struct vane_value *out); /* 1 found, 0 not */
     size_t (*event_attr_count)(const struct vane_event *ev);
-    /* The i-th attribute, in the order they came; name is not NUL-terminated. */
+    /* The i-th attribute, in the order they came; name is not NUL-terminated.
+     * 1 with it, or 0 when i is past the last. */
     int (*event_attr_at)(const struct vane_event *ev, size_t i, const char **name, size_t *name_len,
                          struct vane_value *out);
     /* 1 and the bytes when the event has data (possibly empty), else 0. */
@@ -202,7 +203,7 @@ struct vane_host {
      *    attribute (not lower-case alphanumeric, a required one removed, a
      *    value of the wrong type for a known attribute). */
     int (*event_set)(struct vane_event *ev, const char *name, const struct vane_value *value);
-    int (*event_remove)(struct vane_event *ev, const char *name);
+    int (*event_remove)(struct vane_event *ev, const char *name); /* 0 also when absent */
     /* Sets data.  release NULL: the bytes are copied.  Otherwise the event
      * takes the buffer without copying and calls release(ptr) when done. */
     int (*event_set_data)(struct vane_event *ev, const char *ptr, size_t len,

@@ -1,0 +1,84 @@
+/*
+ * script_json_internal.h -- what the three files of the JSON bridge share:
+ * script_json.c (reading JSON, vane.json), script_json_lazy.c (placeholders
+ * for parts of data not read yet) and script_json_encode.c (writing JSON).
+ *
+ * The parser reads JSON text in one of three modes: pushing every value,
+ * checking only (nothing pushed), or lazily -- pushing the values of one
+ * level and a placeholder for each object or array nested in it.  Lazy mode
+ * is only used on text already checked, so it finds the end of a nested
+ * container by its brackets alone (script_json_skip_container).
+ */
+#ifndef VANE_SCRIPT_JSON_INTERNAL_H
+#define VANE_SCRIPT_JSON_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <lua.h>
+
+#include "script/script_json.h"
+
+enum parse_mode {
+    PARSE_PUSH,  /* push every value */
+    PARSE_CHECK, /* push nothing, check everything */
+    PARSE_LAZY,  /* checked text: push one level, placeholders below it */
+};
+
+struct parser {
+    lua_State *L;
+    const char *start, *p, *end;
+    enum parse_mode mode;
+    int source;           /* PARSE_LAZY: stack index of the Lua string holding the text */
+    int depth;
+    const char *expected; /* what the text should have had at error_at; NULL while fine */
+    const char *error_at;
+};
+
+/* Registry keys (their addresses) of the array marker and the placeholder metatables. */
+extern const char script_json_array_marker;
+extern const char script_json_placeholder_object;
+extern const char script_json_placeholder_array;
+
+void script_json_push_array_marker(lua_State *L);
+
+/* Makes a protected metatable called name, kept in the registry under key; leaves it pushed. */
+const void *script_json_make_metatable(lua_State *L, const char *name, const void *key);
+
+/* Whether the n bytes at s are UTF-8 (no overlong forms, surrogates, values past U+10FFFF). */
+bool script_json_utf8_valid(const unsigned char *s, size_t n);
+
+/* ---- script_json.c: the parser --------------------------------------------------- */
+
+/* Fills the table at t (0: none, in PARSE_CHECK) from the container at ps->p. */
+bool script_json_fill_container(struct parser *ps, int t);
+
+/* Moves ps->p past the container at ps->p by its brackets (strings skipped whole). */
+bool script_json_skip_container(struct parser *ps);
+
+/* Past the closing quote of the string whose body starts at p; NULL if it never closes. */
+const char *script_json_string_end(const char *p, const char *end);
+
+/* ---- script_json_lazy.c: placeholders ------------------------------------------------ */
+
+/* Pushes a placeholder for the container text[offset, offset + len) of the string at source. */
+void script_json_lazy_push(lua_State *L, int source, size_t offset, size_t len);
+
+/*
+ * When the table at t is a placeholder not yet filled, pushes its source
+ * string and sets *text, *len to its span in it; else pushes nothing and
+ * returns false.
+ */
+bool script_json_lazy_span(lua_State *L, int t, const char **text, size_t *len);
+
+/* Fills the placeholder at t in place (if it still is one), as its metatable does on first use. */
+void script_json_lazy_fill(lua_State *L, int t);
+
+/* Whether the object text[0, len) (checked JSON) has a member called key, or may have one
+ * (a name written with escapes). */
+bool script_json_lazy_has_member(const char *text, size_t len, const char *key, size_t keylen);
+
+/* Makes the placeholder metatables (called by script_json_open); records them in scratch. */
+void script_json_lazy_open(lua_State *L, struct script_json_scratch *scratch);
+
+#endif

@@ -1,0 +1,224 @@
+/*
+ * script_json_lazy.c -- placeholders: the parts of event data a script has
+ * not read yet (see script_json.h, script_json_internal.h).
+ *
+ * A placeholder is an empty table with two hidden keys (light userdata,
+ * which scripts cannot make): the source text (a Lua string, so it lives as
+ * long as the placeholder) and the span of the object or array in it,
+ * packed as offset << 32 | length.  Its metatable (one for objects, one for
+ * arrays, protected and answering getmetatable() with "vane.json.object" /
+ * "vane.json.array") fills it in place on first use -- an index, #, pairs,
+ * an assignment -- reading one level: what is nested below becomes
+ * placeholders in turn.  Then the metatable goes (an array gets the array
+ * marker) and it is a table like any other.
+ *
+ * One exception makes the common transform cheap: assigning a member an
+ * object does not have yet (event.data.processed = true) does not fill it.
+ * The member is stored in the table itself, and the encoder writes the
+ * object's text with the new members spliced in before its closing brace.
+ * Whether the object has the member is answered from its text, by walking
+ * its names (script_json_lazy_has_member).
+ *
+ * The text is checked in full before any placeholder is made for it
+ * (script_json_decode_lazy), so filling cannot meet bad JSON; it still says
+ * so, should it happen.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "script/script_json_internal.h"
+
+const char script_json_placeholder_object = 'o';
+const char script_json_placeholder_array = 'l';
+
+static const char source_key = 's';
+static const char span_key = 'n';
+
+#define SPAN_LENGTH_MASK UINT64_C(0xFFFFFFFF)
+
+void script_json_lazy_push(lua_State *L, int source, size_t offset, size_t len)
+{
+    const char *text = lua_tostring(L, source) + offset;
+
+    lua_createtable(L, 0, 2);
+    lua_pushvalue(L, source);
+    lua_rawsetp(L, -2, &source_key);
+    lua_pushinteger(L, (lua_Integer)((uint64_t)offset << 32 | (uint64_t)len));
+    lua_rawsetp(L, -2, &span_key);
+    lua_rawgetp(L, LUA_REGISTRYINDEX,
+                *text == '[' ? &script_json_placeholder_array : &script_json_placeholder_object);
+    lua_setmetatable(L, -2);
+}
+
+bool script_json_lazy_span(lua_State *L, int t, const char **text, size_t *len)
+{
+    uint64_t span;
+
+    if (lua_rawgetp(L, t, &source_key) != LUA_TSTRING) {
+        lua_pop(L, 1);
+        return false;
+    }
+    lua_rawgetp(L, t, &span_key);
+    span = (uint64_t)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    *text = lua_tostring(L, -1) + (span >> 32);
+    *len = (size_t)(span & SPAN_LENGTH_MASK);
+    return true;
+}
+
+void script_json_lazy_fill(lua_State *L, int t)
+{
+    struct parser ps = {.L = L, .mode = PARSE_LAZY, .depth = 0};
+    size_t len;
+    bool array;
+
+    t = lua_absindex(L, t);
+    if (!script_json_lazy_span(L, t, &ps.p, &len))
+        return;
+    ps.source = lua_gettop(L);
+    ps.start = lua_tostring(L, ps.source);
+    ps.end = ps.p + len;
+    array = *ps.p == '[';
+    if (!script_json_fill_container(&ps, t))
+        luaL_error(L, "JSON data: expected %s", ps.expected);
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_rawsetp(L, t, &source_key);
+    lua_pushnil(L);
+    lua_rawsetp(L, t, &span_key);
+    if (array)
+        script_json_push_array_marker(L);
+    else
+        lua_pushnil(L);
+    lua_setmetatable(L, t);
+}
+
+/* ---- an object's member names, from its text ---------------------------------------- */
+
+static const char *after_space(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* Past the value at p (checked JSON). */
+static const char *after_value(const char *p, const char *end)
+{
+    struct parser ps = {.p = p, .end = end};
+
+    if (*p == '"')
+        return script_json_string_end(p + 1, end);
+    if (*p == '{' || *p == '[') {
+        script_json_skip_container(&ps);
+        return ps.p;
+    }
+    while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' &&
+           *p != '\r' && *p != '\t')
+        p++;
+    return p;
+}
+
+bool script_json_lazy_has_member(const char *text, size_t len, const char *key, size_t keylen)
+{
+    const char *end = text + len, *p = text + 1;
+
+    for (;;) {
+        const char *name, *name_end;
+
+        p = after_space(p, end);
+        if (p >= end || *p != '"')
+            return false; /* '}' */
+        name = p + 1;
+        name_end = script_json_string_end(name, end) - 1;
+        if (memchr(name, '\\', (size_t)(name_end - name)) != NULL ||
+            ((size_t)(name_end - name) == keylen && memcmp(name, key, keylen) == 0))
+            return true;
+        p = after_space(name_end + 1, end) + 1; /* past ':' */
+        p = after_space(after_value(after_space(p, end), end), end);
+        if (p < end && *p == ',')
+            p++;
+    }
+}
+
+/* ---- the metatables ------------------------------------------------------------------ */
+
+static int placeholder_index(lua_State *L)
+{
+    script_json_lazy_fill(L, 1);
+    lua_settop(L, 2);
+    lua_rawget(L, 1);
+    return 1;
+}
+
+/* A new member of an object placeholder stays beside its text; anything else fills it. */
+static int placeholder_newindex(lua_State *L)
+{
+    const char *text, *key;
+    size_t len, keylen;
+    bool beside = false;
+
+    if (lua_type(L, 2) == LUA_TSTRING && !lua_isnil(L, 3) &&
+        script_json_lazy_span(L, 1, &text, &len)) {
+        key = lua_tolstring(L, 2, &keylen);
+        beside = *text == '{' && !script_json_lazy_has_member(text, len, key, keylen);
+        lua_pop(L, 1);
+    }
+    if (!beside)
+        script_json_lazy_fill(L, 1);
+    lua_settop(L, 3);
+    lua_rawset(L, 1);
+    return 0;
+}
+
+static int placeholder_len(lua_State *L)
+{
+    script_json_lazy_fill(L, 1);
+    lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
+    return 1;
+}
+
+static int placeholder_pairs(lua_State *L)
+{
+    script_json_lazy_fill(L, 1);
+    lua_pushcfunction(L, script_json_raw_next);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+int script_json_raw_next(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    if (lua_next(L, 1) != 0)
+        return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+static const void *make_placeholder_metatable(lua_State *L, const char *name, const void *key)
+{
+    const void *mt = script_json_make_metatable(L, name, key);
+
+    lua_pushcfunction(L, placeholder_index);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, placeholder_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushcfunction(L, placeholder_len);
+    lua_setfield(L, -2, "__len");
+    lua_pushcfunction(L, placeholder_pairs);
+    lua_setfield(L, -2, "__pairs");
+    lua_pop(L, 1);
+    return mt;
+}
+
+void script_json_lazy_open(lua_State *L, struct script_json_scratch *scratch)
+{
+    scratch->placeholder_metatables[0] =
+        make_placeholder_metatable(L, "vane.json.object", &script_json_placeholder_object);
+    scratch->placeholder_metatables[1] =
+        make_placeholder_metatable(L, "vane.json.array", &script_json_placeholder_array);
+}
