@@ -545,8 +545,22 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     flush();
 }
 
+/*
+ * Closes what the broker's process had open and did not mark close-on-exec
+ * (sockets and pipes of libraries it links): a worker holds only its own
+ * socket and stdio, so it never keeps the broker's port or files open.
+ */
+static void close_inherited(void)
+{
+    if (close_range(SOCKET_FD + 1, ~0u, 0) == 0)
+        return;
+    for (int fd = SOCKET_FD + 1; fd < 1024; fd++)
+        close(fd);
+}
+
 int engine_worker_main(void)
 {
+    close_inherited();
     signal(SIGINT, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&worker.loop);

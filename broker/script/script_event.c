@@ -158,7 +158,7 @@ void script_event_push(lua_State *L, const struct event *event)
 
     sb->current_event = event;
     sb->generation++;
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 4); /* generation, data, and room for two new attributes */
     lua_pushinteger(L, sb->generation);
     lua_rawsetp(L, -2, &generation_key);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &event_metatable_key);

@@ -425,8 +425,17 @@ static bool parse_member(struct parser *ps, int t)
     ps->p++;
     if (!parse_value(ps))
         return false;
-    if (t != 0)
-        lua_rawset(ps->L, t);
+    if (t == 0)
+        return true;
+    if (ps->keep_existing && ps->depth == 1) { /* a member assigned before the table was filled */
+        lua_pushvalue(ps->L, -2);
+        if (lua_rawget(ps->L, t) != LUA_TNIL) {
+            lua_pop(ps->L, 3);
+            return true;
+        }
+        lua_pop(ps->L, 1);
+    }
+    lua_rawset(ps->L, t);
     return true;
 }
 
@@ -550,8 +559,7 @@ static bool parse_value(struct parser *ps)
 
 /* ---- documents ----------------------------------------------------------------------------- */
 
-/* "expected X at line L, column C" for the first error. */
-static void describe_error(const struct parser *ps, char *errbuf, size_t errlen)
+void script_json_describe_error(const struct parser *ps, char *errbuf, size_t errlen)
 {
     int line = 1, column = 1;
 
@@ -576,7 +584,7 @@ static int parse_document(struct parser *ps, char *errbuf, size_t errlen)
         expect(ps, ps->p, "the end of the text after the value");
     }
     lua_settop(ps->L, top);
-    describe_error(ps, errbuf, errlen);
+    script_json_describe_error(ps, errbuf, errlen);
     return -EINVAL;
 }
 
@@ -588,30 +596,36 @@ int script_json_decode(lua_State *L, const char *text, size_t len, char *errbuf,
 }
 
 /*
- * Checked in full first; then a non-empty object or array is one
- * placeholder for the whole text, and anything else is read at once.
+ * A non-empty object or array is one placeholder for the whole text, found
+ * by its brackets; each level is checked in full when it is filled.  Any
+ * other value is read at once.
  */
 int script_json_decode_lazy(lua_State *L, int source, char *errbuf, size_t errlen)
 {
     size_t len;
     const char *text = lua_tolstring(L, source, &len);
     struct parser ps = {.L = L, .start = text, .p = text, .end = text + len,
-                        .mode = PARSE_CHECK, .source = lua_absindex(L, source)};
+                        .mode = PARSE_PUSH, .source = lua_absindex(L, source)};
     const char *begin;
-    int rc;
 
-    if ((rc = parse_document(&ps, errbuf, errlen)) != 0)
-        return rc;
-    ps.p = text;
     skip_space(&ps);
     begin = ps.p;
-    if ((*begin == '{' || *begin == '[') && !is_empty_container(&ps) && len <= UINT32_MAX) {
-        script_json_skip_container(&ps);
-        script_json_lazy_push(L, ps.source, (size_t)(begin - text), (size_t)(ps.p - begin));
-        return 0;
+    if (ps.p == ps.end || (*begin != '{' && *begin != '[') || is_empty_container(&ps) ||
+        len > UINT32_MAX)
+        return parse_document(&ps, errbuf, errlen);
+    if (script_json_skip_container(&ps)) {
+        const char *value_end = ps.p;
+
+        skip_space(&ps);
+        if (ps.p == ps.end) {
+            script_json_lazy_push(L, ps.source, (size_t)(begin - text),
+                                  (size_t)(value_end - begin));
+            return 0;
+        }
+        expect(&ps, ps.p, "the end of the text after the value");
     }
-    ps.mode = PARSE_PUSH;
-    return parse_document(&ps, errbuf, errlen);
+    script_json_describe_error(&ps, errbuf, errlen);
+    return -EINVAL;
 }
 
 /* ---- vane.json ----------------------------------------------------------------------------- */

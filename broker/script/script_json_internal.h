@@ -6,8 +6,9 @@
  * The parser reads JSON text in one of three modes: pushing every value,
  * checking only (nothing pushed), or lazily -- pushing the values of one
  * level and a placeholder for each object or array nested in it.  Lazy mode
- * is only used on text already checked, so it finds the end of a nested
- * container by its brackets alone (script_json_skip_container).
+ * checks the level it reads and finds the end of each container nested in
+ * it by its brackets alone (script_json_skip_container): that container is
+ * checked when its placeholder is filled.
  */
 #ifndef VANE_SCRIPT_JSON_INTERNAL_H
 #define VANE_SCRIPT_JSON_INTERNAL_H
@@ -31,6 +32,7 @@ struct parser {
     enum parse_mode mode;
     int source;           /* PARSE_LAZY: stack index of the Lua string holding the text */
     int depth;
+    bool keep_existing;   /* filling: a member the table already has keeps its value */
     const char *expected; /* what the text should have had at error_at; NULL while fine */
     const char *error_at;
 };
@@ -52,6 +54,9 @@ bool script_json_utf8_valid(const unsigned char *s, size_t n);
 
 /* Fills the table at t (0: none, in PARSE_CHECK) from the container at ps->p. */
 bool script_json_fill_container(struct parser *ps, int t);
+
+/* "expected X at line L, column C" for the parser's first error. */
+void script_json_describe_error(const struct parser *ps, char *errbuf, size_t errlen);
 
 /* Moves ps->p past the container at ps->p by its brackets (strings skipped whole). */
 bool script_json_skip_container(struct parser *ps);

@@ -12,16 +12,19 @@
  * placeholders in turn.  Then the metatable goes (an array gets the array
  * marker) and it is a table like any other.
  *
- * One exception makes the common transform cheap: assigning a member an
- * object does not have yet (event.data.processed = true) does not fill it.
- * The member is stored in the table itself, and the encoder writes the
- * object's text with the new members spliced in before its closing brace.
- * Whether the object has the member is answered from its text, by walking
- * its names (script_json_lazy_has_member).
+ * One exception makes the common transform cheap: assigning a member of
+ * an object placeholder (event.data.processed = true) does not fill it.
+ * The member is stored in the table itself, beside the text; filling later
+ * keeps it over a member of the same name in the text; and the encoder
+ * writes the object's text with the members beside it spliced in before its
+ * closing brace -- when the text has none of their names, which it answers
+ * by walking the text's names (script_json_lazy_has_member); else it fills
+ * the object and writes it as a table.
  *
- * The text is checked in full before any placeholder is made for it
- * (script_json_decode_lazy), so filling cannot meet bad JSON; it still says
- * so, should it happen.
+ * Each level is checked in full as it is filled (its end was found by its
+ * brackets when the placeholder was made), so JSON that is bad deep inside
+ * is an error when that part is read ("JSON data: expected ... at line L,
+ * column C"), and is passed on as it came when it is not.
  */
 #include <stdint.h>
 #include <string.h>
@@ -68,6 +71,20 @@ bool script_json_lazy_span(lua_State *L, int t, const char **text, size_t *len)
     return true;
 }
 
+/* Whether the placeholder at t holds members beside its text (keys other than the hidden ones). */
+static bool has_members_beside(lua_State *L, int t)
+{
+    lua_pushnil(L);
+    while (lua_next(L, t) != 0) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TLIGHTUSERDATA) {
+            lua_pop(L, 1);
+            return true;
+        }
+    }
+    return false;
+}
+
 void script_json_lazy_fill(lua_State *L, int t)
 {
     struct parser ps = {.L = L, .mode = PARSE_LAZY, .depth = 0};
@@ -81,8 +98,13 @@ void script_json_lazy_fill(lua_State *L, int t)
     ps.start = lua_tostring(L, ps.source);
     ps.end = ps.p + len;
     array = *ps.p == '[';
-    if (!script_json_fill_container(&ps, t))
-        luaL_error(L, "JSON data: expected %s", ps.expected);
+    ps.keep_existing = has_members_beside(L, t);
+    if (!script_json_fill_container(&ps, t)) {
+        char why[160];
+
+        script_json_describe_error(&ps, why, sizeof(why));
+        luaL_error(L, "JSON data: %s", why);
+    }
     lua_pop(L, 1);
     lua_pushnil(L);
     lua_rawsetp(L, t, &source_key);
@@ -153,17 +175,21 @@ static int placeholder_index(lua_State *L)
     return 1;
 }
 
-/* A new member of an object placeholder stays beside its text; anything else fills it. */
+/*
+ * A member assigned to an object placeholder (not nil) stays beside its
+ * text; filling keeps it over the text's member of the same name, and the
+ * encoder splices it in (or fills the object, when the text has that name
+ * too).  Anything else fills the placeholder first.
+ */
 static int placeholder_newindex(lua_State *L)
 {
-    const char *text, *key;
-    size_t len, keylen;
+    const char *text;
+    size_t len;
     bool beside = false;
 
     if (lua_type(L, 2) == LUA_TSTRING && !lua_isnil(L, 3) &&
         script_json_lazy_span(L, 1, &text, &len)) {
-        key = lua_tolstring(L, 2, &keylen);
-        beside = *text == '{' && !script_json_lazy_has_member(text, len, key, keylen);
+        beside = *text == '{';
         lua_pop(L, 1);
     }
     if (!beside)

@@ -60,3 +60,18 @@ bench: bench-lua
 bench-lua: tests/bench/bench-lua
 	./tests/bench/bench-lua $(BENCH_FLAGS)
 .PHONY: bench-lua
+
+# bench-engine: the figures of issue 6.  A Lua transform in the trigger's
+# delivery path with a null sink, in-process; then, against the built vaned
+# and its connectors, a source connector's cold start and a sink connector
+# scaling out and back under a slow tests/sink-server.  `make bench` runs it.
+EXTRA_PROGRAMS += tests/bench/bench-engine
+tests_bench_bench_engine_SOURCES = tests/bench/bench-engine.c $(bench_util_sources)
+tests_bench_bench_engine_LDADD = tests/libharness.la libvane.la
+CLEANFILES += tests/bench/bench-engine
+bench: bench-engine
+bench-engine: tests/bench/bench-engine tests/sink-server$(EXEEXT) vaned$(EXEEXT) \
+		$(connector_LTLIBRARIES)
+	./tests/bench/bench-engine --vaned ./vaned$(EXEEXT) --sink ./tests/sink-server$(EXEEXT) \
+		--connectors ./connectors $(BENCH_FLAGS)
+.PHONY: bench-engine
