@@ -100,12 +100,7 @@ struct put_request {
 static int set_attribute(const struct context *ctx, json_t *attributes, const char *option,
                          const char *name, const char *value)
 {
-    json_t *text = json_string(value);
-
-    if (text == NULL)
-        return command_bad_value(ctx, option, "UTF-8 text", value);
-    json_object_set_new(attributes, name, text);
-    return 0;
+    return command_set_text(ctx, option, attributes, name, value);
 }
 
 /* The option that sets attribute name itself, or NULL. */

@@ -109,29 +109,29 @@
 
 /* ---- configuration ------------------------------------------------------- */
 
-struct config {
+struct bench_config {
     const char *dir, *vaned, *sink, *connectors, *only;
     uint64_t events, coldstarts, scale_events;
     bool quick, keep;
 };
 
 static const struct bench_knob knobs[] = {
-    {"--dir", "BENCH_DIR", BENCH_KNOB_TEXT, offsetof(struct config, dir),
+    {"--dir", "BENCH_DIR", BENCH_KNOB_TEXT, offsetof(struct bench_config, dir),
      "parent directory of the run's data (default " BENCH_DEFAULT_PARENT ")"},
-    {"--vaned", "VANED", BENCH_KNOB_TEXT, offsetof(struct config, vaned),
+    {"--vaned", "VANED", BENCH_KNOB_TEXT, offsetof(struct bench_config, vaned),
      "the vaned binary (default ./vaned)"},
-    {"--sink", "SINK_SERVER", BENCH_KNOB_TEXT, offsetof(struct config, sink),
+    {"--sink", "SINK_SERVER", BENCH_KNOB_TEXT, offsetof(struct bench_config, sink),
      "the HTTP sink, tests/sink-server (default ./tests/sink-server)"},
-    {"--connectors", "BENCH_CONNECTORS", BENCH_KNOB_TEXT, offsetof(struct config, connectors),
+    {"--connectors", "BENCH_CONNECTORS", BENCH_KNOB_TEXT, offsetof(struct bench_config, connectors),
      "folder of the built connectors (default ./connectors)"},
-    {"--only", "BENCH_ONLY", BENCH_KNOB_TEXT, offsetof(struct config, only),
+    {"--only", "BENCH_ONLY", BENCH_KNOB_TEXT, offsetof(struct bench_config, only),
      "phases to run: lua,coldstart,scale (default all)"},
-    {"--events", "BENCH_EVENTS", BENCH_KNOB_COUNT, offsetof(struct config, events),
+    {"--events", "BENCH_EVENTS", BENCH_KNOB_COUNT, offsetof(struct bench_config, events),
      "events through the trigger in the lua phase (1M; --quick 100k)"},
-    {"--coldstarts", "BENCH_COLDSTARTS", BENCH_KNOB_COUNT, offsetof(struct config, coldstarts),
+    {"--coldstarts", "BENCH_COLDSTARTS", BENCH_KNOB_COUNT, offsetof(struct bench_config, coldstarts),
      "cold starts timed (10; --quick 3)"},
     {"--scale-events", "BENCH_SCALE_EVENTS", BENCH_KNOB_COUNT,
-     offsetof(struct config, scale_events), "events published in the scale phase (20k; --quick 4k)"},
+     offsetof(struct bench_config, scale_events), "events published in the scale phase (20k; --quick 4k)"},
 };
 
 #define NKNOBS (sizeof(knobs) / sizeof(knobs[0]))
@@ -141,7 +141,7 @@ static const struct bench_cli cli = {
     0.1, false, 1e9,
 };
 
-static void config_defaults(struct config *c, bool quick)
+static void config_defaults(struct bench_config *c, bool quick)
 {
     memset(c, 0, sizeof(*c));
     c->dir = BENCH_DEFAULT_PARENT;
@@ -155,7 +155,7 @@ static void config_defaults(struct config *c, bool quick)
 }
 
 struct bench {
-    struct config cfg;
+    struct bench_config cfg;
     char *root;
     char connectors[PATH_MAX]; /* --connectors, absolute */
     struct bench_table table;
@@ -920,7 +920,7 @@ static void cold_rows(struct bench *b, double *cold, size_t ncold, double *warm,
     double warm_median = median(warm, nwarm) * 1e3;
     char figure[48], measured[32], reference[48];
 
-    snprintf(figure, sizeof(figure), "cold start, source-http (median of %zu)", ncold);
+    snprintf(figure, sizeof(figure), "cold start, source-http, median of %u", (unsigned)ncold);
     snprintf(measured, sizeof(measured), "%.1f ms", cold_median);
     bench_table_add(&b->table, figure, measured, "<= 50 ms", cold_median / COLD_TARGET_MS,
                     cold_median <= COLD_TARGET_MS);
