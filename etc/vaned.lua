@@ -43,4 +43,25 @@ return {
     -- For POST /gateway/...: none | required.
     publish = "none",
   },
+
+  plugins = {
+    -- Folders of .so plugins, ':'-separated, watched while running.  Empty:
+    -- ./plugins, ./connectors, those beside vaned and the installed ones.
+    dirs = "",
+  },
+
+  scripts = {
+    -- Folders of .lua scripts, ':'-separated.  Empty: ./filters-lua and the
+    -- installed ones.
+    dirs = "",
+    budget = 1000000,  -- Lua instructions per call
+    memory = "16MiB",  -- per script's Lua state
+  },
+
+  -- Connectors made (or updated) at every start, as POST /api/v1/connectors
+  -- takes them; the eventbus or subscription must exist.  For example:
+  --   connectors = {
+  --     hook = { plugin = "source-http", eventbus = "orders", max = 2 },
+  --   },
+  connectors = {},
 }

@@ -118,21 +118,6 @@ static int acquire_kind(struct plugin_registry *registry, const char *plugin_nam
     return 0;
 }
 
-int plugin_instance_check(struct plugin_registry *registry, const char *plugin_name, int kind,
-                          const json_t *config, char **errmsg)
-{
-    struct plugin_options *options = NULL;
-    struct plugin *p;
-    int err;
-
-    if ((err = acquire_kind(registry, plugin_name, kind, &p, errmsg)) != 0)
-        return err;
-    err = plugin_options_parse(p->options, p->option_count, config, &options, errmsg);
-    plugin_options_free(options);
-    plugin_release(p);
-    return err;
-}
-
 int plugin_instance_create(struct vane_instance **out, struct plugin_registry *registry,
                            const char *plugin_name, int kind, const char *instance_name,
                            const json_t *config, struct metrics *metrics, char **errmsg)

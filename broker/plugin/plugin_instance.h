@@ -75,15 +75,6 @@ int plugin_instance_start(struct vane_instance **out, struct plugin *plugin, con
                           struct metrics *metrics, void *owner, char **errmsg);
 
 /*
- * Checks, without starting anything, that registry has a plugin called
- * plugin_name of the given kind (VANE_PLUGIN_FILTER or _TRANSFORM) and
- * that config suits its options.  Returns 0, -ENOENT (no such plugin) or
- * -EINVAL (another kind, or a bad option) with *errmsg as above.
- */
-int plugin_instance_check(struct plugin_registry *registry, const char *plugin_name, int kind,
-                          const json_t *config, char **errmsg);
-
-/*
  * Starts an in-process instance of the current version of the filter or
  * transform plugin_name (kind says which is wanted).  Returns 0 with *out,
  * or -ENOENT, -EINVAL or the plugin's init error with *errmsg as above.

@@ -3,7 +3,7 @@
  * broker: Lua scripts (script/script.h) and filter or transform plugins
  * (plugin/plugin_instance.h).
  *
- *     "filters":     [{"lua": "route"}, {"plugin": "filter-severity", "config": {"min": "warn"}}]
+ *     "filters":     [{"lua": "route"}, {"plugin": "filter-severity", "config": {"min": "warning"}}]
  *     "transformer": {"lua": "chat-message"}
  *     "transformer": {"plugin": "transform-uppercase", "config": {"attributes": ["subject"]}}
  *
@@ -13,7 +13,8 @@
  *
  * Checking (the subscriptions API, check_only): the script must have a
  * version running that defines the function, the plugin must be loaded, of
- * the right kind, and take the config; nothing is started.  Running (the
+ * the right kind, and take the config (an instance is started and ended
+ * at once, so that its init checks what its options table cannot).  Running (the
  * trigger): a script handle or a plugin instance per use, named after the
  * subscription; an error while running one event makes the filter say
  * false (counted and logged at most once a second) or the transform fail
