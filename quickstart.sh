@@ -17,7 +17,7 @@ top=$(pwd)
 # Libraries the broker links, the autotools, and what the tests use.
 packages="gcc make autoconf automake libtool pkg-config
   libuv1-dev libh2o-dev libcurl4-openssl-dev libjansson-dev liblua5.4-dev
-  libltdl-dev libgit2-dev libraft-dev libssl-dev tzdata"
+  libltdl-dev libgit2-dev libraft-dev libssl-dev tzdata git"
 
 say() { printf '==> %s\n' "$*"; }
 

@@ -11,6 +11,7 @@
 connectordir = $(pkglibdir)/connectors
 connector_LTLIBRARIES = connectors/sink-stdout.la connectors/sink-http.la \
 	connectors/source-http.la connectors/source-git.la
+connector_LTLIBRARIES += connectors/source-github.la
 
 CONNECTOR_CPPFLAGS = -I$(top_srcdir)/sdk
 CONNECTOR_CFLAGS = -fvisibility=hidden $(WARN_CFLAGS) $(SANITIZE_CFLAGS) $(JANSSON_CFLAGS)
@@ -56,6 +57,17 @@ connectors_source_git_la_CFLAGS = $(CONNECTOR_CFLAGS) $(GIT2_CFLAGS)
 connectors_source_git_la_LDFLAGS = $(CONNECTOR_LDFLAGS) -Wl,-z,nodelete
 connectors_source_git_la_LIBADD = connectors/libconnector.la $(GIT2_LIBS)
 
+# GitHub webhooks (doc/github.md): HMAC-SHA256 and SHA-256 from libcrypto.
+connectors_source_github_la_SOURCES = connectors/source-github/source_github.c \
+	connectors/source-github/github_map.c connectors/source-github/github_map.h \
+	connectors/source-github/signature.c connectors/source-github/signature.h \
+	connectors/source-github/delivery_log.c connectors/source-github/delivery_log.h
+connectors_source_github_la_CPPFLAGS = $(CONNECTOR_CPPFLAGS)
+connectors_source_github_la_CFLAGS = $(CONNECTOR_CFLAGS) $(OPENSSL_CFLAGS)
+connectors_source_github_la_LDFLAGS = $(CONNECTOR_LDFLAGS)
+connectors_source_github_la_LIBADD = connectors/libconnector.la $(OPENSSL_LIBS)
+EXTRA_DIST += connectors/source-github/README.md
+
 EXTRA_DIST += connectors/sink-stdout/README.md connectors/sink-http/README.md \
 	connectors/source-http/README.md connectors/source-git/README.md
 
@@ -68,6 +80,7 @@ connectors_options_doc_LDADD = libvane.la
 CONNECTOR_DOCS = $(srcdir)/doc/connectors.md $(srcdir)/connectors/sink-stdout/README.md \
 	$(srcdir)/connectors/sink-http/README.md $(srcdir)/connectors/source-http/README.md \
 	$(srcdir)/connectors/source-git/README.md
+CONNECTOR_DOCS += $(srcdir)/connectors/source-github/README.md
 
 connectors-doc: connectors/options-doc$(EXEEXT) $(connector_LTLIBRARIES)
 	connectors/options-doc$(EXEEXT) $(CONNECTOR_DOCS) -- $(connector_LTLIBRARIES)

@@ -18,8 +18,9 @@
  * README.md for its own); a plugin that no doc shows is an error.
  * `make connectors-doc` runs the first form; the test
  * tests/test-connectors-doc.sh runs the second, printing one TAP line per
- * table, so a changed option that a doc does not show fails `make check`.  A build tool and a test, so it links libvane; the connectors
- * themselves never do.
+ * table, so a changed option that a doc does not show fails `make check`.
+ * A build tool and a test, so it links libvane; the connectors themselves
+ * never do.
  */
 #include <stdbool.h>
 #include <stdio.h>

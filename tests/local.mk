@@ -78,3 +78,25 @@ tests_test_connector_plugins_SOURCES = tests/test-connector-plugins.c \
 # The connector engine: worker processes, a crashing sink plugin built by the
 # test (tests/plugins/sink-crashy.c), scaling 0 -> max -> 0, sources on demand.
 integration_tests += tests/test-engine
+
+# The shipped connectors run by vaned's connector engine (sink-stdout,
+# sink-http, source-http, source-git), against real files, the HTTP sink
+# and a git repository made with the git command.
+integration_tests += tests/test-connectors
+
+# The GitHub webhook connector (connectors/source-github) on GitHub's own
+# example payloads: the npm package @octokit/webhooks-examples, which
+# ./quickstart.sh installs under ~/.cache/vane/npm ($XDG_CACHE_HOME); set
+# VANE_GITHUB_EXAMPLES to use another copy.  The test also opens the
+# connector's delivery record itself (delivery_log.c, with libcrypto).
+integration_tests += tests/test-github
+tests_test_github_SOURCES = tests/test-github.c connectors/source-github/delivery_log.c \
+	connectors/source-github/delivery_log.h
+tests_test_github_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_test_github_LDADD = connectors/libconnector.la $(LDADD) $(OPENSSL_LIBS)
+AM_TESTS_ENVIRONMENT += \
+	VANE_GITHUB_EXAMPLES="$${VANE_GITHUB_EXAMPLES:-$${XDG_CACHE_HOME:-$$HOME/.cache}/vane/npm/node_modules/@octokit/webhooks-examples}"; \
+	export VANE_GITHUB_EXAMPLES;
+
+# Lua scripts: the registry, the sandbox, reload, the shipped scripts, the API.
+integration_tests += tests/test-lua

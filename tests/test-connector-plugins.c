@@ -342,6 +342,8 @@ static void source_http_plain(void)
            "source /connectors/<name>");
     is_str(json_string_value(json_object_get(event, "type")), "vane.http.request", "the type");
     is_str(json_string_value(json_object_get(event, "httpmethod")), "POST", "httpmethod");
+    ok(json_string_length(json_object_get(event, "time")) == 24,
+       "time: when it came, in UTC to the millisecond");
     is_str(json_string_value(json_object_get(event, "httppath")), "/github", "httppath");
     is_str(json_string_value(json_object_get(json_object_get(event, "data"), "action")), "opened",
            "the body as data");
@@ -556,7 +558,7 @@ static void source_git_changes(const char *repo, const char *options)
 
         contains(id, "refs/tags/v1@", "a ref event's id names the ref");
         ok(id != NULL && strlen(id) == 13 + 40 + 2 + 40 &&
-               strcmp(id + 95, "0000000000000000000000000000000000000000") == 0,
+               strcmp(id + 55, "0000000000000000000000000000000000000000") == 0,
            "then old..new, zeros for none (%s)", id);
         ok(json_is_null(json_object_get(json_object_get(gone, "data"), "new")), "data.new null");
         is_str(json_string_value(json_object_get(json_object_get(moved, "data"), "commit")),

@@ -57,6 +57,8 @@ static const struct command commands[] = {
      "and delete connectors", NULL, NULL, connector_commands},
     {"plugin", "COMMAND", "list the plugins loaded and show one with its options", NULL, NULL,
      plugin_commands},
+    {"script", "COMMAND", "list the Lua scripts loaded and why one did not load", NULL, NULL,
+     script_commands},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 

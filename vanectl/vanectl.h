@@ -56,6 +56,7 @@ extern const struct command event_commands[];
 extern const struct command subscription_commands[];
 extern const struct command connector_commands[];
 extern const struct command plugin_commands[];
+extern const struct command script_commands[];
 
 /*
  * Runs the command that argv[0] names in table (recursing into groups), or

@@ -6,10 +6,15 @@
  * --connector-worker with the socket as file descriptor 3 and stdout and
  * stderr shared (a sink-stdout prints where vaned does; plugin log lines
  * go to vaned's log), and send INIT.  The instance is READY when the
- * worker says so; work is sent to it only then.
+ * worker says so; work is sent to it only then.  The worker's environment
+ * is the broker's with UV_THREADPOOL_SIZE raised to the connector's
+ * concurrency, so that plugins blocking in the host's thread pool can use
+ * all of it.
  *
  * Frames written during one callback are gathered in inst->out and
- * written once (instance_flush), so a burst of deliveries costs one write.
+ * written once (instance_flush), so a burst of deliveries costs one write;
+ * after the frames a read brought, the connector is pumped, since acks
+ * free room for the work waiting in its queue.
  *
  * End: the process's exit is the one place an instance ends, whatever
  * came first (a crash, STOP answered, the kill timer, the socket closing).
@@ -20,6 +25,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
@@ -317,9 +323,10 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
             uv_process_kill(&inst->process, SIGKILL);
         return;
     }
-    /* Answers to emits and work freed by acks may have queued frames. */
-    for (struct instance *i = inst->conn->instances; i != NULL; i = i->next)
-        instance_flush(i);
+    /* Work that finished made room: queued work moves to the instances now, not at the next
+     * tick; and what that, answers to emits and acks queued as frames is sent (the pump
+     * flushes every instance). */
+    connector_pump(inst->conn);
 }
 
 /* ---- the end ---------------------------------------------------------------- */
@@ -437,12 +444,47 @@ static void send_init(struct instance *inst)
     instance_flush(inst);
 }
 
+/*
+ * The worker's environment: the broker's, with UV_THREADPOOL_SIZE set to the
+ * connector's concurrency (at least libuv's default of 4).  A plugin that
+ * runs its blocking calls through host->work (sink-http's transfers) would
+ * otherwise have at most 4 of them under way, whatever the concurrency.
+ * Freed with vane_free(); the strings are environ's but the one made here.
+ */
+static char **worker_environment(const struct connector *conn)
+{
+    static const char key[] = "UV_THREADPOOL_SIZE=";
+    size_t n = 0, at = 0;
+    char **env;
+
+    while (environ[n] != NULL)
+        n++;
+    env = vane_calloc(n + 2, sizeof(*env));
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], key, sizeof(key) - 1) != 0)
+            env[at++] = environ[i];
+    env[at] = vane_asprintf("%s%u", key, conn->concurrency > 4 ? conn->concurrency : 4);
+    return env;
+}
+
+static void worker_environment_free(char **env)
+{
+    size_t n = 0;
+
+    while (env[n] != NULL)
+        n++;
+    vane_free(env[n - 1]); /* the last one is ours */
+    vane_free(env);
+}
+
 static int spawn(struct instance *inst)
 {
     struct engine *engine = inst->conn->engine;
     char *args[] = {(char *)engine->env.exe_path, "--connector-worker", NULL};
+    char **env = worker_environment(inst->conn);
     uv_stdio_container_t stdio[4];
     uv_process_options_t options;
+    int rc;
 
     memset(&options, 0, sizeof(options));
     stdio[0].flags = UV_IGNORE;
@@ -454,10 +496,13 @@ static int spawn(struct instance *inst)
     stdio[3].data.stream = (uv_stream_t *)&inst->pipe;
     options.file = engine->env.exe_path;
     options.args = args;
+    options.env = env;
     options.stdio = stdio;
     options.stdio_count = 4;
     options.exit_cb = on_process_exit;
-    return uv_spawn(engine->env.loop, &inst->process, &options);
+    rc = uv_spawn(engine->env.loop, &inst->process, &options);
+    worker_environment_free(env);
+    return rc;
 }
 
 int instance_start(struct connector *conn)

@@ -439,8 +439,8 @@ static void on_http_request(const struct wire_frame *frame)
     wire_cursor_init(&c, frame);
     if (wire_get_http_request(&c, &req, &headers, strings) != 0 || desc->http == NULL) {
         static const char *const ct[] = {"Content-Type: application/json", NULL};
-        static const char body[] = "{\"error\":\"Bad Request\",\"field\":\"connector\","
-                                   "\"message\":\"this connector takes no HTTP requests\"}\n";
+        static const char body[] = "{\"error\":{\"status\":400,\"field\":\"connector\","
+                                   "\"message\":\"this connector takes no HTTP requests\"}}\n";
 
         host_http_reply(r, 400, ct, body, sizeof(body) - 1);
     } else

@@ -125,14 +125,13 @@ static bool data_is_json(const struct event *event)
 
 static bool is_event_table(lua_State *L, int t)
 {
-    bool is;
+    const void *mt;
 
     if (!lua_getmetatable(L, t))
         return false;
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &event_metatable_key);
-    is = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    return is;
+    mt = lua_topointer(L, -1);
+    lua_pop(L, 1);
+    return mt == script_sandbox_of(L)->event_metatable;
 }
 
 /* The event the table at t stands for; an error when its call is over. */
@@ -339,6 +338,7 @@ void script_event_open(lua_State *L)
     lua_setfield(L, -2, "__metatable");
     lua_pushliteral(L, "vane.event");
     lua_setfield(L, -2, "__name");
+    script_sandbox_of(L)->event_metatable = lua_topointer(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &event_metatable_key);
 }
 
@@ -357,6 +357,7 @@ struct reading {
     bool raw_inputs; /* proxy: a raw key names one of in's attributes (rawset) */
     unsigned char left_alone[TRACKED_ATTRS_MAX]; /* out's attributes copied as they were */
     bool changed;    /* an attribute was set, added or deleted */
+    bool deleted;    /* one of in's attributes is gone */
 };
 
 static void set_data_copy(struct reading *r, const char *bytes, size_t len)
@@ -546,7 +547,7 @@ static void read_known(struct reading *r)
             lua_pop(r->L, 1);
             break;
         case ATTR_LEFT_ALONE: add_left_alone(r, was); break;
-        case ATTR_GONE: r->changed = true; break;
+        case ATTR_GONE: r->changed = r->deleted = true; break;
         }
     }
 }
@@ -731,7 +732,8 @@ static void check_event(struct reading *r)
         if (!(i < TRACKED_ATTRS_MAX && r->left_alone[i]) && !is_inherited_reserved(r, a))
             check_set(r, a);
     }
-    for (size_t i = 0; i < sizeof(required_attrs) / sizeof(required_attrs[0]); i++)
+    for (size_t i = 0; (r->deleted || !r->proxy) && i < sizeof(required_attrs) /
+                                                         sizeof(required_attrs[0]); i++)
         if (event_get(r->out, required_attrs[i]) == NULL)
             read_fail(r->L, "%s: attribute %s is required", r->what, required_attrs[i]);
 }

@@ -1,22 +1,27 @@
 /*
  * script_event.h -- a CloudEvent as the Lua table a script sees, and back.
  *
- * The table: every attribute and extension is a top-level key holding its
- * value in its CloudEvents type -- an integer as a Lua integer, a boolean as
- * a boolean, every other type (string, URI, timestamp, binary) as a string
- * -- and "data" holds the data: under a JSON content type (none,
+ * The table: every attribute and extension is a key holding its value in
+ * its CloudEvents type -- an integer as a Lua integer, a boolean as a
+ * boolean, every other type (string, URI, timestamp, binary) as a string --
+ * and "data" holds the data: under a JSON content type (none,
  * application/json, anything +json) the decoded value (script_json.h),
  * otherwise the bytes as a string.
  *
- * JSON data is decoded only when the script first reads event.data: until
- * then the table keeps the bytes under a hidden key (a light userdata, which
- * pairs() does not show), and a table returned with its data unread gives
- * the same bytes back without decoding or encoding anything.  A filter that
- * looks only at the type never pays for the data.
+ * The table is filled in as the script reads it: attributes come from the
+ * event when first read, data is decoded when first read, and then only as
+ * deep as the script goes.  So a filter that looks at the type pays for
+ * the type, and a transform that adds a field writes back the data's text
+ * with that field spliced in.  What that means for a script: read and
+ * assign freely, iterate with pairs() (which sees every attribute and the
+ * data), but do not expect rawget(), next() or # to see what has not been
+ * read; and an event table answers only during the call it was passed to
+ * (keep a copy made with pairs to remember one).
  *
  * Reading a returned table back into an event:
  *   - attributes the input event had keep their type (a string-typed one
- *     also takes a number, as its text); a missing one is dropped;
+ *     also takes a number, as its text); one the script left alone is
+ *     copied as it was, one it assigned nil is dropped;
  *   - new keys are typed by their Lua value: a boolean, an integer, a
  *     string (typed as the spec types its own attributes: time is a
  *     timestamp, source a URI-reference); they follow the input's attributes
@@ -24,8 +29,10 @@
  *   - data: nil is no data; a string is the bytes as they are; a table, a
  *     number, a boolean or vane.json.null is encoded as JSON, and a
  *     datacontenttype that names something else becomes application/json;
- *   - the result must be a valid CloudEvent (event_check.h), except that
- *     the broker's own xvanus* extensions the input carried may stay.
+ *   - what the script set must be valid as CloudEvents says (event_check.h's
+ *     rules: names, UTF-8 without control characters, 32-bit integers, RFC
+ *     3339 times, specversion 1.0, no new xvanus* extension) and the
+ *     required attributes must be there.
  * Anything else is a Lua error naming the attribute and what was expected.
  */
 #ifndef VANE_SCRIPT_EVENT_H
@@ -40,7 +47,10 @@
 /* Makes the metatable of event tables (called once, when the state is made). */
 void script_event_open(lua_State *L);
 
-/* Pushes event as a table (in a protected call: it allocates). */
+/*
+ * Pushes the table for event, which must stay as it is until the protected
+ * call ends (the sandbox forgets it then: script_sandbox_call).
+ */
 void script_event_push(lua_State *L, const struct event *event);
 
 /*

@@ -520,8 +520,8 @@ static bool parse_container(struct parser *ps)
     if (ps->mode == PARSE_LAZY && ps->depth > 0 && !is_empty_container(ps)) {
         if (!script_json_skip_container(ps))
             return false;
-        script_json_lazy_push(ps->L, ps->source, (size_t)(begin - ps->start),
-                              (size_t)(ps->p - begin));
+        lua_pushlstring(ps->L, begin, (size_t)(ps->p - begin));
+        script_json_lazy_wrap(ps->L, 0);
         return true;
     }
     lua_createtable(ps->L, array ? 4 : 0, array ? 0 : 4);
@@ -596,36 +596,32 @@ int script_json_decode(lua_State *L, const char *text, size_t len, char *errbuf,
 }
 
 /*
- * A non-empty object or array is one placeholder for the whole text, found
- * by its brackets; each level is checked in full when it is filled.  Any
- * other value is read at once.
+ * Text that starts with '{' and ends with '}' (or '[' ... ']'), white space
+ * aside, is one placeholder for the whole of it: nothing is read until the
+ * script uses it, and filling checks that the value ends where the text
+ * does.  Any other text is read at once.
  */
 int script_json_decode_lazy(lua_State *L, int source, char *errbuf, size_t errlen)
 {
     size_t len;
     const char *text = lua_tolstring(L, source, &len);
-    struct parser ps = {.L = L, .start = text, .p = text, .end = text + len,
-                        .mode = PARSE_PUSH, .source = lua_absindex(L, source)};
-    const char *begin;
+    struct parser ps = {.L = L, .start = text, .p = text, .end = text + len, .mode = PARSE_PUSH};
+    const char *last = ps.end;
 
     skip_space(&ps);
-    begin = ps.p;
-    if (ps.p == ps.end || (*begin != '{' && *begin != '[') || is_empty_container(&ps) ||
-        len > UINT32_MAX)
-        return parse_document(&ps, errbuf, errlen);
-    if (script_json_skip_container(&ps)) {
-        const char *value_end = ps.p;
-
-        skip_space(&ps);
-        if (ps.p == ps.end) {
-            script_json_lazy_push(L, ps.source, (size_t)(begin - text),
-                                  (size_t)(value_end - begin));
-            return 0;
-        }
-        expect(&ps, ps.p, "the end of the text after the value");
+    while (last > ps.p && (last[-1] == ' ' || last[-1] == '\n' || last[-1] == '\r' ||
+                           last[-1] == '\t'))
+        last--;
+    if (last - ps.p >= 2 && !is_empty_container(&ps) &&
+        ((*ps.p == '{' && last[-1] == '}') || (*ps.p == '[' && last[-1] == ']'))) {
+        if ((size_t)(last - ps.p) == len)
+            lua_pushvalue(L, source);
+        else
+            lua_pushlstring(L, ps.p, (size_t)(last - ps.p));
+        script_json_lazy_wrap(L, 2); /* room for members a transform adds */
+        return 0;
     }
-    script_json_describe_error(&ps, errbuf, errlen);
-    return -EINVAL;
+    return parse_document(&ps, errbuf, errlen);
 }
 
 /* ---- vane.json ----------------------------------------------------------------------------- */

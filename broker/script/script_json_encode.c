@@ -336,7 +336,7 @@ static bool all_new_members(const struct encoder *e, size_t base, const char *te
 }
 
 /*
- * A placeholder not filled yet (its source string at the top): its text,
+ * A placeholder not filled yet (its text string at the top): its text,
  * with the members beside it spliced in.  One whose table holds anything
  * else (rawset) is filled and written as a table.
  */
@@ -394,7 +394,7 @@ static void encode_table(struct encoder *e, int idx)
         encode_fail(e, "nested more than 128 levels deep (does a table contain itself?)");
     luaL_checkstack(L, 8, "JSON nested too deeply");
     e->depth++;
-    if (script_json_lazy_span(L, idx, &text, &len))
+    if (script_json_lazy_text(L, idx, &text, &len))
         done = encode_placeholder(e, idx, text, len);
     if (!done)
         encode_container(e, idx, kind_of(e->s, L, idx));

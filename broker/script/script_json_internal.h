@@ -30,7 +30,6 @@ struct parser {
     lua_State *L;
     const char *start, *p, *end;
     enum parse_mode mode;
-    int source;           /* PARSE_LAZY: stack index of the Lua string holding the text */
     int depth;
     bool keep_existing;   /* filling: a member the table already has keeps its value */
     const char *expected; /* what the text should have had at error_at; NULL while fine */
@@ -66,15 +65,18 @@ const char *script_json_string_end(const char *p, const char *end);
 
 /* ---- script_json_lazy.c: placeholders ------------------------------------------------ */
 
-/* Pushes a placeholder for the container text[offset, offset + len) of the string at source. */
-void script_json_lazy_push(lua_State *L, int source, size_t offset, size_t len);
+/*
+ * Replaces the Lua string at the top (the text of one object or array,
+ * nothing around it) with a placeholder for it; room is how many members
+ * the table should have room for beside its hidden key.
+ */
+void script_json_lazy_wrap(lua_State *L, int room);
 
 /*
- * When the table at t is a placeholder not yet filled, pushes its source
- * string and sets *text, *len to its span in it; else pushes nothing and
- * returns false.
+ * When the table at t is a placeholder not yet filled, pushes its text and
+ * sets *text, *len to it; else pushes nothing and returns false.
  */
-bool script_json_lazy_span(lua_State *L, int t, const char **text, size_t *len);
+bool script_json_lazy_text(lua_State *L, int t, const char **text, size_t *len);
 
 /* Fills the placeholder at t in place (if it still is one), as its metatable does on first use. */
 void script_json_lazy_fill(lua_State *L, int t);

@@ -2,10 +2,10 @@
  * script_json_lazy.c -- placeholders: the parts of event data a script has
  * not read yet (see script_json.h, script_json_internal.h).
  *
- * A placeholder is an empty table with two hidden keys (light userdata,
- * which scripts cannot make): the source text (a Lua string, so it lives as
- * long as the placeholder) and the span of the object or array in it,
- * packed as offset << 32 | length.  Its metatable (one for objects, one for
+ * A placeholder is an empty table with one hidden key (a light userdata,
+ * which scripts cannot make) holding the text of its object or array, a
+ * Lua string of its own (for the whole data, the data string itself).  Its
+ * metatable (one for objects, one for
  * arrays, protected and answering getmetatable() with "vane.json.object" /
  * "vane.json.array") fills it in place on first use -- an index, #, pairs,
  * an assignment -- reading one level: what is nested below becomes
@@ -24,7 +24,7 @@
  * Each level is checked in full as it is filled (its end was found by its
  * brackets when the placeholder was made), so JSON that is bad deep inside
  * is an error when that part is read ("JSON data: expected ... at line L,
- * column C"), and is passed on as it came when it is not.
+ * column C" of that part), and is passed on as it came when it is not.
  */
 #include <stdint.h>
 #include <string.h>
@@ -36,38 +36,27 @@
 const char script_json_placeholder_object = 'o';
 const char script_json_placeholder_array = 'l';
 
-static const char source_key = 's';
-static const char span_key = 'n';
+static const char text_key = 't';
 
-#define SPAN_LENGTH_MASK UINT64_C(0xFFFFFFFF)
-
-void script_json_lazy_push(lua_State *L, int source, size_t offset, size_t len)
+void script_json_lazy_wrap(lua_State *L, int room)
 {
-    const char *text = lua_tostring(L, source) + offset;
+    const char *text = lua_tostring(L, -1);
 
-    lua_createtable(L, 0, 2);
-    lua_pushvalue(L, source);
-    lua_rawsetp(L, -2, &source_key);
-    lua_pushinteger(L, (lua_Integer)((uint64_t)offset << 32 | (uint64_t)len));
-    lua_rawsetp(L, -2, &span_key);
+    lua_createtable(L, 0, 1 + room);
+    lua_insert(L, -2);
+    lua_rawsetp(L, -2, &text_key);
     lua_rawgetp(L, LUA_REGISTRYINDEX,
                 *text == '[' ? &script_json_placeholder_array : &script_json_placeholder_object);
     lua_setmetatable(L, -2);
 }
 
-bool script_json_lazy_span(lua_State *L, int t, const char **text, size_t *len)
+bool script_json_lazy_text(lua_State *L, int t, const char **text, size_t *len)
 {
-    uint64_t span;
-
-    if (lua_rawgetp(L, t, &source_key) != LUA_TSTRING) {
+    if (lua_rawgetp(L, t, &text_key) != LUA_TSTRING) {
         lua_pop(L, 1);
         return false;
     }
-    lua_rawgetp(L, t, &span_key);
-    span = (uint64_t)lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    *text = lua_tostring(L, -1) + (span >> 32);
-    *len = (size_t)(span & SPAN_LENGTH_MASK);
+    *text = lua_tolstring(L, -1, len);
     return true;
 }
 
@@ -85,6 +74,14 @@ static bool has_members_beside(lua_State *L, int t)
     return false;
 }
 
+/* A placeholder's value must end where its span does (the whole data's span was not checked). */
+static bool expect_end(struct parser *ps)
+{
+    ps->expected = "the end of the text after the value";
+    ps->error_at = ps->p;
+    return false;
+}
+
 void script_json_lazy_fill(lua_State *L, int t)
 {
     struct parser ps = {.L = L, .mode = PARSE_LAZY, .depth = 0};
@@ -92,14 +89,14 @@ void script_json_lazy_fill(lua_State *L, int t)
     bool array;
 
     t = lua_absindex(L, t);
-    if (!script_json_lazy_span(L, t, &ps.p, &len))
+    if (!script_json_lazy_text(L, t, &ps.p, &len))
         return;
-    ps.source = lua_gettop(L);
-    ps.start = lua_tostring(L, ps.source);
+    ps.start = ps.p;
     ps.end = ps.p + len;
     array = *ps.p == '[';
     ps.keep_existing = has_members_beside(L, t);
-    if (!script_json_fill_container(&ps, t)) {
+    if (!script_json_fill_container(&ps, t) ||
+        (ps.p != ps.end && !expect_end(&ps))) {
         char why[160];
 
         script_json_describe_error(&ps, why, sizeof(why));
@@ -107,9 +104,7 @@ void script_json_lazy_fill(lua_State *L, int t)
     }
     lua_pop(L, 1);
     lua_pushnil(L);
-    lua_rawsetp(L, t, &source_key);
-    lua_pushnil(L);
-    lua_rawsetp(L, t, &span_key);
+    lua_rawsetp(L, t, &text_key);
     if (array)
         script_json_push_array_marker(L);
     else
@@ -143,9 +138,49 @@ static const char *after_value(const char *p, const char *end)
     return p;
 }
 
+/*
+ * When the quoted name occurs nowhere in the text, no member has it -- as
+ * long as the text has no \u escape and the name needs no escaping, so
+ * that the name could not be written another way.  A search for it (memchr
+ * does the work) instead of walking the members: the common case of a
+ * transform adding a field.  (glibc's memmem was ten times slower here.)
+ */
+/* Whether needle (n >= 2 bytes) occurs in text; memchr looks for needle[pivot], the byte of
+ * it rarest in JSON text (a quote is not: every string has two). */
+static bool contains(const char *text, size_t len, const char *needle, size_t n, size_t pivot)
+{
+    const char *end = text + len;
+
+    for (const char *p = text + pivot; p < end; p++) {
+        if ((p = memchr(p, needle[pivot], (size_t)(end - p))) == NULL)
+            return false;
+        if ((size_t)(end - p) >= n - pivot && memcmp(p - pivot, needle, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool surely_absent(const char *text, size_t len, const char *key, size_t keylen)
+{
+    char quoted[128];
+
+    if (keylen + 2 > sizeof(quoted) || contains(text, len, "\\u", 2, 0))
+        return false;
+    for (size_t i = 0; i < keylen; i++)
+        if ((unsigned char)key[i] < 0x20 || key[i] == '"' || key[i] == '\\')
+            return false;
+    quoted[0] = '"';
+    memcpy(quoted + 1, key, keylen);
+    quoted[keylen + 1] = '"';
+    return !contains(text, len, quoted, keylen + 2, 1);
+}
+
 bool script_json_lazy_has_member(const char *text, size_t len, const char *key, size_t keylen)
 {
     const char *end = text + len, *p = text + 1;
+
+    if (surely_absent(text, len, key, keylen))
+        return false;
 
     for (;;) {
         const char *name, *name_end;
@@ -188,7 +223,7 @@ static int placeholder_newindex(lua_State *L)
     bool beside = false;
 
     if (lua_type(L, 2) == LUA_TSTRING && !lua_isnil(L, 3) &&
-        script_json_lazy_span(L, 1, &text, &len)) {
+        script_json_lazy_text(L, 1, &text, &len)) {
         beside = *text == '{';
         lua_pop(L, 1);
     }

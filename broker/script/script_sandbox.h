@@ -64,6 +64,7 @@ struct script_sandbox {
     char cap_where[160]; /* "redact.lua:12" where the cap was first hit, or "" */
     struct script_json_scratch json;
     const struct event *current_event; /* of the call running (script_event.h), or NULL */
+    const void *event_metatable;       /* script_event.c's, by address */
     lua_Integer generation;            /* counts the events pushed */
 };
 

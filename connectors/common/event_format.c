@@ -2,8 +2,11 @@
  * event_format.c -- events as CloudEvents JSON and attribute text (see
  * event_format.h).
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/time.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -195,4 +198,16 @@ void event_format_json(const struct vane_host *host, const struct vane_event *ev
         write_data(host, ev, bytes, len, out);
     }
     strbuf_append(out, "}", 1);
+}
+
+void event_format_now(char out[EVENT_FORMAT_NOW_SIZE])
+{
+    struct timeval tv;
+    struct tm tm;
+    size_t n;
+
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    n = strftime(out, EVENT_FORMAT_NOW_SIZE, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, EVENT_FORMAT_NOW_SIZE - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
 }

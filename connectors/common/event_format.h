@@ -38,6 +38,10 @@ void event_format_base64(struct strbuf *out, const char *bytes, size_t len);
 /* true when a content type declares JSON: "x/json" or "x/y+json", parameters aside. */
 bool event_format_is_json_type(const char *type, size_t len);
 
+/* The time now as an attribute value: RFC 3339, UTC, milliseconds ("2026-11-26T10:00:00.123Z"). */
+#define EVENT_FORMAT_NOW_SIZE 32
+void event_format_now(char out[EVENT_FORMAT_NOW_SIZE]);
+
 /* The event's string attribute name as a NUL-terminated copy in out (reset
  * first); false (out empty) when the event has no such attribute. */
 bool event_format_attr(const struct vane_host *host, const struct vane_event *ev,

@@ -107,15 +107,17 @@ static int bad_option(struct sink_http *s, const char *name, const char *expecte
 
 static int parse_mode(struct sink_http *s)
 {
-    static const char *const names[] = {"binary", "structured", "vanus"};
+    static const char *const names[] = {"binary", "structured", "vanus"}; /* enum sink_mode */
     const char *mode = s->host->option_string(s->self, "mode");
 
-    for (int i = 0; i < 3; i++)
-        if (mode == NULL || strcmp(mode, names[i]) == 0) {
-            s->mode = mode == NULL ? MODE_BINARY : (enum sink_mode)i;
+    s->mode = MODE_BINARY;
+    for (int i = 0; mode != NULL && i < 3; i++)
+        if (strcmp(mode, names[i]) == 0) {
+            s->mode = (enum sink_mode)i;
             return 0;
         }
-    return bad_option(s, "mode", "\"binary\", \"structured\" or \"vanus\"", mode);
+    return mode == NULL ? 0 : bad_option(s, "mode", "\"binary\", \"structured\" or \"vanus\"",
+                                         mode);
 }
 
 static int parse_url(struct sink_http *s)
@@ -452,6 +454,11 @@ static int deliver(void *state, const struct vane_event *ev, struct vane_deliver
         return 0;
     }
     t->easy = take_handle(s);
+    if (t->easy == NULL) {
+        transfer_free(t);
+        s->host->ack(d, VANE_ERETRY, "libcurl could not make a transfer (out of memory?)");
+        return 0;
+    }
     prepare(s, t);
     rc = s->host->work(s->self, perform, finish, t);
     if (rc != 0) {

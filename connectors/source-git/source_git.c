@@ -30,14 +30,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <git2.h>
 #include <jansson.h>
 #include <vane/plugin.h>
 
+#include "../common/event_format.h"
 #include "../common/strbuf.h"
 #include "repo_poll.h"
 #include "ref_state.h"
@@ -322,19 +321,6 @@ static void save(struct source_git *s)
 
 static void emit_more(struct source_git *s);
 
-/* Now, as RFC 3339 in UTC with milliseconds. */
-static void now_text(char out[32])
-{
-    struct timeval tv;
-    struct tm tm;
-    size_t n;
-
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
-}
-
 static int set_attr(struct source_git *s, struct vane_event *ev, const char *name, int type,
                     const char *value)
 {
@@ -346,10 +332,10 @@ static int set_attr(struct source_git *s, struct vane_event *ev, const char *nam
 static struct vane_event *change_event(struct source_git *s, const struct repo_change *c)
 {
     struct vane_event *ev = s->host->event_new(s->self);
-    char now[32];
+    char now[EVENT_FORMAT_NOW_SIZE];
     int rc;
 
-    now_text(now);
+    event_format_now(now);
     rc = set_attr(s, ev, "specversion", VANE_STRING, "1.0");
     if (rc == 0)
         rc = set_attr(s, ev, "id", VANE_STRING, c->id);

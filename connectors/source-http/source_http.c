@@ -9,8 +9,9 @@
  * none) gives one event: id a random UUID v4 (or the value of the request
  * header named by option "id_header", so a webhook sent again is recognized
  * by the broker's idempotency window), source option "source" (default
- * "/connectors/<instance name>"), type option "type", datacontenttype
- * application/json, data the body byte for byte, and the extension
+ * "/connectors/<instance name>"), type option "type", time when it was
+ * received, datacontenttype application/json, data the body byte for byte,
+ * and the extension
  * "httpmethod" (the request's method) -- plus "httppath" when the request
  * went to a path below the mount (/connectors/{name}/github -> "/github").
  * A body of another content type is refused with 415, or, with option
@@ -35,7 +36,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include <jansson.h>
 #include <vane/plugin.h>
@@ -48,7 +48,7 @@ struct source_http {
     struct vane_instance *self;
     char *source;             /* the source attribute of events made here */
     const char *type;         /* their type */
-    const char *id_header;    /* lower case, or NULL */
+    const char *id_header;    /* a header name (any case), or NULL */
     bool non_json_bytes;      /* non_json "bytes" rather than "reject" */
     struct strbuf allow;      /* "POST, PUT": the methods, for 405's Allow */
 };
@@ -266,8 +266,8 @@ struct made_attr {
 
 /* Sets the attributes and data; 0, or VANE_EINVAL with *field the input the host refused. */
 static int fill_event(struct source_http *s, const struct vane_http_request *req,
-                      const char *content_type, size_t content_type_len, struct vane_event *ev,
-                      const char **field)
+                      const char *content_type, size_t content_type_len, const char *now,
+                      struct vane_event *ev, const char **field)
 {
     const struct vane_http_header *given =
         s->id_header != NULL ? find_header(req, s->id_header) : NULL;
@@ -278,6 +278,7 @@ static int fill_event(struct source_http *s, const struct vane_http_request *req
         {"id", VANE_STRING, uuid, 36, "id"},
         {"source", VANE_URI_REF, s->source, strlen(s->source), "source"},
         {"type", VANE_STRING, s->type, strlen(s->type), "type"},
+        {"time", VANE_TIMESTAMP, now, strlen(now), "time"},
         {"datacontenttype", VANE_STRING, content_type, content_type_len, "Content-Type"},
         {"httpmethod", VANE_STRING, req->method, strlen(req->method), "method"},
         {"httppath", VANE_STRING, subpath ? req->path : NULL, subpath ? strlen(req->path) : 0,
@@ -312,9 +313,10 @@ static struct vane_event *make_event(struct source_http *s, const struct vane_ht
 {
     struct vane_event *ev = s->host->event_new(s->self);
     const char *field;
-    char message[200];
+    char message[200], now[EVENT_FORMAT_NOW_SIZE];
 
-    if (fill_event(s, req, content_type, content_type_len, ev, &field) == 0)
+    event_format_now(now);
+    if (fill_event(s, req, content_type, content_type_len, now, ev, &field) == 0)
         return ev;
     s->host->event_free(ev);
     snprintf(message, sizeof(message), "%s: not valid as a CloudEvents attribute (text without "

@@ -33,17 +33,21 @@
  *     times from vaned's log (spawn to READY, a part of the cold start).
  *   - scale: the same vaned, a subscription "scale" of "bench" (from
  *     latest, no sink) served by a sink-http connector "drain" with min 0,
- *     max SCALE_MAX, concurrency 8 and idle_timeout 2s, delivering to a
- *     tests/sink-server that answers after delay_ms 20, so one instance
- *     alone is slow.  A thread publishes M events (--scale-events) in batch
- *     publishes of PUBLISH_BATCH while this thread polls the connector's
- *     status and the sink's counters every SCALE_POLL_MS and prints a row
- *     every SCALE_ROW_MS (time, running, queued, received in the interval,
- *     events/s) until the sink has all M and the instances are back to min
- *     (with a deadline).  The summary: the most instances seen (target:
- *     max), events/s at 1 instance and at max (from the intervals that
- *     began and ended at that count), and the time from the last delivery
- *     to running == min (target: idle_timeout plus two rows).
+ *     concurrency 8 and idle_timeout 2s, delivering to a tests/sink-server
+ *     that answers after delay_ms 20, so one instance alone is slow.  A
+ *     thread publishes the events in batch publishes of PUBLISH_BATCH while
+ *     this thread polls the connector's status and the sink's counters
+ *     every SCALE_POLL_MS, ending a row every SCALE_ROW_MS (time, running,
+ *     queued, received in the interval, events/s), until the sink has every
+ *     event and the instances are back to min 0 (with a deadline).  Two
+ *     runs: the reference with max 1 (a tenth of M, rows not printed), then
+ *     max SCALE_MAX (PUT on the connector) with M events (--scale-events),
+ *     rows printed.  Instances scale out within the first row, so the
+ *     reference is what gives events/s at 1 instance.  The summary: the
+ *     most instances seen (target: max), events/s at max beside events/s
+ *     at 1 (each over the busy rows that began and ended at that count),
+ *     and the time from the last delivery to running == min (target:
+ *     idle_timeout plus two rows).
  *
  * "ODD:" lines report what should not happen: a failed transform, a
  * dead letter, a retry, a transform that did not change the event, a
@@ -78,6 +82,7 @@
 #include "controller/controller.h"
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/error.h"
 #include "core/log.h"
 #include "event/event.h"
 #include "script/script_registry.h"
@@ -131,7 +136,8 @@ static const struct bench_knob knobs[] = {
     {"--coldstarts", "BENCH_COLDSTARTS", BENCH_KNOB_COUNT, offsetof(struct bench_config, coldstarts),
      "cold starts timed (10; --quick 3)"},
     {"--scale-events", "BENCH_SCALE_EVENTS", BENCH_KNOB_COUNT,
-     offsetof(struct bench_config, scale_events), "events published in the scale phase (20k; --quick 4k)"},
+     offsetof(struct bench_config, scale_events),
+     "events of the max-4 run of the scale phase (20k; --quick 4k; the max-1 run a tenth)"},
 };
 
 #define NKNOBS (sizeof(knobs) / sizeof(knobs[0]))
@@ -230,7 +236,6 @@ struct inspection {
 struct null_sink {
     uv_idle_t idle;
     struct settle_list queued, settling; /* settling: the batch being answered now */
-    uint64_t deliveries, events;
     struct inspection inspected;
 };
 
@@ -273,14 +278,13 @@ static int sink_deliver(void *arg, const char *subscription, const void *records
     struct null_sink *ns = arg;
     struct settle_list *q = &ns->queued;
 
+    (void)count;
     inspect(&ns->inspected, subscription, records, len);
     if (q->count == q->cap) {
         q->cap = q->cap ? q->cap * 2 : 512;
         q->items = vane_realloc(q->items, q->cap * sizeof(*q->items));
     }
     q->items[q->count++] = (struct settle){done, ctx};
-    ns->deliveries++;
-    ns->events += count;
     if (!uv_is_active((uv_handle_t *)&ns->idle))
         uv_idle_start(&ns->idle, on_sink_idle);
     return 0;
@@ -346,7 +350,6 @@ struct inproc {
 struct answer {
     bool done;
     int status;
-    uint64_t sub_id;
 };
 
 static void on_store_ready(struct store *store, int status, void *arg)
@@ -377,7 +380,7 @@ static void wait_answer(struct inproc *ip, struct answer *a, double seconds, con
     if (!harness_loop_until(&ip->loop, &a->done, (int)(seconds * 1000)))
         bench_fatal("lua: %s: no answer in %.0f s", what, seconds);
     if (a->status != 0)
-        bench_fatal("lua: %s: %s", what, strerror(-a->status));
+        bench_fatal("lua: %s: %s", what, vane_strerror(a->status));
 }
 
 static void open_store(struct bench *b, struct inproc *ip)
@@ -516,7 +519,7 @@ static void append_events(struct bench *b, struct inproc *ip)
     if (!harness_loop_until(&ip->loop, &a.done, (int)(timeout * 1000)) || a.error != 0)
         bench_fatal("lua: appending %s events: %s of them durable after %.1f s (%s)",
                     bench_num((double)a.total), bench_num((double)a.acked), bench_now_s() - t0,
-                    a.error ? strerror(-a.error) : "timed out");
+                    a.error ? vane_strerror(a.error) : "timed out");
     printf("lua: appended %s events of %zu B stored (%zu B of JSON data) in %.2f s, %d per "
            "append\n",
            bench_num((double)a.total), record / APPEND_BATCH, strlen(samples.data[0]),
@@ -553,7 +556,7 @@ static void on_sub_created(void *arg, int status, const struct subscription_meta
     struct sub_run *run = arg;
 
     if (status != 0)
-        bench_fatal("lua: creating a subscription: %s", strerror(-status));
+        bench_fatal("lua: creating a subscription: %s", vane_strerror(status));
     run->id = sub->id;
     uv_timer_start(&run->poll, on_poll, POLL_MS, POLL_MS);
 }
@@ -614,11 +617,17 @@ static void report_run(struct bench *b, const char *what, const struct sub_run *
 {
     const struct trigger_stats *s = &run->stats;
     double took = run->t_end - run->t0, cpu = run->cpu_end - run->cpu0;
+    double thread_cpu = run->thread_end - run->thread0;
 
     printf("lua: %s: %s events in %.2f s = %s ev/s on the loop thread; process CPU %.2f s "
            "(the loop thread %.2f s) = %s events per CPU-second\n",
            what, bench_num((double)run->want), took, bench_num((double)run->want / took), cpu,
-           run->thread_end - run->thread0, bench_num((double)run->want / cpu));
+           thread_cpu, bench_num((double)run->want / cpu));
+    if (thread_cpu < 0.9 * took)
+        bench_odd(&b->odd, "lua: %s: the loop thread was on a CPU %.0f%% of the window (load "
+                  "average %s): events/s of wall time understate one core, which did %s events "
+                  "per CPU-second of the loop thread", what, 100 * thread_cpu / took,
+                  bench_loadavg_text(), bench_num((double)run->want / thread_cpu));
     if (s->failed_transform + s->dead_lettered + s->retried + s->filtered > 0)
         bench_odd(&b->odd, "lua: %s: %s failed transforms, %s dead letters, %s retries, %s "
                   "filtered out (all should be 0)", what,
@@ -673,15 +682,10 @@ static void start_scripts_and_trigger(struct bench *b, struct inproc *ip)
     options.router = &ip->router;
     options.scripts = ip->scripts;
     if ((rc = trigger_start(&ip->trigger, &ip->loop, ip->store, NULL, &options)) != 0)
-        bench_fatal("lua: the trigger did not start: %s", strerror(-rc));
+        bench_fatal("lua: the trigger did not start: %s", vane_strerror(rc));
     printf("lua: the trigger's defaults: max_inflight %zu events per subscription, binary mode "
            "(one event per delivery); the script:\n%s",
            options.max_inflight, transform_script);
-}
-
-static void on_store_closed(void *arg)
-{
-    on_done(arg);
 }
 
 /* The trigger, the scripts and the store closed in the daemon's order; the loop closed. */
@@ -693,7 +697,7 @@ static void close_inproc(struct bench *b, struct inproc *ip)
     if (!harness_loop_until(&ip->loop, &trigger_closed.done, 30000))
         bench_odd(&b->odd, "lua: the trigger did not close in 30 s");
     script_registry_close(ip->scripts);
-    store_close(ip->store, on_store_closed, &store_closed);
+    store_close(ip->store, on_done, &store_closed);
     if (!harness_loop_until(&ip->loop, &store_closed.done, 30000))
         bench_odd(&b->odd, "lua: the store did not close in 30 s");
     uv_close((uv_handle_t *)&ip->sink.idle, NULL);
@@ -971,7 +975,13 @@ static void phase_coldstart(struct bench *b, struct daemon *d)
         bench_table_add(&b->table, "cold start, source-http", "skipped", "no request answered: "
                         "see ODD", 0, 0);
     } else {
-        double cold_median = median(cold, ncold) * 1e3; /* sorts cold */
+        double cold_median;
+
+        printf("coldstart: each cold request, in order (ms):");
+        for (size_t i = 0; i < ncold; i++)
+            printf(" %.1f", cold[i] * 1e3);
+        printf("\n");
+        cold_median = median(cold, ncold) * 1e3; /* sorts cold */
 
         printf("coldstart: %zu requests to source-http at 0 instances, answered 202 (event "
                "durable) in median %.1f ms, min %.1f, max %.1f; the same request to the warm "
@@ -989,26 +999,28 @@ static void phase_coldstart(struct bench *b, struct daemon *d)
 
 /* ---- scale-out ------------------------------------------------------------------------------ */
 
-/* M events published in batches by a thread of its own, while this one watches. */
+/* Events published in batches by a thread of its own, while this one watches. */
 struct publisher {
     pthread_t thread;
     char *url;
+    const char *id_prefix;     /* ids "<prefix>-<n>": unlike every other run's */
     uint64_t total, published; /* published: events answered 200 */
+    double took;               /* seconds from the first publish to the last answer */
     char first_error[256];
-    bool done; /* read with __atomic_load_n */
+    bool done;                 /* read with __atomic_load_n */
 };
 
-static char *batch_body(uint64_t first, size_t count)
+static char *batch_body(const char *id_prefix, uint64_t first, size_t count)
 {
     struct vane_buf buf = VANE_BUF_INIT;
 
     vane_buf_append(&buf, "[", 1);
     for (size_t i = 0; i < count; i++)
-        vane_buf_appendf(&buf, "%s{\"specversion\":\"1.0\",\"id\":\"scale-%" PRIu64 "\","
+        vane_buf_appendf(&buf, "%s{\"specversion\":\"1.0\",\"id\":\"%s-%" PRIu64 "\","
                          "\"source\":\"/bench/engine\",\"type\":\"bench.scale\","
                          "\"datacontenttype\":\"application/json\",\"data\":{\"n\":%" PRIu64
                          "}}",
-                         i ? "," : "", first + i, first + i);
+                         i ? "," : "", id_prefix, first + i, first + i);
     vane_buf_append(&buf, "]", 1);
     return vane_buf_detach(&buf);
 }
@@ -1017,11 +1029,12 @@ static void *publish_all(void *arg)
 {
     struct publisher *p = arg;
     const char *const headers[] = {"Content-Type: application/cloudevents-batch+json", NULL};
+    double t0 = bench_now_s();
 
     for (uint64_t first = 0; first < p->total; first += PUBLISH_BATCH) {
         size_t count = p->total - first < PUBLISH_BATCH ? (size_t)(p->total - first)
                                                         : PUBLISH_BATCH;
-        char *body = batch_body(first, count);
+        char *body = batch_body(p->id_prefix, first, count);
         struct http_call c = {"POST", p->url, headers, body, strlen(body), HTTP_1_1};
         struct http_reply reply;
 
@@ -1034,6 +1047,7 @@ static void *publish_all(void *arg)
         http_reply_free(&reply);
         vane_free(body);
     }
+    p->took = bench_now_s() - t0;
     __atomic_store_n(&p->done, true, __ATOMIC_RELEASE);
     return NULL;
 }
@@ -1045,8 +1059,11 @@ struct reading {
     uint64_t received, ok; /* the sink's requests, and those answered 2xx */
 };
 
-/* What the rows and the summary are made of. */
+/* One run: what the rows and the summary are made of. */
 struct scale_watch {
+    bool print_rows;
+    uint64_t total;                  /* events published in the run */
+    uint64_t base_received, base_ok; /* the sink's counts before the run */
     struct reading row_start, last;
     double throughput_events[SCALE_MAX + 1], throughput_s[SCALE_MAX + 1];
     json_int_t most_running;
@@ -1081,29 +1098,35 @@ static struct reading take_reading(const struct daemon *d, const struct sink *s,
     return r;
 }
 
-/* A row from row_start to now; its events/s counted for the instance count when steady. */
-static void print_row(struct scale_watch *w, const struct reading *now)
+/* A row from row_start to now (printed when asked); its events/s counted for the instance
+ * count when the row began and ended at it with events still to deliver (a busy row). */
+static void end_row(struct scale_watch *w, const struct reading *now)
 {
     double span = now->t - w->row_start.t;
     uint64_t received = now->received - w->row_start.received;
     json_int_t at = now->conn.running;
 
-    printf("  %6.2f %8lld %8lld %9s %9s\n", now->t, (long long)at, (long long)now->conn.queued,
-           bench_num((double)received), bench_num(span > 0 ? (double)received / span : 0));
-    if (at == w->row_start.conn.running && at >= 1 && at <= SCALE_MAX) {
+    if (w->print_rows)
+        printf("  %6.2f %8lld %8lld %9s %9s\n", now->t, (long long)at,
+               (long long)now->conn.queued, bench_num((double)received),
+               bench_num(span > 0 ? (double)received / span : 0));
+    if (at == w->row_start.conn.running && at >= 1 && at <= SCALE_MAX &&
+        now->ok - w->base_ok < w->total) {
         w->throughput_events[at] += (double)received;
         w->throughput_s[at] += span;
     }
     w->row_start = *now;
 }
 
-/* Polls every SCALE_POLL_MS, a row every SCALE_ROW_MS, until the end or the deadline. */
+/* Polls every SCALE_POLL_MS, ends a row every SCALE_ROW_MS, until every event was delivered
+ * and the instances are back to min 0, or the deadline. */
 static void watch_scale(const struct daemon *d, const struct sink *s, const struct publisher *p,
-                        uint64_t base_ok, double t0, double deadline, struct scale_watch *w)
+                        double t0, double deadline, struct scale_watch *w)
 {
     double next_row = SCALE_ROW_MS / 1000.0;
 
-    printf("  %6s %8s %8s %9s %9s\n", "t (s)", "running", "queued", "received", "ev/s");
+    if (w->print_rows)
+        printf("  %6s %8s %8s %9s %9s\n", "t (s)", "running", "queued", "received", "ev/s");
     w->row_start = w->last = take_reading(d, s, t0);
     w->last_delivery = w->back_to_min = -1;
     while (bench_now_s() < deadline) {
@@ -1111,13 +1134,13 @@ static void watch_scale(const struct daemon *d, const struct sink *s, const stru
 
         w->last = r;
         w->most_running = r.conn.running > w->most_running ? r.conn.running : w->most_running;
-        if (w->last_delivery < 0 && r.ok - base_ok >= p->total &&
+        if (w->last_delivery < 0 && r.ok - w->base_ok >= p->total &&
             __atomic_load_n(&p->done, __ATOMIC_ACQUIRE))
             w->last_delivery = r.t;
         if (w->last_delivery >= 0 && w->back_to_min < 0 && r.conn.running == 0)
             w->back_to_min = r.t;
         if (r.t >= next_row || w->back_to_min >= 0) {
-            print_row(w, &r);
+            end_row(w, &r);
             next_row += SCALE_ROW_MS / 1000.0;
         }
         if (w->back_to_min >= 0)
@@ -1126,84 +1149,107 @@ static void watch_scale(const struct daemon *d, const struct sink *s, const stru
     }
 }
 
-/* events/s at count instances over the steady rows; 0 when none was steady at count. */
+/* events/s at count instances over the steady rows; 0 when no row was steady at count. */
 static double rate_at(const struct scale_watch *w, int count)
 {
     return w->throughput_s[count] > 0 ? w->throughput_events[count] / w->throughput_s[count] : 0;
 }
 
-static void scale_rows(struct bench *b, const struct scale_watch *w)
+/* Every event answered once, by the sink's counts; no instance restarted. */
+static void check_run(struct bench *b, const char *what, const struct scale_watch *w,
+                      const struct publisher *p)
 {
-    double one = rate_at(w, 1), most = rate_at(w, SCALE_MAX);
-    double limit = SCALE_IDLE_S + 2 * SCALE_ROW_MS / 1000.0;
+    uint64_t received = w->last.received - w->base_received, ok = w->last.ok - w->base_ok;
+
+    if (p->published != p->total)
+        bench_odd(&b->odd, "scale, %s: %s of %s events published (%s)", what,
+                  bench_num((double)p->published), bench_num((double)p->total), p->first_error);
+    if (ok != p->published || received != p->published)
+        bench_odd(&b->odd, "scale, %s: the sink received %s requests, %s answered 2xx, for %s "
+                  "events", what, bench_num((double)received), bench_num((double)ok),
+                  bench_num((double)p->published));
+    if (w->last.conn.restarts > 0)
+        bench_odd(&b->odd, "scale, %s: the sink's instances were restarted %lld times", what,
+                  (long long)w->last.conn.restarts);
+    if (w->back_to_min < 0)
+        bench_odd(&b->odd, "scale, %s: by the deadline the sink had %s of %s events and %lld "
+                  "instances ran", what, bench_num((double)ok), bench_num((double)p->total),
+                  (long long)w->last.conn.running);
+}
+
+/* Publishes events (ids id_prefix-n) and watches them delivered and the instances back to 0. */
+static void scale_run(struct bench *b, const struct daemon *d, const struct sink *s,
+                      const char *what, const char *id_prefix, uint64_t events,
+                      struct scale_watch *w)
+{
+    struct publisher p = {.id_prefix = id_prefix, .total = events};
+    double t0, deadline;
+
+    w->total = events;
+    read_sink(s, &w->base_received, &w->base_ok);
+    p.url = vane_asprintf("%s/gateway/" BUS, d->v.url);
+    t0 = bench_now_s();
+    deadline = t0 + 60 + SCALE_IDLE_S + (double)events / 50;
+    if (pthread_create(&p.thread, NULL, publish_all, &p) != 0)
+        bench_fatal("scale: cannot start the publishing thread");
+    watch_scale(d, s, &p, t0, deadline, w);
+    pthread_join(p.thread, NULL);
+    check_run(b, what, w, &p);
+    if (w->back_to_min >= 0)
+        printf("scale, %s: %s events published in %.2f s (batches of %d from t = 0), all "
+               "delivered at t = %.2f s, at most %lld instances; back to 0 instances at t = "
+               "%.2f s\n",
+               what, bench_num((double)events), p.took, PUBLISH_BATCH, w->last_delivery,
+               (long long)w->most_running, w->back_to_min);
+    vane_free(p.url);
+}
+
+static void print_rates(const char *what, const struct scale_watch *w)
+{
+    printf("scale, %s: events/s over the busy rows that began and ended at the same instance "
+           "count:", what);
+    for (int i = 1; i <= SCALE_MAX; i++)
+        if (w->throughput_s[i] > 0)
+            printf(" %d: %s ev/s (%.2f s);", i, bench_num(rate_at(w, i)), w->throughput_s[i]);
+    printf(" at most concurrency %d / delay %d ms = %s ev/s per instance\n", SCALE_CONCURRENCY,
+           SINK_DELAY_MS, bench_num(SCALE_CONCURRENCY * 1000.0 / SINK_DELAY_MS));
+}
+
+static void scale_rows(struct bench *b, const struct scale_watch *one, const struct scale_watch *w)
+{
+    double single = rate_at(one, 1), most = rate_at(w, SCALE_MAX);
+    double limit = SCALE_IDLE_S + 2 * SCALE_ROW_MS / 1000.0, down = w->back_to_min - w->last_delivery;
     char measured[32], reference[48];
 
     snprintf(measured, sizeof(measured), "%lld", (long long)w->most_running);
     bench_table_add(&b->table, "scale-out: most instances seen", measured, "= max 4",
                     (double)w->most_running / SCALE_MAX, w->most_running == SCALE_MAX);
     snprintf(measured, sizeof(measured), "%s ev/s", bench_num(most));
-    if (one > 0)
-        snprintf(reference, sizeof(reference), "%s ev/s at 1 instance", bench_num(one));
-    else
-        snprintf(reference, sizeof(reference), "(1 instance never lasted a row)");
+    snprintf(reference, sizeof(reference), "%s ev/s at max 1 (same run)", bench_num(single));
     bench_table_add(&b->table, "  throughput at max instances", most > 0 ? measured : "not seen",
-                    reference, one > 0 && most > 0 ? most / one : 0,
-                    one > 0 && most > 0 ? most > one : -1);
-    if (w->back_to_min < 0) {
-        bench_table_add(&b->table, "  last delivery -> back to min 0", "never",
-                        "<= 2.5 s (idle 2 s + 2 rows)", 0, 0);
-        return;
-    }
-    snprintf(measured, sizeof(measured), "%.2f s", w->back_to_min - w->last_delivery);
+                    single > 0 ? reference : "1 instance: not measured",
+                    single > 0 && most > 0 ? most / single : 0,
+                    single > 0 && most > 0 ? most > single : 0);
     snprintf(reference, sizeof(reference), "<= %.1f s (idle %.0f s + 2 rows)", limit,
              SCALE_IDLE_S);
+    if (w->back_to_min < 0) {
+        bench_table_add(&b->table, "  last delivery -> back to min 0", "never", reference, 0, 0);
+        return;
+    }
+    snprintf(measured, sizeof(measured), "%.2f s", down);
     bench_table_add(&b->table, "  last delivery -> back to min 0", measured, reference,
-                    (w->back_to_min - w->last_delivery) / limit,
-                    w->back_to_min - w->last_delivery <= limit);
+                    down / limit, down <= limit);
 }
 
-static void print_rates(const struct scale_watch *w)
-{
-    printf("scale: events/s over the rows that began and ended at the same instance count:");
-    for (int i = 1; i <= SCALE_MAX; i++)
-        if (w->throughput_s[i] > 0)
-            printf(" %d: %s ev/s (%.2f s);", i, bench_num(rate_at(w, i)), w->throughput_s[i]);
-    printf(" (at most concurrency %d / delay %d ms = %s ev/s per instance)\n", SCALE_CONCURRENCY,
-           SINK_DELAY_MS, bench_num(SCALE_CONCURRENCY * 1000.0 / SINK_DELAY_MS));
-}
-
-/* Delivered once each, no instance restarted, the subscription's own count. */
-static void check_scale(struct bench *b, const struct daemon *d, const struct scale_watch *w,
-                        const struct publisher *p, uint64_t base_ok, uint64_t base_received)
-{
-    json_t *sub = admin_get(&d->v, "/api/v1/subscriptions/scale");
-    json_int_t delivered = json_integer_value(json_object_get(json_object_get(sub, "stats"),
-                                                              "delivered"));
-
-    if (p->published != p->total)
-        bench_odd(&b->odd, "scale: %s of %s events published (%s)", bench_num((double)p->published),
-                  bench_num((double)p->total), p->first_error);
-    if (w->last.ok - base_ok != p->published || w->last.received - base_received != p->published)
-        bench_odd(&b->odd, "scale: the sink received %s requests, %s answered 2xx, for %s events",
-                  bench_num((double)(w->last.received - base_received)),
-                  bench_num((double)(w->last.ok - base_ok)), bench_num((double)p->published));
-    if ((uint64_t)delivered != p->published)
-        bench_odd(&b->odd, "scale: subscription scale counts %s delivered, %s were published",
-                  bench_num((double)delivered), bench_num((double)p->published));
-    if (w->last.conn.restarts > 0)
-        bench_odd(&b->odd, "scale: the sink's instances were restarted %lld times",
-                  (long long)w->last.conn.restarts);
-    json_decref(sub);
-}
-
-static void start_drain(struct daemon *d, const struct sink *s)
+/* The subscription "scale" of BUS and the sink connector "drain" serving it with max. */
+static void start_drain(struct daemon *d, const struct sink *s, int max)
 {
     char *url = sink_url(s, "/bench");
     char *body = vane_asprintf(
         "{\"name\": \"drain\", \"plugin\": \"sink-http\", \"subscription\": \"scale\", "
         "\"options\": {\"url\": \"%s\"}, \"min\": 0, \"max\": %d, \"concurrency\": %d, "
         "\"idle_timeout\": \"%.0fs\"}",
-        url, SCALE_MAX, SCALE_CONCURRENCY, SCALE_IDLE_S);
+        url, max, SCALE_CONCURRENCY, SCALE_IDLE_S);
 
     admin_create(&d->v, "/api/v1/subscriptions",
                  "{\"name\": \"scale\", \"eventbus\": \"" BUS "\", "
@@ -1213,49 +1259,58 @@ static void start_drain(struct daemon *d, const struct sink *s)
     vane_free(url);
 }
 
+static void set_max(const struct daemon *d, int max)
+{
+    char *url = vane_asprintf("%s/api/v1/connectors/drain", d->v.url);
+    char body[32];
+    long status;
+
+    snprintf(body, sizeof(body), "{\"max\": %d}", max);
+    if ((status = call("PUT", url, body, NULL, NULL)) != 200)
+        bench_fatal("scale: PUT /api/v1/connectors/drain %s: answered %ld", body, status);
+    vane_free(url);
+}
+
+/* The subscription's own count of deliveries against what was published. */
+static void check_subscription(struct bench *b, const struct daemon *d, uint64_t published)
+{
+    json_t *sub = admin_get(&d->v, "/api/v1/subscriptions/scale");
+    json_int_t delivered = json_integer_value(json_object_get(json_object_get(sub, "stats"),
+                                                              "delivered"));
+
+    if ((uint64_t)delivered != published)
+        bench_odd(&b->odd, "scale: subscription scale counts %s delivered, %s were published",
+                  bench_num((double)delivered), bench_num((double)published));
+    json_decref(sub);
+}
+
 static void phase_scale(struct bench *b, struct daemon *d)
 {
-    struct publisher p = {.total = b->cfg.scale_events};
-    struct scale_watch w;
+    uint64_t ref_events = b->cfg.scale_events / 10 > 100 ? b->cfg.scale_events / 10 : 100;
+    struct scale_watch one = {.print_rows = false}, w = {.print_rows = true};
     struct sink s;
-    uint64_t base_ok, base_received;
-    double t0, deadline;
     char mode[32];
     int status;
 
-    memset(&w, 0, sizeof(w));
     if (sink_start(&s, NULL) != 0)
         bench_fatal("scale: the sink (%s) did not start", b->cfg.sink);
     snprintf(mode, sizeof(mode), "{\"delay_ms\": %d}", SINK_DELAY_MS);
     if (sink_set_mode(&s, mode) != 0)
         bench_fatal("scale: the sink did not take the mode %s", mode);
-    start_drain(d, &s);
-    read_sink(&s, &base_received, &base_ok);
-    printf("scale: sink-http connector, min 0, max %d, concurrency %d, idle_timeout %.0f s; the "
-           "sink answers after %d ms; %s events published in batches of %d from t = 0\n",
-           SCALE_MAX, SCALE_CONCURRENCY, SCALE_IDLE_S, SINK_DELAY_MS,
-           bench_num((double)p.total), PUBLISH_BATCH);
-    p.url = vane_asprintf("%s/gateway/" BUS, d->v.url);
-    t0 = bench_now_s();
-    deadline = t0 + 60 + SCALE_IDLE_S + (double)p.total / 50;
-    if (pthread_create(&p.thread, NULL, publish_all, &p) != 0)
-        bench_fatal("scale: cannot start the publishing thread");
-    watch_scale(d, &s, &p, base_ok, t0, deadline, &w);
-    pthread_join(p.thread, NULL);
-    if (w.back_to_min < 0)
-        bench_odd(&b->odd, "scale: after %.0f s the sink had %s of %s events and %lld instances "
-                  "ran", deadline - t0, bench_num((double)(w.last.ok - base_ok)),
-                  bench_num((double)p.total), (long long)w.last.conn.running);
-    else
-        printf("scale: every event delivered at t = %.2f s; back to 0 instances at t = %.2f s\n",
-               w.last_delivery, w.back_to_min);
-    print_rates(&w);
-    check_scale(b, d, &w, &p, base_ok, base_received);
-    scale_rows(b, &w);
+    printf("scale: sink-http connector, min 0, concurrency %d, idle_timeout %.0f s; the sink "
+           "answers after %d ms; first max 1 (the reference), then max %d\n",
+           SCALE_CONCURRENCY, SCALE_IDLE_S, SINK_DELAY_MS, SCALE_MAX);
+    start_drain(d, &s, 1);
+    scale_run(b, d, &s, "max 1", "one", ref_events, &one);
+    print_rates("max 1", &one);
+    set_max(d, SCALE_MAX);
+    scale_run(b, d, &s, "max 4", "scale", b->cfg.scale_events, &w);
+    print_rates("max 4", &w);
+    check_subscription(b, d, ref_events + b->cfg.scale_events);
+    scale_rows(b, &one, &w);
     if ((status = sink_stop(&s)) != 0)
         bench_odd(&b->odd, "scale: the sink stopped with %s",
                   bench_describe_status(status, STOP_TIMEOUT_MS / 1000));
-    vane_free(p.url);
 }
 
 /* ---- main ------------------------------------------------------------------------------------ */

@@ -176,3 +176,38 @@ tests/fuzz/fuzz-transform: $(fuzz_transform_sources)
 CLEANFILES += tests/fuzz/fuzz-transform
 
 .PHONY: fuzz-transform
+
+# The GitHub connector's payload mapper (connectors/source-github/github_map.h):
+# the body of either content type, mapped to attributes the broker's own
+# event_check() must accept (see the top of fuzz-github.c).  Run it like the
+# record target:
+#
+#       make fuzz-github
+#       mkdir -p fuzz-new && tests/fuzz/fuzz-github -max_total_time=60 \
+#           fuzz-new $(srcdir)/tests/fuzz/corpus/github
+fuzz_replays += tests/fuzz/replay-github
+
+tests_fuzz_replay_github_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-github.c \
+	connectors/source-github/github_map.c connectors/source-github/github_map.h
+tests_fuzz_replay_github_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_TARGET='"github"'
+tests_fuzz_replay_github_LDADD = connectors/libconnector.la libvane.la $(JANSSON_LIBS)
+
+fuzz_github_sources = $(srcdir)/tests/fuzz/fuzz-github.c \
+	$(srcdir)/connectors/source-github/github_map.c $(srcdir)/connectors/common/strbuf.c \
+	$(srcdir)/broker/event/event.c $(srcdir)/broker/event/event_check.c \
+	$(srcdir)/broker/event/timestamp.c $(srcdir)/broker/core/alloc.c
+
+fuzz-github: tests/fuzz/fuzz-github
+
+tests/fuzz/fuzz-github: $(fuzz_github_sources)
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { \
+		echo "make fuzz-github: $(FUZZ_CC) not found; libFuzzer needs clang" \
+			"(apt-get install clang, or make FUZZ_CC=/path/to/clang)" >&2; \
+		exit 1; }
+	@$(MKDIR_P) tests/fuzz
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(JANSSON_CFLAGS) $(FUZZ_CFLAGS) -o $@ \
+		$(fuzz_github_sources) $(JANSSON_LIBS)
+
+CLEANFILES += tests/fuzz/fuzz-github
+
+.PHONY: fuzz-github
