@@ -17,7 +17,7 @@ top=$(pwd)
 # Libraries the broker links, the autotools, and what the tests use.
 packages="gcc make autoconf automake libtool pkg-config
   libuv1-dev libh2o-dev libcurl4-openssl-dev libjansson-dev liblua5.4-dev
-  libltdl-dev libgit2-dev libraft-dev libssl-dev tzdata git"
+  libltdl-dev libgit2-dev libraft-dev libssl-dev tzdata git npm"
 
 say() { printf '==> %s\n' "$*"; }
 
@@ -33,6 +33,19 @@ install_missing() {
   say "installing:$missing"
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $missing
+}
+
+# GitHub's example webhook payloads, which tests/test-github.c posts to the
+# GitHub connector: the npm package, in a cache outside the tree (the path
+# tests/local.mk gives the test by default), installed once.
+examples_dir="${XDG_CACHE_HOME:-$HOME/.cache}/vane/npm"
+install_examples() {
+  [ -f "$examples_dir/node_modules/@octokit/webhooks-examples/api.github.com/index.json" ] &&
+    return 0
+  say "npm install @octokit/webhooks-examples into $examples_dir"
+  mkdir -p "$examples_dir"
+  npm install --prefix "$examples_dir" --no-audit --no-fund --silent \
+    "@octokit/webhooks-examples@7"
 }
 
 # build DIR [CONFIGURE-OPTION]...: configure once, then make (incremental).
@@ -74,6 +87,7 @@ run)
   ;;
 test)
   install_missing
+  install_examples
   build build
   check build
   build build-asan --enable-asan --enable-ubsan --enable-werror

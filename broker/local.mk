@@ -114,3 +114,4 @@ AM_CPPFLAGS += -DVANE_PKGDATADIR='"$(pkgdatadir)"'
 vanescriptsdir = $(pkgdatadir)/filters-lua
 dist_vanescripts_DATA = filters-lua/redact.lua filters-lua/chat-message.lua \
 	filters-lua/route-by-content.lua
+dist_vanescripts_DATA += filters-lua/github-chat.lua

@@ -80,7 +80,7 @@ connectors_options_doc_LDADD = libvane.la
 CONNECTOR_DOCS = $(srcdir)/doc/connectors.md $(srcdir)/connectors/sink-stdout/README.md \
 	$(srcdir)/connectors/sink-http/README.md $(srcdir)/connectors/source-http/README.md \
 	$(srcdir)/connectors/source-git/README.md
-CONNECTOR_DOCS += $(srcdir)/connectors/source-github/README.md
+CONNECTOR_DOCS += $(srcdir)/connectors/source-github/README.md $(srcdir)/doc/github.md
 
 connectors-doc: connectors/options-doc$(EXEEXT) $(connector_LTLIBRARIES)
 	connectors/options-doc$(EXEEXT) $(CONNECTOR_DOCS) -- $(connector_LTLIBRARIES)

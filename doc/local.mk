@@ -7,3 +7,5 @@ dist_doc_DATA += doc/subscriptions.md
 dist_doc_DATA += doc/transform.md
 dist_doc_DATA += doc/plugins.md
 dist_doc_DATA += doc/connectors.md
+dist_doc_DATA += doc/github.md
+dist_doc_DATA += doc/lua.md

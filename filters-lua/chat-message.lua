@@ -9,8 +9,9 @@ GitHub events get a sentence of their own:
   pull_request  "vane/vane: bob opened pull request #42: Faster filters"
   issues        "vane/vane: carol closed issue #7: Crash on start"
 
-recognised by the event's type (com.github.push, ...) or, failing that, by
-the shape of the data.  Any other event becomes "<type> from <source>" with
+recognised by the event's type (com.github.push, com.github.pull_request,
+com.github.pull_request.opened, ...) or, failing that, by the shape of the
+data.  Any other event becomes "<type> from <source>" with
 its subject when it has one.  The attributes stay as they were.
 
 Use it as a subscription's transformer:  {"lua": "chat-message"}
@@ -42,7 +43,7 @@ end
 
 -- The GitHub event an event is, from its type or its data; nil for others.
 local function github_kind(event, data)
-  local kind = string.match(event.type, "^com%.github%.(.+)$")
+  local kind = string.match(event.type, "^com%.github%.([%w_]+)")
   if kind then
     return kind
   end

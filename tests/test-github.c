@@ -478,7 +478,7 @@ struct sent {
 static void test_examples(const json_t *index)
 {
     struct sent *sent = vane_calloc(1024, sizeof(*sent));
-    size_t count = 0, i, j, stored_once = 0, matching = 0, pings = 0, unlisted = 0;
+    size_t count = 0, i, j, stored_once = 0, matching = 0, pings = 0, pongs = 0, unlisted = 0;
     json_t *group, *payload, *by_id;
     json_int_t before = stored_count();
 
@@ -499,8 +499,10 @@ static void test_examples(const json_t *index)
             status = count % 5 == 4 ? deliver_form(event, s->id, body)
                                     : deliver_json(event, s->id, body, &answer);
             s->answered = now_s();
-            if (strcmp(event, "ping") == 0)
-                pings += status == 200;
+            if (strcmp(event, "ping") == 0) {
+                pings++;
+                pongs += status == 200;
+            }
             else if (status != 202)
                 tap_diag("%s %s: answered %ld %s", event, s->id, status, answer ? answer : "");
             count++;
@@ -531,7 +533,7 @@ static void test_examples(const json_t *index)
             tap_diag("%s %s: %s", sent[k].event, sent[k].id, why);
         vane_free(why);
     }
-    is_int(pings, 4, "each example ping is answered 200");
+    is_int(pongs, pings, "each example ping is answered 200");
     is_int(stored_once, count - pings, "every other example is stored, once");
     is_int(stored_count() - before, count - pings, "and nothing else is stored (pings are not)");
     is_int(unlisted, 0, "every example's event is in the specification");

@@ -404,7 +404,8 @@ static const struct typing_case typing_cases[] = {
     {"new string", "e.region = 'eu'", "region", "string eu"},
     {"new integer", "e.hops = 3", "hops", "integer 3"},
     {"new boolean", "e.seen = true", "seen", "boolean true"},
-    {"new float refused", "e.ratio = 0.5", "ratio", "error: attribute ratio: 0.5 is not an integer"},
+    {"new float refused", "e.ratio = 0.5", "ratio",
+     "error: attribute ratio: 0.5 is not an integer"},
     {"new table refused", "e.things = {}", "things",
      "error: attribute things: expected a string, an integer or a boolean; got a table"},
     {"bad name refused", "e.Bad = 'x'", "Bad",
@@ -494,7 +495,7 @@ static void test_kept_event(void)
 static const char *const round_trip_data[] = {
     "{\"obj\":{},\"arr\":[],\"nul\":null,\"nested\":[[],[{}],{\"a\":[null,null]}],"
     "\"num\":[0,-1,2.5,1e300,-0.0,9007199254740993,-9223372036854775807],"
-    "\"str\":\"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\" \\\\ \\n\\u0000\",\"t\":true,\"f\":false}",
+    "\"str\":\"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\" \\\\ \\n\\u001f\",\"t\":true,\"f\":false}",
     "[1,[2,[3,[4,[]]]],{\"k\":{}}]",
     "\"just a string\"",
     "3.25",
@@ -680,7 +681,7 @@ static void test_json_functions(void)
         char *escaped = lua_quote(invalid[i], strlen(invalid[i])), *script;
 
         ok(json_loads(invalid[i], JSON_DECODE_ANY, NULL) == NULL, "jansson refuses %s",
-           invalid[i]);
+           escaped);
         script = vane_asprintf("function transform(e)\n"
                                "  local ok, why = pcall(vane.json.decode, %s)\n"
                                "  e.out = tostring(ok) .. ' ' .. why\n"
@@ -693,17 +694,18 @@ static void test_json_functions(void)
             const char *text = attr_text(&r.out.events[0], "out", buf, sizeof(buf));
 
             contains(text, "string false vane.json.decode: expected ",
-                     "vane.json.decode refuses %s", invalid[i]);
+                     "vane.json.decode refuses %s", escaped);
             contains(text, "line 1, column", "and says where");
         } else {
-            ok(0, "the decode script ran for %s: %s", invalid[i], r.err);
+            ok(0, "the decode script ran for %s: %s", escaped, r.err);
         }
         run_free(&r);
         vane_free(escaped);
         vane_free(script);
     }
     put(&f, "codec.lua", "function transform(e)\n"
-                         "  local ok, why = pcall(function() return vane.json.encode({f = print}) end)\n"
+                         "  local ok, why = pcall(function()\n"
+                         "    return vane.json.encode({f = print}) end)\n"
                          "  local ok2, why2 = pcall(vane.json.encode, {[true] = 1})\n"
                          "  local t = {}; t.self = t\n"
                          "  local ok3, why3 = pcall(vane.json.encode, t)\n"
@@ -716,7 +718,7 @@ static void test_json_functions(void)
         r.out.count == 1) {
         const char *text = attr_text(&r.out.events[0], "out", buf, sizeof(buf));
 
-        contains(text, "codec.lua:2: vane.json.encode: value.f: a function has no JSON form",
+        contains(text, "codec.lua:3: vane.json.encode: value.f: a function has no JSON form",
                  "a function: where it is");
         contains(text, "a table key must be a string or an integer; got a boolean", "a key");
         contains(text, "nested more than 128 levels deep", "a cycle");

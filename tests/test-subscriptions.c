@@ -288,10 +288,18 @@ static void test_every_field(const struct vaned *v, const struct positions *p)
 
     r = api(v, "POST",
             "{\"name\":\"scripted\",\"eventbus\":\"orders\",\"sink\":\"" SINK "\","
-            "\"transformer\":{\"lua\":\"enrich.lua\"},\"disabled\":true}",
+            "\"transformer\":{\"lua\":\"enrich\"},\"disabled\":true}",
             "/api/v1/subscriptions");
-    is_int(r.status, 201, "a Lua transformer is taken as it is");
-    is_str(text_at(json_object_get(r.json, "transformer"), "lua"), "enrich.lua", "and kept");
+    is_int(r.status, 400, "a Lua transformer naming no script is refused");
+    is_str(text_at(json_object_get(r.json, "error"), "field"), "transformer.lua", "naming it");
+    reply_free(&r);
+    /* The shipped scripts are in the folder scripts_args() names. */
+    r = api(v, "POST",
+            "{\"name\":\"scripted\",\"eventbus\":\"orders\",\"sink\":\"" SINK "\","
+            "\"transformer\":{\"lua\":\"redact\"},\"disabled\":true}",
+            "/api/v1/subscriptions");
+    is_int(r.status, 201, "a Lua transformer naming a shipped script is taken");
+    is_str(text_at(json_object_get(r.json, "transformer"), "lua"), "redact", "and kept");
     reply_free(&r);
 }
 
@@ -706,6 +714,23 @@ static void test_delete(const struct vaned *v)
     answers(v, "GET", "/api/v1/subscriptions/elsewhere", NULL, 404, NULL);
 }
 
+/* vaned's arguments: a config whose scripts are the shipped ones (filters-lua/). */
+static const char *const *scripts_args(void)
+{
+    static char *config;
+    static const char *args[] = {"--config", NULL, NULL};
+
+    if (config == NULL) {
+        char *text = vane_asprintf("return { scripts = { dirs = \"%s/filters-lua\" } }\n",
+                                   getenv("VANE_SRCDIR"));
+
+        config = harness_write_file(tmpdir, "scripts.lua", text);
+        vane_free(text);
+    }
+    args[1] = config;
+    return args;
+}
+
 /* After a restart, everything is as it was before. */
 static void test_restart(struct vaned *v, const char *data_dir)
 {
@@ -714,7 +739,7 @@ static void test_restart(struct vaned *v, const char *data_dir)
 
     ok(stop(v), "vaned stops cleanly");
     vaned_cleanup(v);
-    if (!ok(vaned_start(v, data_dir, NULL) == 0, "vaned starts again on the same data"))
+    if (!ok(vaned_start(v, data_dir, scripts_args()) == 0, "vaned starts again on the same data"))
         goto done;
     after = api(v, "GET", NULL, "/api/v1/subscriptions");
     is = listed(&after);
@@ -743,7 +768,7 @@ static void test_api(void)
     struct reply r;
     struct vaned v;
 
-    if (!ok(vaned_start(&v, data_dir, NULL) == 0, "vaned starts"))
+    if (!ok(vaned_start(&v, data_dir, scripts_args()) == 0, "vaned starts"))
         goto done;
     r = api(&v, "POST", "{\"name\":\"orders\",\"eventlog_count\":2}", "/api/v1/eventbuses");
     is_int(r.status, 201, "the eventbus orders, two eventlogs");

@@ -1082,9 +1082,9 @@ static void test_compile_errors(void)
 {
     expect_refused("not an object", "[]", -EINVAL, "", "a JSON object");
     expect_refused("lua", "{'lua':'script.lua'}", -ENOTSUP, "lua",
-                   "lua/plugin transformers are run by the engine");
+                   "lua and plugin transformers are not compiled here");
     expect_refused("plugin", "{'plugin':'mine','config':{}}", -ENOTSUP, "plugin",
-                   "lua/plugin transformers are run by the engine");
+                   "lua and plugin transformers are not compiled here");
     expect_refused("unknown member", "{'templat':'x'}", -EINVAL, "templat", "unknown member");
     expect_refused("define not an object", "{'define':[]}", -EINVAL, "define", "an object");
     expect_refused("define value not a string", "{'define':{'a':1}}", -EINVAL, "define.a",

@@ -9,8 +9,9 @@
  * token to $VANE_TOKEN.
  * Commands are rows of the commands[] table below: status, and the groups
  * eventbus, event, subscription, connector (source and sink plugins run by
- * the connector engine) and plugin (the plugins loaded), whose rows live
- * in eventbus.c, event.c, subscription.c, connector.c and plugin.c.  Each
+ * the connector engine), plugin (the plugins loaded) and script (the Lua
+ * scripts), whose rows live in eventbus.c, event.c, subscription.c,
+ * connector.c, plugin.c and script.c.  Each
  * command talks to the broker through client.h, prints through output.h
  * and ends with one of the exit statuses of enum vanectl_exit (vanectl.h).
  */

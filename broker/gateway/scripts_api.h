@@ -14,7 +14,7 @@
  * "dirs" are the folders watched.  Scripts come and go with the files in
  * those folders (script_registry.h); nothing here changes them.  Every
  * request needs the admin token when auth.admin requires it (auth.h).
- * doc/api.md and doc/lua.md describe the answers for users.
+ * doc/lua.md describes the answers for users.
  */
 #ifndef VANE_GATEWAY_SCRIPTS_API_H
 #define VANE_GATEWAY_SCRIPTS_API_H

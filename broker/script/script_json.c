@@ -135,11 +135,6 @@ static bool expect(struct parser *ps, const char *where, const char *expected)
     return false;
 }
 
-static bool pushing(const struct parser *ps)
-{
-    return ps->mode != PARSE_CHECK;
-}
-
 static void skip_space(struct parser *ps)
 {
     while (ps->p < ps->end &&
@@ -225,7 +220,7 @@ static bool parse_number(struct parser *ps)
             return expect(ps, ps->p, "a digit in the exponent");
         skip_digits(ps);
     }
-    return !pushing(ps) || push_number(ps, text, (size_t)(ps->p - text), integer);
+    return push_number(ps, text, (size_t)(ps->p - text), integer);
 }
 
 /* ---- strings ------------------------------------------------------------------------- */
@@ -248,7 +243,7 @@ static long hex4(const char *p)
     return value;
 }
 
-/* \uXXXX (ps->p after the 'u'), a surrogate pair included, into b (NULL: only checked). */
+/* \uXXXX (ps->p after the 'u'), a surrogate pair included, into b. */
 static bool parse_unicode(struct parser *ps, luaL_Buffer *b)
 {
     const char *escape = ps->p - 2;
@@ -267,12 +262,11 @@ static bool parse_unicode(struct parser *ps, luaL_Buffer *b)
         cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
         ps->p += 6;
     }
-    if (b != NULL)
-        luaL_addlstring(b, utf8, utf8_put((uint32_t)cp, utf8));
+    luaL_addlstring(b, utf8, utf8_put((uint32_t)cp, utf8));
     return true;
 }
 
-/* One escape (ps->p at the backslash) into b (NULL: only checked). */
+/* One escape (ps->p at the backslash) into b. */
 static bool parse_escape(struct parser *ps, luaL_Buffer *b)
 {
     static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
@@ -286,8 +280,7 @@ static bool parse_escape(struct parser *ps, luaL_Buffer *b)
         return parse_unicode(ps, b);
     if ((which = memchr(from, ps->p[-1], sizeof(from) - 1)) == NULL)
         return expect(ps, ps->p - 2, "one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX");
-    if (b != NULL)
-        luaL_addchar(b, to[which - from]);
+    luaL_addchar(b, to[which - from]);
     return true;
 }
 
@@ -334,36 +327,32 @@ static bool scan_run(struct parser *ps)
     return true;
 }
 
-/* A string (ps->p at its opening quote), pushed as a Lua string unless checking. */
+/* A string (ps->p at its opening quote), pushed as a Lua string. */
 static bool parse_string(struct parser *ps)
 {
     const char *run = ++ps->p;
-    luaL_Buffer b, *into = pushing(ps) ? &b : NULL;
+    luaL_Buffer b;
 
     if (!scan_run(ps))
         return false;
     if (*ps->p == '"') { /* no escape: straight from the text */
-        if (into != NULL)
-            lua_pushlstring(ps->L, run, (size_t)(ps->p - run));
+        lua_pushlstring(ps->L, run, (size_t)(ps->p - run));
         ps->p++;
         return true;
     }
-    if (into != NULL)
-        luaL_buffinit(ps->L, into);
+    luaL_buffinit(ps->L, &b);
     for (;;) {
-        if (into != NULL)
-            luaL_addlstring(into, run, (size_t)(ps->p - run));
+        luaL_addlstring(&b, run, (size_t)(ps->p - run));
         if (*ps->p == '"')
             break;
-        if (!parse_escape(ps, into))
+        if (!parse_escape(ps, &b))
             return false;
         run = ps->p;
         if (!scan_run(ps))
             return false;
     }
     ps->p++;
-    if (into != NULL)
-        luaL_pushresult(into);
+    luaL_pushresult(&b);
     return true;
 }
 
@@ -386,7 +375,7 @@ const char *script_json_string_end(const char *p, const char *end)
 
 static bool parse_value(struct parser *ps);
 
-/* The elements of an array (ps->p after '[') into the table at t (0: none). */
+/* The elements of an array (ps->p after '[') into the table at t. */
 static bool fill_array(struct parser *ps, int t)
 {
     lua_Integer n = 0;
@@ -399,8 +388,7 @@ static bool fill_array(struct parser *ps, int t)
     for (;;) {
         if (!parse_value(ps))
             return false;
-        if (t != 0)
-            lua_rawseti(ps->L, t, ++n);
+        lua_rawseti(ps->L, t, ++n);
         skip_space(ps);
         if (at(ps, ']')) {
             ps->p++;
@@ -425,8 +413,6 @@ static bool parse_member(struct parser *ps, int t)
     ps->p++;
     if (!parse_value(ps))
         return false;
-    if (t == 0)
-        return true;
     if (ps->keep_existing && ps->depth == 1) { /* a member assigned before the table was filled */
         lua_pushvalue(ps->L, -2);
         if (lua_rawget(ps->L, t) != LUA_TNIL) {
@@ -439,7 +425,7 @@ static bool parse_member(struct parser *ps, int t)
     return true;
 }
 
-/* The members of an object (ps->p after '{') into the table at t (0: none). */
+/* The members of an object (ps->p after '{') into the table at t. */
 static bool fill_object(struct parser *ps, int t)
 {
     skip_space(ps);
@@ -515,8 +501,6 @@ static bool parse_container(struct parser *ps)
     const char *begin = ps->p;
     bool array = *begin == '[';
 
-    if (ps->mode == PARSE_CHECK)
-        return script_json_fill_container(ps, 0);
     if (ps->mode == PARSE_LAZY && ps->depth > 0 && !is_empty_container(ps)) {
         if (!script_json_skip_container(ps))
             return false;
@@ -542,16 +526,13 @@ static bool parse_value(struct parser *ps)
     case '[': return parse_container(ps);
     case '"': return parse_string(ps);
     case 't':
-        if (pushing(ps))
-            lua_pushboolean(ps->L, 1);
+        lua_pushboolean(ps->L, 1);
         return parse_literal(ps, "true");
     case 'f':
-        if (pushing(ps))
-            lua_pushboolean(ps->L, 0);
+        lua_pushboolean(ps->L, 0);
         return parse_literal(ps, "false");
     case 'n':
-        if (pushing(ps))
-            lua_pushlightuserdata(ps->L, NULL);
+        lua_pushlightuserdata(ps->L, NULL);
         return parse_literal(ps, "null");
     default: return parse_number(ps);
     }

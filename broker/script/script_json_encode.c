@@ -38,10 +38,12 @@ struct script_json_key {
 
 /* One step of the path to the value being written. */
 struct path_step {
-    bool in_array;
-    lua_Integer index; /* in_array: 1-based */
-    size_t key;        /* else: its slot in the scratch keys */
+    enum { STEP_NONE, STEP_INDEX, STEP_KEY } kind; /* NONE: in the table, before a member */
+    lua_Integer index; /* STEP_INDEX: 1-based */
+    size_t key;        /* STEP_KEY: its slot in the scratch keys */
 };
+
+#define PATH_SHOWN_HEAD 6 /* a deep path is shown as its first steps ... its last two */
 
 struct encoder {
     lua_State *L;
@@ -75,10 +77,13 @@ static void __attribute__((noreturn)) encode_fail(struct encoder *e, const char 
         const struct path_step *step = &e->path[i];
         char index[32];
 
-        if (step->in_array) {
+        if (i == PATH_SHOWN_HEAD && e->depth > PATH_SHOWN_HEAD + 3) {
+            luaL_addstring(&b, "...");
+            i = e->depth - 3;
+        } else if (step->kind == STEP_INDEX) {
             snprintf(index, sizeof(index), "[%lld]", (long long)step->index);
             luaL_addstring(&b, index);
-        } else {
+        } else if (step->kind == STEP_KEY) {
             luaL_addchar(&b, '.');
             luaL_addlstring(&b, key_text(&e->s->keys[step->key]), e->s->keys[step->key].len);
         }
@@ -269,7 +274,7 @@ static void encode_members(struct encoder *e, size_t base, bool first)
             vane_buf_append(&s->text, ",", 1);
         event_json_string(&s->text, key_text(&s->keys[i]), s->keys[i].len);
         vane_buf_append(&s->text, ":", 1);
-        e->path[e->depth - 1] = (struct path_step){.in_array = false, .key = i};
+        e->path[e->depth - 1] = (struct path_step){.kind = STEP_KEY, .key = i};
         encode_value(e, s->keys[i].value);
     }
 }
@@ -281,7 +286,7 @@ static void encode_array(struct encoder *e, int idx, lua_Integer n)
     for (lua_Integer i = 1; i <= n; i++) {
         if (i > 1)
             vane_buf_append(&e->s->text, ",", 1);
-        e->path[e->depth - 1] = (struct path_step){.in_array = true, .index = i};
+        e->path[e->depth - 1] = (struct path_step){.kind = STEP_INDEX, .index = i};
         lua_rawgeti(e->L, idx, i);
         encode_value(e, lua_gettop(e->L));
         lua_pop(e->L, 1);
@@ -393,7 +398,7 @@ static void encode_table(struct encoder *e, int idx)
     if (e->depth >= SCRIPT_JSON_MAX_DEPTH)
         encode_fail(e, "nested more than 128 levels deep (does a table contain itself?)");
     luaL_checkstack(L, 8, "JSON nested too deeply");
-    e->depth++;
+    e->path[e->depth++].kind = STEP_NONE;
     if (script_json_lazy_text(L, idx, &text, &len))
         done = encode_placeholder(e, idx, text, len);
     if (!done)

@@ -3,12 +3,12 @@
  * script_json.c (reading JSON, vane.json), script_json_lazy.c (placeholders
  * for parts of data not read yet) and script_json_encode.c (writing JSON).
  *
- * The parser reads JSON text in one of three modes: pushing every value,
- * checking only (nothing pushed), or lazily -- pushing the values of one
- * level and a placeholder for each object or array nested in it.  Lazy mode
- * checks the level it reads and finds the end of each container nested in
- * it by its brackets alone (script_json_skip_container): that container is
- * checked when its placeholder is filled.
+ * The parser reads JSON text in one of two modes: pushing every value, or
+ * lazily -- pushing the values of one level and a placeholder for each
+ * object or array nested in it.  Lazy mode checks the level it reads and
+ * finds the end of each container nested in it by its brackets alone
+ * (script_json_skip_container): that container is checked when its
+ * placeholder is filled.
  */
 #ifndef VANE_SCRIPT_JSON_INTERNAL_H
 #define VANE_SCRIPT_JSON_INTERNAL_H
@@ -21,9 +21,8 @@
 #include "script/script_json.h"
 
 enum parse_mode {
-    PARSE_PUSH,  /* push every value */
-    PARSE_CHECK, /* push nothing, check everything */
-    PARSE_LAZY,  /* checked text: push one level, placeholders below it */
+    PARSE_PUSH, /* push every value */
+    PARSE_LAZY, /* push one level, a placeholder for each container below it */
 };
 
 struct parser {
@@ -51,7 +50,7 @@ bool script_json_utf8_valid(const unsigned char *s, size_t n);
 
 /* ---- script_json.c: the parser --------------------------------------------------- */
 
-/* Fills the table at t (0: none, in PARSE_CHECK) from the container at ps->p. */
+/* Fills the table at t from the container at ps->p. */
 bool script_json_fill_container(struct parser *ps, int t);
 
 /* "expected X at line L, column C" for the parser's first error. */

@@ -92,8 +92,9 @@ static int open_one(const struct external_env *env, bool lua, const json_t *valu
         return rc;
     /* A check starts an instance too (and ends it below): only the plugin's
      * init can tell some bad configs (an option that names a level it lacks). */
-    rc = plugin_instance_create(&out->plugin, env->plugins, name, kind, env->subscription,
-                                config, env->metrics, &errmsg);
+    rc = plugin_instance_create(&out->plugin, env->plugins, name, kind,
+                                env->subscription ? env->subscription : "(check)", config,
+                                env->metrics, &errmsg);
     if (rc != 0)
         snprintf(message, size, "%s", errmsg ? errmsg : "the plugin did not start");
     vane_free(errmsg);

@@ -918,12 +918,27 @@ static double post_hook(struct bench *b, const char *url, const char *kind, uint
     return -1;
 }
 
-static void cold_rows(struct bench *b, double *cold, size_t ncold, double *warm, size_t nwarm)
+/* The samples in order, the summary line, and the rows: the cold median and max against the
+ * target, beside the warm median.  Sorts cold and warm. */
+static void cold_report(struct bench *b, double *cold, size_t ncold, double *warm, size_t nwarm,
+                        double *ready, size_t nready)
 {
-    double cold_median = median(cold, ncold) * 1e3, cold_max = cold[ncold - 1] * 1e3;
-    double warm_median = median(warm, nwarm) * 1e3;
+    double cold_median, cold_max, warm_median;
     char figure[48], measured[32], reference[48];
 
+    printf("coldstart: each cold request, in order (ms):");
+    for (size_t i = 0; i < ncold; i++)
+        printf(" %.1f", cold[i] * 1e3);
+    printf("\n");
+    cold_median = median(cold, ncold) * 1e3;
+    cold_max = cold[ncold - 1] * 1e3;
+    warm_median = median(warm, nwarm) * 1e3;
+    printf("coldstart: %zu requests to source-http at 0 instances, answered 202 (event durable) "
+           "in median %.1f ms, min %.1f, max %.1f; the same request to the warm instance right "
+           "after: median %.2f ms; the instances' spawn-to-ready (vaned's log): median %.0f ms "
+           "over %zu starts\n",
+           ncold, cold_median, cold[0] * 1e3, cold_max, warm_median, median(ready, nready),
+           nready);
     snprintf(figure, sizeof(figure), "cold start, source-http, median of %u", (unsigned)ncold);
     snprintf(measured, sizeof(measured), "%.1f ms", cold_median);
     bench_table_add(&b->table, figure, measured, "<= 50 ms", cold_median / COLD_TARGET_MS,
@@ -971,26 +986,11 @@ static void phase_coldstart(struct bench *b, struct daemon *d)
     if (stored != (int64_t)(ncold + nwarm))
         bench_odd(&b->odd, "coldstart: %zu requests were answered 202; the eventbus holds %lld "
                   "events", ncold + nwarm, (long long)stored);
-    if (ncold == 0 || nwarm == 0) {
+    if (ncold == 0 || nwarm == 0)
         bench_table_add(&b->table, "cold start, source-http", "skipped", "no request answered: "
                         "see ODD", 0, 0);
-    } else {
-        double cold_median;
-
-        printf("coldstart: each cold request, in order (ms):");
-        for (size_t i = 0; i < ncold; i++)
-            printf(" %.1f", cold[i] * 1e3);
-        printf("\n");
-        cold_median = median(cold, ncold) * 1e3; /* sorts cold */
-
-        printf("coldstart: %zu requests to source-http at 0 instances, answered 202 (event "
-               "durable) in median %.1f ms, min %.1f, max %.1f; the same request to the warm "
-               "instance right after: median %.2f ms; the instances' spawn-to-ready "
-               "(vaned's log): median %.0f ms over %zu starts\n",
-               ncold, cold_median, cold[0] * 1e3, cold[ncold - 1] * 1e3,
-               median(warm, nwarm) * 1e3, median(ready, nready), nready);
-        cold_rows(b, cold, ncold, warm, nwarm);
-    }
+    else
+        cold_report(b, cold, ncold, warm, nwarm, ready, nready);
     vane_free(url);
     vane_free(ready);
     vane_free(warm);
