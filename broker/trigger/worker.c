@@ -38,6 +38,8 @@
 #define READ_BYTES_PER_EVENT 4096
 /* A busy lane reads again only once this much room is free, so reads come in batches. */
 #define READ_MIN_ROOM 64
+/* Events a delivery to a sink connector gathers, at least (see fill_delivery). */
+#define ROUTED_BATCH 100
 
 struct settings {
     char *sink;
@@ -61,6 +63,12 @@ struct lane {
     size_t inflight;  /* deliveries under way */
 };
 
+/* Events on their way to a delivery, each with its own attribute array. */
+struct event_list {
+    struct event *items;
+    size_t count, cap;
+};
+
 struct delivery {
     struct http_request req;
     struct worker *w;
@@ -79,6 +87,7 @@ struct delivery {
     uv_timer_t retry_timer;
     bool timer_used;
     bool routed;        /* with a sink connector (trigger_sink_router), not yet answered */
+    bool http_encoded;  /* message (and parts) hold the HTTP requests: not for a connector */
     uint64_t routed_at; /* uv_hrtime() when handed over */
     char reason[64];
     char last_error[512];
@@ -95,6 +104,8 @@ struct worker {
     struct filter *filter;
     struct transformer *transformer;
     struct external_transform *external; /* a Lua or plugin transformer instead */
+    struct event_list ready;   /* fill_delivery()'s events, kept for their arrays */
+    struct event scratch;      /* fill_delivery()'s record being read, likewise */
     struct lane lanes[CONTROLLER_MAX_EVENTLOGS];
     uint32_t lane_count;
     struct lane resend; /* dead letters sent again: no eventlog, nothing to settle */
@@ -436,6 +447,31 @@ static bool route_delivery(struct delivery *d)
     return true;
 }
 
+static void encode_http(struct worker *w, struct delivery *d, const struct event *events,
+                        size_t count);
+
+/* A delivery made for a sink connector that now goes to the HTTP sink: its requests from its records. */
+static void encode_http_from_records(struct delivery *d)
+{
+    struct event *events = vane_calloc(d->routed_count, sizeof(*events));
+    const char *at = d->routed_records.data, *end = at + d->routed_records.len;
+    size_t n = 0;
+
+    while (at < end && n < d->routed_count) {
+        struct record_view view;
+        const char *why;
+
+        if (record_decode(at, (size_t)(end - at), &view, &why) != 0)
+            break;
+        record_to_event(&view, &events[n++]);
+        at += view.size;
+    }
+    encode_http(d->w, d, events, n);
+    for (size_t i = 0; i < n; i++)
+        event_free(&events[i]);
+    vane_free(events);
+}
+
 static void send_delivery(struct delivery *d)
 {
     struct worker *w = d->w;
@@ -451,6 +487,8 @@ static void send_delivery(struct delivery *d)
         retry_later(d, 1000);
         return;
     }
+    if (!d->http_encoded)
+        encode_http_from_records(d);
     d->req.method = "POST";
     d->req.url = w->set.sink;
     d->req.headers = d->message.headers;
@@ -594,23 +632,15 @@ static void encode_routed(struct delivery *d, const struct event *events, size_t
 }
 
 /*
- * Starts a delivery of the events made of the records gathered in d, or
- * dead-letters a failed transform.  In binary and structured mode a
- * record that became several events (a fan-out) sends them one after
- * another, each acknowledged before the next.
+ * d's HTTP requests.  In binary and structured mode a record that became
+ * several events (a fan-out) sends them one after another, each
+ * acknowledged before the next.
  */
-static void launch(struct worker *w, struct delivery *d, struct event *events, size_t count)
+static void encode_http(struct worker *w, struct delivery *d, const struct event *events,
+                        size_t count)
 {
-    const struct trigger_sink_router *router = w->options.router;
     size_t first = count;
 
-    w->inflight_events += d->count;
-    if (d->reason[0] != '\0') {
-        dead_letter(d);
-        return;
-    }
-    if (router != NULL && router->serves(router->arg, w->name))
-        encode_routed(d, events, count);
     if (w->set.mode != DELIVERY_BATCH && count > 1) {
         first = 1;
         d->part_count = count - 1;
@@ -619,6 +649,34 @@ static void launch(struct worker *w, struct delivery *d, struct event *events, s
             delivery_encode(w->set.mode, &events[i], 1, w->set.headers, &d->parts[i - 1]);
     }
     delivery_encode(w->set.mode, events, first, w->set.headers, &d->message);
+    d->http_encoded = true;
+}
+
+/* Whether a sink connector serves w's subscription now. */
+static bool routed_now(const struct worker *w)
+{
+    const struct trigger_sink_router *router = w->options.router;
+
+    return router != NULL && router->serves(router->arg, w->name);
+}
+
+/*
+ * Starts a delivery of the events made of the records gathered in d, or
+ * dead-letters a failed transform.  For a sink connector the events travel
+ * as records (it gets events, not HTTP requests); the HTTP requests are
+ * made only if the delivery ends up going to the sink URL instead.
+ */
+static void launch(struct worker *w, struct delivery *d, struct event *events, size_t count)
+{
+    w->inflight_events += d->count;
+    if (d->reason[0] != '\0') {
+        dead_letter(d);
+        return;
+    }
+    if (routed_now(w))
+        encode_routed(d, events, count);
+    else
+        encode_http(w, d, events, count);
     w->tokens -= (double)d->count;
     send_delivery(d);
 }
@@ -630,19 +688,18 @@ enum prepared {
     PREPARED_FAILED,   /* the transformation failed: reason and error say why */
 };
 
-/* Events on their way to a delivery, each with its own attribute array. */
-struct event_list {
-    struct event *items;
-    size_t count, cap;
-};
-
+/* The next slot, emptied; a slot used before keeps its attribute array for reuse. */
 static struct event *list_slot(struct event_list *list)
 {
     if (list->count == list->cap) {
-        list->cap = list->cap ? list->cap * 2 : 4;
-        list->items = vane_realloc(list->items, list->cap * sizeof(*list->items));
+        size_t cap = list->cap ? list->cap * 2 : 4;
+
+        list->items = vane_realloc(list->items, cap * sizeof(*list->items));
+        for (size_t i = list->cap; i < cap; i++)
+            list->items[i] = (struct event)EVENT_INIT;
+        list->cap = cap;
     }
-    list->items[list->count] = (struct event)EVENT_INIT;
+    event_reset(&list->items[list->count]);
     return &list->items[list->count++];
 }
 
@@ -659,7 +716,7 @@ static void list_copy(struct event_list *list, const struct event *src)
 
 static void list_free(struct event_list *list)
 {
-    for (size_t i = 0; i < list->count; i++)
+    for (size_t i = 0; i < list->cap; i++)
         event_free(&list->items[i]);
     vane_free(list->items);
 }
@@ -684,9 +741,11 @@ static int transform_event(struct worker *w, struct event *in, struct event_list
             list_copy(out, &made[i]);
         return 0;
     }
-    if (w->transformer == NULL) {
-        *list_slot(out) = *in;
-        *in = (struct event)EVENT_INIT;
+    if (w->transformer == NULL) { /* in moves to the slot, and takes the slot's old array */
+        struct event *slot = list_slot(out), spare = *slot;
+
+        *slot = *in;
+        *in = spare;
         return 0;
     }
     if (transformer_apply(w->transformer, in, list_slot(out), arena, &terr) != 0) {
@@ -743,12 +802,17 @@ static void gather(struct delivery *d, const struct record_view *rec)
 static void fill_delivery(struct worker *w, struct lane *lane, const struct eventlog_batch *batch,
                           size_t *i)
 {
-    size_t want = w->set.batch_size;
+    /* A sink connector takes events one by one whatever the mode: a delivery
+     * to one groups as many as a batch would (fewer allocations, one
+     * handover), and the mode matters only for HTTP. */
+    size_t want = routed_now(w) && w->set.batch_size < ROUTED_BATCH ? ROUTED_BATCH
+                                                                    : w->set.batch_size;
     struct delivery *d = delivery_new(w, lane, want);
-    struct event_list events = {NULL, 0, 0};
-    struct event in = EVENT_INIT;
+    struct event_list *events = &w->ready;
+    struct event *in = &w->scratch;
     struct vane_arena arena = VANE_ARENA_INIT;
 
+    events->count = 0;
     while (*i < batch->count && d->count < want) {
         const struct record_view *rec = &batch->records[*i];
         char error[sizeof(d->last_error)];
@@ -756,7 +820,7 @@ static void fill_delivery(struct worker *w, struct lane *lane, const struct even
         enum prepared p;
 
         lane->next_read = rec->offset + 1; /* first: settling a filtered one may move committed */
-        p = prepare(w, lane, rec, &in, &events, &arena, error, sizeof(error));
+        p = prepare(w, lane, rec, in, events, &arena, error, sizeof(error));
         if (p == PREPARED_FAILED && d->count > 0) {
             lane->next_read = before; /* send what is gathered; this one goes next, alone */
             break;
@@ -775,11 +839,9 @@ static void fill_delivery(struct worker *w, struct lane *lane, const struct even
             break;
     }
     if (d->count > 0)
-        launch(w, d, events.items, events.count);
+        launch(w, d, events->items, events->count);
     else
         delivery_end(d);
-    list_free(&events);
-    event_free(&in);
     vane_arena_free(&arena);
 }
 
@@ -895,6 +957,8 @@ static void worker_free(struct worker *w)
     filter_free(w->filter);
     transformer_free(w->transformer);
     external_transform_close(w->external);
+    list_free(&w->ready);
+    event_free(&w->scratch);
     settings_free(&w->set);
     vane_free(w->name);
     vane_free(w->eventbus);

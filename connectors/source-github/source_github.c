@@ -33,7 +33,10 @@
  * is recorded once its event is durable.
  *
  * Answers: 202 {"events": [{"id", "eventlog", "offset"}]} once the event
- * is durable; 503 with Retry-After when the broker did not take it.
+ * is durable; 503 with Retry-After when the broker did not take it, or
+ * did not say so within option "answer_within" (8 s: GitHub gives up
+ * after 10).  An event still stored after such a 503 is recorded all the
+ * same, so GitHub's redelivery of it is then answered as a duplicate.
  *
  * Every callback runs on the instance's loop; a request's state lives
  * from http() until its answer is sent.
@@ -64,12 +67,15 @@ struct source_github {
     size_t secret_count;
     bool remembering;     /* the delivery record is open */
     struct delivery_log log;
+    uint64_t answer_within_ms;
 };
 
-/* One delivery being stored, from http() to its answer. */
+/* One delivery being stored, from http() until its event is durable or
+ * refused (which may come after the answer, when answer_within passed). */
 struct request {
     struct source_github *source;
-    struct vane_http_reply *reply;
+    struct vane_http_reply *reply; /* NULL once answered */
+    int64_t timer;                 /* answer_within's, while it runs */
     char id[DELIVERY_ID_MAX + 1];
 };
 
@@ -83,6 +89,9 @@ static const struct vane_option options[] = {
     {"remember_max", VANE_OPTION_INT, "100000", 0,
      "How many stored deliveries are remembered at most (about 100 bytes each, on disk and in "
      "memory); the oldest are forgotten first."},
+    {"answer_within", VANE_OPTION_DURATION, "\"8s\"", 0,
+     "How long a delivery waits for its event to be durable before it is answered 503 (GitHub "
+     "waits 10 s); the event, if stored later, still counts as stored."},
     {"state_dir", VANE_OPTION_STRING, NULL, 0,
      "The folder of the delivery record, shared by the connector's instances; "
      "\"source-github/<name>\" under vaned's working directory (else under $TMPDIR) when unset."},
@@ -303,6 +312,24 @@ static void remember(struct source_github *s, const char *id, const struct deliv
     strbuf_free(&err);
 }
 
+static void answer_unavailable(struct request *q, const char *message)
+{
+    reply_error(q->source, q->reply, 503, NULL, message, "Retry-After: 1");
+    q->reply = NULL;
+}
+
+/* answer_within passed: the client is answered now; emitted() frees q later. */
+static void answer_late(void *arg)
+{
+    struct request *q = arg;
+    char message[200];
+
+    q->timer = 0;
+    snprintf(message, sizeof(message), "delivery %s was not stored within %llu ms; send it "
+             "again", q->id, (unsigned long long)q->source->answer_within_ms);
+    answer_unavailable(q, message);
+}
+
 static void emitted(void *arg, int status, uint64_t eventlog, uint64_t offset)
 {
     struct request *q = arg;
@@ -310,14 +337,17 @@ static void emitted(void *arg, int status, uint64_t eventlog, uint64_t offset)
     struct delivery_pos pos = {eventlog, offset};
     char message[200];
 
+    if (q->timer > 0)
+        s->host->timer_stop(s->self, q->timer);
     if (status == 0) {
         remember(s, q->id, &pos);
         s->host->metric_add(s->self, "github_stored", 1);
-        reply_stored(s, q->reply, 202, q->id, &pos, false);
-    } else {
+        if (q->reply != NULL)
+            reply_stored(s, q->reply, 202, q->id, &pos, false);
+    } else if (q->reply != NULL) {
         snprintf(message, sizeof(message), "delivery %s was not stored (error %d); send it "
                  "again", q->id, status);
-        reply_error(s, q->reply, 503, NULL, message, "Retry-After: 1");
+        answer_unavailable(q, message);
     }
     free(q);
 }
@@ -360,8 +390,10 @@ static void store(struct source_github *s, const struct vane_http_request *req,
         return;
     }
     q = strbuf_xcalloc(1, sizeof(*q));
-    *q = (struct request){s, r, ""};
+    *q = (struct request){s, r, 0, ""};
     memcpy(q->id, id, strlen(id) + 1);
+    /* The timer first: emit's callback, whenever it comes, stops it. */
+    q->timer = s->host->timer_start(s->self, s->answer_within_ms, 0, answer_late, q);
     rc = s->host->emit(s->self, ev, emitted, q);
     if (rc != 0)
         emitted(q, rc, 0, 0);
@@ -483,7 +515,10 @@ static int init(const struct vane_host *host, struct vane_instance *self, void *
 
     s->host = host;
     s->self = self;
+    s->answer_within_ms = (uint64_t)host->option_int(self, "answer_within");
     rc = read_secrets(s);
+    if (rc == 0 && s->answer_within_ms == 0)
+        rc = bad_option(s, "answer_within", "a duration above zero such as \"8s\"");
     if (rc == 0)
         rc = open_record(s);
     if (rc != 0) {
