@@ -18,7 +18,8 @@
  * method, content type or header, bad JSON) answered with nothing stored;
  * ping; an event the specification does not list; a redelivery stored once,
  * past the broker's idempotency window (set to 1 s here) and across a
- * restart; a delivery the broker cannot take answered 503; the delivery
+ * restart; a delivery the broker cannot take answered 503, and one not
+ * durable within answer_within too, yet recorded once stored; the delivery
  * record (delivery_log.c, compiled in) shared by two openers on one
  * folder, and rewritten.
  */
@@ -763,6 +764,41 @@ static void test_unavailable(void)
     vane_free(url);
 }
 
+/* A connector that answers after 1 ms at most: mostly before its event is
+ * durable, which must still count as stored. */
+static void test_answer_within(void)
+{
+    char *url = vane_asprintf("%s/connectors/gh-hurried", base), *answer = NULL;
+    const char *body = "{\"ref\":\"refs/heads/main\",\"repository\":{\"url\":\"https://h\"}}";
+    char *signature = sign(SECRET, body, strlen(body));
+    struct delivery d = {NULL, "application/json", "push", "hurried-1", signature, body,
+                         strlen(body), url};
+    json_int_t before = stored_count();
+    long status = deliver(&d, &answer);
+
+    ok(status == 503 || status == 202, "answered within 1 ms: 503, or 202 if durable by then "
+       "(%ld %s)", status, answer);
+    if (status == 503)
+        contains(answer, "not stored within 1 ms", "a 503 says how long it waited");
+    for (int waited = 0; waited < harness_ms(5000) && stored_count() == before; waited += 20)
+        usleep(20 * 1000);
+    is_int(stored_count(), before + 1, "the event is stored all the same");
+    vane_free(answer);
+    answer = NULL;
+    for (int waited = 0; waited < harness_ms(5000); waited += 20) {
+        vane_free(answer);
+        if ((status = deliver(&d, &answer)) == 200)
+            break;
+        usleep(20 * 1000);
+    }
+    is_int(status, 200, "and GitHub's redelivery is answered 200");
+    contains(answer, "\"duplicate\":true", "as a duplicate");
+    is_int(stored_count(), before + 1, "stored once");
+    vane_free(answer);
+    vane_free(signature);
+    vane_free(url);
+}
+
 /* ---- the whole run -------------------------------------------------------------------- */
 
 static int start(struct vaned *v, const char *data, const char *config)
@@ -795,10 +831,16 @@ static bool make_connectors(const char *tmpdir)
     char *doomed = vane_asprintf("{\"name\":\"gh-doomed\",\"plugin\":\"source-github\","
                                  "\"eventbus\":\"doomed\",\"options\":{\"secrets\":[\"%s\"],"
                                  "\"remember\":\"0\"}}", SECRET);
+    char *hurried = vane_asprintf("{\"name\":\"gh-hurried\",\"plugin\":\"source-github\","
+                                  "\"eventbus\":\"github\",\"options\":{\"secrets\":[\"%s\"],"
+                                  "\"answer_within\":\"1ms\",\"state_dir\":\"%s/hurried\"}}",
+                                  SECRET, tmpdir);
     bool made = post("/api/v1/eventbuses", "{\"name\":\"github\"}") == 201 &&
                 post("/api/v1/eventbuses", "{\"name\":\"doomed\"}") == 201 &&
-                post("/api/v1/connectors", gh) == 201 && post("/api/v1/connectors", doomed) == 201;
+                post("/api/v1/connectors", gh) == 201 && post("/api/v1/connectors", doomed) == 201 &&
+                post("/api/v1/connectors", hurried) == 201;
 
+    vane_free(hurried);
     vane_free(gh);
     vane_free(doomed);
     return made;
@@ -844,6 +886,7 @@ int main(void)
     test_unlisted_event();
     test_redelivery();
     test_unavailable();
+    test_answer_within();
     test_unsigned_connector(&v);
     kill(v.pid, SIGTERM);
     is_int(vaned_wait(&v, harness_ms(20000)), 0, "vaned stops cleanly");

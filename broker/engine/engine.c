@@ -11,7 +11,8 @@
  * connector_pump() is the one place that hands queued work to instances
  * and starts new ones; it runs whenever work arrives, an instance becomes
  * ready, work finishes or an instance ends, and on the 100 ms tick, which
- * also stops idle instances and ends a crash streak.  A deleted connector
+ * also stops the instances idle for idle_timeout (down to min) and ends a
+ * crash streak.  A deleted connector
  * stays in the list, stopping, until its last instance has exited.
  */
 #include <errno.h>
@@ -503,25 +504,23 @@ void connector_instance_gone(struct connector *conn, struct instance *inst, bool
     connector_pump(conn);
 }
 
-/* One idle instance stopped per tick, down to min; a long-lived instance ends a crash streak. */
+/* Idle instances stopped, down to min; a long-lived instance ends a crash streak. */
 static void tend(struct connector *conn, uint64_t now)
 {
-    struct instance *idle = NULL;
-
+    if (conn->start_failed && conn->running == 0)
+        fail_queue(conn, -EAGAIN, conn->last_error);
     for (struct instance *i = conn->instances; i != NULL; i = i->next) {
         if (i->state != INSTANCE_READY)
             continue;
         if (now - i->ready_ms >= STREAK_RESET_MS)
             conn->crash_streak = 0;
-        if (i->inflight == 0 && now - i->last_active_ms >= conn->idle_ms)
-            idle = i;
-    }
-    if (conn->start_failed && conn->running == 0)
-        fail_queue(conn, -EAGAIN, conn->last_error);
-    if (idle != NULL && conn->running > conn->min && conn->queued == 0) {
-        vane_log_info(component, "connector %s: instance %d idle for %llu ms; stopping it",
-                      conn->name, idle->process.pid, (unsigned long long)(now - idle->last_active_ms));
-        instance_stop(idle);
+        if (i->inflight == 0 && now - i->last_active_ms >= conn->idle_ms &&
+            conn->running > conn->min && conn->queued == 0) {
+            vane_log_info(component, "connector %s: instance %d idle for %llu ms; stopping it",
+                          conn->name, i->process.pid,
+                          (unsigned long long)(now - i->last_active_ms));
+            instance_stop(i); /* running drops by one */
+        }
     }
     connector_pump(conn);
 }
