@@ -3,7 +3,8 @@
  * processes and real plugins: a sink plugin built here
  * (tests/plugins/sink-crashy.c) that segfaults on its 100th event, with
  * every event still delivered and vaned serving on; instances scaled from
- * 0 up to max under a backlog and back to 0 when idle; a source
+ * 0 up to max under a backlog and back to 0 when idle; a plugin that never
+ * answers replaced after the connector's timeout; a source
  * (connectors/source-http) started by its first request; a worker killed
  * with SIGKILL and restarted; bad specs refused naming the field;
  * connectors kept across a restart of vaned, and made from the config file;
@@ -183,9 +184,11 @@ static void test_crashing_sink(void)
 static void test_scaling(void)
 {
     char *file = vane_asprintf("%s/scale.ids", tmpdir);
-    char *options = vane_asprintf("{\"file\":\"%s\",\"delay_ms\":20}", file);
+    char *options = vane_asprintf("{\"file\":\"%s\",\"delay_ms\":200}", file);
     json_int_t most = 0;
 
+    /* Deliveries of up to 100 events, each taking 200 ms: one instance takes
+     * one delivery at a time (concurrency 2), so a backlog builds. */
     is_int(create_sink("slow", options, 3, ",\"min\":0,\"concurrency\":2,\"idle_timeout\":\"1s\""),
            201, "a slow sink connector with min 0, max 3");
     is_int(status_int("slow", "running"), 0, "no instance runs before there is work");
@@ -235,6 +238,28 @@ static void test_source_on_demand(void)
     http_reply_free(&reply);
     json_decref(events);
     vane_free(url);
+}
+
+/* ---- a hung sink --------------------------------------------------------------- */
+
+static void test_hung_sink(void)
+{
+    char *file = vane_asprintf("%s/hung.ids", tmpdir);
+    char *options = vane_asprintf("{\"file\":\"%s\",\"hang_at\":5}", file);
+    json_t *st;
+
+    is_int(create_sink("hung", options, 1, ",\"timeout\":\"1s\""), 201,
+           "a sink connector whose plugin never answers its 5th event, timeout 1 s");
+    ok(publish_many("orders", "h", 20), "20 events published");
+    is_int(wait_lines(file, "h-", 20, 30000), 20,
+           "every event is delivered: the hung instance was replaced");
+    st = status_of("hung");
+    ok(json_integer_value(json_object_get(st, "restarts")) >= 1, "the hung instance was killed");
+    contains(json_string_value(json_object_get(st, "last_error")), "timeout",
+             "the status says it held work over the timeout");
+    json_decref(st);
+    vane_free(options);
+    vane_free(file);
 }
 
 /* ---- a worker killed, specs refused, and a restart ---------------------------------- */
@@ -394,6 +419,7 @@ int main(void)
     test_scaling();
     test_source_on_demand();
     test_killed_worker();
+    test_hung_sink();
     test_scripts_and_plugins();
 
     kill(v.pid, SIGTERM);

@@ -39,6 +39,8 @@ static const char component[] = "engine";
 #define DEFAULT_CONCURRENCY 16
 #define MAX_CONCURRENCY 1024
 #define DEFAULT_IDLE_MS 60000
+#define DEFAULT_TIMEOUT_MS 30000
+#define MIN_TIMEOUT_MS 100
 
 /* ---- the spec ---------------------------------------------------------------- */
 
@@ -48,7 +50,7 @@ struct spec {
     int kind;
     bool takes_http;
     json_int_t min, max, concurrency;
-    uint64_t idle_ms;
+    uint64_t idle_ms, timeout_ms;
     const json_t *options;
 };
 
@@ -78,21 +80,27 @@ static int read_count(const json_t *spec, const char *key, json_int_t fallback, 
     return 0;
 }
 
-static int read_idle(const json_t *spec, uint64_t *out, char **errmsg)
+/* A duration member: seconds as an integer, or a string with a unit; at least min_ms. */
+static int read_duration(const json_t *spec, const char *key, uint64_t fallback, uint64_t min_ms,
+                         uint64_t *out, char **errmsg)
 {
-    const json_t *v = json_object_get(spec, "idle_timeout");
+    const json_t *v = json_object_get(spec, key);
 
-    *out = DEFAULT_IDLE_MS;
+    bool read;
+
+    *out = fallback;
     if (v == NULL)
         return 0;
     if (json_is_integer(v) && json_integer_value(v) >= 0) {
         *out = (uint64_t)json_integer_value(v) * 1000;
+        read = true;
+    } else
+        read = json_is_string(v) && vane_parse_duration_ms(json_string_value(v), out) == 0;
+    if (read && *out >= min_ms)
         return 0;
-    }
-    if (json_is_string(v) && vane_parse_duration_ms(json_string_value(v), out) == 0)
-        return 0;
-    return spec_fail(errmsg, "idle_timeout", "expected a duration such as \"60s\" or \"5m\"",
-                     NULL);
+    *errmsg = vane_asprintf("%s: expected a duration of at least %llu ms, such as \"60s\" or "
+                            "\"5m\"", key, (unsigned long long)min_ms);
+    return -EINVAL;
 }
 
 /*
@@ -166,8 +174,9 @@ static int read_target(struct engine *e, const json_t *spec, struct spec *s, cha
 
 static int read_spec(struct engine *e, const json_t *spec, struct spec *s, char **errmsg)
 {
-    static const char *const known[] = {"plugin", "eventbus", "subscription", "options", "min",
-                                        "max", "concurrency", "idle_timeout", "description", NULL};
+    static const char *const known[] = {"plugin",      "eventbus",     "subscription", "options",
+                                        "min",         "max",          "concurrency",  "timeout",
+                                        "idle_timeout", "description", NULL};
     const char *key;
     json_t *value;
     int rc;
@@ -180,8 +189,8 @@ static int read_spec(struct engine *e, const json_t *spec, struct spec *s, char 
             i++;
         if (known[i] == NULL)
             return spec_fail(errmsg, key, "unknown member (expected plugin, eventbus or "
-                             "subscription, options, min, max, concurrency, idle_timeout, "
-                             "description)%s", "");
+                             "subscription, options, min, max, concurrency, timeout, "
+                             "idle_timeout, description)%s", "");
     }
     s->plugin = json_string_value(json_object_get(spec, "plugin"));
     s->options = json_object_get(spec, "options");
@@ -193,7 +202,10 @@ static int read_spec(struct engine *e, const json_t *spec, struct spec *s, char 
                          ENGINE_MAX_INSTANCES, &s->max, errmsg)) != 0 ||
         (rc = read_count(spec, "concurrency", DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY,
                          &s->concurrency, errmsg)) != 0 ||
-        (rc = read_idle(spec, &s->idle_ms, errmsg)) != 0)
+        (rc = read_duration(spec, "idle_timeout", DEFAULT_IDLE_MS, 0, &s->idle_ms,
+                            errmsg)) != 0 ||
+        (rc = read_duration(spec, "timeout", DEFAULT_TIMEOUT_MS, MIN_TIMEOUT_MS, &s->timeout_ms,
+                            errmsg)) != 0)
         return rc;
     if (s->max < s->min)
         return spec_fail(errmsg, "max", "expected at least min%s", "");
@@ -266,6 +278,7 @@ static bool configure(struct connector *conn, const json_t *spec)
     conn->max = (unsigned)s.max;
     conn->concurrency = (unsigned)s.concurrency;
     conn->idle_ms = s.idle_ms;
+    conn->timeout_ms = s.timeout_ms ? s.timeout_ms : DEFAULT_TIMEOUT_MS;
     json_decref(conn->spec);
     conn->spec = json_deep_copy(spec);
     return changed;
@@ -416,12 +429,18 @@ static void fail_queue(struct connector *conn, int status, const char *why)
 
 /* ---- scaling --------------------------------------------------------------------- */
 
-static struct instance *roomiest(struct connector *conn)
+/*
+ * The ready instance with the fewest events under way that has room for
+ * work: its events fit within the concurrency, or the instance is idle (a
+ * delivery of more events than that goes to an idle instance alone).
+ */
+static struct instance *roomiest(struct connector *conn, const struct work *work)
 {
     struct instance *best = NULL;
 
     for (struct instance *i = conn->instances; i != NULL; i = i->next)
-        if (i->state == INSTANCE_READY && i->inflight < conn->concurrency &&
+        if (i->state == INSTANCE_READY &&
+            (i->inflight == 0 || i->inflight + work->parts <= conn->concurrency) &&
             (best == NULL || i->inflight < best->inflight))
             best = i;
     return best;
@@ -465,7 +484,7 @@ void connector_pump(struct connector *conn)
 {
     struct instance *inst;
 
-    while (conn->queue_head != NULL && (inst = roomiest(conn)) != NULL) {
+    while (conn->queue_head != NULL && (inst = roomiest(conn, conn->queue_head)) != NULL) {
         struct work *work = conn->queue_head;
 
         dequeue(conn, work);
@@ -504,7 +523,21 @@ void connector_instance_gone(struct connector *conn, struct instance *inst, bool
     connector_pump(conn);
 }
 
-/* Idle instances stopped, down to min; a long-lived instance ends a crash streak. */
+/* The time the oldest piece of work inst holds was handed to it, or now when it holds none. */
+static uint64_t oldest_work_ms(const struct instance *inst, uint64_t now)
+{
+    uint64_t oldest = now;
+
+    for (const struct work *w = inst->works; w != NULL; w = w->next)
+        oldest = w->assigned_ms < oldest ? w->assigned_ms : oldest;
+    return oldest;
+}
+
+/*
+ * Idle instances stopped, down to min; a hung one (holding work past the
+ * connector's timeout) killed, so its work goes to another; a long-lived
+ * instance ends a crash streak.
+ */
 static void tend(struct connector *conn, uint64_t now)
 {
     if (conn->start_failed && conn->running == 0)
@@ -512,6 +545,14 @@ static void tend(struct connector *conn, uint64_t now)
     for (struct instance *i = conn->instances; i != NULL; i = i->next) {
         if (i->state != INSTANCE_READY)
             continue;
+        if (now - oldest_work_ms(i, now) > conn->timeout_ms) {
+            snprintf(conn->last_error, sizeof(conn->last_error),
+                     "instance %d held work over the timeout of %llu ms; killed", i->process.pid,
+                     (unsigned long long)conn->timeout_ms);
+            vane_log_warn(component, "connector %s: %s", conn->name, conn->last_error);
+            instance_kill(i);
+            continue;
+        }
         if (now - i->ready_ms >= STREAK_RESET_MS)
             conn->crash_streak = 0;
         if (i->inflight == 0 && now - i->last_active_ms >= conn->idle_ms &&
@@ -675,6 +716,7 @@ json_t *engine_status(struct engine *engine, const char *name)
     json_object_set_new(status, "max", json_integer(conn->max));
     json_object_set_new(status, "concurrency", json_integer(conn->concurrency));
     json_object_set_new(status, "idle_timeout_ms", json_integer((json_int_t)conn->idle_ms));
+    json_object_set_new(status, "timeout_ms", json_integer((json_int_t)conn->timeout_ms));
     json_object_set_new(status, "last_error",
                         conn->last_error[0] ? json_string(conn->last_error) : json_null());
     return status;

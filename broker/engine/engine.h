@@ -7,7 +7,8 @@
  *
  *     {"plugin": "sink-http", "subscription": "orders-to-crm",   (a sink)
  *      "options": {"url": "http://crm.local/hook"},
- *      "min": 0, "max": 4, "idle_timeout": "60s", "concurrency": 16}
+ *      "min": 0, "max": 4, "idle_timeout": "60s", "concurrency": 16,
+ *      "timeout": "30s"}
  *     {"plugin": "source-http", "eventbus": "orders", ...}        (a source)
  *
  * The controller keeps the specs (controller_put_connector), so they
@@ -36,15 +37,18 @@
  * started to produce (start) and receive the HTTP requests sent to
  * /connectors/{name}; what they emit is published to their eventbus like
  * POST /gateway/{eventbus} (publish_submit), and the plugin hears back once
- * it is durable.  Each instance takes up to "concurrency" pieces of work
- * at once; the rest waits in the connector's queue, in order.
+ * it is durable.  Each instance takes up to "concurrency" events (or
+ * requests) at once -- a delivery of more goes to an idle instance alone;
+ * the rest waits in the connector's queue, in order.
  *
  * Scaling.  Work arriving at a connector with no instance starts one (its
  * first request waits for it: the cold start).  While work waits in the
  * queue because every instance is busy, one more instance is started at a
  * time, up to max.  An instance idle for idle_timeout is stopped, down to
- * min.  A source that answers no HTTP (source-git) only runs while min is
- * at least 1.  Stopping sends STOP; an instance that has not exited 5 s
+ * min.  An instance that holds a piece of work longer than "timeout" is
+ * hung: it is killed (a crash, restarted) and its deliveries go to
+ * another.  A source that answers no HTTP (source-git) only runs while min
+ * is at least 1.  Stopping sends STOP; an instance that has not exited 5 s
  * later is killed.
  *
  * Everything runs on the loop thread.

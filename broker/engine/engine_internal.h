@@ -5,8 +5,8 @@
  * A piece of work is one sink delivery (one or more records, each sent to
  * the instance as a DELIVER frame of its own, settled when every one is
  * acknowledged) or one HTTP request to a source.  It waits in its
- * connector's queue until an instance has room (fewer than concurrency
- * pieces under way), then sits in that instance's list with its frames'
+ * connector's queue until an instance has room (its events under way and
+ * the work's within concurrency, or none under way), then sits in that instance's list with its frames'
  * sequence numbers in the instance's pending map until answered.  When the
  * instance dies, its deliveries go back to the head of the queue, in the
  * order they were sent, and its HTTP requests are answered 502.
@@ -51,6 +51,7 @@ struct work {
     void *ctx;
     engine_http_reply_cb reply; /* HTTP; NULL once cancelled */
     void *reply_arg;
+    uint64_t assigned_ms;     /* when an instance got it (uv_now) */
     struct work *prev, *next; /* in the queue, or the instance's list */
 };
 
@@ -71,12 +72,13 @@ struct instance {
     uv_timer_t kill_timer;
     unsigned open_handles; /* closed when 0: the instance is freed */
     bool exited;
+    bool killed;           /* by the engine, which said why in last_error */
     struct wire_reader reader;
     struct vane_buf out;     /* frames to write at the end of this turn */
     uint64_t next_seq;
     struct u64map pending;   /* frame seq -> struct work * */
     struct work *works;      /* under way here */
-    size_t inflight;         /* pieces of work under way */
+    size_t inflight;         /* events under way (a delivery's records; 1 a request) */
     uint64_t started_ms, ready_ms, last_active_ms;
     struct instance *next;
 };
@@ -92,6 +94,7 @@ struct connector {
     bool takes_http;     /* a source with an http callback */
     unsigned min, max, concurrency;
     uint64_t idle_ms;
+    uint64_t timeout_ms; /* work held longer than this: the instance is killed */
     struct instance *instances;
     unsigned running;    /* instances not stopping */
     struct work *queue_head, *queue_tail;
@@ -120,6 +123,8 @@ struct engine {
 /* instance.c */
 int instance_start(struct connector *conn);
 void instance_stop(struct instance *inst);
+/* Kills inst (SIGKILL): a crash, as far as the restart and its work are concerned. */
+void instance_kill(struct instance *inst);
 /* Sends work to inst (which has room). */
 void instance_assign(struct instance *inst, struct work *work);
 /* Sends what instances buffered this turn. */

@@ -76,8 +76,8 @@ void instance_assign(struct instance *inst, struct work *work)
     if (inst->works != NULL)
         inst->works->prev = work;
     inst->works = work;
-    inst->inflight++;
-    inst->last_active_ms = uv_now(inst->conn->engine->env.loop);
+    inst->inflight += work->parts;
+    inst->last_active_ms = work->assigned_ms = uv_now(inst->conn->engine->env.loop);
     work->answered = 0;
     work->status = 0;
     if (work->kind == WORK_HTTP) {
@@ -106,7 +106,7 @@ static void unassign(struct instance *inst, struct work *work)
         work->next->prev = work->prev;
     work->prev = work->next = NULL;
     work->inst = NULL;
-    inst->inflight--;
+    inst->inflight -= work->parts;
     inst->last_active_ms = uv_now(inst->conn->engine->env.loop);
 }
 
@@ -387,11 +387,12 @@ static void on_process_exit(uv_process_t *process, int64_t exit_status, int term
     if (!asked) {
         conn->running--;
         conn->restarts++;
-        if (term_signal != 0)
+        /* When the engine killed it, last_error already says why. */
+        if (term_signal != 0 && !inst->killed)
             snprintf(conn->last_error, sizeof(conn->last_error),
                      "instance %d was killed by signal %d (%s)", process->pid, term_signal,
                      strsignal(term_signal));
-        else if (inst->ready_ms != 0 || conn->last_error[0] == '\0')
+        else if (term_signal == 0 && (inst->ready_ms != 0 || conn->last_error[0] == '\0'))
             snprintf(conn->last_error, sizeof(conn->last_error),
                      "instance %d exited with status %lld", process->pid,
                      (long long)exit_status);
@@ -411,6 +412,13 @@ static void on_kill_timer(uv_timer_t *timer)
 
     vane_log_warn(component, "connector %s: instance %d did not stop within %d s; killing it",
                   inst->conn->name, inst->process.pid, STOP_GRACE_MS / 1000);
+    if (!inst->exited)
+        uv_process_kill(&inst->process, SIGKILL);
+}
+
+void instance_kill(struct instance *inst)
+{
+    inst->killed = true;
     if (!inst->exited)
         uv_process_kill(&inst->process, SIGKILL);
 }

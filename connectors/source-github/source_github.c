@@ -87,8 +87,9 @@ static const struct vane_option options[] = {
      "How long a stored delivery is remembered on disk, so that GitHub redelivering it is "
      "answered without storing it again; \"0\" leaves that to the broker's idempotency window."},
     {"remember_max", VANE_OPTION_INT, "100000", 0,
-     "How many stored deliveries are remembered at most (about 100 bytes each, on disk and in "
-     "memory); the oldest are forgotten first."},
+     "How many of the newest stored deliveries are surely remembered (the record is rewritten "
+     "without older ones once it holds twice as many); about 100 bytes each, on disk and in "
+     "memory."},
     {"answer_within", VANE_OPTION_DURATION, "\"8s\"", 0,
      "How long a delivery waits for its event to be durable before it is answered 503 (GitHub "
      "waits 10 s); the event, if stored later, still counts as stored."},

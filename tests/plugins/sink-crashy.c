@@ -1,9 +1,10 @@
 /*
  * sink-crashy.c -- a test sink for tests/test-engine.c: it appends each
  * delivered event's id to the file named by option "file", acknowledges it
- * after "delay_ms" (a slow sink, for scaling), and crashes with a segfault
- * on the "crash_at"-th event its process receives (0: never), to show that
- * a crashing plugin takes down only its worker process.
+ * after "delay_ms" (a slow sink, for scaling), crashes with a segfault on
+ * the "crash_at"-th event its process receives (0: never), to show that a
+ * crashing plugin takes down only its worker process, and never answers
+ * the "hang_at"-th (0: never), to show that a hung one is replaced.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@ struct crashy {
     const struct vane_host *host;
     struct vane_instance *self;
     FILE *file;
-    int64_t crash_at, delay_ms, received;
+    int64_t crash_at, hang_at, delay_ms, received;
 };
 
 struct pending {
@@ -27,6 +28,7 @@ static const struct vane_option options[] = {
     {"file", VANE_OPTION_STRING, NULL, VANE_OPTION_REQUIRED, "Where delivered ids are appended."},
     {"crash_at", VANE_OPTION_INT, "0", 0, "Segfault on this event of the process; 0: never."},
     {"delay_ms", VANE_OPTION_INT, "0", 0, "Acknowledge this long after receiving."},
+    {"hang_at", VANE_OPTION_INT, "0", 0, "Never answer this event of the process; 0: none."},
     VANE_OPTIONS_END,
 };
 
@@ -37,6 +39,7 @@ static int init(const struct vane_host *host, struct vane_instance *self, void *
     c->host = host;
     c->self = self;
     c->crash_at = host->option_int(self, "crash_at");
+    c->hang_at = host->option_int(self, "hang_at");
     c->delay_ms = host->option_int(self, "delay_ms");
     c->file = fopen(host->option_string(self, "file"), "a");
     if (c->file == NULL) {
@@ -72,6 +75,8 @@ static int deliver(void *state, const struct vane_event *ev, struct vane_deliver
 
     if (++c->received == c->crash_at)
         *(volatile int *)0 = 1; /* the crash the test asks for */
+    if (c->received == c->hang_at)
+        return 0; /* d is never settled: the engine must see it hang */
     if (!c->host->event_get(ev, "id", &id))
         return VANE_EINVAL;
     fprintf(c->file, "%.*s\n", (int)id.len, id.ptr);
