@@ -43,30 +43,12 @@ static char *tmpdir;
 
 /* ---- building plugins ---------------------------------------------------------------- */
 
-/* Compiles tests/plugins/<source>.c (with extra flags) into out; true when cc succeeded. */
-static bool compile(const char *source, const char *flags, const char *out)
-{
-    char *command = vane_asprintf("%s -shared -fPIC -I'%s/sdk' %s -o '%s' '%s/tests/plugins/%s.c'",
-                                  getenv("VANE_CC"), getenv("VANE_SRCDIR"), flags ? flags : "",
-                                  out, getenv("VANE_SRCDIR"), source);
-    const char *argv[] = {"/bin/sh", "-c", command, NULL};
-    char *err = NULL;
-    int status = harness_run(argv, NULL, NULL, &err);
-    bool built = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-
-    if (!built)
-        tap_diag("%s failed: %s", command, err ? err : "");
-    vane_free(err);
-    vane_free(command);
-    return built;
-}
-
 /* Compiles source and renames the result to dir/name, as one would drop a plugin in. */
 static bool drop(const char *source, const char *flags, const char *dir, const char *name)
 {
     char *staged = vane_asprintf("%s/.%s.tmp", tmpdir, name);
     char *final = vane_asprintf("%s/%s", dir, name);
-    bool done = compile(source, flags, staged) && rename(staged, final) == 0;
+    bool done = harness_build_plugin(source, flags, staged) && rename(staged, final) == 0;
 
     vane_free(staged);
     vane_free(final);

@@ -108,3 +108,23 @@ json_t *admin_time_json(int64_t ns, bool nanoseconds)
     timestamp_format(ns, text);
     return json_string(text);
 }
+
+int admin_collection_path(h2o_req_t *req, const char *prefix, const char *what, char *out)
+{
+    size_t len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    size_t prefix_len = strlen(prefix);
+    const char *path = req->path.base;
+
+    if (len < prefix_len || memcmp(path, prefix, prefix_len) != 0 ||
+        (len > prefix_len && path[prefix_len] != '/') ||
+        (len > prefix_len + 1 && memchr(path + prefix_len + 1, '/', len - prefix_len - 1))) {
+        response_error(req, 404, "Not Found", NULL, "no such path; %s are at %s and %s/{name}",
+                       what, prefix, prefix);
+        return 1;
+    }
+    out[0] = '\0';
+    if (len <= prefix_len + 1)
+        return 0;
+    return admin_path_name(req, path + prefix_len + 1, len - prefix_len - 1, "name in the path",
+                           out);
+}

@@ -50,6 +50,15 @@ bool admin_is_system_name(const char *name);
  */
 int admin_path_name(h2o_req_t *req, const char *name, size_t len, const char *what, char *out);
 
+/*
+ * Reads a path of a collection: prefix itself ("/api/v1/plugins", the
+ * query left out), or prefix/{name}.  Returns 0 with out the name (room for
+ * CONTROLLER_MAX_NAME + 1), "" for the collection; or answers and returns
+ * 1: 404 for any other path (saying where `what`, "plugins", are), 400 for a
+ * name that cannot be one.
+ */
+int admin_collection_path(h2o_req_t *req, const char *prefix, const char *what, char *out);
+
 /* RFC 3339 in UTC: "2026-11-26T10:00:00Z", or with the nanoseconds ("...:00.5Z"). */
 json_t *admin_time_json(int64_t ns, bool nanoseconds);
 

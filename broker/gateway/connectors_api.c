@@ -35,7 +35,6 @@
 #include "store/store.h"
 
 #define PREFIX "/api/v1/connectors"
-#define PREFIX_LEN (sizeof(PREFIX) - 1)
 #define MOUNT "/connectors"
 #define MOUNT_LEN (sizeof(MOUNT) - 1)
 #define MAX_HEADERS 128
@@ -244,26 +243,15 @@ static bool method_is(const h2o_req_t *req, const char *method)
 static int on_admin(h2o_handler_t *self, h2o_req_t *req)
 {
     struct gateway *gw = ((struct connectors_handler *)self)->gw;
-    size_t len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
-    const char *path = req->path.base;
     const struct connector_meta *conn;
     char name[CONTROLLER_MAX_NAME + 1];
-    bool one = len > PREFIX_LEN + 1;
 
-    if (auth_check(gw->auth, req, AUTH_ADMIN))
+    if (auth_check(gw->auth, req, AUTH_ADMIN) ||
+        admin_collection_path(req, PREFIX, "connectors", name) ||
+        response_check_method(req, name[0] ? "GET, HEAD, PUT, DELETE" : "GET, HEAD, POST") ||
+        gateway_check_ready(gw, req) || check_engine(gw, req))
         return 0;
-    if ((len > PREFIX_LEN && path[PREFIX_LEN] != '/') ||
-        (one && memchr(path + PREFIX_LEN + 1, '/', len - PREFIX_LEN - 1) != NULL)) {
-        response_error(req, 404, "Not Found", NULL,
-                       "no such path; connectors are at " PREFIX " and " PREFIX "/{name}");
-        return 0;
-    }
-    if (response_check_method(req, one ? "GET, HEAD, PUT, DELETE" : "GET, HEAD, POST") ||
-        gateway_check_ready(gw, req) || check_engine(gw, req) ||
-        (one && admin_path_name(req, path + PREFIX_LEN + 1, len - PREFIX_LEN - 1,
-                                "connector in the path", name)))
-        return 0;
-    if (!one) {
+    if (name[0] == '\0') {
         if (method_is(req, "POST"))
             create(gw, req);
         else

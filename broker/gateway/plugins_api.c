@@ -21,7 +21,6 @@
 #include "plugin/plugin_registry.h"
 
 #define PREFIX "/api/v1/plugins"
-#define PREFIX_LEN (sizeof(PREFIX) - 1)
 
 struct plugins_handler {
     h2o_handler_t super;
@@ -73,24 +72,13 @@ static void show_plugin(const struct plugin_registry *registry, h2o_req_t *req, 
 static int on_request(h2o_handler_t *self, h2o_req_t *req)
 {
     struct gateway *gw = ((struct plugins_handler *)self)->gw;
-    size_t len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
-    const char *path = req->path.base;
     char name[CONTROLLER_MAX_NAME + 1];
 
-    if (auth_check(gw->auth, req, AUTH_ADMIN))
+    if (auth_check(gw->auth, req, AUTH_ADMIN) ||
+        admin_collection_path(req, PREFIX, "plugins", name) ||
+        response_check_method(req, "GET, HEAD"))
         return 0;
-    if ((len > PREFIX_LEN && path[PREFIX_LEN] != '/') ||
-        memchr(path + PREFIX_LEN + 1, '/', len > PREFIX_LEN + 1 ? len - PREFIX_LEN - 1 : 0)) {
-        response_error(req, 404, "Not Found", NULL,
-                       "no such path; plugins are at " PREFIX " and " PREFIX "/{name}");
-        return 0;
-    }
-    if (len > PREFIX_LEN + 1 &&
-        admin_path_name(req, path + PREFIX_LEN + 1, len - PREFIX_LEN - 1, "name in the path", name))
-        return 0;
-    if (response_check_method(req, "GET, HEAD"))
-        return 0;
-    if (len > PREFIX_LEN + 1)
+    if (name[0] != '\0')
         show_plugin(gw->plugins, req, name);
     else
         list_plugins(gw->plugins, req);

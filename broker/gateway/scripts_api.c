@@ -21,7 +21,6 @@
 #include "script/script_registry.h"
 
 #define PREFIX "/api/v1/scripts"
-#define PREFIX_LEN (sizeof(PREFIX) - 1)
 
 struct scripts_handler {
     h2o_handler_t super;
@@ -91,24 +90,13 @@ done:
 static int on_request(h2o_handler_t *self, h2o_req_t *req)
 {
     struct gateway *gw = ((struct scripts_handler *)self)->gw;
-    size_t len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
-    const char *path = req->path.base;
     char name[CONTROLLER_MAX_NAME + 1];
 
-    if (auth_check(gw->auth, req, AUTH_ADMIN))
+    if (auth_check(gw->auth, req, AUTH_ADMIN) ||
+        admin_collection_path(req, PREFIX, "scripts", name) ||
+        response_check_method(req, "GET, HEAD"))
         return 0;
-    if ((len > PREFIX_LEN && path[PREFIX_LEN] != '/') ||
-        memchr(path + PREFIX_LEN + 1, '/', len > PREFIX_LEN + 1 ? len - PREFIX_LEN - 1 : 0)) {
-        response_error(req, 404, "Not Found", NULL,
-                       "no such path; scripts are at " PREFIX " and " PREFIX "/{name}");
-        return 0;
-    }
-    if (len > PREFIX_LEN + 1 &&
-        admin_path_name(req, path + PREFIX_LEN + 1, len - PREFIX_LEN - 1, "name in the path", name))
-        return 0;
-    if (response_check_method(req, "GET, HEAD"))
-        return 0;
-    answer(gw->scripts, req, len > PREFIX_LEN + 1 ? name : NULL);
+    answer(gw->scripts, req, name[0] != '\0' ? name : NULL);
     return 0;
 }
 
