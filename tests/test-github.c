@@ -846,6 +846,25 @@ static bool make_connectors(const char *tmpdir)
     return made;
 }
 
+/* The secrets are never shown by the API; sent back as shown, they are kept. */
+static void test_secrets_hidden(void)
+{
+    long status;
+    json_t *conn = call_json("GET", "/api/v1/connectors/gh", NULL, &status);
+    char *text = json_dumps(conn, JSON_COMPACT);
+
+    is_int(status, 200, "GET the connector");
+    is_str(json_string_value(json_object_get(json_object_get(conn, "options"), "secrets")),
+           "*****", "its secrets are shown masked");
+    ok(strstr(text, SECRET) == NULL, "and appear nowhere in the answer");
+    free(text);
+    json_decref(conn);
+    conn = call_json("PUT", "/api/v1/connectors/gh", "{\"options\":{\"secrets\":\"*****\"}}",
+                     &status);
+    is_int(status, 200, "a change sending the mask back");
+    json_decref(conn);
+}
+
 static void test_unsigned_connector(struct vaned *v)
 {
     char *url = vane_asprintf("%s/connectors/gh-open", base), *log;
@@ -880,6 +899,7 @@ int main(void)
     if (start(&v, data, config) != 0 || !make_connectors(tmpdir))
         return tap_skip_all("vaned did not start, or refused the connectors");
     test_vector();
+    test_secrets_hidden();
     test_refusals();
     test_ping_and_old_secret();
     test_examples(index);

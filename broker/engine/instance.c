@@ -33,7 +33,9 @@
 #include "engine/engine_internal.h"
 #include "event/event_check.h"
 #include "gateway/binding.h"
+#include "gateway/gateway.h"
 #include "gateway/publish.h"
+#include "plugin/plugin_host.h"
 #include "plugin/plugin_registry.h"
 #include "store/record.h"
 
@@ -266,6 +268,29 @@ static int on_emit(struct instance *inst, const struct wire_frame *frame)
     return 0;
 }
 
+/* A plugin's metric_add, counted in the broker's /metrics (plugin_host.h). */
+static int on_metric(struct instance *inst, const struct wire_frame *frame)
+{
+    struct wire_cursor c;
+    const char *name;
+    size_t len;
+    uint64_t delta;
+    char *copy;
+
+    wire_cursor_init(&c, frame);
+    name = wire_get_bytes(&c, &len);
+    delta = wire_get_u64(&c);
+    if (c.short_read)
+        return -EPROTO;
+    copy = vane_strndup(name, len);
+    if (!plugin_metric_count(inst->engine->env.gateway->metrics, inst->plugin->name,
+                             inst->conn->name, copy, delta))
+        vane_log_debug(component, "connector %s: metric name \"%.64s\" is not counted",
+                       inst->conn->name, copy);
+    vane_free(copy);
+    return 0;
+}
+
 /* ---- frames from the worker -------------------------------------------------- */
 
 static int on_frame(void *arg, const struct wire_frame *frame)
@@ -300,7 +325,7 @@ static int on_frame(void *arg, const struct wire_frame *frame)
     case WIRE_HTTP_REPLY:
         return on_http_reply(inst, frame);
     case WIRE_METRIC:
-        return 0; /* counted by the worker's own log for now */
+        return on_metric(inst, frame);
     default:
         return -EPROTO;
     }

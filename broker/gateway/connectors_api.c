@@ -10,6 +10,9 @@
  *     DELETE /api/v1/connectors/{name}
  *     any    /connectors/{name}[/...]    to the source connector name
  *
+ * Options the plugin declares secret are shown as "*****", and "*****"
+ * sent back for one in a change keeps its value.
+ *
  * A spec is checked by the engine (engine_check_spec: the plugin loaded,
  * its options, the eventbus or subscription, the instance counts) before
  * the controller is asked; the answer waits for the controller as the
@@ -32,6 +35,7 @@
 #include "gateway/auth.h"
 #include "gateway/connectors_api.h"
 #include "gateway/response.h"
+#include "plugin/plugin_registry.h"
 #include "store/store.h"
 
 #define PREFIX "/api/v1/connectors"
@@ -51,9 +55,37 @@ static struct controller *controller_of(const struct gateway *gw)
 
 /* ---- the admin API ------------------------------------------------------------ */
 
+/* What a secret option's value is shown as; sent back in a change, it keeps the value. */
+#define SECRET_SHOWN "*****"
+
+/* Whether the plugin the spec names declares option key secret. */
+static bool is_secret(struct gateway *gw, const json_t *spec, const char *key)
+{
+    const char *plugin = json_string_value(json_object_get(spec, "plugin"));
+    const struct plugin *p = plugin && gw->plugins ? plugin_registry_find(gw->plugins, plugin)
+                                                   : NULL;
+
+    for (size_t i = 0; p != NULL && i < p->option_count; i++)
+        if (strcmp(p->options[i].name, key) == 0)
+            return (p->options[i].flags & VANE_OPTION_SECRET) != 0;
+    return false;
+}
+
+/* The spec as the API shows it: secret options' values masked. */
+static json_t *shown_spec(struct gateway *gw, const json_t *spec)
+{
+    json_t *out = json_deep_copy(spec), *options = json_object_get(out, "options"), *value;
+    const char *key;
+
+    json_object_foreach(options, key, value)
+        if (is_secret(gw, spec, key))
+            json_object_set_new(options, key, json_string(SECRET_SHOWN));
+    return out;
+}
+
 static json_t *connector_json(struct gateway *gw, const struct connector_meta *conn)
 {
-    json_t *out = json_deep_copy(conn->spec), *status = engine_status(gw->engine, conn->name);
+    json_t *out = shown_spec(gw, conn->spec), *status = engine_status(gw->engine, conn->name);
 
     json_object_set_new(out, "name", json_string(conn->name));
     json_object_set_new(out, "id", json_integer((json_int_t)conn->id));
@@ -174,6 +206,19 @@ static void create(struct gateway *gw, h2o_req_t *req)
     json_decref(body);
 }
 
+/* A secret sent back as it was shown keeps its value: it is left out of the change. */
+static void drop_masked(struct gateway *gw, const json_t *spec, json_t *options)
+{
+    const char *key;
+    json_t *value;
+    void *tmp;
+
+    json_object_foreach_safe(options, tmp, key, value)
+        if (json_is_string(value) && strcmp(json_string_value(value), SECRET_SHOWN) == 0 &&
+            is_secret(gw, spec, key))
+            json_object_del(options, key);
+}
+
 static void change(struct gateway *gw, h2o_req_t *req, const struct connector_meta *conn)
 {
     json_t *body = admin_read_body(req), *spec, *options;
@@ -189,6 +234,7 @@ static void change(struct gateway *gw, h2o_req_t *req, const struct connector_me
     }
     spec = json_deep_copy(conn->spec);
     options = json_object_get(body, "options");
+    drop_masked(gw, spec, options);
     if (json_is_object(options) && json_is_object(json_object_get(spec, "options"))) {
         json_object_update(json_object_get(spec, "options"), options);
         json_object_del(body, "options");

@@ -192,26 +192,34 @@ static int metric_name_valid(const char *name)
     return 1;
 }
 
-static void host_metric_add(struct vane_instance *self, const char *name, uint64_t delta)
+bool plugin_metric_count(struct metrics *m, const char *plugin, const char *instance,
+                         const char *name, uint64_t delta)
 {
     struct metrics_family *family;
     char *metric;
 
+    if (!metric_name_valid(name))
+        return false;
+    if (m == NULL)
+        return true;
+    metric = vane_asprintf("vane_plugin_%s_total", name);
+    family = metrics_counter(m, metric, "Counted by a plugin (vane_host.metric_add).",
+                             "plugin,instance");
+    metrics_inc(metrics_series(family, (const char *const[]){plugin, instance}), delta);
+    vane_free(metric);
+    return true;
+}
+
+static void host_metric_add(struct vane_instance *self, const char *name, uint64_t delta)
+{
     if (self == NULL || self->metrics == NULL)
         return;
-    if (!metric_name_valid(name)) {
+    if (!plugin_metric_count(self->metrics, self->plugin->name, self->name, name, delta)) {
         if (!self->metric_name_warned)
             host_log(self, VANE_PLUGIN_LOG_WARN, "metric_add: name \"%.80s\": expected 1 to "
                      "%d of a-z, 0-9 and '_'; not counted", name ? name : "", METRIC_NAME_MAX);
         self->metric_name_warned = true;
-        return;
     }
-    metric = vane_asprintf("vane_plugin_%s_total", name);
-    family = metrics_counter(self->metrics, metric, "Counted by a plugin (vane_host.metric_add).",
-                             "plugin,instance");
-    metrics_inc(metrics_series(family, (const char *const[]){self->plugin->name, self->name}),
-                delta);
-    vane_free(metric);
 }
 
 static const char *host_instance_name(struct vane_instance *self)

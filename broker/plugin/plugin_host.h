@@ -32,12 +32,26 @@
 #ifndef VANE_BROKER_PLUGIN_HOST_H
 #define VANE_BROKER_PLUGIN_HOST_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "vane/plugin.h"
+
+struct metrics;
 
 /* The in-process table: static, valid for the life of the process. */
 const struct vane_host *plugin_host_in_process(void);
 
 /* Fills every member of host as the in-process table has it (above). */
 void plugin_host_functions(struct vane_host *host);
+
+/*
+ * What metric_add counts, for this table and the connector engine's (whose
+ * workers send their counts as frames): delta added to
+ * vane_plugin_<name>_total{plugin=..., instance=...} in m (NULL: nowhere).
+ * false, counting nothing, when name is not 1 to 64 of [a-z0-9_].
+ */
+bool plugin_metric_count(struct metrics *m, const char *plugin, const char *instance,
+                         const char *name, uint64_t delta);
 
 #endif

@@ -341,7 +341,7 @@ int script_sandbox_open(struct script_sandbox *sb, const char *display,
         goto too_small;
     }
     /* Transforms make short-lived tables by the million: the generational mode suits them. */
-    lua_gc(L, LUA_GCGEN, 0, 0);
+    lua_gc(L, LUA_GCGEN, 100, 0);
     sb->L = L;
     return 0;
 
