@@ -24,6 +24,9 @@ say() { printf '==> %s\n' "$*"; }
 install_missing() {
   missing=
   for p in $packages; do
+    # An npm that came with another Node.js (NodeSource's nodejs) will do;
+    # Debian's npm package would conflict with it.
+    [ "$p" = npm ] && command -v npm > /dev/null && continue
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
       missing="$missing $p"
   done

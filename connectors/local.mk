@@ -6,7 +6,8 @@
 # see the broker only through the SDK header: CPPFLAGS name sdk/ and the
 # libraries each uses, never broker/, and nothing of libvane is linked.
 # connectors/libconnector.la is what they share (a byte buffer, events as
-# JSON), linked into each module.
+# JSON, a source's HTTP answers, whole writes to a file), linked into each
+# module.
 
 connectordir = $(pkglibdir)/connectors
 connector_LTLIBRARIES = connectors/sink-stdout.la connectors/sink-http.la \
@@ -20,7 +21,9 @@ CONNECTOR_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared
 noinst_LTLIBRARIES += connectors/libconnector.la
 connectors_libconnector_la_SOURCES = \
 	connectors/common/strbuf.c connectors/common/strbuf.h \
-	connectors/common/event_format.c connectors/common/event_format.h
+	connectors/common/event_format.c connectors/common/event_format.h \
+	connectors/common/http_answer.c connectors/common/http_answer.h \
+	connectors/common/write_all.c connectors/common/write_all.h
 connectors_libconnector_la_CPPFLAGS = $(CONNECTOR_CPPFLAGS)
 connectors_libconnector_la_CFLAGS = $(CONNECTOR_CFLAGS)
 connectors_libconnector_la_LIBADD = $(JANSSON_LIBS)

@@ -1,6 +1,6 @@
 /*
- * harness.c -- processes, files and HTTP for the integration tests (see
- * harness.h).
+ * harness.c -- processes, files, HTTP, vaned's API, the HTTP sink, git and
+ * parsed events for the integration tests (see harness.h).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -20,6 +20,8 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/json_span.h"
+#include "event/event_json.h"
 #include "harness.h"
 #include "store/eventlog.h"
 #include "tap.h"
@@ -512,6 +514,220 @@ void http_reply_free(struct http_reply *reply)
     memset(reply, 0, sizeof(*reply));
 }
 
+/* ---- vaned's HTTP API ------------------------------------------------------- */
+
+int vaned_start_config(struct vaned *v, const char *data_dir, const char *config)
+{
+    const char *args[] = {"--config", config, NULL};
+
+    return vaned_start(v, data_dir, args);
+}
+
+/* api_call_with(), the answer printed when report is set and its status is 300 or more. */
+static json_t *api_request(const char *base, const char *method, const char *path,
+                           const char *const *headers, const char *body, long *status,
+                           bool report)
+{
+    static const char *const json_headers[] = {"Content-Type: application/json", NULL};
+    char *url = vane_asprintf("%s%s", base, path);
+    struct http_call call = {method, url, headers != NULL ? headers : json_headers, body,
+                             body != NULL ? strlen(body) : 0, HTTP_1_1};
+    struct http_reply reply;
+    json_t *parsed = NULL;
+
+    if (http_call(&call, &reply) == 0)
+        parsed = json_loads(reply.body != NULL ? reply.body : "", 0, NULL);
+    *status = reply.status;
+    if (report && *status >= 300)
+        tap_diag("%s %s: %ld %s", method, path, reply.status, reply.body ? reply.body : "");
+    http_reply_free(&reply);
+    vane_free(url);
+    return parsed;
+}
+
+json_t *api_call_with(const char *base, const char *method, const char *path,
+                      const char *const *headers, const char *body, long *status)
+{
+    return api_request(base, method, path, headers, body, status, false);
+}
+
+json_t *api_call(const char *base, const char *method, const char *path, const char *body,
+                 long *status)
+{
+    return api_request(base, method, path, NULL, body, status, true);
+}
+
+long api_post(const char *base, const char *path, const char *body)
+{
+    long status;
+
+    json_decref(api_call(base, "POST", path, body, &status));
+    return status;
+}
+
+long api_create_sink(const char *base, const char *sub, const char *conn)
+{
+    long status = api_post(base, "/api/v1/subscriptions", sub);
+
+    return status == 201 ? api_post(base, "/api/v1/connectors", conn) : status;
+}
+
+bool api_publish(const char *base, const char *bus, const struct test_event *event)
+{
+    char *path = vane_asprintf("/gateway/%s", bus);
+    char *id = vane_asprintf("ce-id: %s", event->id);
+    char *type = vane_asprintf("ce-type: %s", event->type ? event->type : "com.example.t");
+    char *source = vane_asprintf("ce-source: %s", event->source ? event->source : "/test");
+    char *content_type = vane_asprintf("Content-Type: %s", event->content_type
+                                                               ? event->content_type
+                                                               : "text/plain");
+    const char *headers[] = {"ce-specversion: 1.0", id, source, type, content_type, NULL};
+    long status;
+
+    json_decref(api_request(base, "POST", path, headers, event->data ? event->data : event->id,
+                            &status, true));
+    vane_free(path);
+    vane_free(id);
+    vane_free(type);
+    vane_free(source);
+    vane_free(content_type);
+    return status == 200;
+}
+
+bool api_publish_many(const char *base, const char *bus, const char *prefix, int count)
+{
+    for (int i = 0; i < count; i++) {
+        char id[64];
+
+        snprintf(id, sizeof(id), "%s-%d", prefix, i);
+        if (!api_publish(base, bus, &(struct test_event){.id = id}))
+            return false;
+    }
+    return true;
+}
+
+json_int_t api_stored_count(const char *base, const char *bus)
+{
+    char *path = vane_asprintf("/api/v1/eventbuses/%s", bus);
+    long status;
+    json_t *answer = api_call_with(base, "GET", path, NULL, NULL, &status), *log;
+    json_int_t total = -1;
+    size_t i;
+
+    if (status == 200 && json_is_array(json_object_get(answer, "eventlogs"))) {
+        total = 0;
+        json_array_foreach(json_object_get(answer, "eventlogs"), i, log)
+            total += json_integer_value(json_object_get(log, "events"));
+    }
+    json_decref(answer);
+    vane_free(path);
+    return total;
+}
+
+/* ---- waiting ------------------------------------------------------------------ */
+
+size_t harness_wait_count(size_t (*count)(const void *arg), const void *arg, size_t want,
+                          int timeout_ms)
+{
+    long deadline = now_ms() + harness_ms(timeout_ms);
+    size_t got;
+
+    while ((got = count(arg)) < want && now_ms() < deadline)
+        pause_ms(50);
+    return got;
+}
+
+size_t harness_distinct_lines(const char *path, const char *prefix)
+{
+    char *text = harness_read_file(path), *line, *save = NULL;
+    json_t *seen = json_object();
+    size_t n;
+
+    for (line = text ? strtok_r(text, "\n", &save) : NULL; line != NULL;
+         line = strtok_r(NULL, "\n", &save))
+        if (strncmp(line, prefix, strlen(prefix)) == 0)
+            json_object_set_new(seen, line, json_true());
+    n = json_object_size(seen);
+    json_decref(seen);
+    vane_free(text);
+    return n;
+}
+
+struct lines_query {
+    const char *path, *prefix;
+};
+
+static size_t count_lines(const void *arg)
+{
+    const struct lines_query *q = arg;
+
+    return harness_distinct_lines(q->path, q->prefix);
+}
+
+size_t harness_wait_lines(const char *path, const char *prefix, size_t want, int timeout_ms)
+{
+    struct lines_query q = {path, prefix};
+
+    return harness_wait_count(count_lines, &q, want, timeout_ms);
+}
+
+/* ---- git and events ---------------------------------------------------------- */
+
+bool harness_git(const char *repo, const char *const *args)
+{
+    const char *argv[16] = {"/usr/bin/env", "git", "-C", repo};
+    static const char *const env[] = {"GIT_AUTHOR_NAME=Ada", "GIT_AUTHOR_EMAIL=ada@example.com",
+                                      "GIT_COMMITTER_NAME=Ada",
+                                      "GIT_COMMITTER_EMAIL=ada@example.com",
+                                      "GIT_AUTHOR_DATE=2026-01-02T03:04:05+01:00",
+                                      "GIT_COMMITTER_DATE=2026-01-02T03:04:05+01:00", NULL};
+    char *err = NULL;
+    size_t n = 4;
+    int status;
+
+    for (size_t i = 0; args[i] != NULL && n < 15; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    status = harness_run(argv, env, NULL, &err);
+    if (status != 0)
+        tap_diag("git %s: %s", args[0], err);
+    vane_free(err);
+    return status == 0;
+}
+
+bool harness_git_commit(const char *repo, const char *message)
+{
+    return harness_git(repo,
+                       (const char *const[]){"commit", "-q", "--allow-empty", "-m", message, NULL});
+}
+
+bool harness_event_parse(const char *text, struct harness_event *p)
+{
+    struct json_span span = {text, strlen(text)};
+    struct event_error err;
+    json_error_t jerr;
+
+    memset(p, 0, sizeof(*p));
+    p->event = (struct event)EVENT_INIT;
+    p->doc = json_loads(text, 0, &jerr);
+    if (p->doc == NULL) {
+        tap_diag("the test's event does not parse: %s: %s", jerr.text, text);
+        return false;
+    }
+    if (event_from_json(p->doc, span, &p->event, &p->arena, &err) != 0) {
+        tap_diag("the test's event is refused: %s", err.message);
+        return false;
+    }
+    return true;
+}
+
+void harness_event_free(struct harness_event *p)
+{
+    event_free(&p->event);
+    vane_arena_free(&p->arena);
+    json_decref(p->doc);
+}
+
 /* ---- the HTTP sink (tests/sink-server.c) -----------------------------------
  *
  * The sink runs as vaned does (spawn_logged, wait_started, vaned_wait,
@@ -635,6 +851,58 @@ size_t sink_received(const struct sink *s, json_t ***lines)
     else
         sink_lines_free(found, count);
     return count;
+}
+
+json_t *sink_last_received(const struct sink *s)
+{
+    json_t **lines, *last = NULL;
+    size_t n = sink_received(s, &lines);
+
+    if (n > 0)
+        last = json_incref(lines[n - 1]);
+    sink_lines_free(lines, n);
+    return last;
+}
+
+size_t sink_distinct_ids(const struct sink *s, const char *prefix, size_t *total)
+{
+    json_t **lines = NULL, *seen = json_object();
+    size_t n = sink_received(s, &lines), count, carried = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *id = sink_line_header(lines[i], "ce-id");
+
+        if (id != NULL && strncmp(id, prefix, strlen(prefix)) == 0) {
+            json_object_set_new(seen, id, json_true());
+            carried++;
+        }
+    }
+    count = json_object_size(seen);
+    json_decref(seen);
+    sink_lines_free(lines, n);
+    if (total != NULL)
+        *total = carried;
+    return count;
+}
+
+struct ids_query {
+    const struct sink *sink;
+    const char *prefix;
+};
+
+static size_t count_ids(const void *arg)
+{
+    const struct ids_query *q = arg;
+
+    return sink_distinct_ids(q->sink, q->prefix, NULL);
+}
+
+size_t sink_wait_distinct_ids(const struct sink *s, const char *prefix, size_t want,
+                              int timeout_ms)
+{
+    struct ids_query q = {s, prefix};
+
+    return harness_wait_count(count_ids, &q, want, timeout_ms);
 }
 
 void sink_lines_free(json_t **lines, size_t count)

@@ -1,6 +1,8 @@
 /*
  * harness.h -- what the integration tests share: temporary directories, the
- * real vaned and vanectl processes, and a real HTTP client (libcurl).
+ * real vaned and vanectl processes, a real HTTP client (libcurl) and the
+ * calls the tests make of vaned's API with it, the HTTP sink, git
+ * repositories, and events parsed from JSON.
  *
  * The binaries come from $VANED and $VANECTL, set by `make check`.  vaned
  * is started on 127.0.0.1 port 0; the harness reads the port from its start
@@ -15,7 +17,11 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include <jansson.h>
 #include <uv.h>
+
+#include "core/arena.h"
+#include "event/event.h"
 
 struct vaned {
     pid_t pid;      /* 0 once it has exited and been reaped */
@@ -81,6 +87,8 @@ char *vaned_log(const struct vaned *v);
  * caller; either pointer may be NULL), with extra environment entries
  * ("NAME=value", NULL-terminated, may be NULL).  Returns the wait status.
  */
+int harness_run(const char *const *argv, const char *const *env, char **out, char **err);
+
 /*
  * Compiles tests/plugins/<source>.c into the shared object out with $VANE_CC
  * and only the SDK's headers, as a plugin author would (flags: more cc
@@ -88,8 +96,6 @@ char *vaned_log(const struct vaned *v);
  * the TAP diagnostics otherwise.
  */
 bool harness_build_plugin(const char *source, const char *flags, const char *out);
-
-int harness_run(const char *const *argv, const char *const *env, char **out, char **err);
 
 struct http_reply {
     long status;  /* 0 when no answer came */
@@ -120,6 +126,104 @@ struct http_call {
 int http_call(const struct http_call *call, struct http_reply *reply);
 void http_reply_free(struct http_reply *reply);
 
+/* ---- vaned's HTTP API, as the integration tests call it ---------------------
+ *
+ * base is vaned's URL ("http://127.0.0.1:41234"): a test that points base at
+ * its struct vaned's url follows vaned across restarts.  Every call is one
+ * request on a fresh connection (http_call).
+ *
+ *     vaned_start_config(&v, data, config);
+ *     base = v.url;
+ *     api_post(base, "/api/v1/eventbuses", "{\"name\":\"orders\"}");
+ *     api_publish_many(base, "orders", "o", 20);
+ */
+
+/* Starts vaned with --config config, as vaned_start() does. */
+int vaned_start_config(struct vaned *v, const char *data_dir, const char *config);
+
+/*
+ * method on base + path with body (NULL: none) and headers ("Name: value",
+ * NULL-terminated; NULL: Content-Type: application/json).  Returns the
+ * answer parsed as JSON (NULL when none came or it is not JSON; the caller
+ * json_decref()s it) and sets *status to its status (0: no answer).  Prints
+ * nothing: for requests meant to be refused, and for benchmarks.
+ */
+json_t *api_call_with(const char *base, const char *method, const char *path,
+                      const char *const *headers, const char *body, long *status);
+
+/* api_call_with() a JSON body; an answer of 300 or more is printed as a diagnostic. */
+json_t *api_call(const char *base, const char *method, const char *path, const char *body,
+                 long *status);
+
+/* POSTs the JSON body to base + path and returns the status (printed as api_call does). */
+long api_post(const char *base, const char *path, const char *body);
+
+/*
+ * A sink connector and the subscription it serves: POSTs the subscription
+ * sub, then, when that answered 201, the connector conn (both JSON).
+ * Returns the last status.
+ */
+long api_create_sink(const char *base, const char *sub, const char *conn);
+
+/* An event for api_publish(); a NULL member takes the default named. */
+struct test_event {
+    const char *id;
+    const char *type;         /* NULL: "com.example.t" */
+    const char *source;       /* NULL: "/test" */
+    const char *content_type; /* NULL: "text/plain" */
+    const char *data;         /* NULL: the id */
+};
+
+/* Publishes event in binary mode (POST /gateway/{bus}); true when it was
+ * answered 200 (else the answer is printed as a diagnostic). */
+bool api_publish(const char *base, const char *bus, const struct test_event *event);
+
+/* Publishes count events with ids prefix-0, prefix-1, ... and the defaults
+ * of struct test_event; false at the first not answered 200. */
+bool api_publish_many(const char *base, const char *bus, const char *prefix, int count);
+
+/* The events the eventbus holds over its eventlogs (GET
+ * /api/v1/eventbuses/{bus}), or -1 when it does not answer 200.  Quiet. */
+json_int_t api_stored_count(const char *base, const char *bus);
+
+/* ---- waiting ------------------------------------------------------------------ */
+
+/*
+ * Calls count(arg) every 50 ms until it returns want or more, or timeout_ms
+ * (scaled) pass.  Returns the last count.
+ */
+size_t harness_wait_count(size_t (*count)(const void *arg), const void *arg, size_t want,
+                          int timeout_ms);
+
+/* How many distinct lines starting with prefix the file at path holds (0 if it cannot be read). */
+size_t harness_distinct_lines(const char *path, const char *prefix);
+/* Waits (as harness_wait_count) until that is want or more; returns the last count. */
+size_t harness_wait_lines(const char *path, const char *prefix, size_t want, int timeout_ms);
+
+/* ---- git and events ---------------------------------------------------------- */
+
+/*
+ * Runs git -C repo args... (NULL-terminated, at most 11) as author and
+ * committer Ada <ada@example.com> at 2026-01-02T03:04:05+01:00, so commits
+ * are the same on every run.  true when it exits 0; its complaint is
+ * printed otherwise.
+ */
+bool harness_git(const char *repo, const char *const *args);
+/* An empty commit in repo with message. */
+bool harness_git_commit(const char *repo, const char *message);
+
+/* A structured-mode event parsed from JSON text, with what it points into. */
+struct harness_event {
+    json_t *doc;
+    struct vane_arena arena;
+    struct event event;
+};
+
+/* Parses text into p (event_from_json); false, with a diagnostic, when it
+ * is not JSON or not an event.  Call harness_event_free() either way. */
+bool harness_event_parse(const char *text, struct harness_event *p);
+void harness_event_free(struct harness_event *p);
+
 /* ---- the HTTP sink (tests/sink-server.c) -----------------------------------
  *
  * A real HTTP/1.1 server for delivery tests, in a process of its own
@@ -137,8 +241,6 @@ void http_reply_free(struct http_reply *reply);
  *     sink_lines_free(lines, n);
  *     sink_stop(&s);
  */
-
-#include <jansson.h>
 
 struct sink {
     struct vaned process; /* the sink-server process, spawned, waited for and reaped as vaned is */
@@ -179,6 +281,19 @@ void sink_lines_free(json_t **lines, size_t count);
 /* Waits until the record holds count requests or timeout_ms (scaled) pass;
  * returns how many it holds. */
 size_t sink_wait_received(const struct sink *s, size_t count, int timeout_ms);
+
+/* The last request the record holds (the caller json_decref()s it), or NULL. */
+json_t *sink_last_received(const struct sink *s);
+
+/*
+ * How many distinct ce-id values starting with prefix the record holds
+ * (binary-mode deliveries); *total (may be NULL) is set to how many of its
+ * requests carried one.
+ */
+size_t sink_distinct_ids(const struct sink *s, const char *prefix, size_t *total);
+/* Waits (as harness_wait_count) until that is want or more; returns the last count. */
+size_t sink_wait_distinct_ids(const struct sink *s, const char *prefix, size_t want,
+                              int timeout_ms);
 
 /* A recorded request's header (name in lower case), or NULL. */
 const char *sink_line_header(const json_t *line, const char *name);

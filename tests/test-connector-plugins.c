@@ -98,18 +98,6 @@ static void test_sink_stdout(void)
 
 /* ---- sink-http ------------------------------------------------------------------ */
 
-/* The sink's last recorded request, or NULL. */
-static json_t *last_request(const struct sink *s)
-{
-    json_t **lines, *last = NULL;
-    size_t n = sink_received(s, &lines);
-
-    if (n > 0)
-        last = json_incref(lines[n - 1]);
-    sink_lines_free(lines, n);
-    return last;
-}
-
 static char *line_body(const json_t *line)
 {
     size_t len;
@@ -131,7 +119,7 @@ static void sink_http_modes(const struct sink *s, const char *url)
     deliver(&h, event_json, &d);
     is_int(d.status, 0, "binary mode: delivered");
     chost_delivery_free(&d);
-    req = last_request(s);
+    req = sink_last_received(s);
     is_str(json_string_value(json_object_get(req, "method")), "POST", "POST");
     is_str(sink_line_header(req, "ce-id"), "e-1", "ce-id");
     is_str(sink_line_header(req, "ce-subject"), "o%2042", "ce-subject percent-encoded");
@@ -152,7 +140,7 @@ static void sink_http_modes(const struct sink *s, const char *url)
         return;
     ok(deliver(&h, event_json, &d) && d.status == 0, "structured mode: delivered");
     chost_delivery_free(&d);
-    req = last_request(s);
+    req = sink_last_received(s);
     is_str(json_string_value(json_object_get(req, "method")), "PUT", "option method");
     is_str(sink_line_header(req, "content-type"), "application/cloudevents+json",
            "application/cloudevents+json");
@@ -184,7 +172,7 @@ static void sink_http_vanus(const struct sink *s)
         goto done;
     ok(deliver(&h, envelope, &d) && d.status == 0, "vanus mode: delivered");
     chost_delivery_free(&d);
-    req = last_request(s);
+    req = sink_last_received(s);
     is_str(json_string_value(json_object_get(req, "method")), "PATCH", "the envelope's method");
     is_str(json_string_value(json_object_get(req, "path")), "/base/b/c?y=2&x=1",
            "path joined, query merged (the url's own y wins)");
@@ -198,7 +186,7 @@ static void sink_http_vanus(const struct sink *s)
 
     deliver(&h, "{\"specversion\":\"1.0\",\"id\":\"v-2\",\"source\":\"/s\",\"type\":\"t\","
                 "\"datacontenttype\":\"application/json\",\"data\":{\"body\":\"plain\"}}", &d);
-    req = last_request(s);
+    req = sink_last_received(s);
     is_str(json_string_value(json_object_get(req, "method")), "POST", "no method: the option's");
     is_str(sink_line_header(req, "content-type"), NULL, "a string body has no Content-Type");
     body = line_body(req);
@@ -400,42 +388,14 @@ static void source_http_options(void)
 
 /* ---- source-git -------------------------------------------------------------------- */
 
-/* Runs git with args in repo; true when it exits 0. */
-static bool git(const char *repo, const char *const *args)
-{
-    const char *argv[16] = {"/usr/bin/env", "git", "-C", repo};
-    static const char *const env[] = {"GIT_AUTHOR_NAME=Ada", "GIT_AUTHOR_EMAIL=ada@example.com",
-                                      "GIT_COMMITTER_NAME=Ada",
-                                      "GIT_COMMITTER_EMAIL=ada@example.com",
-                                      "GIT_AUTHOR_DATE=2026-01-02T03:04:05+01:00",
-                                      "GIT_COMMITTER_DATE=2026-01-02T03:04:05+01:00", NULL};
-    char *err = NULL;
-    size_t n = 4;
-    int status;
-
-    for (size_t i = 0; args[i] != NULL && n < 15; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    status = harness_run(argv, env, NULL, &err);
-    if (status != 0)
-        tap_diag("git %s: %s", args[0], err);
-    vane_free(err);
-    return status == 0;
-}
-
-static bool commit(const char *repo, const char *message)
-{
-    return git(repo, (const char *const[]){"commit", "-q", "--allow-empty", "-m", message, NULL});
-}
-
 static char *make_repo(const char *dir)
 {
     char *repo = vane_asprintf("%s/repo", dir);
 
     mkdir(repo, 0755);
-    git(repo, (const char *const[]){"init", "-q", "-b", "main", NULL});
-    commit(repo, "first");
-    commit(repo, "second");
+    harness_git(repo, (const char *const[]){"init", "-q", "-b", "main", NULL});
+    harness_git_commit(repo, "first");
+    harness_git_commit(repo, "second");
     return repo;
 }
 
@@ -532,10 +492,10 @@ static void source_git_changes(const char *repo, const char *options)
     /* a restart finds nothing new: wait for a poll's worth (interval 100ms) */
     chost_wait_emitted(&h, 1, 500);
     is_int(h.emit_count, 0, "a restart repeats nothing");
-    commit(repo, "third");
-    git(repo, (const char *const[]){"tag", "-a", "v1", "-m", "one", NULL});
-    git(repo, (const char *const[]){"checkout", "-q", "-b", "feature", NULL});
-    commit(repo, "fourth");
+    harness_git_commit(repo, "third");
+    harness_git(repo, (const char *const[]){"tag", "-a", "v1", "-m", "one", NULL});
+    harness_git(repo, (const char *const[]){"checkout", "-q", "-b", "feature", NULL});
+    harness_git_commit(repo, "fourth");
     ok(chost_wait_emitted(&h, 5, 10000), "new commits, a branch and a tag");
     chost_wait_emitted(&h, 6, 300);
     text = summary(&h, 0);
@@ -544,9 +504,9 @@ static void source_git_changes(const char *repo, const char *options)
            "commits of the moved branches, then of the new ones, each once; then branches, "
            "then tags");
     vane_free(text);
-    git(repo, (const char *const[]){"tag", "-f", "v1", "feature", NULL});
+    harness_git(repo, (const char *const[]){"tag", "-f", "v1", "feature", NULL});
     ok(chost_wait_emitted(&h, 6, 10000), "a tag moved");
-    git(repo, (const char *const[]){"tag", "-d", "v1", NULL});
+    harness_git(repo, (const char *const[]){"tag", "-d", "v1", NULL});
     ok(chost_wait_emitted(&h, 7, 10000), "a tag deleted");
     text = summary(&h, 5);
     is_str(text, "tag.moved v1\ntag.deleted v1\n", "moved, then deleted");
@@ -603,11 +563,11 @@ static void test_source_git(void)
     if (start(&h, SOURCE_GIT, "remote", options)) {
         chost_wait_emitted(&h, 1, 500);
         is_int(h.emit_count, 0, "from now: the first poll emits nothing");
-        git(repo, (const char *const[]){"checkout", "-q", "main", NULL});
-        commit(repo, "fifth");
-        git(repo, (const char *const[]){"checkout", "-q", "feature", NULL});
-        commit(repo, "sixth");
-        git(repo, (const char *const[]){"tag", "v2", NULL});
+        harness_git(repo, (const char *const[]){"checkout", "-q", "main", NULL});
+        harness_git_commit(repo, "fifth");
+        harness_git(repo, (const char *const[]){"checkout", "-q", "feature", NULL});
+        harness_git_commit(repo, "sixth");
+        harness_git(repo, (const char *const[]){"tag", "v2", NULL});
         ok(chost_wait_emitted(&h, 2, 10000), "a fetched commit");
         chost_wait_emitted(&h, 3, 300);
         text = summary(&h, 0);
@@ -617,9 +577,9 @@ static void test_source_git(void)
         text = vane_asprintf("git:%s", url);
         contains(h.emit_count > 0 ? h.emitted[0] : "", text, "source git:<url>");
         vane_free(text);
-        git(repo, (const char *const[]){"branch", "maint", "main", NULL});
+        harness_git(repo, (const char *const[]){"branch", "maint", "main", NULL});
         ok(chost_wait_emitted(&h, 3, 10000), "a branch fetched");
-        git(repo, (const char *const[]){"branch", "-D", "maint", NULL});
+        harness_git(repo, (const char *const[]){"branch", "-D", "maint", NULL});
         ok(chost_wait_emitted(&h, 4, 10000), "a branch pruned");
         text = summary(&h, 2);
         is_str(text, "branch.created maint\nbranch.deleted maint\n", "come and gone");

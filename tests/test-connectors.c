@@ -22,57 +22,17 @@
 #include "harness.h"
 #include "tap.h"
 
-static char *base; /* "http://127.0.0.1:PORT" of vaned */
+static const char *base; /* vaned's URL: main's v.url, which follows it across restarts */
 static char *tmpdir;
 
 /* ---- talking to vaned ---------------------------------------------------------- */
 
-static json_t *call(const char *method, const char *path, const char *const *headers,
-                    const char *body, long *status)
-{
-    static const char *const json_headers[] = {"Content-Type: application/json", NULL};
-    char *url = vane_asprintf("%s%s", base, path);
-    struct http_call req = {method, url, headers != NULL ? headers : json_headers, body,
-                            body != NULL ? strlen(body) : 0, HTTP_1_1};
-    struct http_reply reply;
-    json_t *parsed = NULL;
-
-    if (http_call(&req, &reply) == 0)
-        parsed = json_loads(reply.body != NULL ? reply.body : "", 0, NULL);
-    *status = reply.status;
-    http_reply_free(&reply);
-    vane_free(url);
-    return parsed;
-}
-
-/* POSTs body to path; returns the status (the answer is printed when it is not 2xx). */
-static long post(const char *path, const char *body)
-{
-    long status;
-    json_t *answer = call("POST", path, NULL, body, &status);
-
-    if (status >= 300) {
-        char *text = json_dumps(answer, JSON_COMPACT);
-
-        tap_diag("POST %s: %ld %s", path, status, text != NULL ? text : "");
-        free(text);
-    }
-    json_decref(answer);
-    return status;
-}
-
 static bool publish(const char *bus, const char *id)
 {
-    char *path = vane_asprintf("/gateway/%s", bus), *h_id = vane_asprintf("ce-id: %s", id);
-    const char *headers[] = {"ce-specversion: 1.0", h_id, "ce-source: /test-connectors",
-                             "ce-type: com.example.test", "Content-Type: application/json",
-                             NULL};
-    long status;
+    const struct test_event event = {id, "com.example.test", "/test-connectors",
+                                     "application/json", "{\"n\":1}"};
 
-    json_decref(call("POST", path, headers, "{\"n\":1}", &status));
-    vane_free(path);
-    vane_free(h_id);
-    return status == 200;
+    return api_publish(base, bus, &event);
 }
 
 /* The events of eventlog 0 of bus, as {"events": [{"event": ...}]}, or NULL. */
@@ -81,7 +41,7 @@ static json_t *stored(const char *bus)
     char *path = vane_asprintf("/api/v1/eventbuses/%s/events?eventlog=0&offset=0&limit=1000",
                                bus);
     long status;
-    json_t *answer = call("GET", path, NULL, NULL, &status);
+    json_t *answer = api_call_with(base, "GET", path, NULL, NULL, &status);
 
     vane_free(path);
     return answer;
@@ -136,7 +96,7 @@ static char *stored_summary(const char *bus)
 static long create_bus(const char *name)
 {
     char *body = vane_asprintf("{\"name\": \"%s\"}", name);
-    long status = post("/api/v1/eventbuses", body);
+    long status = api_post(base, "/api/v1/eventbuses", body);
 
     vane_free(body);
     return status;
@@ -150,10 +110,8 @@ static long create_sink(const char *name, const char *bus, const char *plugin,
                               "{\"max_retry_attempts\": 0}}", name, bus);
     char *conn = vane_asprintf("{\"name\": \"%s\", \"plugin\": \"%s\", \"subscription\": "
                                "\"%s-sub\", \"options\": %s}", name, plugin, name, options);
-    long status = post("/api/v1/subscriptions", sub);
+    long status = api_create_sink(base, sub, conn);
 
-    if (status == 201)
-        status = post("/api/v1/connectors", conn);
     vane_free(sub);
     vane_free(conn);
     return status;
@@ -236,8 +194,8 @@ static void test_sink_http_binary(const struct sink *s)
     dead = NULL;
     for (int waited = 0; waited < harness_ms(10000); waited += 100) {
         json_decref(dead);
-        dead = call("GET", "/api/v1/subscriptions/deliver-sub/dead-letters", NULL, NULL,
-                    &status);
+        dead = api_call_with(base, "GET", "/api/v1/subscriptions/deliver-sub/dead-letters", NULL,
+                             NULL, &status);
         if (json_array_size(json_object_get(dead, "events")) > 0)
             break;
         usleep(100 * 1000);
@@ -257,19 +215,16 @@ static void test_sink_http_vanus(const struct sink *s)
     char *url = sink_url(s, "/api");
     char *options = vane_asprintf("{\"url\": \"%s\", \"mode\": \"vanus\", \"basic_auth\": "
                                   "\"u:p\"}", url);
-    char *publish_path = vane_strdup("/gateway/vanus");
-    const char *headers[] = {"ce-specversion: 1.0", "ce-id: v-1", "ce-source: /t",
-                             "ce-type: t", "Content-Type: application/json", NULL};
+    const struct test_event request = {"v-1", "t", "/t", "application/json",
+                                       "{\"method\": \"PUT\", \"path\": \"items/7\", "
+                                       "\"body\": \"seven\"}"};
     size_t before = sink_received(s, NULL), n;
     json_t **lines;
-    long status;
 
     is_int(create_bus("vanus"), 201, "eventbus vanus");
     is_int(create_sink("vanus", "vanus", "sink-http", options), 201,
            "a sink-http connector in mode vanus");
-    json_decref(call("POST", publish_path, headers,
-                     "{\"method\": \"PUT\", \"path\": \"items/7\", \"body\": \"seven\"}", &status));
-    is_int(status, 200, "an event describing a request published");
+    ok(api_publish(base, "vanus", &request), "an event describing a request published");
     is_int(sink_wait_received(s, before + 1, 10000), before + 1, "the request is made");
     n = sink_received(s, &lines);
     if (n > before) {
@@ -279,7 +234,6 @@ static void test_sink_http_vanus(const struct sink *s)
         is_str(sink_line_header(lines[before], "authorization"), "Basic dTpw", "basic_auth");
     }
     sink_lines_free(lines, n);
-    vane_free(publish_path);
     vane_free(options);
     vane_free(url);
 }
@@ -311,19 +265,20 @@ static void test_source_http(void)
     char *text;
 
     is_int(create_bus("webhooks"), 201, "eventbus webhooks");
-    is_int(post("/api/v1/connectors", "{\"name\": \"hook\", \"plugin\": \"source-http\", "
-                                      "\"eventbus\": \"webhooks\", \"options\": {\"id_header\": "
-                                      "\"x-delivery\"}}"),
+    is_int(api_post(base, "/api/v1/connectors",
+                    "{\"name\": \"hook\", \"plugin\": \"source-http\", \"eventbus\": "
+                    "\"webhooks\", \"options\": {\"id_header\": \"x-delivery\"}}"),
            201, "a source-http connector");
-    answer = call("POST", "/connectors/hook/github", json_headers, "{\"action\": \"opened\"}",
-                  &status);
+    answer = api_call_with(base, "POST", "/connectors/hook/github", json_headers,
+                           "{\"action\": \"opened\"}", &status);
     is_int(status, 202, "a JSON request: 202 once stored");
     text = json_dumps(answer, JSON_COMPACT);
     is_str(text, "{\"events\":[{\"id\":\"gh-1\",\"eventlog\":0,\"offset\":0}]}",
            "naming the event and where it is");
     free(text);
     json_decref(answer);
-    answer = call("POST", "/connectors/hook", ce_headers, "{\"paid\": true}", &status);
+    answer = api_call_with(base, "POST", "/connectors/hook", ce_headers, "{\"paid\": true}",
+                           &status);
     is_int(status, 202, "a CloudEvent: 202");
     json_decref(answer);
     answer = stored("webhooks");
@@ -337,42 +292,17 @@ static void test_source_http(void)
     free(text);
     json_decref(answer);
 
-    answer = call("POST", "/connectors/hook", NULL, "{\"broken\": ", &status);
+    answer = api_call_with(base, "POST", "/connectors/hook", NULL, "{\"broken\": ", &status);
     is_int(status, 400, "a body that is not JSON: 400");
     is_str(json_string_value(json_object_get(json_object_get(answer, "error"), "field")), "body",
            "naming the body");
     json_decref(answer);
-    json_decref(call("GET", "/connectors/hook", NULL, NULL, &status));
+    json_decref(api_call_with(base, "GET", "/connectors/hook", NULL, NULL, &status));
     is_int(status, 405, "GET: 405");
     is_int(stored_count("webhooks"), 2, "nothing stored from the refused requests");
 }
 
 /* ---- source-git ---------------------------------------------------------------------- */
-
-static bool git(const char *repo, const char *const *args)
-{
-    const char *argv[16] = {"/usr/bin/env", "git", "-C", repo};
-    static const char *const env[] = {"GIT_AUTHOR_NAME=Ada", "GIT_AUTHOR_EMAIL=ada@example.com",
-                                      "GIT_COMMITTER_NAME=Ada",
-                                      "GIT_COMMITTER_EMAIL=ada@example.com", NULL};
-    char *err = NULL;
-    size_t n = 4;
-    int status;
-
-    for (size_t i = 0; args[i] != NULL && n < 15; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    status = harness_run(argv, env, NULL, &err);
-    if (status != 0)
-        tap_diag("git %s: %s", args[0], err);
-    vane_free(err);
-    return status == 0;
-}
-
-static bool commit(const char *repo, const char *message)
-{
-    return git(repo, (const char *const[]){"commit", "-q", "--allow-empty", "-m", message, NULL});
-}
 
 static void test_source_git_first(const char *repo)
 {
@@ -384,9 +314,9 @@ static void test_source_git_first(const char *repo)
     char *text;
 
     is_int(create_bus("commits"), 201, "eventbus commits");
-    is_int(post("/api/v1/connectors", options), 201, "a source-git connector, min 1");
+    is_int(api_post(base, "/api/v1/connectors", options), 201, "a source-git connector, min 1");
     is_int(wait_stored("commits", 3, 10000), 3, "from the beginning: both commits and main");
-    commit(repo, "third");
+    harness_git_commit(repo, "third");
     is_int(wait_stored("commits", 5, 10000), 5, "a new commit, and main moved");
     text = stored_summary("commits");
     is_str(text, "commit first\n\ncommit second\n\nbranch.created main\ncommit third\n\n"
@@ -410,16 +340,6 @@ static char *head_of(const char *repo)
     return out;
 }
 
-static int start(struct vaned *v, const char *data, const char *config)
-{
-    const char *args[] = {"--config", config, NULL};
-    int rc = vaned_start(v, data, args);
-
-    vane_free(base);
-    base = vane_strdup(v->url);
-    return rc;
-}
-
 static void test_source_git_restart(struct vaned *v, const char *data, const char *config,
                                     const char *repo)
 {
@@ -432,8 +352,8 @@ static void test_source_git_restart(struct vaned *v, const char *data, const cha
     kill(v->pid, SIGTERM);
     is_int(vaned_wait(v, harness_ms(20000)), 0, "vaned stops cleanly");
     vaned_cleanup(v);
-    commit(repo, "fourth, while vaned was down");
-    if (start(v, data, config) != 0) {
+    harness_git_commit(repo, "fourth, while vaned was down");
+    if (vaned_start_config(v, data, config) != 0) {
         ok(false, "vaned starts again");
         goto done;
     }
@@ -461,10 +381,11 @@ int main(void)
                          getenv("VANE_CONNECTORS_BUILDDIR"));
     config = harness_write_file(tmpdir, "vane.lua", text);
     mkdir(repo, 0755);
-    if (!git(repo, (const char *const[]){"init", "-q", "-b", "main", NULL}) ||
-        !commit(repo, "first") || !commit(repo, "second"))
+    if (!harness_git(repo, (const char *const[]){"init", "-q", "-b", "main", NULL}) ||
+        !harness_git_commit(repo, "first") || !harness_git_commit(repo, "second"))
         return tap_skip_all("the git command cannot make a repository");
-    if (start(&v, data, config) != 0)
+    base = v.url;
+    if (vaned_start_config(&v, data, config) != 0)
         return tap_skip_all("vaned did not start");
     test_sink_stdout();
     test_sink_http();
@@ -475,7 +396,6 @@ int main(void)
     kill(v.pid, SIGTERM);
     is_int(vaned_wait(&v, harness_ms(20000)), 0, "vaned stops cleanly, its workers with it");
     vaned_cleanup(&v);
-    vane_free(base);
     vane_free(text);
     vane_free(config);
     vane_free(data);

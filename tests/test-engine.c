@@ -21,41 +21,15 @@
 #include "harness.h"
 #include "tap.h"
 
-static char *base; /* "http://127.0.0.1:PORT" of vaned */
+static const char *base; /* vaned's URL: main's v.url, which follows it across restarts */
 static char *tmpdir;
-
-static json_t *call_json(const char *method, const char *path, const char *body, long *status)
-{
-    char *url = vane_asprintf("%s%s", base, path);
-    const char *headers[] = {"Content-Type: application/json", NULL};
-    struct http_call call = {method, url, headers, body, body ? strlen(body) : 0, HTTP_1_1};
-    struct http_reply reply;
-    json_t *parsed = NULL;
-
-    if (http_call(&call, &reply) == 0)
-        parsed = json_loads(reply.body ? reply.body : "", 0, NULL);
-    *status = reply.status;
-    if (*status >= 300)
-        tap_diag("%s %s: %ld %s", method, path, reply.status, reply.body ? reply.body : "");
-    http_reply_free(&reply);
-    vane_free(url);
-    return parsed;
-}
-
-static long post(const char *path, const char *body)
-{
-    long status;
-
-    json_decref(call_json("POST", path, body, &status));
-    return status;
-}
 
 /* The connector's status member, or NULL. */
 static json_t *status_of(const char *name)
 {
     char *path = vane_asprintf("/api/v1/connectors/%s", name);
     long code;
-    json_t *conn = call_json("GET", path, NULL, &code), *status;
+    json_t *conn = api_call(base, "GET", path, NULL, &code), *status;
 
     vane_free(path);
     status = json_incref(json_object_get(conn, "status"));
@@ -70,58 +44,6 @@ static json_int_t status_int(const char *name, const char *key)
 
     json_decref(status);
     return v;
-}
-
-static bool publish_many(const char *bus, const char *prefix, int count)
-{
-    char *url = vane_asprintf("%s/gateway/%s", base, bus);
-    bool all = true;
-
-    for (int i = 0; i < count && all; i++) {
-        char id[64];
-        char *h_id;
-        const char *headers[] = {"ce-specversion: 1.0", NULL, "ce-source: /test",
-                                 "ce-type: com.example.t", "Content-Type: text/plain", NULL};
-        struct http_call call = {"POST", url, headers, "x", 1, HTTP_1_1};
-        struct http_reply reply;
-
-        snprintf(id, sizeof(id), "%s-%d", prefix, i);
-        headers[1] = h_id = vane_asprintf("ce-id: %s", id);
-        all = http_call(&call, &reply) == 0 && reply.status == 200;
-        http_reply_free(&reply);
-        vane_free(h_id);
-    }
-    vane_free(url);
-    return all;
-}
-
-/* How many distinct lines starting with prefix the file holds. */
-static size_t distinct_lines(const char *path, const char *prefix)
-{
-    char *text = harness_read_file(path), *line, *save = NULL;
-    json_t *seen = json_object();
-    size_t n;
-
-    for (line = text ? strtok_r(text, "\n", &save) : NULL; line != NULL;
-         line = strtok_r(NULL, "\n", &save))
-        if (strncmp(line, prefix, strlen(prefix)) == 0)
-            json_object_set_new(seen, line, json_true());
-    n = json_object_size(seen);
-    json_decref(seen);
-    vane_free(text);
-    return n;
-}
-
-static size_t wait_lines(const char *path, const char *prefix, size_t want, int timeout_ms)
-{
-    size_t got = 0;
-
-    for (int waited = 0; waited < harness_ms(timeout_ms); waited += 50) {
-        if ((got = distinct_lines(path, prefix)) >= want)
-            break;
-        usleep(50 * 1000);
-    }
-    return got;
 }
 
 /* Polls a status number until it equals want; returns the last value seen. */
@@ -144,10 +66,8 @@ static long create_sink(const char *name, const char *options, int max, const ch
     char *conn = vane_asprintf("{\"name\":\"%s\",\"plugin\":\"sink-crashy\",\"subscription\":"
                                "\"%s-sub\",\"options\":%s,\"max\":%d%s}",
                                name, name, options, max, extra ? extra : "");
-    long status = post("/api/v1/subscriptions", sub);
+    long status = api_create_sink(base, sub, conn);
 
-    if (status == 201)
-        status = post("/api/v1/connectors", conn);
     vane_free(sub);
     vane_free(conn);
     return status;
@@ -162,8 +82,8 @@ static void test_crashing_sink(void)
     long status;
 
     is_int(create_sink("crashy", options, 1, NULL), 201, "a sink connector is created");
-    ok(publish_many("orders", "c", 250), "250 events published");
-    is_int(wait_lines(file, "c-", 250, 60000), 250,
+    ok(api_publish_many(base, "orders", "c", 250), "250 events published");
+    is_int(harness_wait_lines(file, "c-", 250, 60000), 250,
            "every event is delivered at least once, though the plugin crashes on every 100th");
     ok(status_int("crashy", "restarts") >= 2, "the crashed instances were counted as restarts");
     {
@@ -173,7 +93,7 @@ static void test_crashing_sink(void)
                  "the status says how the instance died");
         json_decref(st);
     }
-    json_decref(call_json("GET", "/healthz", NULL, &status));
+    json_decref(api_call(base, "GET", "/healthz", NULL, &status));
     is_int(status, 200, "vaned serves on");
     vane_free(options);
     vane_free(file);
@@ -192,15 +112,15 @@ static void test_scaling(void)
     is_int(create_sink("slow", options, 3, ",\"min\":0,\"concurrency\":2,\"idle_timeout\":\"1s\""),
            201, "a slow sink connector with min 0, max 3");
     is_int(status_int("slow", "running"), 0, "no instance runs before there is work");
-    ok(publish_many("orders", "s", 300), "300 events published");
-    for (int waited = 0; waited < harness_ms(30000) && distinct_lines(file, "s-") < 300;
+    ok(api_publish_many(base, "orders", "s", 300), "300 events published");
+    for (int waited = 0; waited < harness_ms(30000) && harness_distinct_lines(file, "s-") < 300;
          waited += 50) {
         json_int_t running = status_int("slow", "running");
 
         most = running > most ? running : most;
         usleep(50 * 1000);
     }
-    is_int(distinct_lines(file, "s-"), 300, "every event is delivered");
+    is_int(harness_distinct_lines(file, "s-"), 300, "every event is delivered");
     is_int(most, 3, "under the backlog, instances grew to max");
     is_int(wait_status("slow", "running", 0, 10000), 0, "idle, they stop, back to min 0");
     vane_free(options);
@@ -219,21 +139,23 @@ static void test_source_on_demand(void)
     json_t *events;
     char *dump;
 
-    is_int(post("/api/v1/connectors", "{\"name\":\"hook\",\"plugin\":\"source-http\",\"eventbus\":"
-                                      "\"orders\",\"idle_timeout\":\"1s\"}"),
+    is_int(api_post(base, "/api/v1/connectors",
+                    "{\"name\":\"hook\",\"plugin\":\"source-http\",\"eventbus\":\"orders\","
+                    "\"idle_timeout\":\"1s\"}"),
            201, "a source connector with min 0");
     is_int(status_int("hook", "running"), 0, "no instance runs before a request");
     ok(http_call(&call, &reply) == 0, "a request to /connectors/hook is answered");
     is_int(reply.status, 202, "202 once the event is durable");
-    events = call_json("GET", "/api/v1/eventbuses/orders/events?eventlog=0&offset=0&limit=1000",
-                       NULL, &status);
+    events = api_call(base, "GET",
+                      "/api/v1/eventbuses/orders/events?eventlog=0&offset=0&limit=1000", NULL,
+                      &status);
     dump = json_dumps(events, JSON_COMPACT);
     contains(dump, "\"n\":1", "the event is in the eventbus");
     free(dump);
     is_int(status_int("hook", "running"), 1, "the request started one instance");
     is_int(wait_status("hook", "running", 0, 10000), 0, "idle, it stops again");
-    is_int(post("/api/v1/connectors", "{\"name\":\"hook\",\"plugin\":\"source-http\","
-                                      "\"eventbus\":\"orders\"}"),
+    is_int(api_post(base, "/api/v1/connectors",
+                    "{\"name\":\"hook\",\"plugin\":\"source-http\",\"eventbus\":\"orders\"}"),
            409, "a second connector of the same name is refused");
     http_reply_free(&reply);
     json_decref(events);
@@ -250,8 +172,8 @@ static void test_hung_sink(void)
 
     is_int(create_sink("hung", options, 1, ",\"timeout\":\"1s\""), 201,
            "a sink connector whose plugin never answers its 5th event, timeout 1 s");
-    ok(publish_many("orders", "h", 20), "20 events published");
-    is_int(wait_lines(file, "h-", 20, 30000), 20,
+    ok(api_publish_many(base, "orders", "h", 20), "20 events published");
+    is_int(harness_wait_lines(file, "h-", 20, 30000), 20,
            "every event is delivered: the hung instance was replaced");
     st = status_of("hung");
     ok(json_integer_value(json_object_get(st, "restarts")) >= 1, "the hung instance was killed");
@@ -305,7 +227,7 @@ static void test_refused(void)
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         long status;
-        json_t *err = call_json("POST", "/api/v1/connectors", cases[i].body, &status);
+        json_t *err = api_call(base, "POST", "/api/v1/connectors", cases[i].body, &status);
 
         ok(status == 400 || status == 409, "refused: %s", cases[i].body);
         is_str(json_string_value(json_object_get(json_object_get(err, "error"), "field")),
@@ -322,16 +244,12 @@ static bool publish_level(const char *id, const char *type, int level)
     char *body = vane_asprintf("{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"/t\","
                                "\"type\":\"%s\",\"level\":%d,\"data\":{\"n\":1}}",
                                id, type, level);
-    char *url = vane_asprintf("%s/gateway/orders", base);
-    const char *headers[] = {"Content-Type: application/cloudevents+json", NULL};
-    struct http_call call = {"POST", url, headers, body, strlen(body), HTTP_1_1};
-    struct http_reply reply;
-    bool ok = http_call(&call, &reply) == 0 && reply.status == 200;
+    const char *const headers[] = {"Content-Type: application/cloudevents+json", NULL};
+    long status;
 
-    http_reply_free(&reply);
-    vane_free(url);
+    json_decref(api_call_with(base, "POST", "/gateway/orders", headers, body, &status));
     vane_free(body);
-    return ok;
+    return status == 200;
 }
 
 /*
@@ -351,36 +269,27 @@ static void test_scripts_and_plugins(void)
                                "\"ext-sub\",\"options\":{\"file\":\"%s\"}}",
                                file);
 
-    is_int(post("/api/v1/subscriptions",
-                "{\"name\":\"bad-lua\",\"eventbus\":\"orders\",\"filters\":[{\"lua\":\"nope\"}]}"),
+    is_int(api_post(base, "/api/v1/subscriptions",
+                    "{\"name\":\"bad-lua\",\"eventbus\":\"orders\",\"filters\":[{\"lua\":"
+                    "\"nope\"}]}"),
            400, "a filter naming a script that is not there is refused");
-    is_int(post("/api/v1/subscriptions",
-                "{\"name\":\"bad-plugin\",\"eventbus\":\"orders\",\"transformer\":"
-                "{\"plugin\":\"test-good\"}}"),
+    is_int(api_post(base, "/api/v1/subscriptions",
+                    "{\"name\":\"bad-plugin\",\"eventbus\":\"orders\",\"transformer\":"
+                    "{\"plugin\":\"test-good\"}}"),
            400, "a transformer naming a filter plugin is refused");
-    is_int(post("/api/v1/subscriptions", sub), 201, "a subscription with Lua and plugin stages");
-    is_int(post("/api/v1/connectors", conn), 201, "served by a sink connector");
+    is_int(api_post(base, "/api/v1/subscriptions", sub), 201,
+           "a subscription with Lua and plugin stages");
+    is_int(api_post(base, "/api/v1/connectors", conn), 201, "served by a sink connector");
     ok(publish_level("e-kept", "keep", 5), "an event both filters keep");
     ok(publish_level("e-low", "keep", 1), "an event the plugin drops");
     ok(publish_level("e-other", "other", 9), "an event the script drops");
-    is_int(wait_lines(file, "e-kept-", 2, 20000), 2, "the kept event arrives twice, fanned out");
-    is_int(distinct_lines(file, "e-low"), 0, "the plugin filtered its event");
-    is_int(distinct_lines(file, "e-other"), 0, "the script filtered its event");
+    is_int(harness_wait_lines(file, "e-kept-", 2, 20000), 2,
+           "the kept event arrives twice, fanned out");
+    is_int(harness_distinct_lines(file, "e-low"), 0, "the plugin filtered its event");
+    is_int(harness_distinct_lines(file, "e-other"), 0, "the script filtered its event");
     vane_free(file);
     vane_free(sub);
     vane_free(conn);
-}
-
-/* ---- the whole run ------------------------------------------------------------------- */
-
-static int start(struct vaned *v, const char *data, const char *config)
-{
-    const char *args[] = {"--config", config, NULL};
-    int rc = vaned_start(v, data, args);
-
-    vane_free(base);
-    base = vane_strdup(v->url);
-    return rc;
 }
 
 int main(void)
@@ -411,9 +320,10 @@ int main(void)
                                  "  a.id = e.id .. '-a'; b.id = e.id .. '-b'\n"
                                  "  return {a, b}\n"
                                  "end\n"));
-    if (start(&v, data, config) != 0)
+    base = v.url;
+    if (vaned_start_config(&v, data, config) != 0)
         return tap_skip_all("vaned did not start");
-    is_int(post("/api/v1/eventbuses", "{\"name\":\"orders\"}"), 201, "eventbus orders");
+    is_int(api_post(base, "/api/v1/eventbuses", "{\"name\":\"orders\"}"), 201, "eventbus orders");
     test_refused();
     test_crashing_sink();
     test_scaling();
@@ -433,9 +343,9 @@ int main(void)
                          plugins, getenv("VANE_CONNECTORS_BUILDDIR"), scripts, tmpdir);
     vane_free(config);
     config = harness_write_file(tmpdir, "vane.lua", text);
-    if (start(&v, data, config) != 0)
+    if (vaned_start_config(&v, data, config) != 0)
         return tap_skip_all("vaned did not start again");
-    json_decref(call_json("GET", "/api/v1/connectors/kept", NULL, &status));
+    json_decref(api_call(base, "GET", "/api/v1/connectors/kept", NULL, &status));
     is_int(status, 200, "connectors are kept across a restart");
     is_int(wait_status("kept", "running", 1, 10000), 1, "and their min instances start again");
     is_int(wait_status("fromfile", "running", 1, 10000), 1,
@@ -450,7 +360,6 @@ int main(void)
     vane_free(text);
     vane_free(good);
     vane_free(scripts);
-    vane_free(base);
     harness_rmtree(tmpdir);
     return tap_done();
 }

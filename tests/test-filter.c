@@ -33,6 +33,7 @@
 #include "event/event.h"
 #include "event/event_json.h"
 #include "filter/filter.h"
+#include "harness.h"
 #include "tap.h"
 
 /* ---- events ------------------------------------------------------------- */
@@ -62,40 +63,6 @@ static const char vendor_event[] =
     "{\"specversion\":\"1.0\",\"id\":\"e-4\",\"source\":\"/s\",\"type\":\"t\","
     "\"datacontenttype\":\"application/vnd.github+json; charset=utf-8\","
     "\"data\":[{\"ref\":\"refs/heads/main\"}]}";
-
-/* One structured-mode event parsed from text, with what it points into. */
-struct parsed {
-    json_t *doc;
-    struct vane_arena arena;
-    struct event event;
-};
-
-static bool parse_event(const char *text, struct parsed *p)
-{
-    struct json_span span = {text, strlen(text)};
-    struct event_error err;
-    json_error_t jerr;
-
-    memset(p, 0, sizeof(*p));
-    p->event = (struct event)EVENT_INIT;
-    p->doc = json_loads(text, 0, &jerr);
-    if (p->doc == NULL) {
-        tap_diag("the test's event does not parse: %s: %s", jerr.text, text);
-        return false;
-    }
-    if (event_from_json(p->doc, span, &p->event, &p->arena, &err) != 0) {
-        tap_diag("the test's event is refused: %s", err.message);
-        return false;
-    }
-    return true;
-}
-
-static void parsed_free(struct parsed *p)
-{
-    event_free(&p->event);
-    json_decref(p->doc);
-    vane_arena_free(&p->arena);
-}
 
 /* ---- compiling and matching --------------------------------------------- */
 
@@ -137,12 +104,12 @@ struct match_case {
 
 static void match_table(const char *event_text, const struct match_case *cases, size_t count)
 {
-    struct parsed p;
+    struct harness_event p;
 
-    if (parse_event(event_text, &p))
+    if (harness_event_parse(event_text, &p))
         for (size_t i = 0; i < count; i++)
             match_is(cases[i].filters, &p.event, cases[i].want, cases[i].what);
-    parsed_free(&p);
+    harness_event_free(&p);
 }
 
 #define TABLE(event, cases) match_table((event), (cases), sizeof(cases) / sizeof((cases)[0]))
@@ -457,12 +424,12 @@ static size_t allocations_of_match(const char *filters, const struct event *even
 
 static void test_cost(void)
 {
-    struct parsed p;
+    struct harness_event p;
     json_t *once;
     size_t one_parse;
 
-    if (!parse_event(push_event, &p)) {
-        parsed_free(&p);
+    if (!harness_event_parse(push_event, &p)) {
+        harness_event_free(&p);
         return;
     }
     json_set_alloc_funcs(counting_malloc, free);
@@ -486,7 +453,7 @@ static void test_cost(void)
                                 &p.event, true), one_parse,
            "four data keys in three filters: the data parsed once");
     json_set_alloc_funcs(malloc, free);
-    parsed_free(&p);
+    harness_event_free(&p);
 }
 
 /* ---- compile errors ----------------------------------------------------- */

@@ -42,36 +42,9 @@
 #define SECRET "It's a Secret to Everybody"
 #define OLD_SECRET "the secret before"
 
-static char *base; /* "http://127.0.0.1:PORT" of vaned */
-static char *hook; /* base + "/connectors/gh" */
+static const char *base; /* vaned's URL: main's v.url, which follows it across restarts */
 
-/* ---- HTTP ----------------------------------------------------------------------- */
-
-static json_t *call_json(const char *method, const char *path, const char *body, long *status)
-{
-    char *url = vane_asprintf("%s%s", base, path);
-    const char *headers[] = {"Content-Type: application/json", NULL};
-    struct http_call call = {method, url, headers, body, body ? strlen(body) : 0, HTTP_1_1};
-    struct http_reply reply;
-    json_t *parsed = NULL;
-
-    if (http_call(&call, &reply) == 0)
-        parsed = json_loads(reply.body ? reply.body : "", 0, NULL);
-    *status = reply.status;
-    if (*status >= 300)
-        tap_diag("%s %s: %ld %s", method, path, reply.status, reply.body ? reply.body : "");
-    http_reply_free(&reply);
-    vane_free(url);
-    return parsed;
-}
-
-static long post(const char *path, const char *body)
-{
-    long status;
-
-    json_decref(call_json("POST", path, body, &status));
-    return status;
-}
+/* ---- deliveries ---------------------------------------------------------------------- */
 
 /* "sha256=" and the HMAC-SHA256 of body under secret, in lower-case hex. */
 static char *sign(const char *secret, const char *body, size_t len)
@@ -95,12 +68,13 @@ struct delivery {
     const char *signature; /* the X-Hub-Signature-256 value */
     const char *body;
     size_t body_len;
-    const char *url;       /* NULL: the gh connector */
+    const char *url;       /* NULL: the gh connector's, base + "/connectors/gh" */
 };
 
 static long deliver(const struct delivery *d, char **answer)
 {
     char *lines[6] = {NULL};
+    char *gh_url = d->url != NULL ? NULL : vane_asprintf("%s/connectors/gh", base);
     const char *headers[10];
     size_t n = 0;
     struct http_call call;
@@ -121,7 +95,7 @@ static long deliver(const struct delivery *d, char **answer)
     headers[n++] = "X-GitHub-Hook-Installation-Target-ID: 35129377";
     headers[n++] = "User-Agent: GitHub-Hookshot/044aadd";
     headers[n] = NULL;
-    call = (struct http_call){d->method ? d->method : "POST", d->url ? d->url : hook, headers,
+    call = (struct http_call){d->method ? d->method : "POST", d->url ? d->url : gh_url, headers,
                               d->body, d->body_len, HTTP_1_1};
     if (http_call(&call, &reply) != 0)
         reply.status = 0;
@@ -131,6 +105,7 @@ static long deliver(const struct delivery *d, char **answer)
     http_reply_free(&reply);
     for (size_t i = 0; i < 6; i++)
         vane_free(lines[i]);
+    vane_free(gh_url);
     return status;
 }
 
@@ -150,15 +125,7 @@ static long deliver_json(const char *event, const char *id, const char *body, ch
 /* How many events the eventbus github holds. */
 static json_int_t stored_count(void)
 {
-    long status;
-    json_t *bus = call_json("GET", "/api/v1/eventbuses/github", NULL, &status), *log;
-    json_int_t total = 0;
-    size_t i;
-
-    json_array_foreach(json_object_get(bus, "eventlogs"), i, log)
-        total += json_integer_value(json_object_get(log, "events"));
-    json_decref(bus);
-    return total;
+    return api_stored_count(base, "github");
 }
 
 /* Every stored event of the eventbus github: id -> array of the events with that id. */
@@ -171,7 +138,7 @@ static json_t *read_all(void)
         char *path = vane_asprintf("/api/v1/eventbuses/github/events?eventlog=0&offset=%lld"
                                    "&limit=1000", (long long)offset);
         long status;
-        json_t *doc = call_json("GET", path, NULL, &status), *entry;
+        json_t *doc = api_call(base, "GET", path, NULL, &status), *entry;
         json_t *events = json_object_get(doc, "events");
         size_t i, count = json_array_size(events);
 
@@ -755,7 +722,7 @@ static void test_unavailable(void)
     struct delivery d = {NULL, "application/json", "push", "doomed-1", signature, "{}", 2, url};
     long status;
 
-    json_decref(call_json("DELETE", "/api/v1/eventbuses/doomed", NULL, &status));
+    json_decref(api_call(base, "DELETE", "/api/v1/eventbuses/doomed", NULL, &status));
     is_int(status, 200, "the eventbus of connector gh-doomed is deleted");
     is_int(deliver(&d, &answer), 503, "a delivery the broker cannot store: 503");
     contains(answer, "send it again", "saying to send it again");
@@ -801,18 +768,6 @@ static void test_answer_within(void)
 
 /* ---- the whole run -------------------------------------------------------------------- */
 
-static int start(struct vaned *v, const char *data, const char *config)
-{
-    const char *args[] = {"--config", config, NULL};
-    int rc = vaned_start(v, data, args);
-
-    vane_free(base);
-    vane_free(hook);
-    base = vane_strdup(v->url);
-    hook = vane_asprintf("%s/connectors/gh", base);
-    return rc;
-}
-
 static json_t *load_examples(void)
 {
     const char *dir = getenv("VANE_GITHUB_EXAMPLES");
@@ -835,10 +790,11 @@ static bool make_connectors(const char *tmpdir)
                                   "\"eventbus\":\"github\",\"options\":{\"secrets\":[\"%s\"],"
                                   "\"answer_within\":\"1ms\",\"state_dir\":\"%s/hurried\"}}",
                                   SECRET, tmpdir);
-    bool made = post("/api/v1/eventbuses", "{\"name\":\"github\"}") == 201 &&
-                post("/api/v1/eventbuses", "{\"name\":\"doomed\"}") == 201 &&
-                post("/api/v1/connectors", gh) == 201 && post("/api/v1/connectors", doomed) == 201 &&
-                post("/api/v1/connectors", hurried) == 201;
+    bool made = api_post(base, "/api/v1/eventbuses", "{\"name\":\"github\"}") == 201 &&
+                api_post(base, "/api/v1/eventbuses", "{\"name\":\"doomed\"}") == 201 &&
+                api_post(base, "/api/v1/connectors", gh) == 201 &&
+                api_post(base, "/api/v1/connectors", doomed) == 201 &&
+                api_post(base, "/api/v1/connectors", hurried) == 201;
 
     vane_free(hurried);
     vane_free(gh);
@@ -850,7 +806,7 @@ static bool make_connectors(const char *tmpdir)
 static void test_secrets_hidden(void)
 {
     long status;
-    json_t *conn = call_json("GET", "/api/v1/connectors/gh", NULL, &status);
+    json_t *conn = api_call(base, "GET", "/api/v1/connectors/gh", NULL, &status);
     char *text = json_dumps(conn, JSON_COMPACT);
 
     is_int(status, 200, "GET the connector");
@@ -859,8 +815,8 @@ static void test_secrets_hidden(void)
     ok(strstr(text, SECRET) == NULL, "and appear nowhere in the answer");
     free(text);
     json_decref(conn);
-    conn = call_json("PUT", "/api/v1/connectors/gh", "{\"options\":{\"secrets\":\"*****\"}}",
-                     &status);
+    conn = api_call(base, "PUT", "/api/v1/connectors/gh",
+                    "{\"options\":{\"secrets\":\"*****\"}}", &status);
     is_int(status, 200, "a change sending the mask back");
     json_decref(conn);
 }
@@ -870,8 +826,9 @@ static void test_unsigned_connector(struct vaned *v)
     char *url = vane_asprintf("%s/connectors/gh-open", base), *log;
     struct delivery d = {NULL, "application/json", "push", "open-1", NULL, "{}", 2, url};
 
-    is_int(post("/api/v1/connectors", "{\"name\":\"gh-open\",\"plugin\":\"source-github\","
-                "\"eventbus\":\"github\",\"options\":{\"remember\":\"0\"}}"), 201,
+    is_int(api_post(base, "/api/v1/connectors",
+                    "{\"name\":\"gh-open\",\"plugin\":\"source-github\",\"eventbus\":"
+                    "\"github\",\"options\":{\"remember\":\"0\"}}"), 201,
            "a connector without secrets");
     is_int(deliver(&d, NULL), 202, "takes unsigned deliveries");
     log = vaned_log(v);
@@ -896,7 +853,8 @@ int main(void)
                          "  gateway = { idempotency_window = \"1s\" } }\n",
                          getenv("VANE_CONNECTORS_BUILDDIR"));
     config = harness_write_file(tmpdir, "vane.lua", text);
-    if (start(&v, data, config) != 0 || !make_connectors(tmpdir))
+    base = v.url;
+    if (vaned_start_config(&v, data, config) != 0 || !make_connectors(tmpdir))
         return tap_skip_all("vaned did not start, or refused the connectors");
     test_vector();
     test_secrets_hidden();
@@ -911,7 +869,7 @@ int main(void)
     kill(v.pid, SIGTERM);
     is_int(vaned_wait(&v, harness_ms(20000)), 0, "vaned stops cleanly");
     vaned_cleanup(&v);
-    if (start(&v, data, config) != 0)
+    if (vaned_start_config(&v, data, config) != 0)
         return tap_skip_all("vaned did not start again");
     test_after_restart();
     kill(v.pid, SIGTERM);
@@ -923,8 +881,6 @@ int main(void)
     vane_free(config);
     vane_free(data);
     vane_free(record);
-    vane_free(base);
-    vane_free(hook);
     harness_rmtree(tmpdir);
     return tap_done();
 }

@@ -145,36 +145,6 @@ static struct listed lookup(struct fixture *f, const char *name)
 
 /* ---- events ------------------------------------------------------------------------- */
 
-/* A structured-mode event parsed from text, with what it points into. */
-struct parsed {
-    json_t *doc;
-    struct vane_arena arena;
-    struct event event;
-};
-
-static bool parse(const char *text, struct parsed *p)
-{
-    struct json_span span = {text, strlen(text)};
-    struct event_error err;
-    json_error_t jerr;
-
-    memset(p, 0, sizeof(*p));
-    p->event = (struct event)EVENT_INIT;
-    p->doc = json_loads(text, 0, &jerr);
-    if (p->doc == NULL || event_from_json(p->doc, span, &p->event, &p->arena, &err) != 0) {
-        tap_diag("test event does not parse: %s", p->doc ? err.message : jerr.text);
-        return false;
-    }
-    return true;
-}
-
-static void parsed_free(struct parsed *p)
-{
-    event_free(&p->event);
-    vane_arena_free(&p->arena);
-    json_decref(p->doc);
-}
-
 #define PUSH_EVENT                                                                          \
     "{\"specversion\":\"1.0\",\"id\":\"e-1\",\"source\":\"https://github.com/vane/vane\","   \
     "\"type\":\"com.github.push\",\"subject\":\"refs/heads/main\","                         \
@@ -243,15 +213,15 @@ static void transform_event(struct fixture *f, const char *name, const struct ev
 static void transform_once(struct fixture *f, const char *name, const char *event_text,
                            struct run *r)
 {
-    struct parsed p;
+    struct harness_event p;
 
-    if (!parse(event_text, &p)) {
+    if (!harness_event_parse(event_text, &p)) {
         run_init(r);
         r->rc = -1;
         return;
     }
     transform_event(f, name, &p.event, r);
-    parsed_free(&p);
+    harness_event_free(&p);
 }
 
 /* text as a Lua string literal, every byte but letters and digits as \ddd. */
@@ -276,16 +246,16 @@ static int filter_once(struct fixture *f, const char *name, const char *event_te
                        char *err)
 {
     struct script_handle *h = NULL;
-    struct parsed p;
+    struct harness_event p;
     int rc;
 
-    if (!parse(event_text, &p))
+    if (!harness_event_parse(event_text, &p))
         return -1;
     rc = script_open(f->registry, name, SCRIPT_FILTER, &h, err, ERR_MAX);
     if (rc == 0)
         rc = script_filter(h, &p.event, keep, err, ERR_MAX);
     script_close(h);
-    parsed_free(&p);
+    harness_event_free(&p);
     return rc;
 }
 
@@ -516,10 +486,10 @@ static void check_round_trip(struct fixture *f, const char *name, const char *da
 {
     char *event_text = vane_asprintf(PUSH_EVENT "\"data\":%s}", data), *got, *sent;
     json_t *want = json_loads(data, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL), *back;
-    struct parsed p;
+    struct harness_event p;
     struct run r;
 
-    if (!parse(event_text, &p)) {
+    if (!harness_event_parse(event_text, &p)) {
         vane_free(event_text);
         json_decref(want);
         return;
@@ -537,7 +507,7 @@ static void check_round_trip(struct fixture *f, const char *name, const char *da
         vane_free(got);
     }
     run_free(&r);
-    parsed_free(&p);
+    harness_event_free(&p);
     json_decref(want);
     vane_free(event_text);
 }
@@ -840,13 +810,13 @@ static bool has_error_with(struct fixture *f, const void *arg)
 static bool version_is(struct fixture *f, const void *want)
 {
     struct script_handle *h = NULL;
-    struct parsed p;
+    struct harness_event p;
     struct run r;
     char buf[64];
     bool met = false;
 
     run_init(&r);
-    if (!parse(PUSH_EVENT "\"data\":1}", &p))
+    if (!harness_event_parse(PUSH_EVENT "\"data\":1}", &p))
         return false;
     if (script_open(f->registry, "hot", SCRIPT_TRANSFORM, &h, r.err, sizeof(r.err)) == 0 &&
         script_transform(h, &p.event, &r.arena, &r.out, r.err, sizeof(r.err)) == 0 &&
@@ -854,7 +824,7 @@ static bool version_is(struct fixture *f, const void *want)
         met = strcmp(attr_text(&r.out.events[0], "version", buf, sizeof(buf)), want) == 0;
     script_close(h);
     run_free(&r);
-    parsed_free(&p);
+    harness_event_free(&p);
     return met;
 }
 
@@ -872,7 +842,7 @@ static void test_reload(void)
 {
     struct fixture f;
     struct script_handle *h = NULL, *other = NULL;
-    struct parsed p;
+    struct harness_event p;
     struct run r;
     char err[ERR_MAX], *path;
 
@@ -911,10 +881,10 @@ static void test_reload(void)
     vane_free(path);
     ok(wait_for(&f, gone, "hot", 2000), "a removed file leaves the list");
     run_init(&r);
-    if (parse(PUSH_EVENT "\"data\":1}", &p)) {
+    if (harness_event_parse(PUSH_EVENT "\"data\":1}", &p)) {
         is_int(script_transform(h, &p.event, &r.arena, &r.out, r.err, sizeof(r.err)), 0,
                "the open handle keeps running its last version");
-        parsed_free(&p);
+        harness_event_free(&p);
     }
     run_free(&r);
     is_int(script_open(f.registry, "hot", 0, &other, err, sizeof(err)), -ENOENT,
@@ -932,6 +902,22 @@ static void test_reload(void)
 }
 
 /* ---- the shipped scripts ------------------------------------------------------------------- */
+
+/* Runs script's transform on event_text (on says what it is); its one output's data is want. */
+static void transformed_data_is(struct fixture *f, const char *script, const char *event_text,
+                                const char *on, const char *want, const char *what)
+{
+    struct run r;
+
+    transform_once(f, script, event_text, &r);
+    if (is_int(r.rc, 0, "%s runs on %s (%s)", script, on, r.err) && r.out.count == 1) {
+        char *data = data_text(&r.out.events[0]);
+
+        is_str(data, want, "%s", what);
+        vane_free(data);
+    }
+    run_free(&r);
+}
 
 static void test_shipped(void)
 {
@@ -976,35 +962,15 @@ static void test_shipped(void)
     }
     run_free(&r);
 
-    transform_once(&f, "chat-message", push, &r);
-    if (is_int(r.rc, 0, "chat-message runs on a push (%s)", r.err) && r.out.count == 1) {
-        char *data = data_text(&r.out.events[0]);
-
-        is_str(data, "{\"text\":\"vane/vane: alice pushed 3 commits to main\"}",
-               "a push becomes one line");
-        vane_free(data);
-    }
-    run_free(&r);
-    transform_once(&f, "chat-message", pr, &r);
-    if (is_int(r.rc, 0, "chat-message runs on a pull request (%s)", r.err) &&
-        r.out.count == 1) {
-        char *data = data_text(&r.out.events[0]);
-
-        is_str(data, "{\"text\":\"vane/vane: bob opened pull request #42: Faster filters\"}",
-               "a pull request too");
-        vane_free(data);
-    }
-    run_free(&r);
-    transform_once(&f, "chat-message", other, &r);
-    if (is_int(r.rc, 0, "chat-message runs on another event (%s)", r.err) &&
-        r.out.count == 1) {
-        char *data = data_text(&r.out.events[0]);
-
-        is_str(data, "{\"text\":\"reading from /sensors/7: temperature\"}",
-               "any other event: its type, source and subject");
-        vane_free(data);
-    }
-    run_free(&r);
+    transformed_data_is(&f, "chat-message", push, "a push",
+                        "{\"text\":\"vane/vane: alice pushed 3 commits to main\"}",
+                        "a push becomes one line");
+    transformed_data_is(&f, "chat-message", pr, "a pull request",
+                        "{\"text\":\"vane/vane: bob opened pull request #42: Faster filters\"}",
+                        "a pull request too");
+    transformed_data_is(&f, "chat-message", other, "another event",
+                        "{\"text\":\"reading from /sensors/7: temperature\"}",
+                        "any other event: its type, source and subject");
 
     is_int(filter_once(&f, "route-by-content", push, &keep, err), 0, "route-by-content runs");
     ok(keep, "a push to main passes");

@@ -17,14 +17,24 @@ uint32_t vane_crc32c_sw(uint32_t crc, const void *data, size_t len);
 
 static void test_crc32c(void)
 {
-    uint8_t big[1000];
+    /* Around the hardware path's block sizes (3 x 128 and 3 x 2048 bytes), at odd addresses. */
+    static const size_t lengths[] = {0, 1, 7, 8, 9, 383, 384, 385, 767, 768, 1000, 1249,
+                                     6143, 6144, 6145, 12288 + 400, 20000};
+    static uint8_t big[20001];
+    bool agree = true;
 
     is_int(vane_crc32c(0, "123456789", 9), 0xE3069283, "CRC-32C check value");
     is_int(vane_crc32c_sw(0, "123456789", 9), 0xE3069283, "table path gives the check value");
     for (size_t i = 0; i < sizeof(big); i++)
-        big[i] = (uint8_t)(i * 7);
-    is_int(vane_crc32c(0, big, sizeof(big)), vane_crc32c_sw(0, big, sizeof(big)),
+        big[i] = (uint8_t)(i * 7 + (i >> 8));
+    is_int(vane_crc32c(0, big, 1000), vane_crc32c_sw(0, big, 1000),
            "hardware and table agree on 1000 bytes");
+    for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++)
+        if (vane_crc32c(5, big + 1, lengths[i]) != vane_crc32c_sw(5, big + 1, lengths[i])) {
+            tap_diag("they differ on %zu bytes", lengths[i]);
+            agree = false;
+        }
+    ok(agree, "and on lengths around every block size, from an odd address");
     is_int(vane_crc32c(vane_crc32c(0, big, 333), big + 333, 667), vane_crc32c(0, big, 1000),
            "CRC extends across pieces");
 }

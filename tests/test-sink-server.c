@@ -72,18 +72,6 @@ static long post_text(const struct sink *s, const char *path, const char *body)
     return status;
 }
 
-/* The last request the sink recorded (json_decref it), or NULL. */
-static json_t *last_received(const struct sink *s)
-{
-    json_t **lines, *last = NULL;
-    size_t n = sink_received(s, &lines);
-
-    if (n > 0)
-        last = json_incref(lines[n - 1]);
-    sink_lines_free(lines, n);
-    return last;
-}
-
 static json_int_t line_int(const json_t *line, const char *path1, const char *path2)
 {
     const json_t *v = json_object_get(line, path1);
@@ -312,7 +300,7 @@ static void test_statuses(const struct sink *s)
     is_int(post(s, "/hook", NULL, "{}", 2, &reply), 429, "429");
     contains(reply.headers, "retry-after: 7\r\n", "Retry-After in seconds");
     http_reply_free(&reply);
-    line = last_received(s);
+    line = sink_last_received(s);
     is_int(line_int(line, "answer", "status"), 429, "the record says what was answered");
     is_str(json_string_value(json_object_get(json_object_get(line, "answer"), "retry_after")),
            "7", "and the Retry-After");
@@ -354,7 +342,7 @@ static void test_delay(const struct sink *s)
     started = now_ms();
     is_int(post_text(s, "/slow", "x"), 200, "a delayed answer");
     ok(now_ms() - started >= 400, "it came after %ld ms (>= 400)", now_ms() - started);
-    line = last_received(s);
+    line = sink_last_received(s);
     is_int(line_int(line, "answer", "delay_ms"), 400, "the record has the delay");
     json_decref(line);
     ok(sink_set_mode(s, "{}") == 0, "back to the default mode");
@@ -378,7 +366,7 @@ static void test_record_binary(const struct sink *s)
     is_int(post(s, "/binary/path?q=1", headers, body, sizeof(body), &reply), 200,
            "a binary event");
     http_reply_free(&reply);
-    line = last_received(s);
+    line = sink_last_received(s);
     is_str(json_string_value(json_object_get(line, "method")), "POST", "method recorded");
     is_str(json_string_value(json_object_get(line, "path")), "/binary/path?q=1",
            "path and query recorded");
@@ -417,7 +405,7 @@ static void test_record_structured(const struct sink *s)
 
     is_int(post(s, "/structured", headers, event, strlen(event), &reply), 200, "structured");
     http_reply_free(&reply);
-    line = last_received(s);
+    line = sink_last_received(s);
     is_str(json_string_value(json_object_get(line, "body")), event, "the body as the exact text");
     is_str(sink_line_header(line, "content-type"),
            "application/cloudevents+json; charset=utf-8", "its content type");
@@ -425,7 +413,7 @@ static void test_record_structured(const struct sink *s)
 
     is_int(post(s, "/empty", NULL, "", 0, &reply), 200, "an empty body");
     http_reply_free(&reply);
-    line = last_received(s);
+    line = sink_last_received(s);
     is_str(json_string_value(json_object_get(line, "body")), "", "recorded empty");
     got = sink_line_body(line, &len);
     is_int(len, 0, "no bytes");
@@ -434,7 +422,7 @@ static void test_record_structured(const struct sink *s)
 
     ok(sink_set_mode(s, "{}") == 0 && stat_of(s, "requests") > 0, "control requests...");
     is_int(sink_received(s, NULL), before + 2, "...are not recorded");
-    line = last_received(s);
+    line = sink_last_received(s);
     is_int(line_int(line, "seq", NULL), sink_received(s, NULL), "seq numbers the requests");
     json_decref(line);
 }
@@ -476,7 +464,7 @@ static void test_chunked_and_continue(const struct sink *s)
 
     ex = exchange(curl, url, NULL, text, strlen(text), true, 5000);
     is_int(ex.status, 200, "a chunked body");
-    line = last_received(s);
+    line = sink_last_received(s);
     is_str(json_string_value(json_object_get(line, "body")), text, "decoded whole");
     is_str(sink_line_header(line, "transfer-encoding"), "chunked", "it was chunked");
     json_decref(line);
@@ -487,7 +475,7 @@ static void test_chunked_and_continue(const struct sink *s)
     is_int(ex.status, 200, "2 MiB with Expect: 100-continue");
     ok(ex.elapsed_ms < harness_ms(2500), "100 Continue came at once (%ld ms; curl would wait "
        "5 s for it)", ex.elapsed_ms);
-    line = last_received(s);
+    line = sink_last_received(s);
     got = sink_line_body(line, &len);
     ok(len == big_len && memcmp(got, big, big_len) == 0, "the 2 MiB body byte for byte");
     vane_free(got);
@@ -577,7 +565,7 @@ static void test_hang(const struct sink *s)
     is_int(ex.code, CURLE_OPERATION_TIMEDOUT, "the client's timeout fired");
     is_int(ex.status, 0, "no answer came");
     ok(ex.elapsed_ms >= 500, "after %ld ms (>= 500)", ex.elapsed_ms);
-    line = last_received(s);
+    line = sink_last_received(s);
     ok(json_is_true(json_object_get(json_object_get(line, "answer"), "hang")),
        "the record says it hung");
     is_str(json_string_value(json_object_get(line, "path")), "/hang", "and what arrived");

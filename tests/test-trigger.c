@@ -19,32 +19,14 @@
 #include "harness.h"
 #include "tap.h"
 
-static char *base; /* "http://127.0.0.1:PORT" of vaned */
-
-static json_t *call_json(const char *method, const char *path, const char *body, long *status)
-{
-    char *url = vane_asprintf("%s%s", base, path);
-    const char *headers[] = {"Content-Type: application/json", NULL};
-    struct http_call call = {method, url, headers, body, body ? strlen(body) : 0, HTTP_1_1};
-    struct http_reply reply;
-    json_t *parsed = NULL;
-
-    if (http_call(&call, &reply) == 0)
-        parsed = json_loads(reply.body ? reply.body : "", 0, NULL);
-    *status = reply.status;
-    if (*status >= 300)
-        tap_diag("%s %s: %ld %s", method, path, reply.status, reply.body ? reply.body : "");
-    http_reply_free(&reply);
-    vane_free(url);
-    return parsed;
-}
+static const char *base; /* vaned's URL: main's v.url, which follows it across restarts */
 
 static bool create_bus(const char *name, int eventlogs)
 {
     char *body = vane_asprintf("{\"name\":\"%s\",\"eventlog_count\":%d}", name, eventlogs);
     long status;
 
-    json_decref(call_json("POST", "/api/v1/eventbuses", body, &status));
+    json_decref(api_call(base, "POST", "/api/v1/eventbuses", body, &status));
     vane_free(body);
     return status == 201;
 }
@@ -53,7 +35,7 @@ static bool create_bus(const char *name, int eventlogs)
 static json_int_t create_sub(const char *json)
 {
     long status;
-    json_t *sub = call_json("POST", "/api/v1/subscriptions", json, &status);
+    json_t *sub = api_call(base, "POST", "/api/v1/subscriptions", json, &status);
     json_int_t id = status == 201 ? json_integer_value(json_object_get(sub, "id")) : 0;
 
     json_decref(sub);
@@ -62,68 +44,9 @@ static json_int_t create_sub(const char *json)
 
 static bool publish(const char *bus, const char *id, const char *type, const char *data)
 {
-    char *url = vane_asprintf("%s/gateway/%s", base, bus), *h_id = vane_asprintf("ce-id: %s", id);
-    char *h_type = vane_asprintf("ce-type: %s", type);
-    const char *headers[] = {"ce-specversion: 1.0", h_id, "ce-source: /test", h_type,
-                             "Content-Type: text/plain", NULL};
-    struct http_call call = {"POST", url, headers, data, strlen(data), HTTP_1_1};
-    struct http_reply reply;
-    bool ok = http_call(&call, &reply) == 0 && reply.status == 200;
-
-    http_reply_free(&reply);
-    vane_free(url);
-    vane_free(h_id);
-    vane_free(h_type);
-    return ok;
+    return api_publish(base, bus, &(struct test_event){.id = id, .type = type, .data = data});
 }
 
-static bool publish_many(const char *bus, const char *prefix, int count)
-{
-    for (int i = 0; i < count; i++) {
-        char id[64];
-
-        snprintf(id, sizeof(id), "%s-%d", prefix, i);
-        if (!publish(bus, id, "com.example.t", id))
-            return false;
-    }
-    return true;
-}
-
-/* How many distinct ce-id values with prefix the sink received (binary mode). */
-static size_t distinct_received(const struct sink *s, const char *prefix, size_t *total)
-{
-    json_t **lines = NULL, *seen = json_object();
-    size_t n = sink_received(s, &lines), count;
-
-    *total = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *id = sink_line_header(lines[i], "ce-id");
-
-        if (id != NULL && strncmp(id, prefix, strlen(prefix)) == 0) {
-            json_object_set_new(seen, id, json_true());
-            (*total)++;
-        }
-    }
-    count = json_object_size(seen);
-    json_decref(seen);
-    sink_lines_free(lines, n);
-    return count;
-}
-
-/* Waits until the sink has count distinct ids with prefix, or timeout. */
-static size_t wait_distinct(const struct sink *s, const char *prefix, size_t count, int timeout_ms)
-{
-    size_t got = 0, total;
-
-    for (int waited = 0; waited < harness_ms(timeout_ms); waited += 50) {
-        if ((got = distinct_received(s, prefix, &total)) >= count)
-            break;
-        usleep(50000);
-    }
-    return got;
-}
-
-/* A subscription from the earliest offset; top and config are more members, or "". */
 /* How many requests with ce-id id the sink answered, and how many of them 2xx. */
 static size_t answered(const struct sink *s, const char *id, size_t *accepted)
 {
@@ -158,6 +81,7 @@ static size_t wait_accepted(const struct sink *s, const char *id, int timeout_ms
     return accepted > 0 ? count : 0;
 }
 
+/* A subscription from the earliest offset; top and config are more members, or "". */
 static char *sub_json(const char *name, const char *bus, const struct sink *s, const char *top,
                       const char *config)
 {
@@ -177,10 +101,10 @@ static void test_binary(const struct sink *s)
     size_t n, total;
 
     ok(create_bus("b1", 2), "eventbus b1");
-    ok(publish_many("b1", "bin", 20), "20 events published");
+    ok(api_publish_many(base, "b1", "bin", 20), "20 events published");
     ok(create_sub(json) > 0, "a subscription from the earliest offset");
-    is_int((long)wait_distinct(s, "bin-", 20, 10000), 20, "the sink receives all 20");
-    distinct_received(s, "bin-", &total);
+    is_int((long)sink_wait_distinct_ids(s, "bin-", 20, 10000), 20, "the sink receives all 20");
+    sink_distinct_ids(s, "bin-", &total);
     n = sink_received(s, &lines);
     for (size_t i = 0; i < n; i++) {
         const char *id = sink_line_header(lines[i], "ce-id");
@@ -247,7 +171,7 @@ static void test_filters_and_modes(const struct sink *s)
 static void test_resend(const struct sink *s)
 {
     long status;
-    json_t *dead = call_json("GET", "/api/v1/subscriptions/dl/dead-letters", NULL, &status);
+    json_t *dead = api_call(base, "GET", "/api/v1/subscriptions/dl/dead-letters", NULL, &status);
     json_t *first = json_object_get(json_array_get(json_object_get(dead, "events"), 0), "event");
     json_t *answer;
     json_t **lines = NULL;
@@ -257,7 +181,7 @@ static void test_resend(const struct sink *s)
     is_int((long)json_array_size(json_object_get(dead, "events")), 1, "one dead letter");
     is_str(json_string_value(json_object_get(first, "id")), "dl-1", "the rejected event");
     json_decref(dead);
-    answer = call_json("POST", "/api/v1/subscriptions/dl/dead-letters/resend", "{}", &status);
+    answer = api_call(base, "POST", "/api/v1/subscriptions/dl/dead-letters/resend", "{}", &status);
     is_int(status, 202, "resend: 202");
     is_int((long)json_integer_value(json_object_get(answer, "resent")), 1, "resend: one sent");
     json_decref(answer);
@@ -292,7 +216,7 @@ static void test_retries_and_dead_letters(const struct sink *s)
     read = NULL;
     for (int waited = 0; waited < harness_ms(10000); waited += 100) {
         json_decref(read);
-        read = call_json("GET", "/api/v1/eventbuses/__dl_b3/events", NULL, &status);
+        read = api_call(base, "GET", "/api/v1/eventbuses/__dl_b3/events", NULL, &status);
         if (status == 200 && json_array_size(json_object_get(read, "events")) > 0)
             break;
         usleep(100000);
@@ -316,7 +240,7 @@ static json_t *first_dead_letter(const char *bus)
 
     for (int waited = 0; waited < harness_ms(10000); waited += 100) {
         json_decref(read);
-        read = call_json("GET", path, NULL, &status);
+        read = api_call(base, "GET", path, NULL, &status);
         if (status == 200 && json_array_size(json_object_get(read, "events")) > 0)
             break;
         usleep(100000);
@@ -377,7 +301,7 @@ static void test_batch(const struct sink *s)
     size_t n, events = 0, posts = 0;
 
     ok(create_bus("b7", 1), "eventbus b7");
-    ok(publish_many("b7", "batch", 30), "30 events published");
+    ok(api_publish_many(base, "b7", "batch", 30), "30 events published");
     ok(create_sub(json) > 0, "a batch-mode subscription, 10 per request");
     for (int waited = 0; waited < harness_ms(10000) && events < 30; waited += 100) {
         usleep(100000);
@@ -413,7 +337,7 @@ static void test_offsets(void)
 
     for (int waited = 0; waited < harness_ms(5000) && committed != 30; waited += 200) {
         json_decref(sub);
-        sub = call_json("GET", "/api/v1/subscriptions/batch", NULL, &status);
+        sub = api_call(base, "GET", "/api/v1/subscriptions/batch", NULL, &status);
         committed = json_integer_value(json_object_get(
             json_array_get(json_object_get(sub, "offsets"), 0), "offset"));
         usleep(200000);
@@ -494,7 +418,7 @@ static void test_ordered(const struct sink *s)
     bool in_order = true;
 
     ok(create_bus("b9", 1), "eventbus b9");
-    ok(publish_many("b9", "ord", 10), "10 events published");
+    ok(api_publish_many(base, "b9", "ord", 10), "10 events published");
     sink_set_mode(s, "{\"status\": 200, \"fail_first\": 3}");
     ok(create_sub(json) > 0, "an ordered subscription");
     for (int waited = 0; waited < harness_ms(15000) && n < 10; waited += 100) {
@@ -522,7 +446,7 @@ static void test_rate_limit(const struct sink *s)
     size_t n = 0;
 
     ok(create_bus("b10", 1), "eventbus b10");
-    ok(publish_many("b10", "slow", 40), "40 events published");
+    ok(api_publish_many(base, "b10", "slow", 40), "40 events published");
     ok(create_sub(json) > 0, "a subscription limited to 20 events/s");
     for (int waited = 0; waited < harness_ms(15000) && n < 40; waited += 100) {
         usleep(100000);
@@ -544,11 +468,11 @@ static void test_reset_back(const struct sink *s)
 
     sink_set_mode(s, "{\"hang\": true}");
     usleep(1500000); /* the delivered offsets are committed meanwhile */
-    json_decref(call_json("POST", "/api/v1/subscriptions/pause/reset-offset",
+    json_decref(api_call(base, "POST", "/api/v1/subscriptions/pause/reset-offset",
                           "{\"position\":\"earliest\"}", &status));
     is_int(status, 200, "reset-offset to the earliest");
     usleep(2500000); /* two commit intervals */
-    sub = call_json("GET", "/api/v1/subscriptions/pause", NULL, &status);
+    sub = api_call(base, "GET", "/api/v1/subscriptions/pause", NULL, &status);
     offset = json_integer_value(
         json_object_get(json_array_get(json_object_get(sub, "offsets"), 0), "offset"));
     is_int((long)offset, 0, "the committed offset stays at the reset (the sink hangs)");
@@ -565,11 +489,11 @@ static void test_disable_resume(const struct sink *s)
 
     ok(create_bus("b11", 1), "eventbus b11");
     ok(create_sub(json) > 0, "a subscription");
-    ok(publish_many("b11", "pause", 5), "5 events published");
+    ok(api_publish_many(base, "b11", "pause", 5), "5 events published");
     ok(wait_accepted(s, "pause-4", 5000) > 0, "delivered");
-    json_decref(call_json("POST", "/api/v1/subscriptions/pause/disable", NULL, &status));
+    json_decref(api_call(base, "POST", "/api/v1/subscriptions/pause/disable", NULL, &status));
     is_int(status, 200, "disabled at once (before the next second's commit)");
-    json_decref(call_json("POST", "/api/v1/subscriptions/pause/resume", NULL, &status));
+    json_decref(api_call(base, "POST", "/api/v1/subscriptions/pause/resume", NULL, &status));
     is_int(status, 200, "resumed");
     ok(publish("b11", "pause-5", "t", "x"), "one more published");
     ok(wait_accepted(s, "pause-5", 5000) > 0, "the new one is delivered");
@@ -585,7 +509,7 @@ static void test_observability(void)
     char *url = vane_asprintf("%s/metrics", base);
     struct http_reply reply;
     long status;
-    json_t *sub = call_json("GET", "/api/v1/subscriptions/bin", NULL, &status);
+    json_t *sub = api_call(base, "GET", "/api/v1/subscriptions/bin", NULL, &status);
     json_t *stats = json_object_get(sub, "stats");
 
     ok(json_is_true(json_object_get(stats, "running")), "stats: the subscription runs");
@@ -632,8 +556,6 @@ static void test_delayed(const char *dir, struct vaned *v, const struct sink *s)
     vaned_wait(v, harness_ms(5000));
     vaned_cleanup(v);
     ok(vaned_start(v, dir, NULL) == 0, "vaned restarts meanwhile");
-    vane_free(base);
-    base = vane_asprintf("http://%s", v->address);
     at = 0;
     for (int waited = 0; waited < harness_ms(10000) && at == 0; waited += 50) {
         usleep(50000);
@@ -653,16 +575,14 @@ static void test_kill(const char *dir, struct vaned *v, const struct sink *s)
     ok(create_bus("b4", 2), "eventbus b4");
     sink_set_mode(s, "{\"status\": 200, \"delay_ms\": 5}");
     ok(create_sub(json) > 0, "a subscription to deliver through a kill");
-    ok(publish_many("b4", "kill", 200), "200 events published");
+    ok(api_publish_many(base, "b4", "kill", 200), "200 events published");
     sink_wait_received(s, 40, 10000);
     kill(v->pid, SIGKILL);
     vaned_wait(v, harness_ms(5000));
     vaned_cleanup(v);
     ok(vaned_start(v, dir, NULL) == 0, "vaned starts again after kill -9");
-    vane_free(base);
-    base = vane_asprintf("http://%s", v->address);
-    got = wait_distinct(s, "kill-", 200, 20000);
-    distinct_received(s, "kill-", &total);
+    got = sink_wait_distinct_ids(s, "kill-", 200, 20000);
+    sink_distinct_ids(s, "kill-", &total);
     is_int((long)got, 200, "every event arrives at least once (%zu deliveries)", total);
     sink_set_mode(s, "{\"status\": 200}");
     vane_free(json);
@@ -678,7 +598,7 @@ int main(void)
         ok(false, "the sink and vaned start");
         return tap_done();
     }
-    base = vane_asprintf("http://%s", v.address);
+    base = v.url;
     test_binary(&s);
     test_filters_and_modes(&s);
     test_retries_and_dead_letters(&s);
@@ -702,7 +622,6 @@ int main(void)
     sink_stop(&s);
     unlink(record);
     vane_free(record);
-    vane_free(base);
     harness_rmtree(dir);
     return tap_done();
 }

@@ -1041,16 +1041,23 @@ static void test_subscription_change(const json_t *bus)
     vane_free(err);
 }
 
-static void test_subscription_delete(void)
+/* vanectl KIND delete NAME exits 0 saying so; a second time it exits 3, naming it. */
+static void check_delete(const char *kind, const char *name)
 {
-    char *out = NULL, *err = NULL;
+    char *out = NULL, *err = NULL, *naming = vane_asprintf("vanectl: %s delete %s: ", kind, name);
 
-    is_int(vanectl(&out, NULL, "subscription", "delete", "s1b"), 0, "delete exits 0");
+    is_int(vanectl(&out, NULL, kind, "delete", name), 0, "delete exits 0");
     contains(out, "DELETED  true", "saying it is deleted");
     vane_free(out);
-    is_int(vanectl(NULL, &err, "subscription", "delete", "s1b"), 3, "a second delete exits 3");
-    contains(err, "vanectl: subscription delete s1b: ", "naming it");
+    is_int(vanectl(NULL, &err, kind, "delete", name), 3, "a second delete exits 3");
+    contains(err, naming, "naming it");
     vane_free(err);
+    vane_free(naming);
+}
+
+static void test_subscription_delete(void)
+{
+    check_delete("subscription", "s1b");
     is_int(vanectl(NULL, NULL, "eventbus", "delete", "subs"), 0, "deleting the eventbus");
     is_int(vanectl(NULL, NULL, "subscription", "info", "s2"), 3, "deletes its subscriptions");
 }
@@ -1498,14 +1505,7 @@ static void test_connector_change(void)
 
 static void test_connector_delete(void)
 {
-    char *out = NULL, *err = NULL;
-
-    is_int(vanectl(&out, NULL, "connector", "delete", "web"), 0, "delete exits 0");
-    contains(out, "DELETED  true", "saying it is deleted");
-    vane_free(out);
-    is_int(vanectl(NULL, &err, "connector", "delete", "web"), 3, "a second delete exits 3");
-    contains(err, "vanectl: connector delete web: ", "naming it");
-    vane_free(err);
+    check_delete("connector", "web");
     is_int(vanectl(NULL, NULL, "connector", "delete", "out"), 0, "deleting the sink");
     is_int(vanectl(NULL, NULL, "eventbus", "delete", "feeds"), 0, "and its eventbus");
 }

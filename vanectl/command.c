@@ -267,6 +267,50 @@ int command_one_argument(const struct context *ctx, int argc, char **argv, const
     return command_usage_error(ctx, "expected one %s; got \"%s\" too", meta, argv[optind + 1]);
 }
 
+int command_no_arguments(struct context *ctx, int argc, char **argv)
+{
+    static const struct option no_options[] = {{NULL, 0, NULL, 0}};
+
+    if (command_getopt(ctx, argc, argv, no_options) != -1)
+        return VANECTL_EXIT_USAGE;
+    if (optind < argc)
+        return command_usage_error(ctx, "takes no arguments; got \"%s\"", argv[optind]);
+    return 0;
+}
+
+int command_name_only(struct context *ctx, int argc, char **argv, const char *meta,
+                      const char **value)
+{
+    static const struct option no_options[] = {{NULL, 0, NULL, 0}};
+
+    if (command_getopt(ctx, argc, argv, no_options) != -1)
+        return VANECTL_EXIT_USAGE;
+    return command_one_argument(ctx, argc, argv, meta, value);
+}
+
+int command_list(struct context *ctx, int argc, char **argv, const char *path,
+                 void (*print_table)(const struct client_reply *reply))
+{
+    int status = command_no_arguments(ctx, argc, argv);
+
+    return status != 0 ? status : command_call(ctx, NULL, "GET", path, NULL, print_table);
+}
+
+int command_on_name(struct context *ctx, int argc, char **argv, const char *prefix,
+                    const char *method, void (*print_table)(const struct client_reply *reply))
+{
+    const char *name = NULL;
+    char *path;
+    int status;
+
+    if ((status = command_name_only(ctx, argc, argv, "NAME", &name)) != 0)
+        return status;
+    path = command_path(prefix, name, "");
+    status = command_call(ctx, name, method, path, NULL, print_table);
+    vane_free(path);
+    return status;
+}
+
 char *command_path(const char *prefix, const char *name, const char *suffix)
 {
     char *segment = encode_url_component(name);
@@ -357,4 +401,9 @@ void command_print_answer(const struct client_reply *reply)
     fwrite(reply->text, 1, reply->text_len, stdout);
     if (reply->text_len > 0 && reply->text[reply->text_len - 1] != '\n')
         fputc('\n', stdout);
+}
+
+void command_print_object(const struct client_reply *reply)
+{
+    output_print(stdout, reply->body, OUTPUT_TABLE);
 }

@@ -401,33 +401,28 @@ static void print_connector(const struct client_reply *reply)
     json_decref(rows);
 }
 
+/* A connector as a row of `connector list`. */
+static json_t *connector_row(const json_t *c)
+{
+    return json_pack("{s:O?,s:o,s:O?,s:o,s:o,s:o,s:o,s:o,s:o}",
+                     "name", json_object_get(c, "name"),
+                     "kind", kind_text(c),
+                     "plugin", json_object_get(c, "plugin"),
+                     "target", target_text(c),
+                     "instances", range_text(c),
+                     "running", command_or_dash(json_object_get(status_of(c), "running")),
+                     "queued", command_or_dash(json_object_get(status_of(c), "queued")),
+                     "restarts", command_or_dash(json_object_get(status_of(c), "restarts")),
+                     "last_error", last_error_text(c, LAST_ERROR_WIDTH));
+}
+
 static void print_connectors(const struct client_reply *reply)
 {
     static const char *const columns[] = {"name", "kind", "plugin", "target", "instances",
                                           "running", "queued", "restarts", "last_error"};
-    json_t *rows = json_array();
-    const json_t *c;
-    size_t i;
 
-    json_array_foreach(json_object_get(reply->body, "connectors"), i, c)
-        json_array_append_new(
-            rows, json_pack("{s:O?,s:o,s:O?,s:o,s:o,s:o,s:o,s:o,s:o}",
-                            "name", json_object_get(c, "name"),
-                            "kind", kind_text(c),
-                            "plugin", json_object_get(c, "plugin"),
-                            "target", target_text(c),
-                            "instances", range_text(c),
-                            "running", command_or_dash(json_object_get(status_of(c), "running")),
-                            "queued", command_or_dash(json_object_get(status_of(c), "queued")),
-                            "restarts", command_or_dash(json_object_get(status_of(c), "restarts")),
-                            "last_error", last_error_text(c, LAST_ERROR_WIDTH)));
-    output_table(stdout, columns, sizeof(columns) / sizeof(columns[0]), rows);
-    json_decref(rows);
-}
-
-static void print_deleted(const struct client_reply *reply)
-{
-    output_print(stdout, reply->body, OUTPUT_TABLE);
+    output_table_of(stdout, columns, sizeof(columns) / sizeof(columns[0]),
+                    json_object_get(reply->body, "connectors"), connector_row);
 }
 
 /* ---- the commands ------------------------------------------------------------ */
@@ -498,38 +493,17 @@ static int scale_connector(struct context *ctx, int argc, char **argv)
 
 static int list_connectors(struct context *ctx, int argc, char **argv)
 {
-    static const struct option no_options[] = {{NULL, 0, NULL, 0}};
-
-    if (command_getopt(ctx, argc, argv, no_options) != -1)
-        return VANECTL_EXIT_USAGE;
-    if (optind < argc)
-        return command_usage_error(ctx, "takes no arguments; got \"%s\"", argv[optind]);
-    return command_call(ctx, NULL, "GET", COLLECTION, NULL, print_connectors);
-}
-
-/* info and delete: method on the connector's path, no body. */
-static int on_connector(struct context *ctx, int argc, char **argv, const char *method,
-                        void (*print_table)(const struct client_reply *))
-{
-    static const struct option no_options[] = {{NULL, 0, NULL, 0}};
-    const char *name = NULL;
-    int status;
-
-    if (command_getopt(ctx, argc, argv, no_options) != -1)
-        return VANECTL_EXIT_USAGE;
-    if ((status = command_one_argument(ctx, argc, argv, "NAME", &name)) != 0)
-        return status;
-    return call_on(ctx, name, method, NULL, print_table);
+    return command_list(ctx, argc, argv, COLLECTION, print_connectors);
 }
 
 static int show_connector(struct context *ctx, int argc, char **argv)
 {
-    return on_connector(ctx, argc, argv, "GET", print_connector);
+    return command_on_name(ctx, argc, argv, COLLECTION "/", "GET", print_connector);
 }
 
 static int delete_connector(struct context *ctx, int argc, char **argv)
 {
-    return on_connector(ctx, argc, argv, "DELETE", print_deleted);
+    return command_on_name(ctx, argc, argv, COLLECTION "/", "DELETE", command_print_object);
 }
 
 /* ---- the table ------------------------------------------------------------------ */

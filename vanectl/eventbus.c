@@ -91,16 +91,6 @@ static int read_settings(struct context *ctx, int argc, char **argv,
     return command_one_argument(ctx, argc, argv, "NAME", name);
 }
 
-/* Reads the NAME of a command that has no options. */
-static int read_name(struct context *ctx, int argc, char **argv, const char **name)
-{
-    static const struct option no_options[] = {{NULL, 0, NULL, 0}};
-
-    if (command_getopt(ctx, argc, argv, no_options) != -1)
-        return VANECTL_EXIT_USAGE;
-    return command_one_argument(ctx, argc, argv, "NAME", name);
-}
-
 /* A number of the answer as an unsigned value (0 when absent). */
 static uint64_t number_at(const json_t *object, const char *key)
 {
@@ -181,9 +171,8 @@ static void print_eventbus(const struct client_reply *reply)
 {
     static const char *const columns[] = {"eventlog", "first_offset", "next_offset", "events",
                                           "bytes", "segments", "first_time", "last_time"};
-    const json_t *eventbus = reply->body, *eventlog;
-    json_t *summary, *row, *rows;
-    size_t i;
+    const json_t *eventbus = reply->body;
+    json_t *summary, *row;
 
     /* The list's row, with the id after the name and the time of the last change. */
     summary = json_pack("{s:O?,s:O?}", "name", json_object_get(eventbus, "name"), "id",
@@ -192,12 +181,9 @@ static void print_eventbus(const struct client_reply *reply)
     json_object_set(summary, "updated", json_object_get(eventbus, "updated_at"));
     json_decref(row);
     output_print(stdout, summary, OUTPUT_TABLE);
-    rows = json_array();
-    json_array_foreach(json_object_get(eventbus, "eventlogs"), i, eventlog)
-        json_array_append_new(rows, eventlog_row(eventlog));
     fputc('\n', stdout);
-    output_table(stdout, columns, sizeof(columns) / sizeof(columns[0]), rows);
-    json_decref(rows);
+    output_table_of(stdout, columns, sizeof(columns) / sizeof(columns[0]),
+                    json_object_get(eventbus, "eventlogs"), eventlog_row);
     json_decref(summary);
 }
 
@@ -205,19 +191,9 @@ static void print_eventbuses(const struct client_reply *reply)
 {
     static const char *const columns[] = {"name", "eventlogs", "events", "bytes", "max_age",
                                           "max_bytes", "created", "description"};
-    json_t *rows = json_array();
-    const json_t *eventbus;
-    size_t i;
 
-    json_array_foreach(json_object_get(reply->body, "eventbuses"), i, eventbus)
-        json_array_append_new(rows, summary_row(eventbus));
-    output_table(stdout, columns, sizeof(columns) / sizeof(columns[0]), rows);
-    json_decref(rows);
-}
-
-static void print_deleted(const struct client_reply *reply)
-{
-    output_print(stdout, reply->body, OUTPUT_TABLE);
+    output_table_of(stdout, columns, sizeof(columns) / sizeof(columns[0]),
+                    json_object_get(reply->body, "eventbuses"), summary_row);
 }
 
 static int create_eventbus(struct context *ctx, int argc, char **argv)
@@ -236,39 +212,17 @@ static int create_eventbus(struct context *ctx, int argc, char **argv)
 
 static int list_eventbuses(struct context *ctx, int argc, char **argv)
 {
-    static const struct option no_options[] = {{NULL, 0, NULL, 0}};
-
-    if (command_getopt(ctx, argc, argv, no_options) != -1)
-        return VANECTL_EXIT_USAGE;
-    if (optind < argc)
-        return command_usage_error(ctx, "takes no arguments; got \"%s\"", argv[optind]);
-    return command_call(ctx, NULL, "GET", "/api/v1/eventbuses", NULL, print_eventbuses);
-}
-
-/* info and delete: a method on the eventbus's own path, the answer printed by print_table. */
-static int on_eventbus(struct context *ctx, int argc, char **argv, const char *method,
-                       void (*print_table)(const struct client_reply *reply))
-{
-    const char *name = NULL;
-    char *path;
-    int status;
-
-    if ((status = read_name(ctx, argc, argv, &name)) != 0)
-        return status;
-    path = command_path("/api/v1/eventbuses/", name, "");
-    status = command_call(ctx, name, method, path, NULL, print_table);
-    vane_free(path);
-    return status;
+    return command_list(ctx, argc, argv, "/api/v1/eventbuses", print_eventbuses);
 }
 
 static int show_eventbus(struct context *ctx, int argc, char **argv)
 {
-    return on_eventbus(ctx, argc, argv, "GET", print_eventbus);
+    return command_on_name(ctx, argc, argv, "/api/v1/eventbuses/", "GET", print_eventbus);
 }
 
 static int delete_eventbus(struct context *ctx, int argc, char **argv)
 {
-    return on_eventbus(ctx, argc, argv, "DELETE", print_deleted);
+    return command_on_name(ctx, argc, argv, "/api/v1/eventbuses/", "DELETE", command_print_object);
 }
 
 static int update_eventbus(struct context *ctx, int argc, char **argv)

@@ -28,14 +28,11 @@
 
 static int run_status(struct context *ctx, int argc, char **argv)
 {
-    static const struct option no_options[] = {{NULL, 0, NULL, 0}};
     struct client_reply reply;
     int status;
 
-    if (command_getopt(ctx, argc, argv, no_options) != -1)
-        return VANECTL_EXIT_USAGE;
-    if (optind < argc)
-        return command_usage_error(ctx, "takes no arguments; got \"%s\"", argv[optind]);
+    if ((status = command_no_arguments(ctx, argc, argv)) != 0)
+        return status;
     client_request(&ctx->client, "GET", "/healthz", NULL, &reply);
     if ((status = command_answer(ctx, NULL, &reply)) == 0) {
         /* Not the answer as it came: it gains the endpoint asked. */

@@ -93,6 +93,19 @@ void output_table(FILE *out, const char *const *columns, size_t column_count,
     vane_free(width);
 }
 
+void output_table_of(FILE *out, const char *const *columns, size_t column_count,
+                     const json_t *items, json_t *(*row)(const json_t *item))
+{
+    json_t *rows = json_array();
+    const json_t *item;
+    size_t i;
+
+    json_array_foreach(items, i, item)
+        json_array_append_new(rows, row(item));
+    output_table(out, columns, column_count, rows);
+    json_decref(rows);
+}
+
 /* A table whose columns are the first row's keys. */
 static void print_rows(FILE *out, const json_t *array)
 {

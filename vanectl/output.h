@@ -31,4 +31,11 @@ void output_print(FILE *out, const json_t *value, enum output_format format);
 void output_table(FILE *out, const char *const *columns, size_t column_count,
                   const json_t *rows);
 
+/*
+ * output_table() of a row per element of items (an array; anything else
+ * gives no rows), each made by row(item) as a new object.
+ */
+void output_table_of(FILE *out, const char *const *columns, size_t column_count,
+                     const json_t *items, json_t *(*row)(const json_t *item));
+
 #endif

@@ -13,12 +13,6 @@
 #include "core/alloc.h"
 #include "vanectl.h"
 
-/* A cell that shows something even when the answer has nothing there. */
-static json_t *or_dash(const json_t *value)
-{
-    return value != NULL ? json_incref((json_t *)value) : json_string("-");
-}
-
 static void print_plugins(const struct client_reply *reply)
 {
     static const char *const columns[] = {"name", "kind", "version", "file"};
@@ -38,7 +32,7 @@ static json_t *option_row(const json_t *option)
 {
     return json_pack("{s:O?, s:O?, s:o, s:O?, s:O?, s:O?}", "name",
                      json_object_get(option, "name"), "type", json_object_get(option, "type"),
-                     "default", or_dash(json_object_get(option, "default")), "required",
+                     "default", command_or_dash(json_object_get(option, "default")), "required",
                      json_object_get(option, "required"), "secret",
                      json_object_get(option, "secret"), "doc", json_object_get(option, "doc"));
 }
@@ -47,49 +41,28 @@ static void print_plugin(const struct client_reply *reply)
 {
     static const char *const columns[] = {"name", "type", "default", "required", "secret",
                                           "doc"};
-    const json_t *options = json_object_get(reply->body, "options"), *option;
-    json_t *summary = json_deep_copy(reply->body), *rows = json_array();
-    size_t i;
+    const json_t *options = json_object_get(reply->body, "options");
+    json_t *summary = json_deep_copy(reply->body);
 
     json_object_del(summary, "options");
     output_print(stdout, summary, OUTPUT_TABLE);
-    json_array_foreach(options, i, option)
-        json_array_append_new(rows, option_row(option));
     fputc('\n', stdout);
-    if (json_array_size(rows) > 0)
-        output_table(stdout, columns, sizeof(columns) / sizeof(columns[0]), rows);
+    if (json_array_size(options) > 0)
+        output_table_of(stdout, columns, sizeof(columns) / sizeof(columns[0]), options,
+                        option_row);
     else
         fputs("(no options)\n", stdout);
-    json_decref(rows);
     json_decref(summary);
 }
 
 static int list_plugins(struct context *ctx, int argc, char **argv)
 {
-    static const struct option no_options[] = {{NULL, 0, NULL, 0}};
-
-    if (command_getopt(ctx, argc, argv, no_options) != -1)
-        return VANECTL_EXIT_USAGE;
-    if (optind < argc)
-        return command_usage_error(ctx, "takes no arguments; got \"%s\"", argv[optind]);
-    return command_call(ctx, NULL, "GET", "/api/v1/plugins", NULL, print_plugins);
+    return command_list(ctx, argc, argv, "/api/v1/plugins", print_plugins);
 }
 
 static int show_plugin(struct context *ctx, int argc, char **argv)
 {
-    static const struct option no_options[] = {{NULL, 0, NULL, 0}};
-    const char *name = NULL;
-    char *path;
-    int status;
-
-    if (command_getopt(ctx, argc, argv, no_options) != -1)
-        return VANECTL_EXIT_USAGE;
-    if ((status = command_one_argument(ctx, argc, argv, "NAME", &name)) != 0)
-        return status;
-    path = command_path("/api/v1/plugins/", name, "");
-    status = command_call(ctx, name, "GET", path, NULL, print_plugin);
-    vane_free(path);
-    return status;
+    return command_on_name(ctx, argc, argv, "/api/v1/plugins/", "GET", print_plugin);
 }
 
 const struct command plugin_commands[] = {

@@ -44,63 +44,33 @@ static json_t *error_cell(const json_t *script)
 
 static json_t *script_row(const json_t *script)
 {
-    const json_t *loaded = json_object_get(script, "loaded_at");
-
     return json_pack("{s:O?, s:O?, s:o, s:O?, s:O?, s:o, s:o}", "name",
                      json_object_get(script, "name"), "status",
                      json_object_get(script, "status"), "functions",
                      functions_cell(json_object_get(script, "functions")), "calls",
                      json_object_get(script, "calls"), "errors",
                      json_object_get(script, "errors"), "loaded",
-                     json_is_string(loaded) ? json_incref((json_t *)loaded) : json_string("-"),
-                     "error", error_cell(script));
+                     command_or_dash(json_object_get(script, "loaded_at")), "error",
+                     error_cell(script));
 }
 
 static void print_scripts(const struct client_reply *reply)
 {
     static const char *const columns[] = {"name", "status", "functions", "calls", "errors",
                                           "loaded", "error"};
-    const json_t *script;
-    json_t *rows = json_array();
-    size_t i;
 
-    json_array_foreach(json_object_get(reply->body, "scripts"), i, script)
-        json_array_append_new(rows, script_row(script));
-    output_table(stdout, columns, sizeof(columns) / sizeof(columns[0]), rows);
-    json_decref(rows);
-}
-
-static void print_script(const struct client_reply *reply)
-{
-    output_print(stdout, reply->body, OUTPUT_TABLE);
+    output_table_of(stdout, columns, sizeof(columns) / sizeof(columns[0]),
+                    json_object_get(reply->body, "scripts"), script_row);
 }
 
 static int list_scripts(struct context *ctx, int argc, char **argv)
 {
-    static const struct option no_options[] = {{NULL, 0, NULL, 0}};
-
-    if (command_getopt(ctx, argc, argv, no_options) != -1)
-        return VANECTL_EXIT_USAGE;
-    if (optind < argc)
-        return command_usage_error(ctx, "takes no arguments; got \"%s\"", argv[optind]);
-    return command_call(ctx, NULL, "GET", "/api/v1/scripts", NULL, print_scripts);
+    return command_list(ctx, argc, argv, "/api/v1/scripts", print_scripts);
 }
 
 static int show_script(struct context *ctx, int argc, char **argv)
 {
-    static const struct option no_options[] = {{NULL, 0, NULL, 0}};
-    const char *name = NULL;
-    char *path;
-    int status;
-
-    if (command_getopt(ctx, argc, argv, no_options) != -1)
-        return VANECTL_EXIT_USAGE;
-    if ((status = command_one_argument(ctx, argc, argv, "NAME", &name)) != 0)
-        return status;
-    path = command_path("/api/v1/scripts/", name, "");
-    status = command_call(ctx, name, "GET", path, NULL, print_script);
-    vane_free(path);
-    return status;
+    return command_on_name(ctx, argc, argv, "/api/v1/scripts/", "GET", command_print_object);
 }
 
 const struct command script_commands[] = {

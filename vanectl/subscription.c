@@ -348,30 +348,25 @@ static void print_subscription(const struct client_reply *reply)
     json_decref(rows);
 }
 
+/* A subscription as a row of `subscription list`. */
+static json_t *subscription_row(const json_t *s)
+{
+    return json_pack("{s:O?,s:O?,s:O?,s:o,s:o,s:O?,s:O?}", "id", json_object_get(s, "id"),
+                     "name", json_object_get(s, "name"), "eventbus",
+                     json_object_get(s, "eventbus"), "sink",
+                     command_or_dash(json_object_get(s, "sink")), "mode",
+                     command_or_dash(setting_at(s, "protocol_settings", "delivery_mode")),
+                     "disabled", json_object_get(s, "disabled"), "created",
+                     json_object_get(s, "created_at"));
+}
+
 static void print_subscriptions(const struct client_reply *reply)
 {
     static const char *const columns[] = {"id", "name", "eventbus", "sink", "mode", "disabled",
                                           "created"};
-    json_t *rows = json_array();
-    const json_t *s;
-    size_t i;
 
-    json_array_foreach(json_object_get(reply->body, "subscriptions"), i, s)
-        json_array_append_new(
-            rows, json_pack("{s:O?,s:O?,s:O?,s:o,s:o,s:O?,s:O?}", "id", json_object_get(s, "id"),
-                            "name", json_object_get(s, "name"), "eventbus",
-                            json_object_get(s, "eventbus"), "sink",
-                            command_or_dash(json_object_get(s, "sink")), "mode",
-                            command_or_dash(setting_at(s, "protocol_settings", "delivery_mode")),
-                            "disabled", json_object_get(s, "disabled"), "created",
-                            json_object_get(s, "created_at")));
-    output_table(stdout, columns, sizeof(columns) / sizeof(columns[0]), rows);
-    json_decref(rows);
-}
-
-static void print_deleted(const struct client_reply *reply)
-{
-    output_print(stdout, reply->body, OUTPUT_TABLE);
+    output_table_of(stdout, columns, sizeof(columns) / sizeof(columns[0]),
+                    json_object_get(reply->body, "subscriptions"), subscription_row);
 }
 
 /* ---- the commands ------------------------------------------------------------ */
@@ -445,15 +440,10 @@ static int call_on(const struct context *ctx, const char *ref, const char *metho
 static int on_subscription(struct context *ctx, int argc, char **argv, const char *method,
                            const char *suffix, void (*print_table)(const struct client_reply *))
 {
-    static const struct option no_options[] = {{NULL, 0, NULL, 0}};
     const char *ref = NULL;
-    int status;
+    int status = command_name_only(ctx, argc, argv, "ID|NAME", &ref);
 
-    if (command_getopt(ctx, argc, argv, no_options) != -1)
-        return VANECTL_EXIT_USAGE;
-    if ((status = command_one_argument(ctx, argc, argv, "ID|NAME", &ref)) != 0)
-        return status;
-    return call_on(ctx, ref, method, suffix, NULL, print_table);
+    return status != 0 ? status : call_on(ctx, ref, method, suffix, NULL, print_table);
 }
 
 static int show_subscription(struct context *ctx, int argc, char **argv)
@@ -473,7 +463,7 @@ static int resume_subscription(struct context *ctx, int argc, char **argv)
 
 static int delete_subscription(struct context *ctx, int argc, char **argv)
 {
-    return on_subscription(ctx, argc, argv, "DELETE", "", print_deleted);
+    return on_subscription(ctx, argc, argv, "DELETE", "", command_print_object);
 }
 
 static int update_subscription(struct context *ctx, int argc, char **argv)

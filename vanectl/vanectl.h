@@ -9,8 +9,10 @@
  * event.c, subscription.c, connector.c, plugin.c).  command.c walks the
  * tables: it finds the command named on the command line, prints help from
  * the same rows, turns an option's value into a member of a request's JSON
- * (command_set_text, command_set_count), and turns each HTTP answer into
- * one line on stderr and an exit code.
+ * (command_set_text, command_set_count), runs the commands every
+ * collection has alike (command_list, command_on_name: list, info,
+ * delete), and turns each HTTP answer into one line on stderr and an exit
+ * code.
  */
 #ifndef VANECTL_VANECTL_H
 #define VANECTL_VANECTL_H
@@ -133,6 +135,33 @@ int command_getopt(struct context *ctx, int argc, char **argv, const struct opti
 int command_one_argument(const struct context *ctx, int argc, char **argv, const char *meta,
                          const char **value);
 
+/*
+ * Reads the options of a command that has none of its own (the global ones
+ * may still come) and requires no argument.  Returns 0, or an exit status
+ * (said on stderr).
+ */
+int command_no_arguments(struct context *ctx, int argc, char **argv);
+
+/*
+ * Reads the options of a command that has none of its own and its one
+ * argument, called meta in the error ("NAME", "ID|NAME").  Returns 0 with
+ * *value set, or an exit status (said on stderr).
+ */
+int command_name_only(struct context *ctx, int argc, char **argv, const char *meta,
+                      const char **value);
+
+/* A list command: no arguments, then GET path, the answer printed by print_table. */
+int command_list(struct context *ctx, int argc, char **argv, const char *path,
+                 void (*print_table)(const struct client_reply *reply));
+
+/*
+ * info and delete: the one argument NAME, then method on prefix + NAME
+ * ("/api/v1/plugins/" + the name percent-encoded), no body, the answer
+ * printed by print_table.
+ */
+int command_on_name(struct context *ctx, int argc, char **argv, const char *prefix,
+                    const char *method, void (*print_table)(const struct client_reply *reply));
+
 /* prefix + name percent-encoded as one URL path segment + suffix; free with vane_free(). */
 char *command_path(const char *prefix, const char *name, const char *suffix);
 
@@ -160,5 +189,9 @@ int command_call(const struct context *ctx, const char *subject, const char *met
 
 /* Prints the broker's answer as it came. */
 void command_print_answer(const struct client_reply *reply);
+
+/* Prints the broker's answer, an object, as KEY VALUE rows (a print_table for
+ * command_call: delete's answer, an item shown as it is). */
+void command_print_object(const struct client_reply *reply);
 
 #endif

@@ -170,7 +170,7 @@ static struct event *next_slot(struct script_output *out)
 /* Reads the event table at idx into the next slot of the output. */
 static void read_one(lua_State *L, int idx, struct call *c, const char *what)
 {
-    script_event_read(L, idx, c->in, next_slot(c->out), c->arena,
+    script_event_read(L, idx, c->in, next_slot(c->out), c->arena, c->out->borrow,
                       &c->version->sandbox.json, what);
     c->out->count++;
 }

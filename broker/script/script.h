@@ -81,18 +81,23 @@ int script_filter(struct script_handle *handle, const struct event *event, bool 
 struct script_output {
     struct event *events;
     size_t count;
-    size_t cap; /* slots allocated; each keeps its attribute array for reuse */
+    size_t cap;  /* slots allocated; each keeps its attribute array for reuse */
+    bool borrow; /* set by the caller: see script_transform */
 };
 
-#define SCRIPT_OUTPUT_INIT {NULL, 0, 0}
+#define SCRIPT_OUTPUT_INIT {NULL, 0, 0, false}
 
 /*
  * Runs transform(event) on in (borrowed for the call) and sets out to the
  * events it returned: one, a list of up to SCRIPT_FANOUT_MAX (fan-out), or
  * none (nil: drop).  Every name, value and data byte of out's events is a
- * copy in arena, which the caller frees once it is done with them; out's
- * arrays are out's own (script_output_free).  Returns 0, or VANE_ELUA with
- * err (out->count is then 0).
+ * copy in arena, which the caller frees once it is done with them -- except,
+ * when out->borrow is set, those the script left as they were in in (names
+ * of in's attributes, their values, data never read): these point into in's
+ * bytes, which the caller then keeps as long as out's events (the trigger's
+ * delivery path, where in points into the batch read, saves the copies).
+ * out's arrays are out's own (script_output_free).  Returns 0, or VANE_ELUA
+ * with err (out->count is then 0).
  */
 int script_transform(struct script_handle *handle, const struct event *in,
                      struct vane_arena *arena, struct script_output *out, char *err,

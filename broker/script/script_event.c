@@ -10,7 +10,6 @@
  * the event does not have is stored in the table itself, as any Lua table
  * would.  The hidden keys:
  *
- *     generation_key   which call the table belongs to (below)
  *     override_key     a table: attribute name -> new value, or DELETED
  *     data_key         the data once read or assigned (or DELETED)
  *     json_text_key    data that was a bare JSON string: its text
@@ -20,9 +19,12 @@
  * event as they are, without a round trip through Lua, and need no check.
  *
  * The table answers from the event only during the call it was passed to
- * (sandbox->current_event, matched by generation): afterwards the event
- * may be gone, and a table kept in a global says so instead of reading
- * freed memory.  pairs() and the JSON encoder (__plain) see a plain copy.
+ * (sandbox->current_event, whose table is sandbox->current_table): afterwards
+ * the event may be gone, and a table kept in a global says so instead of
+ * reading freed memory.  The table is known by its address: a table kept
+ * past its call is alive, so no later table can have that address while it
+ * could be asked, and one no longer alive cannot be asked.  pairs() and the
+ * JSON encoder (__plain) see a plain copy.
  *
  * Data is decoded on first read, lazily (script_json_decode_lazy): its
  * nested objects and arrays are read only when used, and written back as
@@ -57,7 +59,6 @@
 
 /* Registry and hidden-key addresses. */
 static const char event_metatable_key = 'e';
-static const char generation_key = 'g';
 static const char override_key = 'o';
 static const char data_key = 'd';
 static const char json_text_key = 'j';
@@ -138,12 +139,8 @@ static bool is_event_table(lua_State *L, int t)
 static const struct event *event_of(lua_State *L, int t)
 {
     struct script_sandbox *sb = script_sandbox_of(L);
-    lua_Integer generation;
 
-    lua_rawgetp(L, t, &generation_key);
-    generation = lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    if (sb->current_event == NULL || generation != sb->generation)
+    if (sb->current_event == NULL || lua_topointer(L, t) != sb->current_table)
         luaL_error(L, "this event table belongs to an earlier call, whose event is gone; "
                       "keep a copy instead (for k, v in pairs(event) do copy[k] = v end)");
     return sb->current_event;
@@ -156,10 +153,8 @@ void script_event_push(lua_State *L, const struct event *event)
     struct script_sandbox *sb = script_sandbox_of(L);
 
     sb->current_event = event;
-    sb->generation++;
-    lua_createtable(L, 0, 4); /* generation, data, and room for two new attributes */
-    lua_pushinteger(L, sb->generation);
-    lua_rawsetp(L, -2, &generation_key);
+    lua_createtable(L, 0, 4); /* data, overrides, and room for two new attributes */
+    sb->current_table = lua_topointer(L, -1);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &event_metatable_key);
     lua_setmetatable(L, -2);
 }
@@ -352,6 +347,7 @@ struct reading {
     const struct event *in;
     struct event *out;
     struct vane_arena *arena;
+    bool borrow;    /* in's bytes may be pointed at (script_event_read) */
     struct script_json_scratch *scratch;
     const char *what;
     bool raw_inputs; /* proxy: a raw key names one of in's attributes (rawset) */
@@ -423,7 +419,9 @@ static bool read_data(struct reading *r)
     int type;
 
     if (!push_result_data(r)) { /* a proxy's data, never read nor assigned */
-        if (r->in->has_data)
+        if (r->in->has_data && r->borrow)
+            event_set_data(r->out, r->in->data.ptr, r->in->data.len);
+        else if (r->in->has_data)
             set_data_copy(r, r->in->data.ptr, r->in->data.len);
         return false;
     }
@@ -446,13 +444,15 @@ static bool read_data(struct reading *r)
 
 /* ---- table -> event: attributes ------------------------------------------------------------ */
 
+/* name is in's own when name_is_in's (and then borrowed if the reading may). */
 static void add_attr(struct reading *r, const char *name, size_t len, struct event_value *v,
-                     bool left_alone)
+                     bool left_alone, bool name_is_ins)
 {
     if (r->out->attr_count < TRACKED_ATTRS_MAX)
         r->left_alone[r->out->attr_count] = left_alone;
     r->changed |= !left_alone;
-    event_add(r->out, vane_arena_strndup(r->arena, name, len), len, v);
+    event_add(r->out, name_is_ins && r->borrow ? name : vane_arena_strndup(r->arena, name, len),
+              len, v);
 }
 
 static void copy_bytes(struct reading *r, struct event_value *v, const char *s, size_t len)
@@ -466,9 +466,9 @@ static void add_left_alone(struct reading *r, const struct event_attr *was)
 {
     struct event_value v = was->value;
 
-    if (v.type != EVENT_BOOLEAN && v.type != EVENT_INTEGER)
+    if (v.type != EVENT_BOOLEAN && v.type != EVENT_INTEGER && !r->borrow)
         copy_bytes(r, &v, was->value.u.bytes.ptr, was->value.u.bytes.len);
-    add_attr(r, was->name.ptr, was->name.len, &v, true);
+    add_attr(r, was->name.ptr, was->name.len, &v, true, true);
 }
 
 /* The value at the top as an attribute of the type it has in the input. */
@@ -500,7 +500,7 @@ static void add_typed(struct reading *r, const struct event_attr *was)
         s = lua_tolstring(L, -1, &len);
         copy_bytes(r, &v, s, len);
     }
-    add_attr(r, name, was->name.len, &v, false);
+    add_attr(r, name, was->name.len, &v, false, true);
 }
 
 enum attr_state {
@@ -582,7 +582,7 @@ static void add_by_value(struct reading *r, const char *name, size_t len)
         read_fail(L, "%s: attribute %s: expected a string, an integer or a boolean; got a %s",
                   r->what, name, luaL_typename(L, -1));
     }
-    add_attr(r, name, len, &v, false);
+    add_attr(r, name, len, &v, false, false);
 }
 
 struct new_name {
@@ -739,11 +739,11 @@ static void check_event(struct reading *r)
 }
 
 void script_event_read(lua_State *L, int idx, const struct event *in, struct event *out,
-                       struct vane_arena *arena, struct script_json_scratch *scratch,
-                       const char *what)
+                       struct vane_arena *arena, bool borrow,
+                       struct script_json_scratch *scratch, const char *what)
 {
     struct reading r = {.L = L, .t = lua_absindex(L, idx), .in = in, .out = out,
-                        .arena = arena, .scratch = scratch, .what = what};
+                        .arena = arena, .borrow = borrow, .scratch = scratch, .what = what};
     struct new_name names[NEW_ATTRS_MAX];
     size_t count;
     bool new_json;

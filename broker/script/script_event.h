@@ -55,12 +55,13 @@ void script_event_push(lua_State *L, const struct event *event);
 
 /*
  * Fills out (reset first) from the table at idx, typing attributes after
- * in.  Names, values and data are copies in arena.  what names the table in
- * errors ("transform's result", "event 2 of transform's result"), which
- * are raised as Lua errors.
+ * in.  Names, values and data are copies in arena; with borrow, those that
+ * are in's as they were point into in's bytes instead.  what names the
+ * table in errors ("transform's result", "event 2 of transform's result"),
+ * which are raised as Lua errors.
  */
 void script_event_read(lua_State *L, int idx, const struct event *in, struct event *out,
-                       struct vane_arena *arena, struct script_json_scratch *scratch,
-                       const char *what);
+                       struct vane_arena *arena, bool borrow,
+                       struct script_json_scratch *scratch, const char *what);
 
 #endif

@@ -446,8 +446,14 @@ static void encode_value(struct encoder *e, int idx)
 void script_json_encode(lua_State *L, int idx, struct script_json_scratch *scratch,
                         const char *what)
 {
-    struct encoder e = {.L = L, .s = scratch, .what = what, .depth = 0};
+    struct encoder e;
 
+    /* Field by field: path[] is written before it is read, and zeroing it
+     * (3 KiB) cost more than encoding a small object. */
+    e.L = L;
+    e.s = scratch;
+    e.what = what;
+    e.depth = 0;
     vane_buf_reset(&scratch->text);
     scratch->nkeys = 0;
     encode_value(&e, lua_absindex(L, idx));

@@ -341,7 +341,7 @@ int script_sandbox_open(struct script_sandbox *sb, const char *display,
         goto too_small;
     }
     /* Transforms make short-lived tables by the million: the generational mode suits them. */
-    lua_gc(L, LUA_GCGEN, 100, 0);
+    lua_gc(L, LUA_GCGEN, 0, 0);
     sb->L = L;
     return 0;
 
@@ -390,6 +390,7 @@ static int finish(struct script_sandbox *sb, int status, char *err, size_t errle
     }
     lua_settop(sb->L, 0);
     sb->current_event = NULL; /* the caller's event may go now */
+    sb->current_table = NULL;
     return rc;
 }
 

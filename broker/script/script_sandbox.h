@@ -65,7 +65,7 @@ struct script_sandbox {
     struct script_json_scratch json;
     const struct event *current_event; /* of the call running (script_event.h), or NULL */
     const void *event_metatable;       /* script_event.c's, by address */
-    lua_Integer generation;            /* counts the events pushed */
+    const void *current_table;         /* its event table (by address), or NULL */
 };
 
 /*

@@ -210,6 +210,10 @@ int external_transform_open(const struct external_env *env, const json_t *spec,
         vane_free(t);
         return rc;
     }
+    /* The worker keeps the record the event was read from until the
+     * events made of it are encoded: what the script left alone needs no
+     * copy (script.h). */
+    t->ext.output.borrow = true;
     *out = t;
     return 0;
 }

@@ -106,6 +106,7 @@ struct worker {
     struct external_transform *external; /* a Lua or plugin transformer instead */
     struct event_list ready;   /* fill_delivery()'s events, kept for their arrays */
     struct event scratch;      /* fill_delivery()'s record being read, likewise */
+    struct eventlog_batch batch; /* read_lane()'s, kept for its buffers while reads find events */
     struct lane lanes[CONTROLLER_MAX_EVENTLOGS];
     uint32_t lane_count;
     struct lane resend; /* dead letters sent again: no eventlog, nothing to settle */
@@ -620,13 +621,16 @@ static struct delivery *delivery_new(struct worker *w, struct lane *lane, size_t
 /* The events as records, for a sink connector (which gets events, not HTTP requests). */
 static void encode_routed(struct delivery *d, const struct event *events, size_t count)
 {
-    for (size_t i = 0; i < count; i++) {
-        size_t size = record_size(&events[i]);
+    size_t total = 0;
 
-        vane_buf_reserve(&d->routed_records, size);
-        record_encode(&events[i], d->routed_records.data + d->routed_records.len);
-        record_seal(d->routed_records.data + d->routed_records.len, 0, 0, 0, 0);
-        d->routed_records.len += size;
+    for (size_t i = 0; i < count; i++)
+        total += record_size(&events[i]);
+    vane_buf_reserve(&d->routed_records, total); /* once: growing it copied it again and again */
+    for (size_t i = 0; i < count; i++) {
+        char *at = d->routed_records.data + d->routed_records.len;
+
+        d->routed_records.len += record_encode(&events[i], at);
+        record_seal(at, 0, 0, 0, 0);
     }
     d->routed_count = count;
 }
@@ -793,6 +797,17 @@ static void gather(struct delivery *d, const struct record_view *rec)
     vane_buf_append(&d->records, rec->base, rec->size);
 }
 
+/* Room in d for the records [from, from + want) of batch at most, made at once. */
+static void reserve_records(struct delivery *d, const struct eventlog_batch *batch, size_t from,
+                            size_t want)
+{
+    size_t bytes = 0;
+
+    for (size_t i = from; i < batch->count && i - from < want; i++)
+        bytes += batch->records[i].size;
+    vane_buf_reserve(&d->records, bytes);
+}
+
 /*
  * Fills one delivery from batch records [*i, count): up to batch_size
  * events, fewer when one fails its transformation (it then goes alone, to
@@ -813,6 +828,7 @@ static void fill_delivery(struct worker *w, struct lane *lane, const struct even
     struct vane_arena arena = VANE_ARENA_INIT;
 
     events->count = 0;
+    reserve_records(d, batch, *i, want);
     while (*i < batch->count && d->count < want) {
         const struct record_view *rec = &batch->records[*i];
         char error[sizeof(d->last_error)];
@@ -869,29 +885,33 @@ static size_t read_count(const struct worker *w, const struct lane *lane)
     return n;
 }
 
-/* Reads what the lane can take and sends it; false when nothing was taken. */
+/*
+ * Reads what the lane can take and sends it; false when nothing was taken.
+ * The batch is the worker's: its buffers serve read after read while the
+ * lanes are busy (each read made them anew, growing them as it went), and
+ * go when a read finds nothing, so an idle subscription holds none.  The
+ * events made of a read point into it until their delivery is launched.
+ */
 static bool read_lane(struct worker *w, struct lane *lane)
 {
-    struct eventlog_batch batch = EVENTLOG_BATCH_INIT;
+    struct eventlog_batch *batch = &w->batch;
     size_t n = read_count(w, lane), i = 0;
     size_t bytes = n * READ_BYTES_PER_EVENT < READ_MAX_BYTES ? n * READ_BYTES_PER_EVENT
                                                              : READ_MAX_BYTES;
 
     if (n == 0)
         return false;
-    if (eventlog_read(lane->log, lane->next_read, n, bytes, &batch) != 0 ||
-        batch.count == 0) {
-        eventlog_batch_free(&batch);
+    if (eventlog_read(lane->log, lane->next_read, n, bytes, batch) != 0 || batch->count == 0) {
+        eventlog_batch_free(batch);
         return false;
     }
-    if (batch.records[0].offset > lane->next_read) { /* retention went past us */
+    if (batch->records[0].offset > lane->next_read) { /* retention went past us */
         memset(lane->settled, 0, w->window);
-        lane->committed = lane->next_read = batch.records[0].offset;
+        lane->committed = lane->next_read = batch->records[0].offset;
         w->offsets_moved = true;
     }
-    while (i < batch.count && has_room(w, lane))
-        fill_delivery(w, lane, &batch, &i);
-    eventlog_batch_free(&batch);
+    while (i < batch->count && has_room(w, lane))
+        fill_delivery(w, lane, batch, &i);
     return i > 0;
 }
 
@@ -959,6 +979,7 @@ static void worker_free(struct worker *w)
     external_transform_close(w->external);
     list_free(&w->ready);
     event_free(&w->scratch);
+    eventlog_batch_free(&w->batch);
     settings_free(&w->set);
     vane_free(w->name);
     vane_free(w->eventbus);

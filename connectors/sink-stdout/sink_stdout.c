@@ -21,6 +21,7 @@
 
 #include "../common/event_format.h"
 #include "../common/strbuf.h"
+#include "../common/write_all.h"
 
 enum line_format { FORMAT_JSON, FORMAT_TEXT };
 
@@ -124,22 +125,6 @@ static void format_text(struct sink_stdout *s, const struct vane_event *ev)
     strbuf_free(&value);
 }
 
-/* Writes the whole line with one write(2) when it can; 0 or -errno. */
-static int write_line(int fd, const char *bytes, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, bytes, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        bytes += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int deliver(void *state, const struct vane_event *ev, struct vane_delivery *d)
 {
     struct sink_stdout *s = state;
@@ -151,7 +136,7 @@ static int deliver(void *state, const struct vane_event *ev, struct vane_deliver
     else
         format_text(s, ev);
     strbuf_append(&s->line, "\n", 1);
-    rc = write_line(s->fd, s->line.data, s->line.len);
+    rc = write_all(s->fd, s->line.data, s->line.len);
     if (rc != 0) {
         s->host->log(s->self, VANE_PLUGIN_LOG_WARN, "write failed, the event will come again: %s",
                      strerror(-rc));

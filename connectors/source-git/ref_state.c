@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/write_all.h"
 #include "ref_state.h"
 
 int ref_state_load(const char *path, json_t **refs, struct strbuf *err)
@@ -58,21 +59,6 @@ static int sync_parent(const char *path)
         close(fd);
     free(copy);
     return rc;
-}
-
-static int write_all(int fd, const char *bytes, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, bytes, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        bytes += n;
-        len -= (size_t)n;
-    }
-    return 0;
 }
 
 int ref_state_save(const char *path, const char *repository, const json_t *refs,

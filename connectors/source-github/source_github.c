@@ -47,7 +47,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +54,7 @@
 #include <jansson.h>
 #include <vane/plugin.h>
 
+#include "../common/http_answer.h"
 #include "../common/strbuf.h"
 #include "delivery_log.h"
 #include "github_map.h"
@@ -110,31 +110,16 @@ static const struct {
 
 /* ---- answers ---------------------------------------------------------------- */
 
-static void reply_json(struct source_github *s, struct vane_http_reply *r, int status,
-                       json_t *doc, const char *extra_header)
-{
-    const char *headers[3] = {"Content-Type: application/json", extra_header, NULL};
-    char *body = json_dumps(doc, JSON_COMPACT);
-
-    s->host->http_reply(r, status, headers, body, strlen(body));
-    free(body);
-    json_decref(doc);
-}
-
-/* The broker's error body: {"error": {"status", "message"[, "field"]}}. */
+/* The broker's error body (http_answer.h), counted and logged as a refusal. */
 static void reply_error(struct source_github *s, struct vane_http_reply *r, int status,
                         const char *field, const char *message, const char *extra_header)
 {
-    json_t *error = json_pack("{s:i, s:s}", "status", status, "message", message);
+    json_t *doc = http_answer_error_body(status, field, message);
 
-    if (error == NULL) /* a message that is not UTF-8 (it quotes the client) */
-        error = json_pack("{s:i, s:s}", "status", status, "message", "bad request");
-    if (field != NULL)
-        json_object_set_new(error, "field", json_string(field));
     s->host->metric_add(s->self, "github_refused", 1);
     s->host->log(s->self, VANE_PLUGIN_LOG_DEBUG, "refused %d: %s", status,
-                 json_string_value(json_object_get(error, "message")));
-    reply_json(s, r, status, json_pack("{s:o}", "error", error), extra_header);
+                 json_string_value(json_object_get(json_object_get(doc, "error"), "message")));
+    http_answer_json(s->host, r, status, doc, extra_header);
 }
 
 /* {"events": [{"id", "eventlog", "offset"[, "duplicate": true]}]} */
@@ -146,27 +131,16 @@ static void reply_stored(struct source_github *s, struct vane_http_reply *r, int
 
     if (duplicate)
         json_object_set_new(event, "duplicate", json_true());
-    reply_json(s, r, status, json_pack("{s:[o]}", "events", event), NULL);
+    http_answer_json(s->host, r, status, json_pack("{s:[o]}", "events", event), NULL);
 }
 
 /* ---- the request's headers -------------------------------------------------------- */
-
-static const struct vane_http_header *find_header(const struct vane_http_request *req,
-                                                  const char *name)
-{
-    size_t len = strlen(name);
-
-    for (size_t i = 0; i < req->header_count; i++)
-        if (req->headers[i].name_len == len && strncasecmp(req->headers[i].name, name, len) == 0)
-            return &req->headers[i];
-    return NULL;
-}
 
 /* Refuses a request whose signature is missing or wrong; true when it was. */
 static bool refuse_unsigned(struct source_github *s, const struct vane_http_request *req,
                             struct vane_http_reply *r)
 {
-    const struct vane_http_header *sig = find_header(req, "x-hub-signature-256");
+    const struct vane_http_header *sig = http_answer_header(req, "x-hub-signature-256");
 
     if (s->secret_count == 0)
         return false;
@@ -190,8 +164,8 @@ static bool refuse_unsigned(struct source_github *s, const struct vane_http_requ
 static bool read_headers(struct source_github *s, const struct vane_http_request *req,
                          struct vane_http_reply *r, char event[65], char id[DELIVERY_ID_MAX + 1])
 {
-    const struct vane_http_header *ev = find_header(req, "x-github-event");
-    const struct vane_http_header *delivery = find_header(req, "x-github-delivery");
+    const struct vane_http_header *ev = http_answer_header(req, "x-github-event");
+    const struct vane_http_header *delivery = http_answer_header(req, "x-github-delivery");
 
     if (ev == NULL || !github_event_name_valid(ev->value, ev->value_len)) {
         reply_error(s, r, 400, "X-GitHub-Event",
@@ -243,7 +217,7 @@ static void set_header_extensions(struct source_github *s, const struct vane_htt
                                   struct vane_event *ev)
 {
     for (size_t i = 0; i < sizeof(header_extensions) / sizeof(header_extensions[0]); i++) {
-        const struct vane_http_header *h = find_header(req, header_extensions[i].header);
+        const struct vane_http_header *h = http_answer_header(req, header_extensions[i].header);
 
         if (h != NULL && h->value_len > 0)
             set_attr(s, ev, header_extensions[i].attribute, VANE_STRING, h->value, h->value_len);
@@ -415,7 +389,7 @@ static void http(void *state, const struct vane_http_request *req, struct vane_h
     }
     if (refuse_unsigned(s, req, r) || !read_headers(s, req, r, event, id))
         return;
-    ct = find_header(req, "content-type");
+    ct = http_answer_header(req, "content-type");
     if (github_body_parse(ct ? ct->value : NULL, ct ? ct->value_len : 0, req->body,
                           req->body_len, &body, &field, &err) != 0) {
         reply_error(s, r, 400, field, err.data, NULL);
@@ -424,8 +398,8 @@ static void http(void *state, const struct vane_http_request *req, struct vane_h
     }
     if (strcmp(event, "ping") == 0) {
         s->host->metric_add(s->self, "github_pings", 1);
-        reply_json(s, r, 200, json_pack("{s:s, s:s, s:b}", "event", "ping", "delivery", id,
-                                        "stored", 0), NULL);
+        http_answer_json(s->host, r, 200, json_pack("{s:s, s:s, s:b}", "event", "ping",
+                                                    "delivery", id, "stored", 0), NULL);
     } else if (!answer_known(s, id, r))
         store(s, req, r, event, id, &body);
     github_body_free(&body);

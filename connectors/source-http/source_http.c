@@ -41,6 +41,7 @@
 #include <vane/plugin.h>
 
 #include "../common/event_format.h"
+#include "../common/http_answer.h"
 #include "../common/strbuf.h"
 
 struct source_http {
@@ -87,40 +88,16 @@ static const struct vane_option options[] = {
 
 /* ---- answers ---------------------------------------------------------------- */
 
-/* The broker's error body: {"error": {"status", "message"[, "field"]}}. */
-static void reply_error(struct source_http *s, struct vane_http_reply *r, int status,
-                        const char *field, const char *message, const char *extra_header)
-{
-    const char *headers[3] = {"Content-Type: application/json", extra_header, NULL};
-    json_t *error = json_pack("{s:i, s:s}", "status", status, "message", message), *doc;
-    char *body;
-
-    if (error == NULL) /* a message that is not UTF-8 (it quotes the client) */
-        error = json_pack("{s:i, s:s}", "status", status, "message", "bad request");
-    if (field != NULL)
-        json_object_set_new(error, "field", json_string(field));
-    doc = json_pack("{s:o}", "error", error);
-    body = json_dumps(doc, JSON_COMPACT);
-    s->host->http_reply(r, status, headers, body, strlen(body));
-    free(body);
-    json_decref(doc);
-}
-
+/* 202 {"events": [{"id", "eventlog", "offset"}]}, in request order. */
 static void reply_accepted(struct request *q)
 {
-    const char *headers[] = {"Content-Type: application/json", NULL};
-    json_t *events = json_array(), *doc;
-    char *body;
+    json_t *events = json_array();
 
     for (size_t i = 0; i < q->count; i++)
         json_array_append_new(events, json_pack("{s:s, s:I, s:I}", "id", q->events[i].id,
                                                 "eventlog", (json_int_t)q->events[i].eventlog,
                                                 "offset", (json_int_t)q->events[i].offset));
-    doc = json_pack("{s:o}", "events", events);
-    body = json_dumps(doc, JSON_COMPACT);
-    q->source->host->http_reply(q->reply, 202, headers, body, strlen(body));
-    free(body);
-    json_decref(doc);
+    http_answer_json(q->source->host, q->reply, 202, json_pack("{s:o}", "events", events), NULL);
 }
 
 static void request_free(struct request *q)
@@ -137,7 +114,7 @@ static void request_settle(struct request *q)
     if (q->pending > 0)
         return;
     if (q->failed)
-        reply_error(q->source, q->reply, 503, NULL, q->failure, "Retry-After: 1");
+        http_answer_error(q->source->host, q->reply, 503, NULL, q->failure, "Retry-After: 1");
     else
         reply_accepted(q);
     request_free(q);
@@ -243,18 +220,6 @@ static void uuid_v4(char out[37])
              b[13], b[14], b[15]);
 }
 
-/* The request's header name (lower case), or NULL. */
-static const struct vane_http_header *find_header(const struct vane_http_request *req,
-                                                  const char *name)
-{
-    size_t len = strlen(name);
-
-    for (size_t i = 0; i < req->header_count; i++)
-        if (req->headers[i].name_len == len && strncasecmp(req->headers[i].name, name, len) == 0)
-            return &req->headers[i];
-    return NULL;
-}
-
 /* An attribute of the events made here, and the input field it comes from (for a 400). */
 struct made_attr {
     const char *name;
@@ -270,7 +235,7 @@ static int fill_event(struct source_http *s, const struct vane_http_request *req
                       struct vane_event *ev, const char **field)
 {
     const struct vane_http_header *given =
-        s->id_header != NULL ? find_header(req, s->id_header) : NULL;
+        s->id_header != NULL ? http_answer_header(req, s->id_header) : NULL;
     char uuid[37];
     bool subpath = req->path != NULL && *req->path != '\0';
     struct made_attr attrs[] = {
@@ -321,7 +286,7 @@ static struct vane_event *make_event(struct source_http *s, const struct vane_ht
     s->host->event_free(ev);
     snprintf(message, sizeof(message), "%s: not valid as a CloudEvents attribute (text without "
              "control characters expected)", field);
-    reply_error(s, r, 400, field, message, NULL);
+    http_answer_error(s->host, r, 400, field, message, NULL);
     return NULL;
 }
 
@@ -334,15 +299,15 @@ static int check_json(struct source_http *s, const struct vane_http_request *req
     char message[300];
 
     if (req->body_len == 0) {
-        reply_error(s, r, 400, "body", "body: expected a JSON document; the request has no body",
-                    NULL);
+        http_answer_error(s->host, r, 400, "body",
+                          "body: expected a JSON document; the request has no body", NULL);
         return -EINVAL;
     }
     doc = json_loadb(req->body, req->body_len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &error);
     if (doc == NULL) {
         snprintf(message, sizeof(message), "body: invalid JSON at line %d, column %d: %s",
                  error.line, error.column, error.text);
-        reply_error(s, r, 400, "body", message, NULL);
+        http_answer_error(s->host, r, 400, "body", message, NULL);
         return -EINVAL;
     }
     json_decref(doc);
@@ -353,7 +318,7 @@ static int check_json(struct source_http *s, const struct vane_http_request *req
 static void plain_request(struct source_http *s, const struct vane_http_request *req,
                           struct request *q)
 {
-    const struct vane_http_header *ct = find_header(req, "content-type");
+    const struct vane_http_header *ct = http_answer_header(req, "content-type");
     bool json = ct == NULL || event_format_is_json_type(ct->value, ct->value_len);
     struct vane_event *ev;
     char message[200];
@@ -362,7 +327,7 @@ static void plain_request(struct source_http *s, const struct vane_http_request 
         snprintf(message, sizeof(message), "Content-Type: expected application/json (or a "
                  "CloudEvent); got \"%.*s\"", (int)(ct->value_len < 100 ? ct->value_len : 100),
                  ct->value);
-        reply_error(s, q->reply, 415, "Content-Type", message, NULL);
+        http_answer_error(s->host, q->reply, 415, "Content-Type", message, NULL);
         request_free(q);
         return;
     }
@@ -402,13 +367,13 @@ static void http(void *state, const struct vane_http_request *req, struct vane_h
         snprintf(allow, sizeof(allow), "Allow: %s", s->allow.data);
         snprintf(err, sizeof(err), "method %s is not accepted here; use %s", req->method,
                  s->allow.data);
-        reply_error(s, r, 405, NULL, err, allow);
+        http_answer_error(s->host, r, 405, NULL, err, allow);
         return;
     }
     n = s->host->http_events(s->self, req, collect, &found, err, sizeof(err));
     if (n < 0) {
-        reply_error(s, r, 400, NULL, err[0] != '\0' ? err : "not a valid CloudEvents request",
-                    NULL);
+        http_answer_error(s->host, r, 400, NULL,
+                          err[0] != '\0' ? err : "not a valid CloudEvents request", NULL);
         free(found.events);
         return;
     }

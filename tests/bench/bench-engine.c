@@ -804,24 +804,6 @@ static struct conn_status connector_status(const struct vaned *v, const char *na
     return s;
 }
 
-/* Events an eventbus holds; -1 when it is not there. */
-static int64_t stored_events(const struct vaned *v, const char *bus)
-{
-    char *path = vane_asprintf("/api/v1/eventbuses/%s", bus);
-    json_t *body = admin_get(v, path), *log;
-    int64_t total = -1;
-    size_t i;
-
-    if (json_is_array(json_object_get(body, "eventlogs"))) {
-        total = 0;
-        json_array_foreach(json_object_get(body, "eventlogs"), i, log)
-            total += json_integer_value(json_object_get(log, "events"));
-    }
-    json_decref(body);
-    vane_free(path);
-    return total;
-}
-
 /* The shared vaned: its config names the built connectors. */
 struct daemon {
     struct vaned v;
@@ -847,7 +829,7 @@ static void daemon_start(struct bench *b, struct daemon *d)
 
 static void daemon_stop(struct bench *b, struct daemon *d)
 {
-    int64_t dead = stored_events(&d->v, "__dl_" BUS);
+    int64_t dead = api_stored_count(d->v.url, "__dl_" BUS);
     char *log;
     int status;
 
@@ -978,7 +960,7 @@ static void phase_coldstart(struct bench *b, struct daemon *d)
             warm[nwarm++] = t;
     }
     s = connector_status(&d->v, "hook");
-    stored = stored_events(&d->v, BUS);
+    stored = api_stored_count(d->v.url, BUS);
     nready = ready_times(&d->v, "hook", ready, n + 1);
     if (s.restarts > 0)
         bench_odd(&b->odd, "coldstart: the source's instances were restarted %lld times",

@@ -77,42 +77,17 @@ struct stored {
 static const char *const event_types[] = {"com.github.push", "com.github.pull_request",
                                           "com.github.issues"};
 
-/* About 1 KiB of GitHub-like JSON data for event i. */
-static char *event_data(size_t i)
-{
-    char filler[736];
-
-    memset(filler, 'x', sizeof(filler) - 1);
-    filler[sizeof(filler) - 1] = '\0';
-    return vane_asprintf(
-        "{\"ref\":\"refs/heads/main\",\"before\":\"%040zu\",\"after\":\"%040zu\","
-        "\"repository\":{\"id\":%zu,\"name\":\"%s\",\"full_name\":\"vane/vane\","
-        "\"private\":false,\"stargazers_count\":1200},\"pusher\":{\"name\":\"dev\"},"
-        "\"commits\":[{\"id\":\"%zu\",\"message\":\"%s\"}]}",
-        i, i + 1, i, i % 2 ? "vane" : "other", i, filler);
-}
-
 /* Builds event i, encodes it as a sealed record, and decodes it back into s. */
 static int store_event(size_t i, char *data, struct stored *s)
 {
     struct event event = EVENT_INIT;
-    struct event_value v = {.type = EVENT_INTEGER, .u.integer = (int64_t)i};
     struct record_view view;
     const char *why = NULL;
     char id[32];
     size_t size;
 
     snprintf(id, sizeof(id), "delivery-%zu", i);
-    event_add_string(&event, "specversion", EVENT_STRING, "1.0");
-    event_add_string(&event, "id", EVENT_STRING, id);
-    event_add_string(&event, "source", EVENT_URI_REF, "https://github.com/vane/vane");
-    event_add_string(&event, "type", EVENT_STRING, event_types[i % 3]);
-    event_add_string(&event, "subject", EVENT_STRING, "refs/heads/main");
-    event_add_string(&event, "time", EVENT_TIMESTAMP, "2024-05-01T10:00:00.123Z");
-    event_add_string(&event, "datacontenttype", EVENT_STRING, "application/json");
-    event_add_string(&event, "githubdelivery", EVENT_STRING, id);
-    event_add(&event, "sequence", 8, &v);
-    event_set_data(&event, data, strlen(data));
+    bench_push_event(&event, i, id, event_types[i % 3], data);
     size = record_size(&event);
     s->record = size ? vane_malloc(size) : NULL;
     if (s->record != NULL) {
@@ -231,7 +206,7 @@ int main(int argc, char **argv)
         return 2;
     setvbuf(stdout, NULL, _IOLBF, 0);
     for (size_t i = 0; i < EVENT_COUNT && status == 0; i++) {
-        data[i] = event_data(i);
+        data[i] = bench_push_data(i, i % 2 ? "vane" : "other", 735);
         if (store_event(i, data[i], &events[i]) != 0)
             status = 1;
     }

@@ -569,23 +569,7 @@ static void print_load(struct bench *b, const char *what, const struct load *l, 
 /* Events the eventbus holds over all its eventlogs, or -1 when the answer is not one. */
 static double stored_events(const struct vaned *v)
 {
-    char *url = vane_asprintf("%s/api/v1/eventbuses/bench", v->url);
-    struct http_reply reply;
-    json_t *body = NULL, *log;
-    double total = -1;
-    size_t i;
-
-    if (http_request("GET", url, NULL, HTTP_1_1, &reply) == 0 && reply.status == 200)
-        body = json_loads(reply.body, 0, NULL);
-    if (json_is_array(json_object_get(body, "eventlogs"))) {
-        total = 0;
-        json_array_foreach(json_object_get(body, "eventlogs"), i, log)
-            total += (double)json_integer_value(json_object_get(log, "events"));
-    }
-    json_decref(body);
-    http_reply_free(&reply);
-    vane_free(url);
-    return total;
+    return (double)api_stored_count(v->url, "bench");
 }
 
 /*

@@ -105,39 +105,13 @@ struct sample {
     struct event event;
 };
 
-/* About 1 KiB of GitHub-like JSON data for event i. */
-static char *event_data(size_t i)
-{
-    char filler[700];
-
-    memset(filler, 'x', sizeof(filler) - 1);
-    filler[sizeof(filler) - 1] = '\0';
-    return vane_asprintf(
-        "{\"ref\":\"refs/heads/main\",\"before\":\"%040zu\",\"after\":\"%040zu\","
-        "\"repository\":{\"id\":%zu,\"name\":\"vane\",\"full_name\":\"vane/vane\","
-        "\"private\":false,\"stargazers_count\":1200},\"pusher\":{\"name\":\"dev\"},"
-        "\"commits\":[{\"id\":\"%zu\",\"message\":\"%s\"}]}",
-        i, i + 1, i, i, filler);
-}
-
 static void make_sample(size_t i, struct sample *s)
 {
-    struct event_value sequence = {.type = EVENT_INTEGER, .u.integer = (int64_t)i};
-
     snprintf(s->id, sizeof(s->id), "delivery-%zu", i);
-    s->data = event_data(i);
+    s->data = bench_push_data(i, "vane", 699);
     s->event = (struct event)EVENT_INIT;
-    event_add_string(&s->event, "specversion", EVENT_STRING, "1.0");
-    event_add_string(&s->event, "id", EVENT_STRING, s->id);
-    event_add_string(&s->event, "source", EVENT_URI_REF, "https://github.com/vane/vane");
-    event_add_string(&s->event, "type", EVENT_STRING,
-                     i % 3 ? "com.github.push" : "com.github.pull_request");
-    event_add_string(&s->event, "subject", EVENT_STRING, "refs/heads/main");
-    event_add_string(&s->event, "time", EVENT_TIMESTAMP, "2024-05-01T10:00:00.123Z");
-    event_add_string(&s->event, "datacontenttype", EVENT_STRING, "application/json");
-    event_add_string(&s->event, "githubdelivery", EVENT_STRING, s->id);
-    event_add(&s->event, "sequence", 8, &sequence);
-    event_set_data(&s->event, s->data, strlen(s->data));
+    bench_push_event(&s->event, i, s->id, i % 3 ? "com.github.push" : "com.github.pull_request",
+                     s->data);
 }
 
 /* ---- the three loops ------------------------------------------------------ */

@@ -668,24 +668,6 @@ static void admin_create(const struct vaned *v, const char *path, json_t *body)
     json_decref(body);
 }
 
-/* Events an eventbus holds over its eventlogs; -1 when it does not answer (or not exist). */
-static int64_t stored_events(const struct vaned *v, const char *bus)
-{
-    char *path = vane_asprintf("/api/v1/eventbuses/%s", bus);
-    json_t *body = admin_get(v, path), *log;
-    int64_t total = -1;
-    size_t i;
-
-    if (json_is_array(json_object_get(body, "eventlogs"))) {
-        total = 0;
-        json_array_foreach(json_object_get(body, "eventlogs"), i, log)
-            total += json_integer_value(json_object_get(log, "events"));
-    }
-    json_decref(body);
-    vane_free(path);
-    return total;
-}
-
 /* The committed offsets of every subscription of the eventbus, summed; -1 when unreadable. */
 static int64_t settled_events(const struct vaned *v)
 {
@@ -798,7 +780,7 @@ static void check_log(struct bench *b, const struct vaned *v, const char *what)
 /* Dead letters, then both processes stopped and looked at; the data removed. */
 static void phase_stop(struct bench *b, struct phase *ph)
 {
-    int64_t dead = stored_events(&ph->v, "__dl_" BUS);
+    int64_t dead = api_stored_count(ph->v.url, "__dl_" BUS);
     int status;
 
     if (dead > 0)
@@ -829,7 +811,7 @@ static void preload(struct bench *b, struct phase *ph, uint64_t n, unsigned type
     struct bulk bk = {.flow.max_retries = 3, .url = url, .prefix = ph->name, .total = n,
                       .per_request = PRELOAD_BATCH, .parallel = PRELOAD_PARALLEL, .types = types};
     double took = bulk_run(&bk, 30 + (double)n / 10000);
-    int64_t stored = stored_events(&ph->v, BUS);
+    int64_t stored = api_stored_count(ph->v.url, BUS);
 
     (void)b;
     if (took == 0 || bk.flow.failed > 0 || stored != (int64_t)n)

@@ -1,7 +1,8 @@
 /*
  * bench-util.c -- what the benchmark programs share (bench-util.h): the
  * options as data, number formatting, the table of figures, the run's
- * directory, the fatal and "ODD:" messages, and readings of /proc.
+ * directory, the fatal and "ODD:" messages, readings of /proc, and the
+ * GitHub-like push events of bench-filter and bench-lua.
  *
  * The option rules are the programs' own, gathered here: values from the
  * environment first, then the command line, every knob taking one value;
@@ -26,6 +27,7 @@
 
 #include "core/alloc.h"
 #include "core/fs.h"
+#include "event/event.h"
 
 #define PROC_TEXT_MAX 8192
 
@@ -482,4 +484,39 @@ const char *bench_describe_status(int status, int stop_timeout_s)
     else
         snprintf(out, 48, "wait status %d", status);
     return out;
+}
+
+/* ---- GitHub-like events ----------------------------------------------------------- */
+
+char *bench_push_data(size_t i, const char *repository, size_t filler_len)
+{
+    char *filler = vane_malloc(filler_len + 1), *data;
+
+    memset(filler, 'x', filler_len);
+    filler[filler_len] = '\0';
+    data = vane_asprintf(
+        "{\"ref\":\"refs/heads/main\",\"before\":\"%040zu\",\"after\":\"%040zu\","
+        "\"repository\":{\"id\":%zu,\"name\":\"%s\",\"full_name\":\"vane/vane\","
+        "\"private\":false,\"stargazers_count\":1200},\"pusher\":{\"name\":\"dev\"},"
+        "\"commits\":[{\"id\":\"%zu\",\"message\":\"%s\"}]}",
+        i, i + 1, i, repository, i, filler);
+    vane_free(filler);
+    return data;
+}
+
+void bench_push_event(struct event *event, size_t i, const char *id, const char *type,
+                      const char *data)
+{
+    struct event_value sequence = {.type = EVENT_INTEGER, .u.integer = (int64_t)i};
+
+    event_add_string(event, "specversion", EVENT_STRING, "1.0");
+    event_add_string(event, "id", EVENT_STRING, id);
+    event_add_string(event, "source", EVENT_URI_REF, "https://github.com/vane/vane");
+    event_add_string(event, "type", EVENT_STRING, type);
+    event_add_string(event, "subject", EVENT_STRING, "refs/heads/main");
+    event_add_string(event, "time", EVENT_TIMESTAMP, "2024-05-01T10:00:00.123Z");
+    event_add_string(event, "datacontenttype", EVENT_STRING, "application/json");
+    event_add_string(event, "githubdelivery", EVENT_STRING, id);
+    event_add(event, "sequence", 8, &sequence);
+    event_set_data(event, data, strlen(data));
 }

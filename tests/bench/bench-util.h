@@ -1,9 +1,9 @@
 /*
  * bench-util.h -- what the benchmark programs (bench-store, bench-gateway,
- * bench-trigger, bench-filter) share: their options as data, number
- * formatting, the table of figures, the run's fresh directory, and a few
- * readings of the machine (file system, load average, a process's memory
- * and CPU).
+ * bench-trigger, bench-filter, bench-lua, bench-engine) share: their
+ * options as data, number formatting, the table of figures, the run's
+ * fresh directory, a few readings of the machine (file system, load
+ * average, a process's memory and CPU), and GitHub-like push events.
  *
  * Design.  Each program declares its knobs as a table of struct bench_knob
  * (option, environment variable, kind, offset of the field in its own
@@ -137,6 +137,26 @@ double bench_rss_kib(pid_t pid);
 double bench_cpu_seconds(pid_t pid);
 /* Seconds of CLOCK_MONOTONIC. */
 double bench_now_s(void);
+
+/* ---- GitHub-like events ----------------------------------------------------------- */
+
+struct event;
+
+/*
+ * About 1 KiB of GitHub-like push data for event i, as JSON: repository.name
+ * is repository, the commit's message filler_len x's.  Free with vane_free().
+ */
+char *bench_push_data(size_t i, const char *repository, size_t filler_len);
+
+/*
+ * Adds to event (EVENT_INIT) the attributes of GitHub's delivery id (kept
+ * by the caller while event lives) of type: specversion, source
+ * https://github.com/vane/vane, subject refs/heads/main, a time,
+ * datacontenttype application/json, the extensions githubdelivery (id)
+ * and sequence (i); then data (not copied).
+ */
+void bench_push_event(struct event *event, size_t i, const char *id, const char *type,
+                      const char *data);
 
 /* ---- statistics ---------------------------------------------------------------- */
 
