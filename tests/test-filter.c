@@ -29,9 +29,7 @@
 #include <jansson.h>
 
 #include "core/arena.h"
-#include "core/json_span.h"
 #include "event/event.h"
-#include "event/event_json.h"
 #include "filter/filter.h"
 #include "harness.h"
 #include "tap.h"

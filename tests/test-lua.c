@@ -42,10 +42,8 @@
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "core/error.h"
-#include "core/json_span.h"
 #include "core/log.h"
 #include "event/event.h"
-#include "event/event_json.h"
 #include "script/script.h"
 #include "script/script_registry.h"
 #include "harness.h"
@@ -512,6 +510,53 @@ static void check_round_trip(struct fixture *f, const char *name, const char *da
     vane_free(event_text);
 }
 
+/*
+ * add.lua on longer data, a member of that name at every place the search
+ * for it looks at in its own way (blocks of 32 bytes, the last block, the
+ * bytes after it): written once wherever it is, and spliced in when only a
+ * nested object has one.
+ */
+static void check_member_found(struct fixture *f)
+{
+    bool once = true, spliced = true;
+    struct run r;
+
+    for (size_t pad = 0; pad < 90; pad++) {
+        char filler[100], *event, *data, *want;
+
+        memset(filler, 'x', pad);
+        filler[pad] = '\0';
+        event = vane_asprintf(PUSH_EVENT "\"data\":{\"pad\":\"%s\",\"added\":0}}", filler);
+        want = vane_asprintf("{\"added\":[1,\"two\"],\"pad\":\"%s\"}", filler);
+        transform_once(f, "add", event, &r);
+        data = r.rc == 0 && r.out.count == 1 ? data_text(&r.out.events[0]) : vane_strdup(r.err);
+        if (strcmp(data, want) != 0) {
+            tap_diag("pad %zu: %s", pad, data);
+            once = false;
+        }
+        vane_free(data);
+        vane_free(want);
+        vane_free(event);
+        run_free(&r);
+        event = vane_asprintf(PUSH_EVENT "\"data\":{\"pad\":\"%s\",\"in\":{\"added\":0}}}",
+                              filler);
+        want = vane_asprintf("{\"pad\":\"%s\",\"in\":{\"added\":0},\"added\":[1,\"two\"]}",
+                             filler);
+        transform_once(f, "add", event, &r);
+        data = r.rc == 0 && r.out.count == 1 ? data_text(&r.out.events[0]) : vane_strdup(r.err);
+        if (strcmp(data, want) != 0) {
+            tap_diag("nested, pad %zu: %s", pad, data);
+            spliced = false;
+        }
+        vane_free(data);
+        vane_free(want);
+        vane_free(event);
+        run_free(&r);
+    }
+    ok(once, "a member of unread data replaced wherever it sits in longer text");
+    ok(spliced, "and one of the same name in a nested object does not count");
+}
+
 static void test_data(void)
 {
     struct fixture f;
@@ -562,6 +607,8 @@ static void test_data(void)
         vane_free(data);
     }
     run_free(&r);
+
+    check_member_found(&f);
 
     transform_once(&f, "kinds", PUSH_EVENT "\"data\":" "{\"arr\":[1,2,3],\"obj\":{},"
                    "\"nul\":null,\"num\":[1,2,3.5]}}", &r);

@@ -8,9 +8,6 @@
  * whether required or secret, and their documentation.  --format json
  * prints the broker's answer unchanged.
  */
-#include <string.h>
-
-#include "core/alloc.h"
 #include "vanectl.h"
 
 static void print_plugins(const struct client_reply *reply)

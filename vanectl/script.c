@@ -10,9 +10,6 @@
  * script with every field.  --format json prints the broker's answer
  * unchanged.
  */
-#include <string.h>
-
-#include "core/alloc.h"
 #include "core/buf.h"
 #include "vanectl.h"
 

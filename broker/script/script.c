@@ -218,7 +218,9 @@ static int transform_body(lua_State *L)
     lua_pop(L, 1);
     if (is_list)
         read_list(L, result, c);
-    else if (!table_is_empty(L, result)) /* {} is an empty list: drop */
+    /* {} is an empty list: drop.  An event table is an event, though it
+     * holds nothing of its own until the script sets something. */
+    else if (script_event_is_table(L, result) || !table_is_empty(L, result))
         read_one(L, result, c, "transform's result");
     return 0;
 }

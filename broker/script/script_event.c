@@ -124,7 +124,7 @@ static bool data_is_json(const struct event *event)
                                                      ct->value.u.bytes.len));
 }
 
-static bool is_event_table(lua_State *L, int t)
+bool script_event_is_table(lua_State *L, int t)
 {
     const void *mt;
 
@@ -749,7 +749,7 @@ void script_event_read(lua_State *L, int idx, const struct event *in, struct eve
     bool new_json;
 
     luaL_checkstack(L, 8, "reading the event");
-    r.proxy = is_event_table(L, r.t);
+    r.proxy = script_event_is_table(L, r.t);
     if (r.proxy) {
         event_of(L, r.t);
         if (lua_rawgetp(L, r.t, &override_key) == LUA_TTABLE)

@@ -53,6 +53,9 @@ void script_event_open(lua_State *L);
  */
 void script_event_push(lua_State *L, const struct event *event);
 
+/* Whether the table at t is an event table (one script_event_push made). */
+bool script_event_is_table(lua_State *L, int t);
+
 /*
  * Fills out (reset first) from the table at idx, typing attributes after
  * in.  Names, values and data are copies in arena; with borrow, those that

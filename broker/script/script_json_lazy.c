@@ -29,6 +29,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include <lauxlib.h>
 
 #include "script/script_json_internal.h"
@@ -160,6 +164,70 @@ static bool contains(const char *text, size_t len, const char *needle, size_t n,
     return false;
 }
 
+#if defined(__x86_64__)
+/*
+ * contains() for CPUs with AVX2: the places where needle's bytes at first
+ * and last are both where they should be are found 32 at a time, and only
+ * those are compared whole.  With the first and last letters of a quoted
+ * name, few places pass; memchr on one letter stopped at every word holding
+ * it, which made this search a tenth of a transform.
+ */
+__attribute__((target("avx2"))) static bool contains_avx2(const char *text, size_t len,
+                                                           const char *needle, size_t n,
+                                                           size_t first, size_t last)
+{
+    const __m256i want_first = _mm256_set1_epi8(needle[first]);
+    const __m256i want_last = _mm256_set1_epi8(needle[last]);
+    size_t i = 0;
+
+    if (len < last + 32) { /* too short for one block */
+        for (; i + n <= len; i++)
+            if (text[i + first] == needle[first] && memcmp(text + i, needle, n) == 0)
+                return true;
+        return false;
+    }
+    for (;;) {
+        __m256i at_first = _mm256_loadu_si256((const __m256i *)(const void *)(text + i + first));
+        __m256i at_last = _mm256_loadu_si256((const __m256i *)(const void *)(text + i + last));
+        uint32_t hits = (uint32_t)_mm256_movemask_epi8(
+            _mm256_and_si256(_mm256_cmpeq_epi8(at_first, want_first),
+                             _mm256_cmpeq_epi8(at_last, want_last)));
+
+        for (; hits != 0; hits &= hits - 1) {
+            size_t at = i + (size_t)__builtin_ctz(hits);
+
+            if (at + n <= len && memcmp(text + at, needle, n) == 0)
+                return true;
+        }
+        if (i + last + 32 == len)
+            return false;
+        /* The next block, or the last one, overlapping what was looked at (found nothing). */
+        i = i + last + 64 <= len ? i + 32 : len - last - 32;
+    }
+}
+
+static bool have_avx2(void)
+{
+    static int known = -1;
+
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx2") != 0;
+    }
+    return known;
+}
+#endif
+
+/* Whether the quoted name (n >= 3 bytes, quotes included) occurs in text. */
+static bool contains_name(const char *text, size_t len, const char *quoted, size_t n)
+{
+#if defined(__x86_64__)
+    if (have_avx2())
+        return contains_avx2(text, len, quoted, n, n > 3 ? 1 : 0, n - 2);
+#endif
+    return contains(text, len, quoted, n, 1);
+}
+
 static bool surely_absent(const char *text, size_t len, const char *key, size_t keylen)
 {
     char quoted[128];
@@ -172,7 +240,7 @@ static bool surely_absent(const char *text, size_t len, const char *key, size_t 
     quoted[0] = '"';
     memcpy(quoted + 1, key, keylen);
     quoted[keylen + 1] = '"';
-    return !contains(text, len, quoted, keylen + 2, 1);
+    return !contains_name(text, len, quoted, keylen + 2);
 }
 
 bool script_json_lazy_has_member(const char *text, size_t len, const char *key, size_t keylen)

@@ -28,6 +28,16 @@
  *   - Everything that allocates on the Lua side runs inside lua_pcall (the
  *     libraries' opening, every call), so a memory error never reaches the
  *     panic function.
+ *
+ *   - Small blocks (up to 256 bytes: tables, their slots, short strings)
+ *     come from free lists of the sandbox's own, one per 16-byte class,
+ *     filled by the blocks the state frees, up to POOL_KEEP bytes in all.
+ *     Each event a transform handles makes and drops a few tables; taking
+ *     them from a list instead of malloc and giving them back instead of
+ *     free was a tenth of a transform's time.  A block's class follows from
+ *     the size Lua gives with it, so a block of 256 bytes or less always
+ *     has its class's full size, and a larger one is malloc's.  The cap
+ *     counts what the state holds, not what the lists keep.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -70,6 +80,81 @@ static void note_cap_hit(struct script_sandbox *sb)
         current_line(sb->L, sb->cap_where, sizeof(sb->cap_where));
 }
 
+#define POOL_GRAIN 16
+#define POOL_MAX (POOL_GRAIN * SCRIPT_POOL_CLASSES)
+#define POOL_KEEP (256u << 10) /* bytes the free lists keep at most */
+
+/* The class of a block of size bytes (1 to POOL_MAX). */
+static size_t pool_class(size_t size)
+{
+    return (size - 1) / POOL_GRAIN;
+}
+
+static void *pool_take(struct script_pool *pool, size_t size)
+{
+    size_t c = pool_class(size);
+    void *block = pool->free[c];
+
+    if (block == NULL)
+        return malloc((c + 1) * POOL_GRAIN);
+    memcpy(&pool->free[c], block, sizeof(void *));
+    pool->bytes -= (c + 1) * POOL_GRAIN;
+    return block;
+}
+
+static void pool_give(struct script_pool *pool, void *block, size_t size)
+{
+    size_t c = pool_class(size);
+
+    if (pool->bytes + (c + 1) * POOL_GRAIN > POOL_KEEP) {
+        free(block);
+        return;
+    }
+    memcpy(block, &pool->free[c], sizeof(void *));
+    pool->free[c] = block;
+    pool->bytes += (c + 1) * POOL_GRAIN;
+}
+
+static void pool_free_all(struct script_pool *pool)
+{
+    for (size_t c = 0; c < SCRIPT_POOL_CLASSES; c++)
+        while (pool->free[c] != NULL) {
+            void *block = pool->free[c];
+
+            memcpy(&pool->free[c], block, sizeof(void *));
+            free(block);
+        }
+    pool->bytes = 0;
+}
+
+/* Frees a block of size bytes (0: none). */
+static void release(struct script_pool *pool, void *block, size_t size)
+{
+    if (size > 0 && size <= POOL_MAX)
+        pool_give(pool, block, size);
+    else
+        free(block);
+}
+
+/* Resizes a block of old bytes (0: none) to size bytes (1 or more); NULL when out of memory. */
+static void *resize(struct script_pool *pool, void *block, size_t old, size_t size)
+{
+    void *moved;
+
+    if (old > POOL_MAX && size > POOL_MAX)
+        return realloc(block, size);
+    if (old > 0 && old <= POOL_MAX && size <= POOL_MAX && pool_class(old) == pool_class(size))
+        return block;
+    moved = size <= POOL_MAX ? pool_take(pool, size) : malloc(size);
+    if (moved == NULL) /* Lua counts on a block never failing to shrink: it stays as it is */
+        return size <= old ? block : NULL;
+    if (old > 0) {
+        memcpy(moved, block, old < size ? old : size);
+        release(pool, block, old);
+    }
+    return moved;
+}
+
 static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     struct script_sandbox *sb = ud;
@@ -77,7 +162,7 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     void *block;
 
     if (nsize == 0) {
-        free(ptr);
+        release(&sb->pool, ptr, old);
         sb->used -= old;
         return NULL;
     }
@@ -85,7 +170,7 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         note_cap_hit(sb);
         return NULL;
     }
-    if ((block = realloc(ptr, nsize)) == NULL)
+    if ((block = resize(&sb->pool, ptr, old, nsize)) == NULL)
         return NULL;
     sb->used = sb->used - old + nsize;
     return block;
@@ -424,6 +509,7 @@ void script_sandbox_close(struct script_sandbox *sb)
     sb->L = NULL; /* the allocator looks no more at the stack */
     if (L != NULL)
         lua_close(L);
+    pool_free_all(&sb->pool);
     script_json_scratch_free(&sb->json);
     vane_free(sb->display);
     memset(sb, 0, sizeof(*sb));

@@ -54,6 +54,14 @@ struct script_limits {
 #define SCRIPT_BUDGET_DEFAULT 1000000                      /* scripts.budget's default */
 #define SCRIPT_MEMORY_DEFAULT ((uint64_t)16 * 1024 * 1024) /* scripts.memory's default */
 
+/* Small blocks the state freed, kept for its next allocations (script_sandbox.c). */
+#define SCRIPT_POOL_CLASSES 16 /* of 16, 32, ... 256 bytes */
+
+struct script_pool {
+    void *free[SCRIPT_POOL_CLASSES]; /* each block's first bytes link to the next */
+    size_t bytes;                    /* held in the lists */
+};
+
 struct script_sandbox {
     lua_State *L;
     char *display;      /* the file name, "redact.lua": how messages name the script */
@@ -66,6 +74,7 @@ struct script_sandbox {
     const struct event *current_event; /* of the call running (script_event.h), or NULL */
     const void *event_metatable;       /* script_event.c's, by address */
     const void *current_table;         /* its event table (by address), or NULL */
+    struct script_pool pool;
 };
 
 /*

@@ -5,6 +5,7 @@
  * alignment.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/crc32c.h"
@@ -162,7 +163,8 @@ static const char *check_attrs(const struct record_view *view)
     return p == end ? NULL : "attributes and data do not fill the record";
 }
 
-int record_decode(const void *buf, size_t avail, struct record_view *view, const char **why)
+static int decode(const void *buf, size_t avail, struct record_view *view, const char **why,
+                  bool sealed)
 {
     const uint8_t *base = buf;
     const char *problem = NULL;
@@ -175,7 +177,7 @@ int record_decode(const void *buf, size_t avail, struct record_view *view, const
         problem = "impossible record size";
     else if (view->size > avail)
         return -ENODATA;
-    else if (get32(base + 4) != vane_crc32c(0, base + 8, view->size - 8))
+    else if (sealed && get32(base + 4) != vane_crc32c(0, base + 8, view->size - 8))
         problem = "CRC mismatch";
     else if (base[8] != RECORD_VERSION)
         problem = "unknown record version";
@@ -197,6 +199,17 @@ int record_decode(const void *buf, size_t avail, struct record_view *view, const
         return VANE_ECORRUPT;
     }
     return 0;
+}
+
+int record_decode(const void *buf, size_t avail, struct record_view *view, const char **why)
+{
+    return decode(buf, avail, view, why, true);
+}
+
+int record_decode_unsealed(const void *buf, size_t avail, struct record_view *view,
+                           const char **why)
+{
+    return decode(buf, avail, view, why, false);
 }
 
 void record_to_event(const struct record_view *view, struct event *event)

@@ -30,6 +30,14 @@
  * whole record (bounds, version, every attribute, CRC) and returns a view
  * whose pointers are into the caller's buffer; record_to_event() turns a
  * view into a struct event that points into the same bytes.
+ *
+ * Records that never reach a disk -- the trigger's deliveries to a sink
+ * connector, handed over in memory and then down the local socket to the
+ * connector's worker process -- are only encoded, not sealed: their CRC
+ * field is 0 and record_decode_unsealed() reads them, checking all but the
+ * CRC.  A CRC guards against damage at rest; there it cost a pass over
+ * every byte of every event delivered, and the reader still refuses a
+ * record whose lengths do not hold together.
  */
 #ifndef VANE_STORE_RECORD_H
 #define VANE_STORE_RECORD_H
@@ -87,6 +95,10 @@ uint32_t record_peek_size(const void *buf, size_t avail);
  * more); VANE_ECORRUPT when it is damaged, with *why (static text) saying how.
  */
 int record_decode(const void *buf, size_t avail, struct record_view *view, const char **why);
+
+/* As record_decode(), for a record encoded but not sealed: every check but the CRC's. */
+int record_decode_unsealed(const void *buf, size_t avail, struct record_view *view,
+                           const char **why);
 
 /* Fills event (reset first) with the view's attributes and data, pointing into the record. */
 void record_to_event(const struct record_view *view, struct event *event);

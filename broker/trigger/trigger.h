@@ -35,8 +35,9 @@ struct metrics;
  * Where deliveries go when a sink connector serves the subscription
  * (engine.h) instead of its HTTP sink.  serves() says whether one does, by
  * subscription name; deliver() hands it count records (concatenated, the
- * store's format) and returns 0, after which done(ctx, status, message)
- * runs once, later, on the loop: status 0 delivered, -EAGAIN to be tried
+ * store's format, encoded but not sealed: read them with
+ * record_decode_unsealed()) and returns 0, after which done(ctx, status,
+ * message) runs once, later, on the loop: status 0 delivered, -EAGAIN to be tried
  * again, another negative error a dead letter with message as the reason;
  * or deliver() returns a negative error and done never runs.  cancel(ctx)
  * forgets a delivery whose subscription stopped: done then never runs.

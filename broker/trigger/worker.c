@@ -34,7 +34,8 @@
 
 #define READ_MAX_EVENTS 256
 #define READ_MAX_BYTES (1u << 20)
-/* Bytes asked of the eventlog per event read (a larger event comes whole anyway). */
+/* Bytes asked of the eventlog per event read before a read has shown their size (a
+ * larger event comes whole anyway). */
 #define READ_BYTES_PER_EVENT 4096
 /* A busy lane reads again only once this much room is free, so reads come in batches. */
 #define READ_MIN_ROOM 64
@@ -107,6 +108,7 @@ struct worker {
     struct event_list ready;   /* fill_delivery()'s events, kept for their arrays */
     struct event scratch;      /* fill_delivery()'s record being read, likewise */
     struct eventlog_batch batch; /* read_lane()'s, kept for its buffers while reads find events */
+    size_t record_bytes;       /* the records' mean size in the last read; 0 before one */
     struct lane lanes[CONTROLLER_MAX_EVENTLOGS];
     uint32_t lane_count;
     struct lane resend; /* dead letters sent again: no eventlog, nothing to settle */
@@ -462,7 +464,7 @@ static void encode_http_from_records(struct delivery *d)
         struct record_view view;
         const char *why;
 
-        if (record_decode(at, (size_t)(end - at), &view, &why) != 0)
+        if (record_decode_unsealed(at, (size_t)(end - at), &view, &why) != 0)
             break;
         record_to_event(&view, &events[n++]);
         at += view.size;
@@ -618,7 +620,12 @@ static struct delivery *delivery_new(struct worker *w, struct lane *lane, size_t
     return d;
 }
 
-/* The events as records, for a sink connector (which gets events, not HTTP requests). */
+/*
+ * The events as records, for a sink connector (which gets events, not HTTP
+ * requests).  They are not sealed: they go from memory to the connector's
+ * worker down a local socket, never to a disk, and the readers decode them
+ * with record_decode_unsealed() (record.h).
+ */
 static void encode_routed(struct delivery *d, const struct event *events, size_t count)
 {
     size_t total = 0;
@@ -626,12 +633,9 @@ static void encode_routed(struct delivery *d, const struct event *events, size_t
     for (size_t i = 0; i < count; i++)
         total += record_size(&events[i]);
     vane_buf_reserve(&d->routed_records, total); /* once: growing it copied it again and again */
-    for (size_t i = 0; i < count; i++) {
-        char *at = d->routed_records.data + d->routed_records.len;
-
-        d->routed_records.len += record_encode(&events[i], at);
-        record_seal(at, 0, 0, 0, 0);
-    }
+    for (size_t i = 0; i < count; i++)
+        d->routed_records.len += record_encode(&events[i],
+                                               d->routed_records.data + d->routed_records.len);
     d->routed_count = count;
 }
 
@@ -886,6 +890,21 @@ static size_t read_count(const struct worker *w, const struct lane *lane)
 }
 
 /*
+ * Bytes to ask of the eventlog for n events: as many as records of the size
+ * the last read found take, with room to spare.  The eventlog reads that
+ * much from the file whatever the count, so asking 4 KiB an event for 1 KiB
+ * events copied four times the bytes out of the page cache.  Events larger
+ * than that only make the read end sooner (with fewer events).
+ */
+static size_t read_bytes(const struct worker *w, size_t n)
+{
+    size_t per_event = w->record_bytes ? w->record_bytes + w->record_bytes / 4 + 64
+                                       : READ_BYTES_PER_EVENT;
+
+    return n * per_event < READ_MAX_BYTES ? n * per_event : READ_MAX_BYTES;
+}
+
+/*
  * Reads what the lane can take and sends it; false when nothing was taken.
  * The batch is the worker's: its buffers serve read after read while the
  * lanes are busy (each read made them anew, growing them as it went), and
@@ -896,8 +915,7 @@ static bool read_lane(struct worker *w, struct lane *lane)
 {
     struct eventlog_batch *batch = &w->batch;
     size_t n = read_count(w, lane), i = 0;
-    size_t bytes = n * READ_BYTES_PER_EVENT < READ_MAX_BYTES ? n * READ_BYTES_PER_EVENT
-                                                             : READ_MAX_BYTES;
+    size_t bytes = read_bytes(w, n);
 
     if (n == 0)
         return false;
@@ -905,6 +923,7 @@ static bool read_lane(struct worker *w, struct lane *lane)
         eventlog_batch_free(batch);
         return false;
     }
+    w->record_bytes = batch->buf.len / batch->count;
     if (batch->records[0].offset > lane->next_read) { /* retention went past us */
         memset(lane->settled, 0, w->window);
         lane->committed = lane->next_read = batch->records[0].offset;

@@ -262,7 +262,7 @@ static void inspect(struct inspection *in, const char *subscription, const void 
     memset(in, 0, sizeof(*in));
     snprintf(in->subscription, sizeof(in->subscription), "%s", subscription);
     in->seen = true;
-    if (record_decode(records, len, &view, &why) != 0)
+    if (record_decode_unsealed(records, len, &view, &why) != 0)
         return;
     record_to_event(&view, &event);
     in->has_extension = event_get(&event, "xprocessed") != NULL;
