@@ -89,8 +89,14 @@ static void test_crashing_sink(void)
     {
         json_t *st = status_of("crashy");
 
-        contains(json_string_value(json_object_get(st, "last_error")), "signal 11",
-                 "the status says how the instance died");
+        {
+            /* A plain build's plugin dies of SIGSEGV; under ASan, whose
+             * handler reports the crash, it exits with status 1. */
+            const char *why = json_string_value(json_object_get(st, "last_error"));
+
+            ok(why != NULL && (strstr(why, "signal 11") || strstr(why, "exited with status")),
+               "the status says how the instance died: %s", why ? why : "(none)");
+        }
         json_decref(st);
     }
     json_decref(api_call(base, "GET", "/healthz", NULL, &status));

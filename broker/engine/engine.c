@@ -261,7 +261,7 @@ static bool configure(struct connector *conn, const json_t *spec)
         s.max = s.max < 1 ? 1 : s.max;
         s.concurrency = s.concurrency < 1 ? DEFAULT_CONCURRENCY : s.concurrency;
     }
-    options = json_dumps(s.options ? s.options : json_object(), JSON_COMPACT);
+    options = s.options ? json_dumps(s.options, JSON_COMPACT) : strdup("{}");
     changed = conn->plugin == NULL || strcmp(conn->plugin, s.plugin ? s.plugin : "") != 0 ||
               strcmp(conn->options, options) != 0 ||
               strcmp(conn->target ? conn->target : "", s.target ? s.target : "") != 0;

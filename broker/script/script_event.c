@@ -126,13 +126,16 @@ static bool data_is_json(const struct event *event)
 
 bool script_event_is_table(lua_State *L, int t)
 {
+    struct script_sandbox *sb = script_sandbox_of(L);
     const void *mt;
 
+    if (sb->current_table != NULL && lua_topointer(L, t) == sb->current_table)
+        return true; /* the one of this call, the usual result */
     if (!lua_getmetatable(L, t))
         return false;
     mt = lua_topointer(L, -1);
     lua_pop(L, 1);
-    return mt == script_sandbox_of(L)->event_metatable;
+    return mt == sb->event_metatable;
 }
 
 /* The event the table at t stands for; an error when its call is over. */
@@ -444,14 +447,14 @@ static bool read_data(struct reading *r)
 
 /* ---- table -> event: attributes ------------------------------------------------------------ */
 
-/* name is in's own when name_is_in's (and then borrowed if the reading may). */
+/* name_from_in: name is one of in's names (pointed at, not copied, when the reading may). */
 static void add_attr(struct reading *r, const char *name, size_t len, struct event_value *v,
-                     bool left_alone, bool name_is_ins)
+                     bool left_alone, bool name_from_in)
 {
     if (r->out->attr_count < TRACKED_ATTRS_MAX)
         r->left_alone[r->out->attr_count] = left_alone;
     r->changed |= !left_alone;
-    event_add(r->out, name_is_ins && r->borrow ? name : vane_arena_strndup(r->arena, name, len),
+    event_add(r->out, name_from_in && r->borrow ? name : vane_arena_strndup(r->arena, name, len),
               len, v);
 }
 
@@ -538,6 +541,11 @@ static enum attr_state attr_state(struct reading *r, const struct event_attr *wa
 /* The input's attributes still there, in the input's order. */
 static void read_known(struct reading *r)
 {
+    if (r->proxy && !r->raw_inputs && r->overrides == 0) { /* the script set none of them */
+        for (size_t i = 0; i < r->in->attr_count; i++)
+            add_left_alone(r, &r->in->attrs[i]);
+        return;
+    }
     for (size_t i = 0; i < r->in->attr_count; i++) {
         const struct event_attr *was = &r->in->attrs[i];
 
@@ -588,6 +596,7 @@ static void add_by_value(struct reading *r, const char *name, size_t len)
 struct new_name {
     const char *name; /* the key's own bytes: the table holds the string */
     size_t len;
+    int value;        /* stack index of its value (gather_new leaves them there) */
 };
 
 static int compare_names(const void *a, const void *b)
@@ -622,20 +631,29 @@ static bool new_name_at(struct reading *r, struct new_name *found)
     return true;
 }
 
-/* The keys that are not the input's attributes, sorted by name. */
+/*
+ * The keys that are not the input's attributes, sorted by name.  Each one's
+ * key and value stay on the stack, where lua_next put them (the caller drops
+ * them after add_new), so that they are not looked up again.
+ */
 static size_t gather_new(struct reading *r, struct new_name *names)
 {
+    lua_State *L = r->L;
     struct new_name found;
     size_t count = 0;
 
-    lua_pushnil(r->L);
-    while (lua_next(r->L, r->t) != 0) {
-        if (new_name_at(r, &found)) {
-            if (count == NEW_ATTRS_MAX)
-                read_fail(r->L, "%s: more than %d new attributes", r->what, NEW_ATTRS_MAX);
-            names[count++] = found;
+    lua_pushnil(L);
+    while (lua_next(L, r->t) != 0) {
+        if (!new_name_at(r, &found)) {
+            lua_pop(L, 1);
+            continue;
         }
-        lua_pop(r->L, 1);
+        if (count == NEW_ATTRS_MAX)
+            read_fail(L, "%s: more than %d new attributes", r->what, NEW_ATTRS_MAX);
+        luaL_checkstack(L, 3, "reading the event");
+        found.value = lua_gettop(L);
+        names[count++] = found;
+        lua_pushvalue(L, -2); /* the key again, for lua_next */
     }
     qsort(names, count, sizeof(names[0]), compare_names);
     return count;
@@ -644,8 +662,7 @@ static size_t gather_new(struct reading *r, struct new_name *names)
 static void add_new(struct reading *r, const struct new_name *names, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
-        lua_pushlstring(r->L, names[i].name, names[i].len);
-        lua_rawget(r->L, r->t);
+        lua_pushvalue(r->L, names[i].value);
         add_by_value(r, names[i].name, names[i].len);
         lua_pop(r->L, 1);
     }
@@ -747,6 +764,7 @@ void script_event_read(lua_State *L, int idx, const struct event *in, struct eve
     struct new_name names[NEW_ATTRS_MAX];
     size_t count;
     bool new_json;
+    int top;
 
     luaL_checkstack(L, 8, "reading the event");
     r.proxy = script_event_is_table(L, r.t);
@@ -759,9 +777,11 @@ void script_event_read(lua_State *L, int idx, const struct event *in, struct eve
     }
     event_reset(out);
     new_json = read_data(&r);
+    top = lua_gettop(L);
     count = gather_new(&r, names);
     read_known(&r);
     add_new(&r, names, count);
+    lua_settop(L, top);
     if (new_json)
         mark_json(out);
     check_event(&r);

@@ -34,10 +34,11 @@
  *     filled by the blocks the state frees, up to POOL_KEEP bytes in all.
  *     Each event a transform handles makes and drops a few tables; taking
  *     them from a list instead of malloc and giving them back instead of
- *     free was a tenth of a transform's time.  A block's class follows from
- *     the size Lua gives with it, so a block of 256 bytes or less always
- *     has its class's full size, and a larger one is malloc's.  The cap
- *     counts what the state holds, not what the lists keep.
+ *     free saves a few percent of a transform's time.  A block's class
+ *     follows from the size Lua gives with it: a block of 256 bytes or less
+ *     always has at least its class's full size (so any list may take it),
+ *     a larger one is malloc's.  The cap counts what the state holds, not
+ *     what the lists keep.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -130,6 +131,8 @@ static void pool_free_all(struct script_pool *pool)
 /* Frees a block of size bytes (0: none). */
 static void release(struct script_pool *pool, void *block, size_t size)
 {
+    if (block == NULL) /* Lua frees the empty parts of tables too */
+        return;
     if (size > 0 && size <= POOL_MAX)
         pool_give(pool, block, size);
     else

@@ -235,6 +235,11 @@ int external_transform_apply(struct external_transform *t, const struct event *i
     return rc < 0 ? rc : 0;
 }
 
+bool external_transform_slots(const struct external_transform *t)
+{
+    return t->ext.script != NULL; /* script_output's slots, reused call after call */
+}
+
 void external_transform_close(struct external_transform *t)
 {
     if (t == NULL)

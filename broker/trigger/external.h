@@ -72,6 +72,14 @@ int external_transform_apply(struct external_transform *t, const struct event *i
                              struct vane_arena *arena, struct event **out, size_t *count,
                              char *err, size_t errlen);
 
+/*
+ * Whether the events external_transform_apply() gives are slots of the
+ * transform's own (a script's), which the caller may exchange for events
+ * of its own: each side then owns the attribute array it holds (event_free).
+ * A plugin's are in the arena: copy them.
+ */
+bool external_transform_slots(const struct external_transform *t);
+
 void external_transform_close(struct external_transform *t);
 
 #endif

@@ -711,6 +711,15 @@ static struct event *list_slot(struct event_list *list)
     return &list->items[list->count++];
 }
 
+/* Moves *e into the list's next slot; *e takes the slot's old attribute array in exchange. */
+static void list_take(struct event_list *list, struct event *e)
+{
+    struct event *slot = list_slot(list), spare = *slot;
+
+    *slot = *e;
+    *e = spare;
+}
+
 /* Adds a copy of src whose attribute array is its own (the bytes stay src's). */
 static void list_copy(struct event_list *list, const struct event *src)
 {
@@ -746,14 +755,14 @@ static int transform_event(struct worker *w, struct event *in, struct event_list
                                      error_size) != 0)
             return -EINVAL;
         for (size_t i = 0; i < count; i++)
-            list_copy(out, &made[i]);
+            if (external_transform_slots(w->external))
+                list_take(out, &made[i]);
+            else
+                list_copy(out, &made[i]);
         return 0;
     }
-    if (w->transformer == NULL) { /* in moves to the slot, and takes the slot's old array */
-        struct event *slot = list_slot(out), spare = *slot;
-
-        *slot = *in;
-        *in = spare;
+    if (w->transformer == NULL) { /* in moves to the slot */
+        list_take(out, in);
         return 0;
     }
     if (transformer_apply(w->transformer, in, list_slot(out), arena, &terr) != 0) {
@@ -898,7 +907,7 @@ static size_t read_count(const struct worker *w, const struct lane *lane)
  */
 static size_t read_bytes(const struct worker *w, size_t n)
 {
-    size_t per_event = w->record_bytes ? w->record_bytes + w->record_bytes / 4 + 64
+    size_t per_event = w->record_bytes ? w->record_bytes + w->record_bytes / 8 + 64
                                        : READ_BYTES_PER_EVENT;
 
     return n * per_event < READ_MAX_BYTES ? n * per_event : READ_MAX_BYTES;
