@@ -651,6 +651,14 @@ static void router_cancel(void *arg, void *ctx)
     forget(arg, ctx);
 }
 
+/* A delivery the size of one instance's concurrency, so deliveries spread over instances. */
+static size_t router_batch(void *arg, const char *subscription)
+{
+    struct connector *conn = sink_for(arg, subscription);
+
+    return conn != NULL ? conn->concurrency : 0;
+}
+
 const struct trigger_sink_router *engine_sink_router(struct engine *engine)
 {
     return &engine->router;
@@ -782,7 +790,8 @@ int engine_start(struct engine **out, const struct engine_env *env)
     size_t count;
 
     e->env = *env;
-    e->router = (struct trigger_sink_router){router_serves, router_deliver, router_cancel, e};
+    e->router = (struct trigger_sink_router){router_serves, router_deliver, router_cancel, e,
+                                            router_batch};
     uv_timer_init(env->loop, &e->tick);
     e->tick.data = e;
     uv_timer_start(&e->tick, on_tick, TICK_MS, TICK_MS);

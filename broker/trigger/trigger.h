@@ -50,6 +50,9 @@ struct trigger_sink_router {
                    size_t count, trigger_sink_done_cb done, void *ctx);
     void (*cancel)(void *arg, void *ctx);
     void *arg;
+    /* Events one delivery should gather at most (a sink connector's
+     * concurrency), capped at 100; NULL or 0: 100. */
+    size_t (*batch)(void *arg, const char *subscription);
 };
 
 struct trigger_options {

@@ -39,7 +39,7 @@
 #define READ_BYTES_PER_EVENT 4096
 /* A busy lane reads again only once this much room is free, so reads come in batches. */
 #define READ_MIN_ROOM 64
-/* Events a delivery to a sink connector gathers, at least (see fill_delivery). */
+/* Events a delivery to a sink connector gathers at most (see routed_batch). */
 #define ROUTED_BATCH 100
 
 struct settings {
@@ -660,6 +660,19 @@ static void encode_http(struct worker *w, struct delivery *d, const struct event
     d->http_encoded = true;
 }
 
+/*
+ * Events a delivery to w's sink connector gathers: what the connector takes
+ * at once (its concurrency: deliveries then spread over its instances),
+ * at most ROUTED_BATCH.
+ */
+static size_t routed_batch(const struct worker *w)
+{
+    const struct trigger_sink_router *router = w->options.router;
+    size_t n = router->batch != NULL ? router->batch(router->arg, w->name) : 0;
+
+    return n == 0 || n > ROUTED_BATCH ? ROUTED_BATCH : n;
+}
+
 /* Whether a sink connector serves w's subscription now. */
 static bool routed_now(const struct worker *w)
 {
@@ -831,10 +844,9 @@ static void fill_delivery(struct worker *w, struct lane *lane, const struct even
                           size_t *i)
 {
     /* A sink connector takes events one by one whatever the mode: a delivery
-     * to one groups as many as a batch would (fewer allocations, one
-     * handover), and the mode matters only for HTTP. */
-    size_t want = routed_now(w) && w->set.batch_size < ROUTED_BATCH ? ROUTED_BATCH
-                                                                    : w->set.batch_size;
+     * to one groups as many as one of its instances takes at once (fewer
+     * allocations, one handover); the mode matters only for HTTP. */
+    size_t want = routed_now(w) ? routed_batch(w) : w->set.batch_size;
     struct delivery *d = delivery_new(w, lane, want);
     struct event_list *events = &w->ready;
     struct event *in = &w->scratch;

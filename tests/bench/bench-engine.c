@@ -325,7 +325,7 @@ static void null_sink_init(struct null_sink *ns, uv_loop_t *loop,
     memset(ns, 0, sizeof(*ns));
     uv_idle_init(loop, &ns->idle);
     ns->idle.data = ns;
-    *router = (struct trigger_sink_router){sink_serves, sink_deliver, sink_cancel, ns};
+    *router = (struct trigger_sink_router){sink_serves, sink_deliver, sink_cancel, ns, NULL};
 }
 
 static void null_sink_free(struct null_sink *ns)
