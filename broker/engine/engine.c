@@ -439,7 +439,7 @@ static struct instance *roomiest(struct connector *conn, const struct work *work
     struct instance *best = NULL;
 
     for (struct instance *i = conn->instances; i != NULL; i = i->next)
-        if (i->state == INSTANCE_READY &&
+        if (i->state == INSTANCE_READY && !i->killed &&
             (i->inflight == 0 || i->inflight + work->parts <= conn->concurrency) &&
             (best == NULL || i->inflight < best->inflight))
             best = i;
@@ -543,7 +543,15 @@ static void tend(struct connector *conn, uint64_t now)
     if (conn->start_failed && conn->running == 0)
         fail_queue(conn, -EAGAIN, conn->last_error);
     for (struct instance *i = conn->instances; i != NULL; i = i->next) {
-        if (i->state != INSTANCE_READY)
+        if (i->state == INSTANCE_STARTING && now - i->started_ms > conn->timeout_ms &&
+            !i->killed) {
+            snprintf(conn->last_error, sizeof(conn->last_error),
+                     "instance %d was not ready within the timeout of %llu ms; killed",
+                     i->process.pid, (unsigned long long)conn->timeout_ms);
+            vane_log_warn(component, "connector %s: %s", conn->name, conn->last_error);
+            instance_kill(i);
+        }
+        if (i->state != INSTANCE_READY || i->killed)
             continue;
         if (now - oldest_work_ms(i, now) > conn->timeout_ms) {
             snprintf(conn->last_error, sizeof(conn->last_error),
@@ -816,7 +824,7 @@ static void on_tick_closed(uv_handle_t *handle)
 
 void engine_maybe_closed(struct engine *e)
 {
-    if (!e->closing || e->tick.data != NULL || e->live_instances > 0)
+    if (!e->closing || e->tick.data != NULL || e->live_instances > 0 || e->pending_emits > 0)
         return;
     while (e->connectors != NULL)
         unlink_and_free(e->connectors);

@@ -52,6 +52,7 @@ struct work {
     engine_http_reply_cb reply; /* HTTP; NULL once cancelled */
     void *reply_arg;
     uint64_t assigned_ms;     /* when an instance got it (uv_now) */
+    unsigned give_backs;      /* instances that ended while they held it */
     struct work *prev, *next; /* in the queue, or the instance's list */
 };
 
@@ -115,6 +116,7 @@ struct engine {
     struct trigger_sink_router router;
     uint64_t next_instance_id;
     unsigned live_instances; /* allocated, handles not all closed */
+    unsigned pending_emits;  /* a source's events being published: their callbacks use the engine */
     bool closing;
     void (*closed)(void *arg);
     void *closed_arg;

@@ -42,6 +42,7 @@
 static const char component[] = "engine";
 
 #define STOP_GRACE_MS 5000
+#define MAX_GIVE_BACKS 5
 
 struct instance *instance_find(struct engine *engine, uint64_t id)
 {
@@ -215,6 +216,8 @@ static void on_published(void *arg, int status, const struct publish_position *p
         inst->conn->events_out++;
     answer_emit(emit->engine, emit->instance_id, emit->seq, status,
                 count ? positions[0].eventlog : 0, count ? positions[0].offset : 0);
+    emit->engine->pending_emits--;
+    engine_maybe_closed(emit->engine); /* the engine waits for its publishes when closing */
     vane_free(emit);
 }
 
@@ -253,7 +256,10 @@ static int on_emit(struct instance *inst, const struct wire_frame *frame)
 
     memset(&events, 0, sizeof(events));
     conn->events_in++;
-    if ((rc = read_emitted(frame, &events, why, sizeof(why))) != 0)
+    if (conn->kind != VANE_PLUGIN_SOURCE) {
+        snprintf(why, sizeof(why), "only a source emits events");
+        rc = -EINVAL;
+    } else if ((rc = read_emitted(frame, &events, why, sizeof(why))) != 0)
         vane_log_warn(component, "connector %s: an emitted event is refused: %s", conn->name, why);
     else {
         emit = VANE_NEW(emit);
@@ -261,6 +267,8 @@ static int on_emit(struct instance *inst, const struct wire_frame *frame)
         rc = publish_submit(conn->engine->env.gateway, conn->target, &events, on_published, emit);
         if (rc != 0)
             vane_free(emit);
+        else
+            conn->engine->pending_emits++;
     }
     binding_events_free(&events);
     if (rc != 0)
@@ -372,33 +380,46 @@ static void on_handle_closed(uv_handle_t *handle)
     engine_maybe_closed(engine);
 }
 
-/* Gives back inst's work: deliveries to the queue's head in order, HTTP requests answered 502. */
+/* Answers an HTTP request whose instance ended before it did. */
+static void answer_ended(struct work *work)
+{
+    static const char body[] = "{\"error\":{\"status\":502,\"field\":\"connector\","
+                               "\"message\":\"the connector instance ended before "
+                               "it answered (events it emitted may be stored)\"}}\n";
+    static const char *const headers[] = {"Content-Type: application/json"};
+
+    if (work->reply != NULL)
+        work->reply(work->reply_arg, 502, headers, 1, body, sizeof(body) - 1);
+    work->reply = NULL;
+}
+
+/*
+ * Gives back inst's work.  A delivery goes back to the queue's head, in the
+ * order they were sent, unless nobody waits for it any more (its
+ * subscription stopped) or it has now ended MAX_GIVE_BACKS instances: then
+ * it ends with -EAGAIN, so the trigger's retries and dead letters deal with
+ * an event that crashes every instance instead of it blocking the queue.
+ * HTTP requests are answered 502.
+ */
 static void give_back_work(struct instance *inst)
 {
-    struct work *last = inst->works;
+    /* The list holds the newest first: pushing each onto the queue's head
+     * from the newest on leaves the oldest at the head. */
+    while (inst->works != NULL) {
+        struct work *work = inst->works;
 
-    while (last != NULL && last->next != NULL)
-        last = last->next;
-    /* The list holds the newest first: walking from its end requeues the oldest last, at the head. */
-    while (last != NULL) {
-        struct work *prev = last->prev;
-
-        unassign(inst, last);
-        if (last->kind == WORK_DELIVER)
-            connector_requeue(inst->conn, last);
-        else {
-            if (last->reply != NULL) {
-                static const char body[] = "{\"error\":{\"status\":502,\"field\":\"connector\","
-                                           "\"message\":\"the connector instance ended before "
-                                           "it answered (events it emitted may be stored)\"}}\n";
-                static const char *const headers[] = {"Content-Type: application/json"};
-
-                last->reply(last->reply_arg, 502, headers, 1, body, sizeof(body) - 1);
-            }
-            last->reply = NULL;
-            work_finish(last);
-        }
-        last = prev;
+        unassign(inst, work);
+        if (work->kind == WORK_HTTP) {
+            answer_ended(work);
+            work_finish(work);
+        } else if (work->done == NULL || ++work->give_backs >= MAX_GIVE_BACKS) {
+            work->status = -EAGAIN;
+            snprintf(work->message, sizeof(work->message),
+                     "the connector's instances ended %u times while delivering it",
+                     work->give_backs);
+            work_finish(work);
+        } else
+            connector_requeue(inst->conn, work);
     }
 }
 

@@ -436,7 +436,9 @@ static bool route_delivery(struct delivery *d)
     const struct trigger_sink_router *router = d->w->options.router;
     int rc;
 
-    if (router == NULL || d->routed_count == 0 || !router->serves(router->arg, d->w->name))
+    /* Once its HTTP requests are made (the connector was gone), it goes on over HTTP. */
+    if (router == NULL || d->routed_count == 0 || d->http_encoded ||
+        !router->serves(router->arg, d->w->name))
         return false;
     d->routed = true;
     d->routed_at = uv_hrtime();
