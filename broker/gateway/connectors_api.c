@@ -123,6 +123,14 @@ static void answer_failure(h2o_req_t *req, const struct pending *op, int err)
                        vane_strerror(err));
 }
 
+/* Ends an operation: the answer is given (or the client went away). */
+static void pending_free(struct pending *op)
+{
+    response_later_end(&op->later);
+    vane_free(op->name);
+    vane_free(op);
+}
+
 static void on_done(void *arg, int status, const struct connector_meta *conn)
 {
     struct pending *op = arg;
@@ -135,9 +143,7 @@ static void on_done(void *arg, int status, const struct connector_meta *conn)
     else if (req != NULL)
         response_json(req, op->kind == OP_CREATE ? 201 : 200,
                       op->kind == OP_CREATE ? "Created" : "OK", connector_json(op->gw, conn));
-    response_later_end(&op->later);
-    vane_free(op->name);
-    vane_free(op);
+    pending_free(op);
 }
 
 static struct pending *pending_new(struct gateway *gw, h2o_req_t *req, enum op_kind kind,
@@ -177,9 +183,7 @@ static void put(struct gateway *gw, h2o_req_t *req, const char *name, json_t *sp
                            "name", "%s", errmsg ? errmsg : "invalid name");
         else
             answer_failure(req, op, rc);
-        response_later_end(&op->later);
-        vane_free(op->name);
-        vane_free(op);
+        pending_free(op);
     }
     vane_free(errmsg);
 }
@@ -254,9 +258,7 @@ static void delete_one(struct gateway *gw, h2o_req_t *req, const struct connecto
 
     if (rc != 0) {
         answer_failure(req, op, rc);
-        response_later_end(&op->later);
-        vane_free(op->name);
-        vane_free(op);
+        pending_free(op);
     }
 }
 
