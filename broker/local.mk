@@ -21,6 +21,14 @@ libvane_la_SOURCES = \
 	broker/event/event_json.c broker/event/event_json.h \
 	broker/event/timestamp.c broker/event/timestamp.h \
 	broker/raft/replica.c broker/raft/replica.h \
+	broker/raft/close_delay.c broker/raft/close_delay.h \
+	broker/cluster/peer.c broker/cluster/peer.h \
+	broker/cluster/peer_wire.c broker/cluster/peer_wire.h \
+	broker/cluster/peer_transport.c \
+	broker/raft/replica_cluster.c broker/raft/replica_internal.h \
+	broker/cluster/members.c broker/cluster/members.h \
+	broker/cluster/forward.c broker/cluster/forward.h \
+	broker/cluster/cluster.c broker/cluster/cluster.h \
 	broker/store/record.c broker/store/record.h \
 	broker/store/segment.c broker/store/segment.h \
 	broker/store/eventlog.c broker/store/eventlog.h \
@@ -94,6 +102,7 @@ libvane_la_SOURCES += \
 	broker/plugin/plugin_host.c broker/plugin/plugin_host.h \
 	broker/plugin/plugin_instance.c broker/plugin/plugin_instance.h \
 	broker/plugin/plugin_registry.c broker/plugin/plugin_registry.h \
+	broker/gateway/cluster_api.c broker/gateway/cluster_api.h \
 	broker/gateway/plugins_api.c broker/gateway/plugins_api.h
 
 # Lua scripts: the sandbox, events as tables, the registry of script

@@ -285,10 +285,10 @@ static bool parse_start_line(struct vaned *v, const char *log)
  * or 10 s (scaled) pass.  Returns 0, or -1 with the log printed as diagnostics
  * under name.
  */
-static int wait_started(struct vaned *v, bool (*started)(const char *log, void *arg), void *arg,
-                        const char *name)
+static int wait_started_for(struct vaned *v, bool (*started)(const char *log, void *arg),
+                            void *arg, const char *name, int timeout_ms)
 {
-    long deadline = now_ms() + harness_ms(10000);
+    long deadline = now_ms() + harness_ms(timeout_ms);
 
     while (now_ms() < deadline) {
         char *log = vaned_log(v);
@@ -312,10 +312,21 @@ static int wait_started(struct vaned *v, bool (*started)(const char *log, void *
     return -1;
 }
 
+static int wait_started(struct vaned *v, bool (*started)(const char *log, void *arg), void *arg,
+                        const char *name)
+{
+    return wait_started_for(v, started, arg, name, 10000);
+}
+
 /* Started, and ready: the store has recovered. */
 static bool vaned_started(const char *log, void *arg)
 {
     return parse_start_line(arg, log) && strstr(log, " ready: ") != NULL;
+}
+
+int vaned_wait_ready(struct vaned *v, int timeout_ms)
+{
+    return wait_started_for(v, vaned_started, v, "vaned", timeout_ms);
 }
 
 int vaned_start(struct vaned *v, const char *data_dir, const char *const *args)

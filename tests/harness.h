@@ -72,6 +72,9 @@ int vaned_start(struct vaned *v, const char *data_dir, const char *const *args);
 /* Starts vaned without waiting for anything. */
 int vaned_spawn(struct vaned *v, const char *const *args);
 
+/* Waits up to timeout_ms (scaled) for a spawned vaned's start and ready lines, as vaned_start(). */
+int vaned_wait_ready(struct vaned *v, int timeout_ms);
+
 /* Waits for exit; returns its wait status, or -1 on timeout (the process is left running).
  * Once reaped, returns the same status again. */
 int vaned_wait(struct vaned *v, int timeout_ms);

@@ -16,7 +16,8 @@ AM_TESTS_ENVIRONMENT = \
 	VANE_TEST_TIME_SCALE='$(VANE_TEST_TIME_SCALE)'; export VANE_TEST_TIME_SCALE;
 
 check_LTLIBRARIES = tests/libharness.la
-tests_libharness_la_SOURCES = tests/tap.c tests/tap.h tests/harness.c tests/harness.h
+tests_libharness_la_SOURCES = tests/tap.c tests/tap.h tests/harness.c tests/harness.h \
+	tests/harness_cluster.c tests/harness_cluster.h
 
 # Every test program is tests/test-<module>.c linked with the harness and
 # the broker; programs installed by the other parts set their own LDADD.
@@ -26,6 +27,8 @@ tests_test_vanectl_LDADD = vanectl/libvanectl.la $(LDADD)
 
 unit_tests = tests/test-core tests/test-config tests/test-record tests/test-eventlog tests/test-store
 unit_tests += tests/test-event-json tests/test-controller
+# The peer port: channels over real sockets, and raft groups over it.
+unit_tests += tests/test-peer
 integration_tests = tests/test-vaned tests/test-vanectl tests/test-crash tests/test-metrics tests/test-admin
 integration_tests += tests/test-publish tests/test-http-client tests/test-trigger
 check_PROGRAMS += tests/crash-writer
@@ -34,6 +37,8 @@ check_PROGRAMS += tests/sink-server
 tests_sink_server_LDADD = libvane.la
 integration_tests += tests/test-sink-server
 integration_tests += tests/test-subscriptions
+# Three vaned processes as one cluster: replication, forwarding, failover.
+integration_tests += tests/test-cluster
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests)
 

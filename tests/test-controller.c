@@ -37,7 +37,7 @@ static struct controller *open_controller(const char *dir)
     struct controller *c;
     char *errmsg = NULL;
 
-    if (controller_open(&c, &loop, dir, on_ready, &w, &errmsg) != 0) {
+    if (controller_open(&c, &loop, dir, NULL, on_ready, &w, &errmsg) != 0) {
         tap_diag("controller_open: %s", errmsg);
         vane_free(errmsg);
         return NULL;

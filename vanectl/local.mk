@@ -12,6 +12,7 @@ vanectl_libvanectl_la_SOURCES = vanectl/vanectl.h \
 	vanectl/connector.c \
 	vanectl/plugin.c \
 	vanectl/script.c \
+	vanectl/cluster.c \
 	vanectl/client.c vanectl/client.h \
 	vanectl/encode.c vanectl/encode.h \
 	vanectl/output.c vanectl/output.h \

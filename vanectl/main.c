@@ -9,9 +9,9 @@
  * token to $VANE_TOKEN.
  * Commands are rows of the commands[] table below: status, and the groups
  * eventbus, event, subscription, connector (source and sink plugins run by
- * the connector engine), plugin (the plugins loaded) and script (the Lua
- * scripts), whose rows live in eventbus.c, event.c, subscription.c,
- * connector.c, plugin.c and script.c.  Each
+ * the connector engine), plugin (the plugins loaded), script (the Lua
+ * scripts) and cluster (its nodes and raft groups), whose rows live in eventbus.c, event.c, subscription.c,
+ * connector.c, plugin.c, script.c and cluster.c.  Each
  * command talks to the broker through client.h, prints through output.h
  * and ends with one of the exit statuses of enum vanectl_exit (vanectl.h).
  */
@@ -57,6 +57,8 @@ static const struct command commands[] = {
      plugin_commands},
     {"script", "COMMAND", "list the Lua scripts loaded and why one did not load", NULL, NULL,
      script_commands},
+    {"cluster", "COMMAND", "show the nodes of a cluster and its raft groups' leaders and lag",
+     NULL, NULL, cluster_commands},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -59,6 +59,7 @@ extern const struct command subscription_commands[];
 extern const struct command connector_commands[];
 extern const struct command plugin_commands[];
 extern const struct command script_commands[];
+extern const struct command cluster_commands[];
 
 /*
  * Runs the command that argv[0] names in table (recursing into groups), or

@@ -22,6 +22,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "cluster/members.h"
 #include "config/config.h"
 #include "core/units.h"
 #include "core/alloc.h"
@@ -64,6 +65,11 @@ static const char *check_connectors(const char *value)
     return good ? NULL
                 : "a table of connectors by name, each a table such as { plugin = "
                   "\"source-http\", eventbus = \"orders\" }";
+}
+
+static const char *check_cluster_nodes(const char *value)
+{
+    return cluster_members_check_json(value);
 }
 
 #define FIELD(name) offsetof(struct config, name)
@@ -116,6 +122,16 @@ static const struct config_key schema[] = {
     {"connectors", CONFIG_JSON, FIELD(connectors), "{}", NULL, check_connectors, 0, 0,
      "Connectors to run, by name: each a spec as POST /api/v1/connectors takes it (plugin, "
      "eventbus or subscription, options, min, max, ...); made or updated at every start."},
+    {"cluster", CONFIG_SECTION, 0, NULL, NULL, NULL, 0, 0,
+     "Running as one node of a cluster (doc/cluster.md)."},
+    {"cluster.node_id", CONFIG_COUNT, FIELD(cluster_node_id), "0", NULL, NULL, 0, UINT32_MAX,
+     "This node's id among cluster.nodes; 0: a single node, no cluster."},
+    {"cluster.nodes", CONFIG_JSON, FIELD(cluster_nodes), "[]", NULL, check_cluster_nodes, 0, 0,
+     "Every node of the cluster, the same list on each: { id = 1, http = \"127.0.0.1:8081\", "
+     "peer = \"127.0.0.1:9101\" }, ... (http: its HTTP API; peer: its peer port, where the other "
+     "nodes reach its raft groups)."},
+    {"cluster.replicas", CONFIG_COUNT, FIELD(cluster_replicas), "3", NULL, NULL, 1, 7,
+     "Replicas of each eventlog (each a raft voter on its own node); at most the node count."},
 };
 
 #define SCHEMA_SIZE (sizeof(schema) / sizeof(schema[0]))

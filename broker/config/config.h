@@ -59,6 +59,9 @@ struct config {
     uint64_t scripts_budget;         /* scripts.budget: Lua instructions per call */
     uint64_t scripts_memory;         /* scripts.memory: bytes per script's Lua state */
     char *connectors;                /* connectors: JSON object of name -> spec (engine.h) */
+    uint64_t cluster_node_id;        /* cluster.node_id: 0 for a single node */
+    char *cluster_nodes;             /* cluster.nodes: JSON array (cluster/members.h) */
+    uint64_t cluster_replicas;       /* cluster.replicas: per eventlog */
     char *source;                    /* the file it came from, or NULL: embedded default */
 };
 

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "cluster/cluster.h"
 #include "controller/controller_internal.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -81,19 +82,53 @@ static void clear_state(struct controller *c)
 
 /* ---- JSON forms ---------------------------------------------------------- */
 
+/* [[node, ...], ...]: each eventlog's replicas; NULL on a single node. */
+static json_t *replicas_to_json(const struct eventbus_meta *bus)
+{
+    json_t *all;
+
+    if (bus->replica_count == 0)
+        return NULL;
+    all = json_array();
+    for (uint32_t i = 0; i < bus->eventlog_count; i++) {
+        json_t *nodes = json_array();
+
+        for (uint32_t r = 0; r < bus->replica_count; r++)
+            json_array_append_new(nodes, json_integer((json_int_t)bus->replicas[i][r]));
+        json_array_append_new(all, nodes);
+    }
+    return all;
+}
+
+static void replicas_from_json(struct eventbus_meta *bus, const json_t *all)
+{
+    const json_t *nodes = json_array_get(all, 0);
+
+    bus->replica_count = (uint32_t)json_array_size(nodes);
+    if (bus->replica_count > CONTROLLER_MAX_REPLICAS)
+        bus->replica_count = CONTROLLER_MAX_REPLICAS;
+    for (uint32_t i = 0; i < bus->eventlog_count; i++)
+        for (uint32_t r = 0; r < bus->replica_count; r++)
+            bus->replicas[i][r] = (uint64_t)json_integer_value(
+                json_array_get(json_array_get(all, i), r));
+}
+
 static json_t *bus_to_json(const struct eventbus_meta *bus)
 {
-    json_t *ids = json_array();
+    json_t *ids = json_array(), *obj, *replicas = replicas_to_json(bus);
 
     for (uint32_t i = 0; i < bus->eventlog_count; i++)
         json_array_append_new(ids, json_integer((json_int_t)bus->eventlog_ids[i]));
-    return json_pack("{s:s, s:I, s:i, s:o, s:{s:I, s:I}, s:s, s:I, s:I}", "name", bus->name,
+    obj = json_pack("{s:s, s:I, s:i, s:o, s:{s:I, s:I}, s:s, s:I, s:I}", "name", bus->name,
                      "id", (json_int_t)bus->id, "eventlog_count", (int)bus->eventlog_count,
                      "eventlog_ids", ids, "retention", "max_age_s",
                      (json_int_t)bus->retention_max_age_s, "max_bytes",
                      (json_int_t)bus->retention_max_bytes, "description",
                      bus->description ? bus->description : "", "created_at",
                      (json_int_t)bus->created_at, "updated_at", (json_int_t)bus->updated_at);
+    if (replicas != NULL)
+        json_object_set_new(obj, "replicas", replicas);
+    return obj;
 }
 
 /* Reads the fields a command or snapshot carries; absent ones stay zero. */
@@ -119,6 +154,7 @@ static struct eventbus_meta *bus_from_json(const json_t *obj)
     bus->retention_max_bytes = (uint64_t)json_integer_value(json_object_get(ret, "max_bytes"));
     bus->created_at = json_integer_value(json_object_get(obj, "created_at"));
     bus->updated_at = json_integer_value(json_object_get(obj, "updated_at"));
+    replicas_from_json(bus, json_object_get(obj, "replicas"));
     return bus;
 }
 
@@ -361,6 +397,38 @@ static json_t *spec_json(const struct eventbus_meta *spec)
                      (json_int_t)timestamp_now());
 }
 
+/* Every eventlog placed so far: where the next eventbus's first one starts. */
+static uint64_t eventlogs_placed(const struct controller *c)
+{
+    uint64_t n = 0;
+
+    for (size_t i = 0; i < c->count; i++)
+        n += c->buses[i]->eventlog_count;
+    return n;
+}
+
+/* A create command: the spec and, in a cluster, where each eventlog's replicas go. */
+static json_t *create_json(const struct controller *c, const struct eventbus_meta *spec)
+{
+    json_t *obj = spec_json(spec), *all;
+    uint64_t seed, nodes[CLUSTER_MAX_REPLICAS];
+
+    if (c->cluster == NULL)
+        return obj;
+    all = json_array();
+    seed = eventlogs_placed(c);
+    for (uint32_t i = 0; i < spec->eventlog_count; i++) {
+        unsigned n = cluster_place(&c->cluster->members, seed, i, nodes);
+        json_t *list = json_array();
+
+        for (unsigned r = 0; r < n; r++)
+            json_array_append_new(list, json_integer((json_int_t)nodes[r]));
+        json_array_append_new(all, list);
+    }
+    json_object_set_new(obj, "replicas", all);
+    return obj;
+}
+
 static int check_retention(const struct eventbus_meta *spec, char **errmsg)
 {
     if (spec->retention_max_age_s < 0) {
@@ -387,7 +455,7 @@ int controller_create_eventbus(struct controller *c, const struct eventbus_meta 
         *errmsg = vane_asprintf("name: eventbus '%s' already exists", spec->name);
         return -EEXIST;
     }
-    return propose(c, json_pack("{s:s, s:o}", "op", "create", "bus", spec_json(spec)),
+    return propose(c, json_pack("{s:s, s:o}", "op", "create", "bus", create_json(c, spec)),
                    spec->name, done, arg);
 }
 
@@ -432,12 +500,20 @@ static void on_ready(struct replica *replica, int status, void *arg)
 }
 
 int controller_open(struct controller **out, uv_loop_t *loop, const char *dir,
-                    controller_ready_cb ready, void *arg, char **errmsg)
+                    const struct cluster *cluster, controller_ready_cb ready, void *arg,
+                    char **errmsg)
 {
     struct controller *c = VANE_NEW(c);
-    struct replica_options ropt = {64, 16, 0};
+    struct replica_options ropt = {.snapshot_threshold = 64, .snapshot_trailing = 16,
+                                   .await_local_apply = true};
+    struct cluster_group group;
     int err;
 
+    if (cluster != NULL) {
+        cluster_group(cluster, CLUSTER_CONTROLLER_GROUP, NULL, 0, &group);
+        ropt.cluster = &group.rc;
+    }
+    c->cluster = cluster;
     c->loop = loop;
     c->next_id = 1;
     c->ready_cb = ready;
@@ -483,4 +559,9 @@ void controller_close(struct controller *c, controller_close_cb cb, void *arg)
     c->close_cb = cb;
     c->close_arg = arg;
     replica_close(c->replica, on_replica_closed, c);
+}
+
+struct replica *controller_replica(struct controller *c)
+{
+    return c->replica;
 }

@@ -25,12 +25,17 @@
 
 #define CONTROLLER_MAX_EVENTLOGS 64
 #define CONTROLLER_MAX_NAME 128
+#define CONTROLLER_MAX_REPLICAS 7 /* CLUSTER_MAX_REPLICAS */
 
 struct eventbus_meta {
     char *name;
     uint64_t id;
     uint32_t eventlog_count;
     uint64_t eventlog_ids[CONTROLLER_MAX_EVENTLOGS];
+    /* In a cluster, the nodes holding each eventlog's replicas, the first
+     * its preferred leader; replica_count 0 on a single node. */
+    uint32_t replica_count;
+    uint64_t replicas[CONTROLLER_MAX_EVENTLOGS][CONTROLLER_MAX_REPLICAS];
     int64_t retention_max_age_s; /* 0: keep forever */
     uint64_t retention_max_bytes; /* per eventlog; 0: no limit */
     char *description;
@@ -54,8 +59,12 @@ typedef void (*controller_listener_cb)(struct controller *c, enum controller_cha
                                        const struct eventbus_meta *bus, void *arg);
 typedef void (*controller_close_cb)(void *arg);
 
+struct cluster;
+
+/* cluster: this node's (cluster.h), whose every node holds the metadata; NULL: a single node. */
 int controller_open(struct controller **c, uv_loop_t *loop, const char *dir,
-                    controller_ready_cb ready, void *arg, char **errmsg);
+                    const struct cluster *cluster, controller_ready_cb ready, void *arg,
+                    char **errmsg);
 
 void controller_set_listener(struct controller *c, controller_listener_cb cb, void *arg);
 
@@ -172,5 +181,8 @@ const struct connector_meta *const *controller_connectors(const struct controlle
                                                           size_t *count);
 
 void controller_close(struct controller *c, controller_close_cb cb, void *arg);
+
+/* The metadata group's raft replica, for status pages (raft/replica.h). */
+struct replica *controller_replica(struct controller *c);
 
 #endif

@@ -15,6 +15,7 @@
 
 struct controller {
     uv_loop_t *loop;
+    const struct cluster *cluster; /* NULL: a single node */
     struct replica *replica;
     struct raft_fsm fsm;
     struct eventbus_meta **buses;

@@ -26,7 +26,8 @@
     XX(HTTP, 7, "HTTP transfer failed")                                      \
     XX(SHUTDOWN, 8, "shutting down")                                         \
     XX(NOTLEADER, 9, "not the leader of the raft group")                     \
-    XX(RAFT, 10, "consensus error")
+    XX(RAFT, 10, "consensus error")                                          \
+    XX(NOLEADER, 11, "no leader of the raft group could be reached")
 
 enum vane_errno {
 #define VANE_ERR_ENUM(name, off, msg) VANE_E##name = VANE_ERR_BASE - (off),

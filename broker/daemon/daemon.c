@@ -18,6 +18,7 @@
 
 #include <uv.h>
 
+#include "cluster/cluster.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/fs.h"
@@ -26,6 +27,7 @@
 #include "daemon/lockfile.h"
 #include "engine/engine.h"
 #include "gateway/auth.h"
+#include "gateway/cluster_api.h"
 #include "gateway/connectors_api.h"
 #include "gateway/discard.h"
 #include "gateway/eventbuses.h"
@@ -39,6 +41,7 @@
 #include "gateway/subscriptions_api.h"
 #include "metrics/metrics.h"
 #include "plugin/plugin_registry.h"
+#include "raft/replica.h"
 #include "script/script_registry.h"
 #include "store/store.h"
 #include "timer/timer.h"
@@ -54,6 +57,7 @@ struct daemon {
     const struct config *cfg;
     struct http_server *http;
     struct store *store;
+    struct cluster *cluster; /* NULL: a single node */
     struct trigger *trigger; /* once the store is ready */
     struct timer *timer;     /* the same */
     struct engine *engine;   /* the same */
@@ -63,16 +67,35 @@ struct daemon {
     uint64_t store_opened_ms;
     uv_signal_t sigint, sigterm;
     uv_timer_t trim_timer;
+    uv_timer_t duty_timer;   /* in a cluster: runs delivery where the metadata leader is */
     bool signals_open, stopping;
+    bool delivering, delivery_closing;
     int failed; /* why the daemon stopped on its own */
 };
+
+static void on_cluster_closed(void *arg)
+{
+    struct daemon *d = arg;
+
+    d->cluster = NULL;
+    uv_stop(&d->loop);
+}
+
+/* Last: the peer port, which the store's raft groups used. */
+static void close_cluster(struct daemon *d)
+{
+    if (d->cluster != NULL)
+        cluster_close(d->cluster, on_cluster_closed, d);
+    else
+        uv_stop(&d->loop);
+}
 
 static void on_store_closed(void *arg)
 {
     struct daemon *d = arg;
 
     d->store = NULL;
-    uv_stop(&d->loop);
+    close_cluster(d);
 }
 
 static void close_store(struct daemon *d)
@@ -80,7 +103,24 @@ static void close_store(struct daemon *d)
     if (d->store != NULL)
         store_close(d->store, on_store_closed, d);
     else
-        uv_stop(&d->loop);
+        close_cluster(d);
+}
+
+/*
+ * Delivery -- the trigger, the connector engine and the timer -- closes in
+ * that order (the trigger's deliveries to sink connectors go through the
+ * engine; all three commit through the store).  It closes at shutdown, and
+ * in a cluster when this node stops leading the metadata group (another
+ * node runs delivery then); delivery_closed() goes on from there.
+ */
+static void delivery_closed(struct daemon *d)
+{
+    d->delivering = d->delivery_closing = false;
+    if (d->stopping)
+        close_store(d);
+    else
+        vane_log_info(component, "this node no longer leads the metadata group: subscriptions, "
+                                 "connectors and delayed events now run on the leader's node");
 }
 
 static void on_timer_closed(void *arg)
@@ -88,7 +128,8 @@ static void on_timer_closed(void *arg)
     struct daemon *d = arg;
 
     d->timer = NULL;
-    close_store(d);
+    d->gateway.timer = NULL;
+    delivery_closed(d);
 }
 
 static void close_timer(struct daemon *d)
@@ -96,7 +137,7 @@ static void close_timer(struct daemon *d)
     if (d->timer != NULL)
         timer_close(d->timer, on_timer_closed, d);
     else
-        close_store(d);
+        delivery_closed(d);
 }
 
 static void on_engine_closed(void *arg)
@@ -122,20 +163,26 @@ static void on_trigger_closed(void *arg)
     struct daemon *d = arg;
 
     d->trigger = NULL;
+    d->gateway.trigger = NULL;
     close_engine(d);
 }
 
-/* HTTP first, so no request reaches a closing store; then the trigger,
- * the connector engine and the timer, which commit their offsets and
- * events through the store; then the store. */
-static void on_http_closed(void *arg)
+/* A close already under way ends in delivery_closed(), which sees d->stopping. */
+static void close_delivery(struct daemon *d)
 {
-    struct daemon *d = arg;
-
+    if (d->delivery_closing)
+        return;
+    d->delivery_closing = true;
     if (d->trigger != NULL)
         trigger_close(d->trigger, on_trigger_closed, d);
     else
         close_engine(d);
+}
+
+/* HTTP first, so no request reaches a closing store; then delivery; then the store. */
+static void on_http_closed(void *arg)
+{
+    close_delivery(arg);
 }
 
 static void daemon_stop(struct daemon *d)
@@ -180,6 +227,39 @@ static void start_delivery(struct daemon *d)
         d->trigger = NULL;
     }
     d->gateway.trigger = d->trigger;
+    d->delivering = true;
+}
+
+/*
+ * In a cluster, delivery runs on one node, the one leading the metadata
+ * group: it starts there when the lead comes and closes when it goes, and
+ * takes over from the committed offsets (at least once).
+ */
+static void on_duty(uv_timer_t *timer)
+{
+    struct daemon *d = timer->data;
+    bool leads;
+
+    if (d->stopping || d->delivery_closing || d->store == NULL)
+        return;
+    leads = replica_is_leader(controller_replica(store_controller(d->store)));
+    if (leads && !d->delivering) {
+        vane_log_info(component, "this node leads the metadata group: it runs subscriptions, "
+                                 "connectors and delayed events");
+        start_delivery(d);
+    } else if (!leads && d->delivering) {
+        close_delivery(d);
+    }
+}
+
+#define DUTY_MS 200
+
+static void start_duty(struct daemon *d)
+{
+    if (d->cluster == NULL)
+        start_delivery(d);
+    else
+        uv_timer_start(&d->duty_timer, on_duty, 0, DUTY_MS);
 }
 
 static void on_store_ready(struct store *store, int status, void *arg)
@@ -199,11 +279,35 @@ static void on_store_ready(struct store *store, int status, void *arg)
         logs += buses[i]->eventlog_count;
     publish_recover(&d->gateway);
     if (!d->stopping)
-        start_delivery(d);
+        start_duty(d);
     vane_log_info(component, "ready: %zu eventbuses, %zu eventlogs recovered in %llu ms", count,
                   logs, (unsigned long long)(uv_now(&d->loop) - d->store_opened_ms));
     if (!d->stopping)
         d->health.state = HEALTH_READY;
+}
+
+/* In a cluster, this node's peer port: before the store, whose raft groups use it. */
+static int start_cluster(struct daemon *d)
+{
+    struct cluster_members members;
+    char *errmsg = NULL;
+    int err;
+
+    err = cluster_members_parse(&members, d->cfg->cluster_nodes, d->cfg->cluster_node_id,
+                                d->cfg->cluster_replicas, &errmsg);
+    if (err == 0 && cluster_is_single(&members))
+        return 0;
+    if (err == 0)
+        err = cluster_open(&d->cluster, &d->loop, &members, &errmsg);
+    if (err != 0) {
+        vane_log_error(component, "cannot join the cluster: %s", errmsg);
+        vane_free(errmsg);
+        return err;
+    }
+    vane_log_info(component, "cluster node %llu of %zu, peer port %s, %u replicas per eventlog",
+                  (unsigned long long)d->cluster->members.self, d->cluster->members.count,
+                  peer_net_self_address(d->cluster->net), d->cluster->members.replicas);
+    return 0;
 }
 
 static int start_store(struct daemon *d)
@@ -212,8 +316,12 @@ static int start_store(struct daemon *d)
     char *errmsg = NULL;
     int err;
 
+    if ((err = start_cluster(d)) != 0)
+        return err;
     store_options_default(&options);
     options.eventlog.segment_size = d->cfg->segment_size;
+    options.cluster = d->cluster;
+    d->gateway.cluster = d->cluster;
     d->store_opened_ms = uv_now(&d->loop);
     err = store_open(&d->store, &d->loop, d->cfg->data_dir, &options, on_store_ready, d, &errmsg);
     d->gateway.store = err == 0 ? d->store : NULL;
@@ -259,6 +367,8 @@ static void start_trim(struct daemon *d)
     uv_timer_init(&d->loop, &d->trim_timer);
     uv_timer_start(&d->trim_timer, on_trim, MEMORY_TRIM_MS, MEMORY_TRIM_MS);
     uv_unref((uv_handle_t *)&d->trim_timer);
+    uv_timer_init(&d->loop, &d->duty_timer);
+    d->duty_timer.data = d;
 }
 
 static void watch_signal(struct daemon *d, uv_signal_t *handle, int signum)
@@ -285,6 +395,7 @@ static int start_http(struct daemon *d)
     eventbuses_register(d->http, &d->gateway);
     subscriptions_api_register(d->http, &d->gateway);
     plugins_api_register(d->http, &d->gateway);
+    cluster_api_register(d->http, &d->gateway);
     connectors_api_register(d->http, &d->gateway);
     scripts_api_register(d->http, &d->gateway);
     publish_register(d->http, &d->gateway);
@@ -345,6 +456,7 @@ static int close_loop(struct daemon *d)
         uv_close((uv_handle_t *)&d->sigint, NULL);
         uv_close((uv_handle_t *)&d->sigterm, NULL);
         uv_close((uv_handle_t *)&d->trim_timer, NULL);
+        uv_close((uv_handle_t *)&d->duty_timer, NULL);
     }
     uv_run(&d->loop, UV_RUN_DEFAULT);
     if ((err = uv_loop_close(&d->loop)) != 0) {

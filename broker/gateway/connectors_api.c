@@ -115,10 +115,7 @@ static void answer_failure(h2o_req_t *req, const struct pending *op, int err)
     else if (err == -EEXIST)
         response_error(req, 409, "Conflict", "name",
                        "name: a connector named '%s' already exists", op->name);
-    else if (err == VANE_ENOTREADY || err == VANE_ESHUTDOWN)
-        response_error(req, 503, "Service Unavailable", NULL, "the broker is %s; try again",
-                       err == VANE_ENOTREADY ? "starting" : "stopping");
-    else
+    else if (!response_unavailable(req, err))
         response_error(req, 500, "Internal Server Error", NULL, "connector '%s': %s", op->name,
                        vane_strerror(err));
 }

@@ -303,12 +303,9 @@ static void answer_failure(h2o_req_t *req, int err, const char *name, const char
     case -EINVAL:
         response_error(req, 400, "Bad Request", NULL, "%s", errmsg ? errmsg : "invalid eventbus");
         break;
-    case VANE_ENOTREADY:
-    case VANE_ESHUTDOWN:
-        response_error(req, 503, "Service Unavailable", NULL, "the broker is %s; try again",
-                       err == VANE_ENOTREADY ? "starting" : "stopping");
-        break;
     default:
+        if (response_unavailable(req, err))
+            break;
         response_error(req, 500, "Internal Server Error", NULL, "eventbus '%s': %s", name,
                        vane_strerror(err));
         break;

@@ -43,6 +43,7 @@ struct timer;
 struct plugin_registry;
 struct script_registry;
 struct engine;
+struct cluster;
 
 struct gateway {
     uv_loop_t *loop;
@@ -57,6 +58,7 @@ struct gateway {
     struct plugin_registry *plugins; /* the plugins loaded; NULL when the registry did not start */
     struct script_registry *scripts; /* the Lua scripts; NULL when the registry did not start */
     struct engine *engine;     /* connectors; once the store is ready */
+    const struct cluster *cluster; /* this node's part in a cluster; NULL: a single node */
 };
 
 /* Answers 503 and returns 1 unless the broker is ready; else returns 0. */

@@ -485,12 +485,21 @@ static void free_group_events(struct append_group *group, struct event *events)
     vane_free(events);
 }
 
+/* Where delayed events wait: __timer's eventlog, on every node of a cluster
+ * (only the node that runs the timer moves them on, see timer.h). */
+static struct eventlog *timer_log(const struct gateway *gw)
+{
+    const struct store_bus *bus = store_bus(gw->store, TIMER_EVENTBUS);
+
+    return bus != NULL ? bus->logs[0] : NULL;
+}
+
 /* Appends each group; a group its eventlog refuses settles at once with the error. */
 static void append_groups(struct publish *p)
 {
     for (uint32_t g = 0; g < GROUP_COUNT; g++) {
         struct append_group *group = &p->groups[g];
-        struct eventlog *log = g == TIMER_GROUP ? timer_eventlog(p->gw->timer) : NULL;
+        struct eventlog *log = g == TIMER_GROUP ? timer_log(p->gw) : NULL;
         struct event *events;
         int rc;
 
@@ -530,7 +539,9 @@ static void start(struct publish *p)
         finish(p);
 }
 
-/* The eventbus named by the path after /gateway/, or NULL having answered 404. */
+/* The eventbus named by the path after /gateway/, or NULL having answered 404
+ * -- or 503 for one that exists but whose eventlogs this node is still
+ * opening (just created, or in a cluster electing their leaders). */
 static const struct store_bus *find_bus(struct gateway *gw, h2o_req_t *req)
 {
     /* The route also takes "/gateway" itself: then the name is empty. */
@@ -538,7 +549,7 @@ static const struct store_bus *find_bus(struct gateway *gw, h2o_req_t *req)
                                                             : strlen(ROUTE);
     const char *name = req->path_normalized.base + skip;
     size_t len = req->path_normalized.len - skip;
-    char copy[CONTROLLER_MAX_NAME + 1];
+    char copy[CONTROLLER_MAX_NAME + 1] = "";
     const struct store_bus *bus = NULL;
 
     if (len > 0 && len <= CONTROLLER_MAX_NAME && memchr(name, '/', len) == NULL) {
@@ -546,7 +557,11 @@ static const struct store_bus *find_bus(struct gateway *gw, h2o_req_t *req)
         copy[len] = '\0';
         bus = store_bus(gw->store, copy);
     }
-    if (bus == NULL)
+    if (bus == NULL && len <= CONTROLLER_MAX_NAME && controller_find(store_controller(gw->store),
+                                                                     copy) != NULL)
+        response_error(req, 503, "Service Unavailable", "eventbus",
+                       "eventbus \"%s\" is starting its eventlogs; try again", copy);
+    else if (bus == NULL)
         response_error(req, 404, "Not Found", "eventbus", "no eventbus named \"%.*s\"",
                        (int)(len < 200 ? len : 200), name);
     return bus;

@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/error.h"
 #include "gateway/response.h"
 
 const char *response_reason(int status)
@@ -159,4 +160,22 @@ int response_check_method(h2o_req_t *req, const char *allowed)
     response_error(req, 405, "Method Not Allowed", NULL, "method %.*s is not allowed here; use %s",
                    (int)req->method.len, req->method.base, allowed);
     return 1;
+}
+
+int response_unavailable(h2o_req_t *req, int err)
+{
+    switch (err) {
+    case VANE_ENOTREADY:
+    case VANE_ESHUTDOWN:
+        response_error(req, 503, "Service Unavailable", NULL, "the broker is %s; try again",
+                       err == VANE_ENOTREADY ? "starting" : "stopping");
+        return 1;
+    case VANE_ENOLEADER:
+    case VANE_ENOTLEADER:
+        response_error(req, 503, "Service Unavailable", NULL,
+                       "the cluster is electing a leader (%s); try again", vane_strerror(err));
+        return 1;
+    default:
+        return 0;
+    }
 }

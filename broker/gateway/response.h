@@ -54,6 +54,14 @@ void response_error_with(h2o_req_t *req, int status, const char *reason, const c
                          const char *message, json_t *members);
 
 /*
+ * Answers 503 when err says the broker cannot take the request now but may
+ * soon: starting, stopping, or (in a cluster) no reachable leader for the
+ * raft group that would take it.  Returns 1 when it answered, 0 for any
+ * other err.
+ */
+int response_unavailable(h2o_req_t *req, int err);
+
+/*
  * Answers 405 with an Allow header unless the request's method is one of
  * allowed ("GET, HEAD").  Returns 1 when it answered, 0 when the method is
  * allowed.

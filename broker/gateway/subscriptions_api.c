@@ -841,10 +841,7 @@ static void answer_failure(h2o_req_t *req, const struct pending *op, int err, co
     else if (err == -EINVAL)
         response_error(req, 400, "Bad Request", NULL, "%s",
                        errmsg ? errmsg : "invalid subscription");
-    else if (err == VANE_ENOTREADY || err == VANE_ESHUTDOWN)
-        response_error(req, 503, "Service Unavailable", NULL, "the broker is %s; try again",
-                       err == VANE_ENOTREADY ? "starting" : "stopping");
-    else
+    else if (!response_unavailable(req, err))
         response_error(req, 500, "Internal Server Error", NULL, "subscription '%s': %s", op->name,
                        vane_strerror(err));
 }

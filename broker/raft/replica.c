@@ -1,11 +1,16 @@
 /*
- * replica.c -- a canonical raft group on the loop, with the local transport
- * (see replica.h).
+ * replica.c -- a canonical raft group on the loop (see replica.h).
  *
- * Start: raft_uv over dir, raft_init, raft_bootstrap with this node as the
- * only voter (refused, harmlessly, when the directory already holds a
- * group), raft_start, then a barrier: its callback runs once every entry
- * that was in the log has been applied, which is what "ready" means.
+ * Start: raft_uv over dir, with the local transport on a single node or the
+ * peer transport in a cluster; raft_init; raft_bootstrap with the voters --
+ * this node alone, or the cluster's members for the group, the same list on
+ * every node (refused, harmlessly, when the directory already holds a
+ * group); raft_start.  On a single node a barrier follows: its callback runs
+ * once every entry that was in the log has been applied, which is what
+ * "ready" means.  In a cluster replica_cluster.c says when it is ready.
+ *
+ * The caller's state machine is wrapped so that, in a cluster, every apply
+ * is seen by replica_cluster.c (a forwarded proposal waits for its index).
  *
  * Close: raft_close must not be called from inside an apply callback (raft
  * aborts), so replica_close defers it to a zero timer when it is.
@@ -16,23 +21,23 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/fs.h"
-#include "raft/replica.h"
+#include "cluster/forward.h"
+#include "cluster/peer.h"
+#include "raft/close_delay.h"
+#include "raft/replica_internal.h"
 
 #define REPLICA_ID 1
 #define REPLICA_ADDRESS "local"
 
-struct replica {
-    struct raft raft;
-    struct raft_io io;
-    struct raft_uv_transport transport;
-    struct raft_barrier barrier;
-    uv_loop_t *loop;
-    uv_timer_t close_timer;
-    replica_ready_cb ready;
-    replica_close_cb close_cb;
-    void *ready_arg, *close_arg;
-    bool raft_initialized;
-};
+/*
+ * In a cluster: a follower that hears nothing from its leader for 600 to
+ * 1200 ms (raft randomizes it) starts an election, so a dead leader is
+ * replaced in about a second and publishing resumes within the issue's 3 s;
+ * heartbeats every 60 ms keep a live leader well inside that.  Pre-vote
+ * keeps a node that was cut off from disrupting the group when it returns.
+ */
+#define CLUSTER_ELECTION_TIMEOUT_MS 600
+#define CLUSTER_HEARTBEAT_MS 60
 
 struct apply_req {
     struct raft_apply req;
@@ -61,51 +66,14 @@ static int local_connect(struct raft_uv_transport *t, struct raft_uv_connect *re
     return RAFT_NOCONNECTION;
 }
 
-/*
- * raft 0.15's libuv backend can fire its close callback twice: once when its
- * other parts are closed while an open segment's writer is still closing
- * (it waits for writes in the thread pool), and again when the writer
- * finishes, by then on freed memory (seen under ASan on every run of
- * tests/test-store).  The backend does wait for its transport, so the
- * transport's close completes only after a delay that outlasts the writer's
- * last write; with 50 ms no double close was seen in 30 runs under a debug
- * build of raft, where 10 ms still failed one run in ten.  It adds 50 ms to
- * a shutdown, paid once since all groups close together.
- */
-#define LOCAL_CLOSE_DELAY_MS 50
-
-struct local_close {
-    uv_timer_t timer;
-    struct raft_uv_transport *transport;
-    raft_uv_transport_close_cb cb;
-};
-
-static void local_closed(uv_handle_t *handle)
-{
-    vane_free(handle);
-}
-
-static void local_close_now(uv_timer_t *timer)
-{
-    struct local_close *lc = (struct local_close *)timer;
-
-    if (lc->cb != NULL)
-        lc->cb(lc->transport);
-    uv_close((uv_handle_t *)timer, local_closed);
-}
-
+/* close_delay.c explains the delay. */
 static void local_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
 {
-    struct local_close *lc = VANE_NEW(lc);
-
-    lc->transport = t;
-    lc->cb = cb;
-    uv_timer_init(((struct replica *)t->impl)->loop, &lc->timer);
-    uv_timer_start(&lc->timer, local_close_now, LOCAL_CLOSE_DELAY_MS, 0);
+    raft_transport_close_delayed(((struct replica *)t->impl)->loop, t, cb);
 }
 
 /* Translates a raft error code at the boundary. */
-static int from_raft(int rv)
+int replica_from_raft(int rv)
 {
     switch (rv) {
     case 0: return 0;
@@ -165,7 +133,7 @@ static void on_barrier(struct raft_barrier *req, int status)
 {
     struct replica *replica = req->data;
 
-    replica->ready(replica, from_raft(status), replica->ready_arg);
+    replica->ready(replica, replica_from_raft(status), replica->ready_arg);
 }
 
 static int fail(struct replica *replica, int rv, const char *what, char **errmsg)
@@ -173,16 +141,21 @@ static int fail(struct replica *replica, int rv, const char *what, char **errmsg
     const char *why = replica->raft_initialized ? raft_errmsg(&replica->raft) : replica->io.errmsg;
 
     *errmsg = vane_asprintf("%s: %s (%s)", what, raft_strerror(rv), why && *why ? why : "no detail");
-    return from_raft(rv);
+    return replica_from_raft(rv);
 }
 
-static int bootstrap(struct replica *replica, char **errmsg)
+static int bootstrap(struct replica *replica, const struct replica_cluster *cluster,
+                     char **errmsg)
 {
     struct raft_configuration conf;
-    int rv;
+    int rv = 0;
 
     raft_configuration_init(&conf);
-    rv = raft_configuration_add(&conf, REPLICA_ID, REPLICA_ADDRESS, RAFT_VOTER);
+    if (cluster == NULL)
+        rv = raft_configuration_add(&conf, REPLICA_ID, REPLICA_ADDRESS, RAFT_VOTER);
+    for (size_t i = 0; cluster != NULL && i < cluster->member_count && rv == 0; i++)
+        rv = raft_configuration_add(&conf, cluster->member_ids[i], cluster->member_addresses[i],
+                                    RAFT_VOTER);
     if (rv == 0)
         rv = raft_bootstrap(&replica->raft, &conf);
     raft_configuration_close(&conf);
@@ -191,27 +164,127 @@ static int bootstrap(struct replica *replica, char **errmsg)
     return 0;
 }
 
+/* ---- the caller's state machine, wrapped --------------------------------- */
+
+static int wrap_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+{
+    struct replica *replica = fsm->data;
+    raft_index index = replica_applying_index(replica);
+    int rv = replica->user_fsm->apply(replica->user_fsm, buf, result);
+
+    if (replica->forwarder != NULL)
+        replica_cluster_applied(replica, index, rv == 0 ? *result : NULL);
+    return rv;
+}
+
+static int wrap_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    struct raft_fsm *user = ((struct replica *)fsm->data)->user_fsm;
+
+    return user->snapshot(user, bufs, n_bufs);
+}
+
+static int wrap_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[],
+                                  unsigned *n_bufs)
+{
+    struct raft_fsm *user = ((struct replica *)fsm->data)->user_fsm;
+
+    return user->snapshot_finalize(user, bufs, n_bufs);
+}
+
+static int wrap_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[],
+                               unsigned *n_bufs)
+{
+    struct raft_fsm *user = ((struct replica *)fsm->data)->user_fsm;
+
+    return user->snapshot_async(user, bufs, n_bufs);
+}
+
+static int wrap_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
+{
+    struct raft_fsm *user = ((struct replica *)fsm->data)->user_fsm;
+
+    return user->restore(user, buf);
+}
+
+static void wrap_fsm(struct replica *replica, struct raft_fsm *user)
+{
+    replica->user_fsm = user;
+    replica->fsm = (struct raft_fsm){
+        .version = user->version, .data = replica, .apply = wrap_apply,
+        .snapshot = user->snapshot ? wrap_snapshot : NULL, .restore = wrap_restore,
+        .snapshot_finalize = user->snapshot_finalize ? wrap_snapshot_finalize : NULL,
+        .snapshot_async = user->version >= 3 && user->snapshot_async ? wrap_snapshot_async : NULL};
+}
+
+/* ---- start --------------------------------------------------------------- */
+
+/* The transport, and this node's raft id and address. */
+static int init_transport(struct replica *replica, const struct replica_cluster *cluster,
+                          raft_id *id, const char **address)
+{
+    if (cluster == NULL) {
+        replica->transport = (struct raft_uv_transport){
+            .impl = replica, .init = local_init, .listen = local_listen,
+            .connect = local_connect, .close = local_close};
+        *id = REPLICA_ID;
+        *address = REPLICA_ADDRESS;
+        return 0;
+    }
+    replica->forwarder = cluster->forwarder;
+    replica->group_id = cluster->group_id;
+    replica->preferred_leader = cluster->preferred_leader;
+    *id = peer_net_self_id(cluster->net);
+    *address = peer_net_self_address(cluster->net);
+    return peer_transport_init(&replica->transport, cluster->net, cluster->group_id);
+}
+
+/* A start that failed before raft owned the transport: the peer transport's memory goes. */
+static void drop_transport(struct replica *replica)
+{
+    if (replica->forwarder != NULL)
+        peer_transport_close(&replica->transport);
+}
+
+/* Single node: ready once a barrier shows every entry in the log applied. */
+static int await_ready(struct replica *replica, char **errmsg)
+{
+    int rv;
+
+    if (replica->forwarder != NULL) {
+        replica_cluster_start(replica);
+        return 0;
+    }
+    replica->barrier.data = replica;
+    if ((rv = raft_barrier(&replica->raft, &replica->barrier, on_barrier)) != 0)
+        return fail(replica, rv, "raft barrier", errmsg);
+    return 0;
+}
+
 int replica_start(struct replica **out, uv_loop_t *loop, const char *dir, struct raft_fsm *fsm,
                   const struct replica_options *options, replica_ready_cb ready, void *arg,
                   char **errmsg)
 {
     struct replica *replica = VANE_NEW(replica);
+    const char *address;
+    raft_id id;
     int rv, err;
 
     replica->loop = loop;
     replica->ready = ready;
     replica->ready_arg = arg;
-    replica->transport = (struct raft_uv_transport){
-        .impl = replica, .init = local_init, .listen = local_listen, .connect = local_connect,
-        .close = local_close};
+    replica->await_local_apply = options->await_local_apply;
+    wrap_fsm(replica, fsm);
     /* raft_init on a missing directory only says "unknown error". */
     if ((err = vane_fs_mkdir_p(dir, 0755)) != 0) {
         *errmsg = vane_asprintf("cannot create %s: %s", dir, vane_strerror(err));
         vane_free(replica);
         return err;
     }
-    if ((rv = raft_uv_init(&replica->io, loop, dir, &replica->transport)) != 0) {
+    if ((rv = init_transport(replica, options->cluster, &id, &address)) != 0 ||
+        (rv = raft_uv_init(&replica->io, loop, dir, &replica->transport)) != 0) {
         err = fail(replica, rv, "raft I/O", errmsg);
+        drop_transport(replica);
         vane_free(replica);
         return err;
     }
@@ -222,10 +295,11 @@ int replica_start(struct replica **out, uv_loop_t *loop, const char *dir, struct
         if (replica->io.async_work == NULL)
             replica->io.async_work = async_work;
     }
-    if ((rv = raft_init(&replica->raft, &replica->io, fsm, REPLICA_ID, REPLICA_ADDRESS)) != 0) {
+    if ((rv = raft_init(&replica->raft, &replica->io, &replica->fsm, id, address)) != 0) {
         replica->raft_initialized = true; /* for its errmsg */
         err = fail(replica, rv, "raft init", errmsg);
         raft_uv_close(&replica->io);
+        drop_transport(replica);
         vane_free(replica);
         return err;
     }
@@ -233,15 +307,19 @@ int replica_start(struct replica **out, uv_loop_t *loop, const char *dir, struct
     replica->raft.data = replica;
     raft_set_snapshot_threshold(&replica->raft, options->snapshot_threshold);
     raft_set_snapshot_trailing(&replica->raft, options->snapshot_trailing);
+    if (options->cluster != NULL) {
+        raft_set_election_timeout(&replica->raft, CLUSTER_ELECTION_TIMEOUT_MS);
+        raft_set_heartbeat_timeout(&replica->raft, CLUSTER_HEARTBEAT_MS);
+        raft_set_pre_vote(&replica->raft, true);
+    }
     /* raft_start may apply entries at once; the state machine can then ask
      * replica_applying_index(), so the caller must hold the pointer. */
     *out = replica;
-    if ((err = bootstrap(replica, errmsg)) == 0 &&
+    if ((err = bootstrap(replica, options->cluster, errmsg)) == 0 &&
         (rv = raft_start(&replica->raft)) != 0)
         err = fail(replica, rv, "raft start", errmsg);
-    replica->barrier.data = replica;
-    if (err == 0 && (rv = raft_barrier(&replica->raft, &replica->barrier, on_barrier)) != 0)
-        err = fail(replica, rv, "raft barrier", errmsg);
+    if (err == 0)
+        err = await_ready(replica, errmsg);
     if (err != 0) {
         *out = NULL;
         replica_close(replica, NULL, NULL);
@@ -253,13 +331,18 @@ static void on_applied(struct raft_apply *req, int status, void *result)
 {
     struct apply_req *apply = (struct apply_req *)req;
 
-    apply->cb(apply->arg, from_raft(status), result);
+    apply->cb(apply->arg, replica_from_raft(status), result);
     vane_free(apply);
+}
+
+bool replica_is_leader(struct replica *replica)
+{
+    return raft_state(&replica->raft) == RAFT_LEADER;
 }
 
 int replica_apply(struct replica *replica, void *buf, size_t len, replica_apply_cb cb, void *arg)
 {
-    struct apply_req *apply = VANE_NEW(apply);
+    struct apply_req *apply;
     size_t padded = (len + 7) & ~(size_t)7;
     struct raft_buffer rbuf;
     int rv;
@@ -270,15 +353,39 @@ int replica_apply(struct replica *replica, void *buf, size_t len, replica_apply_
         buf = raft_realloc(buf, padded);
         memset((char *)buf + len, 0, padded - len);
     }
+    if (replica->closing)
+        return VANE_ESHUTDOWN;
+    if (replica->forwarder != NULL &&
+        (!replica_is_leader(replica) || replica->raft.transfer != NULL))
+        return replica_cluster_forward(replica, buf, padded, cb, arg);
     rbuf.base = buf;
     rbuf.len = padded;
+    apply = VANE_NEW(apply);
     apply->cb = cb;
     apply->arg = arg;
     if ((rv = raft_apply(&replica->raft, &apply->req, &rbuf, 1, on_applied)) != 0) {
         vane_free(apply);
-        return from_raft(rv);
+        return replica_from_raft(rv);
     }
     return 0;
+}
+
+void replica_status(struct replica *replica, struct replica_status *status)
+{
+    static const char *const roles[] = {"unavailable", "follower", "candidate", "leader"};
+    struct raft *r = &replica->raft;
+    int state = raft_state(r);
+    const char *address;
+    raft_id leader;
+
+    raft_leader(r, &leader, &address);
+    *status = (struct replica_status){
+        .role = state >= 0 && state <= RAFT_LEADER ? roles[state] : "unavailable",
+        .leader_id = leader, .term = r->current_term, .last_index = raft_last_index(r),
+        .commit_index = r->commit_index, .last_applied = raft_last_applied(r)};
+    for (unsigned i = 0; i < r->configuration.n && status->voter_count < 8; i++)
+        if (r->configuration.servers[i].role == RAFT_VOTER)
+            status->voters[status->voter_count++] = r->configuration.servers[i].id;
 }
 
 raft_index replica_applying_index(const struct replica *replica)
@@ -324,6 +431,9 @@ static void close_now(uv_timer_t *timer)
 
 void replica_close(struct replica *replica, replica_close_cb close_cb, void *arg)
 {
+    replica->closing = true;
+    if (replica->forwarder != NULL)
+        replica_cluster_stop(replica);
     replica->close_cb = close_cb;
     replica->close_arg = arg;
     /* The timer defers raft_close out of any apply callback; its own close

@@ -9,9 +9,13 @@
  * snapshots under its own directory) and the transport.  The state machine
  * is the caller's struct raft_fsm.
  *
- * Until the cluster work adds the multiplexing peer transport, the transport
- * is local: it listens for nothing and connects nowhere, which is all a
- * single-voter group needs.
+ * On a single node the transport is local: it listens for nothing and
+ * connects nowhere, which is all a single-voter group needs.  In a cluster
+ * (options->cluster) the group's voters are the nodes listed there, raft
+ * talks over the node's peer port (cluster/peer.h), and a proposal made on
+ * a node whose replica follows is forwarded to the leader's node
+ * (cluster/forward.h); its callback runs once this replica has applied the
+ * entry too, with this replica's own result.
  *
  * Life cycle, on the loop thread:
  *
@@ -25,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <raft.h>
 #include <raft/uv.h>
@@ -37,16 +42,39 @@ typedef void (*replica_close_cb)(struct replica *replica, void *arg);
 /* status 0: applied, and result is what the state machine's apply returned. */
 typedef void (*replica_apply_cb)(void *arg, int status, void *result);
 
+struct peer_net;
+struct forwarder;
+
+/* A group of a cluster: its id, shared by its replicas, and its voters. */
+struct replica_cluster {
+    struct peer_net *net;
+    struct forwarder *forwarder;
+    uint64_t group_id;
+    size_t member_count;
+    const uint64_t *member_ids;         /* this node's id among them */
+    const char *const *member_addresses; /* their peer addresses */
+    uint64_t preferred_leader;          /* the node that should lead when it can; 0: any */
+};
+
 struct replica_options {
     unsigned snapshot_threshold; /* entries between snapshots */
     unsigned snapshot_trailing;  /* entries kept after a snapshot */
     size_t segment_size;         /* raft's log files; 0 for raft's default (8 MiB) */
+    const struct replica_cluster *cluster; /* NULL: a single node */
+    /* In a cluster, a proposal forwarded from a follower answers once the
+     * follower has applied it too (its caller reads its own write there);
+     * else as soon as the leader has.  The state machine's apply results
+     * must be integers (carried in the pointer) either way. */
+    bool await_local_apply;
 };
 
 /*
  * Opens (or creates and bootstraps) the group stored under dir and starts
  * it.  Returns 0, after which ready(replica, status, arg) runs once; or a
  * negative error with *errmsg (freed by the caller), and nothing runs.
+ * Ready means every entry in the log has been applied (a single node, or
+ * the leader), or a leader is known (a follower, which then applies what
+ * the leader says is committed).
  */
 int replica_start(struct replica **replica, uv_loop_t *loop, const char *dir,
                   struct raft_fsm *fsm, const struct replica_options *options,
@@ -55,10 +83,31 @@ int replica_start(struct replica **replica, uv_loop_t *loop, const char *dir,
 /*
  * Proposes one entry.  buf must come from raft_malloc(); on success raft
  * owns it.  The entry is padded with zeros to a multiple of 8 bytes, so the
- * state machine sees up to 7 bytes more than len.  Returns 0 and later calls cb, or a negative error (then buf is
- * still the caller's and cb never runs).
+ * state machine sees up to 7 bytes more than len.  Returns 0 and later
+ * calls cb, or a negative error (then buf is still the caller's and cb
+ * never runs).  A follower forwards the entry to the leader, retrying for
+ * up to REPLICA_FORWARD_TIMEOUT_MS while no leader is known or the one it
+ * asked has lost the lead, then fails with VANE_ENOLEADER.
  */
 int replica_apply(struct replica *replica, void *buf, size_t len, replica_apply_cb cb, void *arg);
+
+#define REPLICA_FORWARD_TIMEOUT_MS 5000
+
+/* Whether this replica leads its group (always, on a single node). */
+bool replica_is_leader(struct replica *replica);
+
+/* What this replica knows of its group, for status pages. */
+struct replica_status {
+    const char *role;      /* "leader", "follower", "candidate" or "unavailable" */
+    uint64_t leader_id;    /* 0: none known */
+    uint64_t term;
+    uint64_t last_index;   /* in this replica's log */
+    uint64_t commit_index; /* as far as this replica knows */
+    uint64_t last_applied;
+    size_t voter_count;
+    uint64_t voters[8];    /* the first voter_count of the configuration */
+};
+void replica_status(struct replica *replica, struct replica_status *status);
 
 /* The index of the entry the state machine's apply is being called for. */
 raft_index replica_applying_index(const struct replica *replica);

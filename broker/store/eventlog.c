@@ -106,6 +106,7 @@ void eventlog_options_default(struct eventlog_options *options)
     options->max_batch_bytes = 1u << 20;
     options->snapshot_bytes = UINT64_C(16) << 20;
     options->snapshot_threshold = 0;
+    options->cluster = NULL;
 }
 
 /* raft's log files stay at raft's default size (8 MiB, 0 here).  Larger
@@ -1070,6 +1071,8 @@ int eventlog_open(struct eventlog **out, uv_loop_t *loop, const char *dir,
     ropt.snapshot_trailing = options->snapshot_threshold ? options->snapshot_threshold
                                                          : SNAPSHOT_TRAILING;
     ropt.segment_size = RAFT_SEGMENT_SIZE;
+    ropt.cluster = options->cluster;
+    ropt.await_local_apply = false; /* an append answers with its offsets; reads follow */
     raft_dir = vane_asprintf("%s/raft", dir);
     err = replica_start(&log->replica, loop, raft_dir, &log->fsm, &ropt, on_ready, log, errmsg);
     vane_free(raft_dir);
@@ -1125,4 +1128,9 @@ void eventlog_close(struct eventlog *log, eventlog_close_cb cb, void *arg)
     log->closes_pending = 2;
     uv_close((uv_handle_t *)&log->flush, on_flush_closed);
     replica_close(log->replica, on_replica_closed, log);
+}
+
+struct replica *eventlog_replica(struct eventlog *log)
+{
+    return log->replica;
 }

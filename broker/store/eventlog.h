@@ -46,6 +46,7 @@
 
 #include "core/buf.h"
 #include "event/event.h"
+#include "raft/replica.h"
 #include "store/record.h"
 
 #define EVENTLOG_MAX_INFLIGHT 4
@@ -58,6 +59,7 @@ struct eventlog_options {
     size_t max_batch_bytes;     /* close a batch at this size (default 1 MiB) */
     uint64_t snapshot_bytes;     /* raft snapshot after about this many bytes (default 64 MiB) */
     unsigned snapshot_threshold; /* if not 0: a snapshot every this many entries instead */
+    const struct replica_cluster *cluster; /* its group in a cluster; NULL: a single node */
 };
 
 void eventlog_options_default(struct eventlog_options *options);
@@ -134,5 +136,8 @@ size_t eventlog_retain(struct eventlog *log, int64_t now_ns, int64_t max_age_ns,
 
 /* Stops the raft group and closes the files; appends still pending fail. */
 void eventlog_close(struct eventlog *log, eventlog_close_cb cb, void *arg);
+
+/* The eventlog's raft replica, for status pages (replica_status()). */
+struct replica *eventlog_replica(struct eventlog *log);
 
 #endif

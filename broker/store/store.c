@@ -14,6 +14,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "cluster/cluster.h"
 #include "store/store.h"
 
 static const char component[] = "store";
@@ -50,6 +51,7 @@ void store_options_default(struct store_options *options)
 {
     eventlog_options_default(&options->eventlog);
     options->retention_interval_ms = 10000;
+    options->cluster = NULL;
 }
 
 struct controller *store_controller(struct store *store)
@@ -151,12 +153,35 @@ static void on_log_ready(struct eventlog *log, int status, void *arg)
     }
 }
 
+/* In a cluster: whether this node holds a replica of eventlog i, and the group's voters. */
+static bool held_here(const struct store *store, const struct eventbus_meta *meta, uint32_t i,
+                      struct cluster_group *group)
+{
+    const struct cluster *cluster = store->opt.cluster;
+    bool here = false;
+
+    if (cluster == NULL || meta->replica_count == 0)
+        return cluster == NULL;
+    for (uint32_t r = 0; r < meta->replica_count; r++)
+        here = here || meta->replicas[i][r] == cluster->members.self;
+    cluster_group(cluster, meta->eventlog_ids[i], meta->replicas[i], meta->replica_count, group);
+    group->rc.preferred_leader = meta->replicas[i][0];
+    return here;
+}
+
 static void open_logs(struct store *store, struct bus_entry *e)
 {
     for (uint32_t i = 0; i < e->count; i++) {
-        char *dir = log_dir(store, e->ids[i]), *errmsg = NULL;
-        int err = eventlog_open(&e->pub.logs[i], store->loop, dir, &store->opt.eventlog,
-                                on_log_ready, e, &errmsg);
+        struct eventlog_options options = store->opt.eventlog;
+        struct cluster_group group;
+        char *dir, *errmsg = NULL;
+        int err;
+
+        if (!held_here(store, e->pub.meta, i, &group))
+            continue; /* its leader's node takes its publishes */
+        options.cluster = store->opt.cluster != NULL ? &group.rc : NULL;
+        dir = log_dir(store, e->ids[i]);
+        err = eventlog_open(&e->pub.logs[i], store->loop, dir, &options, on_log_ready, e, &errmsg);
 
         if (err != 0) {
             vane_log_error(component, "eventbus %s: %s", e->name, errmsg);
@@ -434,7 +459,8 @@ int store_open(struct store **out, uv_loop_t *loop, const char *data_dir,
     store->opt = *options;
     store->ready = ready;
     store->ready_arg = arg;
-    err = controller_open(&store->controller, loop, dir, on_controller_ready, store, errmsg);
+    err = controller_open(&store->controller, loop, dir, options->cluster, on_controller_ready,
+                          store, errmsg);
     vane_free(dir);
     if (err != 0) {
         vane_free(store->data_dir);

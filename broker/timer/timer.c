@@ -120,11 +120,6 @@ bool timer_is_delayed(const struct event *event, int64_t now_ns, int64_t *due_ns
     return *due_ns > now_ns + (int64_t)TIMER_MIN_DELAY_MS * 1000000;
 }
 
-struct eventlog *timer_eventlog(const struct timer *t)
-{
-    return t != NULL && t->ready && !t->closing ? t->log : NULL;
-}
-
 size_t timer_pending(const struct timer *t)
 {
     return t->count + t->moving_count;

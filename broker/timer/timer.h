@@ -36,9 +36,6 @@ struct timer;
 /* Starts the timer (creating __timer and its subscription the first time). */
 int timer_start(struct timer **timer, uv_loop_t *loop, struct store *store);
 
-/* The eventlog delayed events are stored in, or NULL while the timer is not ready. */
-struct eventlog *timer_eventlog(const struct timer *timer);
-
 /* true with *due_ns when event asks to be delivered later than now_ns + TIMER_MIN_DELAY_MS. */
 bool timer_is_delayed(const struct event *event, int64_t now_ns, int64_t *due_ns);
 

@@ -1,0 +1,26 @@
+/*
+ * cluster_api.h -- GET /api/v1/cluster: this node's view of the cluster.
+ *
+ *     {"node_id": 1, "replicas": 3,
+ *      "nodes": [{"id": 1, "http": "127.0.0.1:8081", "peer": "127.0.0.1:9101",
+ *                 "self": true}, ...],
+ *      "groups": [{"group": 0, "kind": "controller", "role": "leader",
+ *                  "leader": 1, "term": 2, "voters": [1, 2, 3],
+ *                  "last_index": 40, "commit_index": 40, "last_applied": 40},
+ *                 {"group": 5, "kind": "eventlog", "eventbus": "orders",
+ *                  "eventlog": 0, ...}, ...]}
+ *
+ * One entry per raft group with a replica on this node; a single node
+ * answers node_id 0 and no nodes.  Replication lag is what vanectl cluster
+ * status computes from every node's answer (a follower's last_index behind
+ * its leader's).  Needs the admin token when auth.admin requires it.
+ */
+#ifndef VANE_GATEWAY_CLUSTER_API_H
+#define VANE_GATEWAY_CLUSTER_API_H
+
+struct http_server;
+struct gateway;
+
+void cluster_api_register(struct http_server *server, struct gateway *gw);
+
+#endif
