@@ -7,6 +7,7 @@ libvane_la_SOURCES = \
 	broker/core/arena.c broker/core/arena.h \
 	broker/core/buf.c broker/core/buf.h \
 	broker/core/crc32c.c broker/core/crc32c.h \
+	broker/core/endian.h \
 	broker/core/error.c broker/core/error.h \
 	broker/core/fs.c broker/core/fs.h \
 	broker/core/json_span.c broker/core/json_span.h \
@@ -32,6 +33,7 @@ libvane_la_SOURCES = \
 	broker/store/record.c broker/store/record.h \
 	broker/store/segment.c broker/store/segment.h \
 	broker/store/eventlog.c broker/store/eventlog.h \
+	broker/store/eventlog_internal.h broker/store/eventlog_catchup.c \
 	broker/store/store.c broker/store/store.h \
 	broker/controller/controller.c broker/controller/controller.h \
 	broker/controller/controller_internal.h \

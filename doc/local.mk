@@ -9,3 +9,4 @@ dist_doc_DATA += doc/plugins.md
 dist_doc_DATA += doc/connectors.md
 dist_doc_DATA += doc/github.md
 dist_doc_DATA += doc/lua.md
+dist_doc_DATA += doc/cluster.md

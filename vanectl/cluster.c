@@ -45,12 +45,13 @@ static json_t *ask_node(const struct context *ctx, const json_t *node)
     return body;
 }
 
-/* A single node answers with no node list: its answer is the only view. */
+/* A single node answers with no node list: its answer is the only view, and
+ * it is voter 1 of each of its groups. */
 static void gather(const struct context *ctx, json_t *first, struct views *v)
 {
     bool single = json_array_size(json_object_get(first, "nodes")) == 0;
 
-    v->nodes = single ? json_pack("[{s:i, s:s, s:s}]", "id", 0, "http", ctx->client.endpoint,
+    v->nodes = single ? json_pack("[{s:i, s:s, s:s}]", "id", 1, "http", ctx->client.endpoint,
                                   "peer", "-")
                       : json_deep_copy(json_object_get(first, "nodes"));
     v->count = json_array_size(v->nodes);

@@ -1,6 +1,6 @@
 /*
- * forward.c -- proposals sent to a group's leader, and answered there (see
- * forward.h).
+ * forward.c -- proposals sent to a group's leader and records fetched from
+ * it, and both answered there (see forward.h).
  *
  * Client side: a link per leader address holds the channel (opened on the
  * first request, requests queued meanwhile) and the requests in flight, by
@@ -18,6 +18,7 @@
 #include "cluster/forward.h"
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/endian.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -26,15 +27,20 @@ static const char component[] = "forward";
 #define HEADER_SIZE 16          /* u32 length, u8 type, 3 zero, u64 id */
 #define REQUEST_FIXED 8         /* u64 group */
 #define ANSWER_FIXED 24         /* i32 status, 4 zero, u64 index, u64 result */
+#define FETCH_FIXED 24          /* u64 group, u64 offset, u32 max bytes, 4 zero */
+#define RECORDS_FIXED 8         /* i32 status, 4 zero */
+#define FETCH_MAX (16u << 20)   /* bytes of records one fetch may ask for */
 #define FRAME_MAX (64u << 20)   /* a raft entry is at most a few MiB */
 #define READ_CHUNK 65536
 
-enum frame_type { FRAME_REQUEST = 1, FRAME_ANSWER = 2 };
+enum frame_type { FRAME_REQUEST = 1, FRAME_ANSWER = 2, FRAME_FETCH = 3, FRAME_RECORDS = 4 };
 
 struct group_entry {
     uint64_t group;
     forward_propose_fn propose;
     void *target;
+    forward_read_fn read;
+    void *read_target;
 };
 
 struct link;
@@ -42,7 +48,8 @@ struct link;
 struct forward_req {
     struct link *link;
     uint64_t id;
-    forward_done_cb done;
+    forward_done_cb done;     /* a proposal's */
+    forward_fetch_cb fetched; /* or a fetch's */
     void *arg;
     char *frame; /* until written */
     size_t frame_len;
@@ -88,46 +95,16 @@ struct forwarder {
     void *close_arg;
 };
 
-/* ---- little-endian frames ------------------------------------------------ */
-
-static void put32(char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (char)(v >> (8 * i));
-}
-
-static void put64(char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (char)(v >> (8 * i));
-}
-
-static uint32_t get32(const char *p)
-{
-    uint32_t v = 0;
-
-    for (int i = 3; i >= 0; i--)
-        v = v << 8 | (uint8_t)p[i];
-    return v;
-}
-
-static uint64_t get64(const char *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | (uint8_t)p[i];
-    return v;
-}
+/* ---- frames -------------------------------------------------------------- */
 
 /* A frame of type with id and body_len bytes after the header, header written. */
 static char *frame_new(enum frame_type type, uint64_t id, size_t body_len)
 {
     char *frame = vane_calloc(1, HEADER_SIZE + body_len);
 
-    put32(frame, (uint32_t)(HEADER_SIZE - 4 + body_len));
+    vane_put32(frame, (uint32_t)(HEADER_SIZE - 4 + body_len));
     frame[4] = (char)type;
-    put64(frame + 8, id);
+    vane_put64(frame + 8, id);
     return frame;
 }
 
@@ -142,13 +119,13 @@ static bool take_frames(struct vane_buf *in, void *ctx,
     size_t at = 0;
 
     while (in->len - at >= HEADER_SIZE) {
-        uint32_t len = get32(in->data + at);
+        uint32_t len = vane_get32(in->data + at);
 
         if (len < HEADER_SIZE - 4 || len > FRAME_MAX)
             return false;
         if (in->len - at < 4 + (size_t)len)
             break;
-        handle(ctx, (uint8_t)in->data[at + 4], get64(in->data + at + 8), in->data + at + HEADER_SIZE,
+        handle(ctx, (uint8_t)in->data[at + 4], vane_get64(in->data + at + 8), in->data + at + HEADER_SIZE,
                len - (HEADER_SIZE - 4));
         at += 4 + (size_t)len;
     }
@@ -216,12 +193,27 @@ static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 static void finish(struct forward_req *req, int status, uint64_t index, uint64_t result)
 {
     forward_done_cb done = req->done;
+    forward_fetch_cb fetched = req->fetched;
     void *arg = req->arg;
 
     vane_free(req->frame);
     vane_free(req);
     if (done != NULL)
         done(arg, status, index, result);
+    else if (fetched != NULL)
+        fetched(arg, status, NULL, 0);
+}
+
+/* A fetch's answer: the records are valid only during the callback. */
+static void finish_fetch(struct forward_req *req, int status, const char *records, size_t len)
+{
+    forward_fetch_cb fetched = req->fetched;
+    void *arg = req->arg;
+
+    vane_free(req->frame);
+    vane_free(req);
+    if (fetched != NULL)
+        fetched(arg, status, records, len);
 }
 
 static void unlink_req(struct forward_req *req)
@@ -265,14 +257,17 @@ static void on_link_answer(void *ctx, int type, uint64_t id, const char *body, s
     struct link *link = ctx;
     struct forward_req *req;
 
-    if (type != FRAME_ANSWER || len < ANSWER_FIXED)
-        return;
     for (req = link->reqs; req != NULL && req->id != id; req = req->next)
         ;
     if (req == NULL)
-        return; /* cancelled */
-    unlink_req(req);
-    finish(req, (int32_t)get32(body), get64(body + 8), get64(body + 16));
+        return; /* cancelled, or not one of ours */
+    if (type == FRAME_ANSWER && len >= ANSWER_FIXED && req->fetched == NULL) {
+        unlink_req(req);
+        finish(req, (int32_t)vane_get32(body), vane_get64(body + 8), vane_get64(body + 16));
+    } else if (type == FRAME_RECORDS && len >= RECORDS_FIXED && req->done == NULL) {
+        unlink_req(req);
+        finish_fetch(req, (int32_t)vane_get32(body), body + RECORDS_FIXED, len - RECORDS_FIXED);
+    }
 }
 
 static void on_link_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
@@ -345,34 +340,66 @@ static struct link *link_for(struct forwarder *fw, const char *address)
     return link;
 }
 
-struct forward_req *forward_send(struct forwarder *fw, const char *address, uint64_t group,
-                                 const void *buf, size_t len, forward_done_cb done, void *arg)
+/* A request of type with body_len bytes after its group id, queued on address's link. */
+static struct forward_req *request_new(struct forwarder *fw, const char *address,
+                                       enum frame_type type, uint64_t group, size_t body_len)
 {
     struct link *link = link_for(fw, address);
     struct forward_req *req = VANE_NEW(req);
 
     req->link = link;
     req->id = ++fw->next_id;
-    req->done = done;
-    req->arg = arg;
-    req->frame_len = HEADER_SIZE + REQUEST_FIXED + len;
-    req->frame = frame_new(FRAME_REQUEST, req->id, REQUEST_FIXED + len);
-    put64(req->frame + HEADER_SIZE, group);
-    memcpy(req->frame + HEADER_SIZE + REQUEST_FIXED, buf, len);
+    req->frame_len = HEADER_SIZE + 8 + body_len;
+    req->frame = frame_new(type, req->id, 8 + body_len);
+    vane_put64(req->frame + HEADER_SIZE, group);
     req->next = link->reqs;
     link->reqs = req;
+    return req;
+}
+
+/* Sends it, or opens the link first; a link that cannot even open fails from the loop. */
+static struct forward_req *request_go(struct forward_req *req)
+{
+    struct link *link = req->link;
+    struct forwarder *fw = link->fw;
+
     if (link->stream != NULL)
         send_queued(link);
     else if (link->opening == NULL)
-        link->opening = peer_open(fw->net, address, FORWARD_SERVICE, on_link_open, link);
+        link->opening = peer_open(fw->net, link->address, FORWARD_SERVICE, on_link_open, link);
     if (link->stream == NULL && link->opening == NULL)
-        uv_timer_start(&fw->sweep, on_sweep, 0, 0); /* fails it, outside this call */
+        uv_timer_start(&fw->sweep, on_sweep, 0, 0);
     return req;
+}
+
+struct forward_req *forward_send(struct forwarder *fw, const char *address, uint64_t group,
+                                 const void *buf, size_t len, forward_done_cb done, void *arg)
+{
+    struct forward_req *req = request_new(fw, address, FRAME_REQUEST, group, len);
+
+    req->done = done;
+    req->arg = arg;
+    memcpy(req->frame + HEADER_SIZE + REQUEST_FIXED, buf, len);
+    return request_go(req);
+}
+
+struct forward_req *forward_fetch(struct forwarder *fw, const char *address, uint64_t group,
+                                  uint64_t offset, uint32_t max_bytes, forward_fetch_cb done,
+                                  void *arg)
+{
+    struct forward_req *req = request_new(fw, address, FRAME_FETCH, group, FETCH_FIXED - 8);
+
+    req->fetched = done;
+    req->arg = arg;
+    vane_put64(req->frame + HEADER_SIZE + 8, offset);
+    vane_put32(req->frame + HEADER_SIZE + 16, max_bytes);
+    return request_go(req);
 }
 
 void forward_cancel(struct forward_req *req)
 {
     req->done = NULL;
+    req->fetched = NULL;
 }
 
 /* ---- server side: proposals from other nodes ----------------------------- */
@@ -398,9 +425,9 @@ static void answer(struct serving *chan, uint64_t id, int status, uint64_t index
     if (chan->stream == NULL)
         return;
     frame = frame_new(FRAME_ANSWER, id, ANSWER_FIXED);
-    put32(frame + HEADER_SIZE, (uint32_t)(int32_t)status);
-    put64(frame + HEADER_SIZE + 8, index);
-    put64(frame + HEADER_SIZE + 16, result);
+    vane_put32(frame + HEADER_SIZE, (uint32_t)(int32_t)status);
+    vane_put64(frame + HEADER_SIZE + 8, index);
+    vane_put64(frame + HEADER_SIZE + 16, result);
     write_frame(chan->stream, frame, HEADER_SIZE + ANSWER_FIXED);
 }
 
@@ -423,6 +450,33 @@ static const struct group_entry *find_group(const struct forwarder *fw, uint64_t
     return NULL;
 }
 
+/* Reads the records asked for and answers with them (or the error), at once. */
+static void serve_fetch(struct serving *chan, uint64_t id, const char *body)
+{
+    const struct group_entry *g = find_group(chan->fw, vane_get64(body));
+    uint32_t max_bytes = vane_get32(body + 16);
+    struct vane_buf out = VANE_BUF_INIT;
+    char *header = frame_new(FRAME_RECORDS, id, RECORDS_FIXED);
+    size_t len;
+    int err;
+
+    vane_buf_append(&out, header, HEADER_SIZE + RECORDS_FIXED);
+    vane_free(header);
+    if (g == NULL || g->read == NULL || chan->fw->closing)
+        err = -ENOENT;
+    else
+        err = g->read(g->read_target, vane_get64(body + 8),
+                      max_bytes < FETCH_MAX ? max_bytes : FETCH_MAX, &out);
+    if (err != 0)
+        out.len = HEADER_SIZE + RECORDS_FIXED;
+    len = out.len;
+    vane_put32(out.data, (uint32_t)(len - 4));
+    vane_put32(out.data + HEADER_SIZE, (uint32_t)(int32_t)err);
+    if (chan->stream != NULL)
+        write_frame(chan->stream, vane_buf_detach(&out), len);
+    vane_buf_free(&out);
+}
+
 static void on_request(void *ctx, int type, uint64_t id, const char *body, size_t len)
 {
     struct serving *chan = ctx;
@@ -431,9 +485,12 @@ static void on_request(void *ctx, int type, uint64_t id, const char *body, size_
     void *entry;
     int err;
 
+    if (type == FRAME_FETCH && len >= FETCH_FIXED)
+        serve_fetch(chan, id, body);
     if (type != FRAME_REQUEST || len < REQUEST_FIXED)
         return;
-    if ((g = find_group(chan->fw, get64(body))) == NULL || chan->fw->closing) {
+    if ((g = find_group(chan->fw, vane_get64(body))) == NULL || g->propose == NULL ||
+        chan->fw->closing) {
         answer(chan, id, VANE_ENOTLEADER, 0, 0);
         return;
     }
@@ -513,23 +570,56 @@ int forwarder_open(struct forwarder **out, struct peer_net *net)
     return 0;
 }
 
-void forwarder_register(struct forwarder *fw, uint64_t group, forward_propose_fn propose,
-                        void *target)
+/* The group's entry, made when missing. */
+static struct group_entry *group_entry(struct forwarder *fw, uint64_t group)
 {
+    struct group_entry *g = (struct group_entry *)find_group(fw, group);
+
+    if (g != NULL)
+        return g;
     if (fw->group_count == fw->group_cap) {
         fw->group_cap = fw->group_cap ? fw->group_cap * 2 : 16;
         fw->groups = vane_realloc(fw->groups, fw->group_cap * sizeof(*fw->groups));
     }
-    fw->groups[fw->group_count++] = (struct group_entry){group, propose, target};
+    g = &fw->groups[fw->group_count++];
+    *g = (struct group_entry){.group = group};
+    return g;
+}
+
+/* Drops the group's entry once it has neither a proposer nor a reader. */
+static void group_trim(struct forwarder *fw, struct group_entry *g)
+{
+    if (g->propose == NULL && g->read == NULL)
+        *g = fw->groups[--fw->group_count];
+}
+
+void forwarder_register(struct forwarder *fw, uint64_t group, forward_propose_fn propose,
+                        void *target)
+{
+    struct group_entry *g = group_entry(fw, group);
+
+    g->propose = propose;
+    g->target = target;
 }
 
 void forwarder_unregister(struct forwarder *fw, uint64_t group)
 {
-    for (size_t i = 0; i < fw->group_count; i++)
-        if (fw->groups[i].group == group) {
-            fw->groups[i] = fw->groups[--fw->group_count];
-            return;
-        }
+    struct group_entry *g = (struct group_entry *)find_group(fw, group);
+
+    if (g == NULL)
+        return;
+    g->propose = NULL;
+    group_trim(fw, g);
+}
+
+void forwarder_set_reader(struct forwarder *fw, uint64_t group, forward_read_fn read,
+                          void *target)
+{
+    struct group_entry *g = group_entry(fw, group);
+
+    g->read = read;
+    g->read_target = target;
+    group_trim(fw, g);
 }
 
 static void maybe_closed(struct forwarder *fw)

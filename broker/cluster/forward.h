@@ -1,5 +1,7 @@
 /*
- * forward.h -- proposals sent to the node that leads a raft group.
+ * forward.h -- requests to another node's replica of a raft group:
+ * proposals sent to the group's leader, and records fetched from it by a
+ * follower catching up.
  *
  * Only a group's leader can append to its log.  A node that is asked to
  * write (a publish, an admin call) while one of its replicas follows sends
@@ -11,10 +13,17 @@
  * result, or first waits until it has applied that index itself, so the
  * caller sees its own write (raft/replica_forward.c).
  *
+ * A follower whose log the leader can no longer send (raft dropped those
+ * entries after a snapshot, which holds no events) fetches the missing
+ * records from the leader's segments instead (store/eventlog_catchup.c).
+ *
  * Frames, both ways, little-endian: u32 length of what follows, u8 type,
- * 3 zero bytes, u64 request id, then for a request (type 1) u64 group id and
- * the entry; for an answer (type 2) i32 status, 4 zero bytes, u64 index,
- * u64 result.
+ * 3 zero bytes, u64 request id, then
+ *
+ *     1 propose   u64 group id, the entry
+ *     2 answer    i32 status, 4 zero bytes, u64 index, u64 result
+ *     3 fetch     u64 group id, u64 first offset, u32 most bytes, 4 zero bytes
+ *     4 records   i32 status, 4 zero bytes, the records as the store keeps them
  *
  * One channel per leader node, opened on first use and reopened after it
  * is lost; requests in flight on a lost channel fail with -ECONNRESET (the
@@ -29,6 +38,7 @@
 #include <stdint.h>
 
 #include "cluster/peer.h"
+#include "core/buf.h"
 
 #define FORWARD_SERVICE "forward"
 
@@ -50,6 +60,17 @@ typedef void (*forward_done_cb)(void *arg, int status, uint64_t index, uint64_t 
 typedef int (*forward_propose_fn)(void *target, void *buf, size_t len, forward_done_cb done,
                                   void *arg);
 
+/*
+ * How this node reads a group's records for another node: from offset on,
+ * about max_bytes of whole sealed records appended to out.  Returns 0 (no
+ * records: nothing from there) or a negative error.
+ */
+typedef int (*forward_read_fn)(void *target, uint64_t offset, size_t max_bytes,
+                               struct vane_buf *out);
+
+/* The records fetched (len bytes, valid during the call), or a negative error. */
+typedef void (*forward_fetch_cb)(void *arg, int status, const void *records, size_t len);
+
 typedef void (*forwarder_close_cb)(void *arg);
 
 /* Offers the "forward" service on net.  Returns 0 or a negative error. */
@@ -60,6 +81,10 @@ void forwarder_register(struct forwarder *fw, uint64_t group, forward_propose_fn
                         void *target);
 void forwarder_unregister(struct forwarder *fw, uint64_t group);
 
+/* Fetches for group go to read(target, ...); NULL read: none any more. */
+void forwarder_set_reader(struct forwarder *fw, uint64_t group, forward_read_fn read,
+                          void *target);
+
 /*
  * Sends the entry (copied) for group to the node whose peer address is
  * address.  Returns the request, whose done runs once (never from inside
@@ -68,7 +93,15 @@ void forwarder_unregister(struct forwarder *fw, uint64_t group);
 struct forward_req *forward_send(struct forwarder *fw, const char *address, uint64_t group,
                                  const void *buf, size_t len, forward_done_cb done, void *arg);
 
-/* done will not run. */
+/*
+ * Asks the node at address for group's records from offset on, about
+ * max_bytes of them.  As forward_send(): done runs once unless cancelled.
+ */
+struct forward_req *forward_fetch(struct forwarder *fw, const char *address, uint64_t group,
+                                  uint64_t offset, uint32_t max_bytes, forward_fetch_cb done,
+                                  void *arg);
+
+/* The request's callback will not run. */
 void forward_cancel(struct forward_req *req);
 
 /* Stops serving; requests still in flight end with VANE_ESHUTDOWN. */

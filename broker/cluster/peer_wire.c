@@ -15,21 +15,7 @@
 #include <sys/types.h>
 
 #include "cluster/peer_wire.h"
-
-static void put_le(char *out, uint64_t v, int bytes)
-{
-    for (int i = 0; i < bytes; i++)
-        out[i] = (char)(v >> (8 * i));
-}
-
-static uint64_t get_le(const char *in, int bytes)
-{
-    uint64_t v = 0;
-
-    for (int i = bytes - 1; i >= 0; i--)
-        v = v << 8 | (uint8_t)in[i];
-    return v;
-}
+#include "core/endian.h"
 
 const char *peer_frame_type_name(enum peer_frame_type type)
 {
@@ -50,19 +36,19 @@ size_t peer_wire_hello(char *out, uint64_t node_id, const char *address)
     if (len == 0 || len > PEER_ADDRESS_MAX)
         return 0;
     memcpy(out, PEER_MAGIC, PEER_MAGIC_SIZE);
-    put_le(out + 8, PEER_VERSION, 2);
-    put_le(out + 10, node_id, 8);
-    put_le(out + 18, len, 2);
+    vane_put_le(out + 8, PEER_VERSION, 2);
+    vane_put_le(out + 10, node_id, 8);
+    vane_put_le(out + 18, len, 2);
     memcpy(out + PEER_HELLO_FIXED, address, len);
     return PEER_HELLO_FIXED + len;
 }
 
 void peer_wire_header(char *out, uint32_t channel, enum peer_frame_type type, uint32_t length)
 {
-    put_le(out, channel, 4);
+    vane_put_le(out, channel, 4);
     out[4] = (char)type;
     out[5] = out[6] = out[7] = 0;
-    put_le(out + 8, length, 4);
+    vane_put_le(out + 8, length, 4);
 }
 
 void peer_reader_init(struct peer_reader *r, peer_hello_cb on_hello, peer_frame_cb on_frame,
@@ -102,16 +88,16 @@ static ssize_t read_hello(struct peer_reader *r, const char *bytes, size_t len)
         return refuse(r, "hello: magic is not \"%s\"", PEER_MAGIC);
     if (len < PEER_HELLO_FIXED)
         return 0;
-    if (get_le(bytes + 8, 2) != PEER_VERSION)
+    if (vane_get_le(bytes + 8, 2) != PEER_VERSION)
         return refuse(r, "hello: protocol version %u, expected %d",
-                      (unsigned)get_le(bytes + 8, 2), PEER_VERSION);
-    address_len = (size_t)get_le(bytes + 18, 2);
+                      (unsigned)vane_get_le(bytes + 8, 2), PEER_VERSION);
+    address_len = (size_t)vane_get_le(bytes + 18, 2);
     if (address_len == 0 || address_len > PEER_ADDRESS_MAX)
         return refuse(r, "hello: address of %zu bytes, expected 1 to %d", address_len,
                       PEER_ADDRESS_MAX);
     if (len < PEER_HELLO_FIXED + address_len)
         return 0;
-    hello.node_id = get_le(bytes + 10, 8);
+    hello.node_id = vane_get_le(bytes + 10, 8);
     memcpy(hello.address, bytes + PEER_HELLO_FIXED, address_len);
     hello.address[address_len] = '\0';
     if (strlen(hello.address) != address_len)
@@ -126,7 +112,7 @@ static ssize_t read_hello(struct peer_reader *r, const char *bytes, size_t len)
 static int check_header(struct peer_reader *r, const char *h)
 {
     unsigned type = (uint8_t)h[4];
-    uint64_t length = get_le(h + 8, 4);
+    uint64_t length = vane_get_le(h + 8, 4);
 
     if (type < PEER_OPEN || type > PEER_CLOSE)
         return refuse(r, "frame type %u unknown, expected 1 to 5", type);
@@ -157,8 +143,8 @@ static ssize_t deliver(struct peer_reader *r, const char *bytes, size_t len)
 
         if ((rc = check_header(r, h)) != 0)
             return rc;
-        frame = (struct peer_frame){(uint32_t)get_le(h, 4), (enum peer_frame_type)(uint8_t)h[4],
-                                    h + PEER_HEADER_SIZE, (uint32_t)get_le(h + 8, 4)};
+        frame = (struct peer_frame){(uint32_t)vane_get_le(h, 4), (enum peer_frame_type)(uint8_t)h[4],
+                                    h + PEER_HEADER_SIZE, (uint32_t)vane_get_le(h + 8, 4)};
         if (len - used - PEER_HEADER_SIZE < frame.length)
             break;
         used += PEER_HEADER_SIZE + frame.length;

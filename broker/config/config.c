@@ -91,6 +91,9 @@ static const struct config_key schema[] = {
     {"store", CONFIG_SECTION, 0, NULL, NULL, NULL, 0, 0, "The event store."},
     {"store.segment_size", CONFIG_SIZE, FIELD(segment_size), "64MiB", NULL, NULL, 64 * KIB,
      4 * GIB, "Size at which an eventlog's segment file is closed and a new one started."},
+    {"store.snapshot_entries", CONFIG_COUNT, FIELD(snapshot_entries), "0", NULL, NULL, 0,
+     UINT32_MAX, "Raft entries between an eventlog's raft snapshots (and kept after one); 0: "
+     "about every 16 MiB of entries, adapted to their size."},
     {"gateway", CONFIG_SECTION, 0, NULL, NULL, NULL, 0, 0, "Publishing over HTTP."},
     {"gateway.max_request_size", CONFIG_SIZE, FIELD(max_request_size), "1MiB", NULL, NULL,
      1 * KIB, 64 * MIB,

@@ -49,6 +49,7 @@ struct config {
     enum log_level log_level;
     enum vane_log_format log_format;
     uint64_t segment_size;           /* store.segment_size, bytes */
+    uint64_t snapshot_entries;       /* store.snapshot_entries: 0 for about every 16 MiB */
     uint64_t max_request_size;       /* gateway.max_request_size, bytes */
     uint64_t idempotency_window_ms;  /* gateway.idempotency_window */
     enum config_switch discard_endpoint; /* gateway.discard_endpoint: POST /bench/discard */

@@ -320,6 +320,7 @@ static int start_store(struct daemon *d)
         return err;
     store_options_default(&options);
     options.eventlog.segment_size = d->cfg->segment_size;
+    options.eventlog.snapshot_threshold = (unsigned)d->cfg->snapshot_entries;
     options.cluster = d->cluster;
     d->gateway.cluster = d->cluster;
     d->store_opened_ms = uv_now(&d->loop);

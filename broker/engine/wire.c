@@ -5,33 +5,19 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/endian.h"
 #include "engine/wire.h"
 
 #define READ_CHUNK (64u << 10)
-
-static void put_le(uint8_t *p, uint64_t v, unsigned bytes)
-{
-    for (unsigned i = 0; i < bytes; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned bytes)
-{
-    uint64_t v = 0;
-
-    for (unsigned i = 0; i < bytes; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
 
 void wire_frame_append(struct vane_buf *out, enum wire_type type, uint64_t seq,
                        const void *payload, size_t length)
 {
     uint8_t header[WIRE_HEADER_SIZE] = {0};
 
-    put_le(header, length, 4);
+    vane_put_le(header, length, 4);
     header[4] = (uint8_t)type;
-    put_le(header + 8, seq, 8);
+    vane_put_le(header + 8, seq, 8);
     vane_buf_append(out, header, sizeof(header));
     if (length > 0)
         vane_buf_append(out, payload, length);
@@ -41,7 +27,7 @@ void wire_put_u32(struct vane_buf *out, uint32_t v)
 {
     uint8_t b[4];
 
-    put_le(b, v, 4);
+    vane_put_le(b, v, 4);
     vane_buf_append(out, b, 4);
 }
 
@@ -49,7 +35,7 @@ void wire_put_u64(struct vane_buf *out, uint64_t v)
 {
     uint8_t b[8];
 
-    put_le(b, v, 8);
+    vane_put_le(b, v, 8);
     vane_buf_append(out, b, 8);
 }
 
@@ -89,14 +75,14 @@ uint32_t wire_get_u32(struct wire_cursor *c)
 {
     const uint8_t *p = take(c, 4);
 
-    return p ? (uint32_t)get_le(p, 4) : 0;
+    return p ? (uint32_t)vane_get_le(p, 4) : 0;
 }
 
 uint64_t wire_get_u64(struct wire_cursor *c)
 {
     const uint8_t *p = take(c, 8);
 
-    return p ? get_le(p, 8) : 0;
+    return p ? vane_get_le(p, 8) : 0;
 }
 
 const char *wire_get_bytes(struct wire_cursor *c, size_t *len)
@@ -161,7 +147,7 @@ static ssize_t deliver_frames(struct wire_reader *r, const uint8_t *bytes, size_
 
     while (len - used >= WIRE_HEADER_SIZE) {
         const uint8_t *h = bytes + used;
-        uint32_t length = (uint32_t)get_le(h, 4);
+        uint32_t length = (uint32_t)vane_get_le(h, 4);
         struct wire_frame frame;
         int rc;
 
@@ -169,7 +155,7 @@ static ssize_t deliver_frames(struct wire_reader *r, const uint8_t *bytes, size_
             return -EPROTO;
         if (len - used - WIRE_HEADER_SIZE < length)
             break;
-        frame = (struct wire_frame){(enum wire_type)h[4], get_le(h + 8, 8),
+        frame = (struct wire_frame){(enum wire_type)h[4], vane_get_le(h + 8, 8),
                                     h + WIRE_HEADER_SIZE, length};
         used += WIRE_HEADER_SIZE + length;
         if ((rc = r->on_frame(r->arg, &frame)) != 0)

@@ -539,32 +539,34 @@ static void start(struct publish *p)
         finish(p);
 }
 
-/* The eventbus named by the path after /gateway/, or NULL having answered 404
- * -- or 503 for one that exists but whose eventlogs this node is still
- * opening (just created, or in a cluster electing their leaders). */
-static const struct store_bus *find_bus(struct gateway *gw, h2o_req_t *req)
+/*
+ * The eventbus named by the path after /gateway/; or NULL, having answered
+ * 404 -- or, for one that exists but whose eventlogs this node is still
+ * opening (just created, or in a cluster electing their leaders), with its
+ * name in opening[] and nothing answered yet.
+ */
+static const struct store_bus *find_bus(struct gateway *gw, h2o_req_t *req,
+                                        char opening[CONTROLLER_MAX_NAME + 1])
 {
     /* The route also takes "/gateway" itself: then the name is empty. */
     size_t skip = req->path_normalized.len < strlen(ROUTE) ? req->path_normalized.len
                                                             : strlen(ROUTE);
     const char *name = req->path_normalized.base + skip;
     size_t len = req->path_normalized.len - skip;
-    char copy[CONTROLLER_MAX_NAME + 1] = "";
     const struct store_bus *bus = NULL;
 
+    opening[0] = '\0';
     if (len > 0 && len <= CONTROLLER_MAX_NAME && memchr(name, '/', len) == NULL) {
-        memcpy(copy, name, len);
-        copy[len] = '\0';
-        bus = store_bus(gw->store, copy);
+        memcpy(opening, name, len);
+        opening[len] = '\0';
+        bus = store_bus(gw->store, opening);
+        if (bus != NULL || controller_find(store_controller(gw->store), opening) != NULL)
+            return bus;
     }
-    if (bus == NULL && len <= CONTROLLER_MAX_NAME && controller_find(store_controller(gw->store),
-                                                                     copy) != NULL)
-        response_error(req, 503, "Service Unavailable", "eventbus",
-                       "eventbus \"%s\" is starting its eventlogs; try again", copy);
-    else if (bus == NULL)
-        response_error(req, 404, "Not Found", "eventbus", "no eventbus named \"%.*s\"",
-                       (int)(len < 200 ? len : 200), name);
-    return bus;
+    opening[0] = '\0';
+    response_error(req, 404, "Not Found", "eventbus", "no eventbus named \"%.*s\"",
+                   (int)(len < 200 ? len : 200), name);
+    return NULL;
 }
 
 /* h2o's view of the request, as binding.h takes it. */
@@ -590,17 +592,13 @@ static void describe_request(h2o_req_t *req, struct binding_request *out,
     out->body_len = req->entity.base ? req->entity.len : 0;
 }
 
-static int on_publish(h2o_handler_t *self, h2o_req_t *req)
+/* Reads the request's events and starts storing them in bus. */
+static void accept_publish(struct gateway *gw, h2o_req_t *req, const struct store_bus *bus)
 {
-    struct gateway *gw = ((struct publish_handler *)self)->gw;
     struct binding_header *headers;
     struct binding_request in;
     struct publish *p;
-    const struct store_bus *bus;
 
-    if (response_check_method(req, "POST") || gateway_check_ready(gw, req) ||
-        auth_check(gw->auth, req, AUTH_PUBLISH) || (bus = find_bus(gw, req)) == NULL)
-        return 0;
     p = VANE_NEW(p);
     p->gw = gw;
     p->bus = bus;
@@ -613,13 +611,83 @@ static int on_publish(h2o_handler_t *self, h2o_req_t *req)
                        in.body_len);
         answer_error(req, p->in.status, &p->in.error, p->in.error_index);
         publish_free_one(p);
-        return 0;
+        return;
     }
     COUNT(p, received_events, p->in.count);
     COUNT(p, received_bytes, in.body_len);
     response_later_start(&p->later, req);
     p->items = vane_calloc(p->in.count ? p->in.count : 1, sizeof(*p->items));
     start(p);
+}
+
+/*
+ * A publish to an eventbus whose eventlogs are still opening waits for
+ * them, checking every HOLD_CHECK_MS, for up to HOLD_MAX_MS; then 503.
+ * (In a cluster an eventbus just created through one node opens on the
+ * others as soon as its groups there know their leaders: moments later.)
+ */
+#define HOLD_CHECK_MS 20
+#define HOLD_MAX_MS 5000
+
+struct publish_hold {
+    struct response_later later;
+    struct gateway *gw;
+    uv_timer_t timer;
+    uint64_t deadline;
+    char name[CONTROLLER_MAX_NAME + 1];
+};
+
+static void on_hold_closed(uv_handle_t *handle)
+{
+    vane_free(handle->data);
+}
+
+/* Stopping ends the wait at once (503): the store may be closing. */
+static void on_hold_check(uv_timer_t *timer)
+{
+    struct publish_hold *hold = timer->data;
+    h2o_req_t *req = hold->later.req;
+    bool ready = hold->gw->health->state == HEALTH_READY;
+    const struct store_bus *bus = ready ? store_bus(hold->gw->store, hold->name) : NULL;
+
+    if (req != NULL && ready && bus == NULL && uv_now(hold->gw->loop) < hold->deadline)
+        return;
+    if (req != NULL && bus != NULL)
+        accept_publish(hold->gw, req, bus);
+    else if (req != NULL)
+        response_error(req, 503, "Service Unavailable", "eventbus",
+                       "eventbus \"%s\" is still starting its eventlogs; try again", hold->name);
+    response_later_end(&hold->later);
+    uv_timer_stop(timer);
+    uv_close((uv_handle_t *)timer, on_hold_closed);
+}
+
+static void hold_publish(struct gateway *gw, h2o_req_t *req, const char *name)
+{
+    struct publish_hold *hold = VANE_NEW(hold);
+
+    hold->gw = gw;
+    snprintf(hold->name, sizeof(hold->name), "%s", name);
+    hold->deadline = uv_now(gw->loop) + HOLD_MAX_MS;
+    response_later_start(&hold->later, req);
+    uv_timer_init(gw->loop, &hold->timer);
+    hold->timer.data = hold;
+    uv_timer_start(&hold->timer, on_hold_check, HOLD_CHECK_MS, HOLD_CHECK_MS);
+}
+
+static int on_publish(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct gateway *gw = ((struct publish_handler *)self)->gw;
+    char opening[CONTROLLER_MAX_NAME + 1];
+    const struct store_bus *bus;
+
+    if (response_check_method(req, "POST") || gateway_check_ready(gw, req) ||
+        auth_check(gw->auth, req, AUTH_PUBLISH))
+        return 0;
+    if ((bus = find_bus(gw, req, opening)) != NULL)
+        accept_publish(gw, req, bus);
+    else if (opening[0] != '\0')
+        hold_publish(gw, req, opening);
     return 0;
 }
 

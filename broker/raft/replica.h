@@ -96,6 +96,13 @@ int replica_apply(struct replica *replica, void *buf, size_t len, replica_apply_
 /* Whether this replica leads its group (always, on a single node). */
 bool replica_is_leader(struct replica *replica);
 
+/* In a cluster: the peer address of the group's leader, or NULL while none is known. */
+const char *replica_leader_address(struct replica *replica);
+
+/* In a cluster: a leader hands the lead to another voter (one that can
+ * serve what this one cannot yet).  Does nothing elsewhere. */
+void replica_step_down(struct replica *replica);
+
 /* What this replica knows of its group, for status pages. */
 struct replica_status {
     const char *role;      /* "leader", "follower", "candidate" or "unavailable" */

@@ -279,6 +279,24 @@ static void on_transferred(struct raft_transfer *req)
                       (unsigned long long)replica->group_id, (unsigned long long)leader);
 }
 
+void replica_step_down(struct replica *replica)
+{
+    if (replica->forwarder == NULL || !replica_is_leader(replica) || replica->transferring)
+        return;
+    replica->transfer.data = replica;
+    if (raft_transfer(&replica->raft, &replica->transfer, 0, on_transferred) == 0)
+        replica->transferring = true;
+}
+
+const char *replica_leader_address(struct replica *replica)
+{
+    const char *address;
+    raft_id leader;
+
+    raft_leader(&replica->raft, &leader, &address);
+    return leader != 0 ? address : NULL;
+}
+
 static void balance(struct replica *replica)
 {
     struct raft *r = &replica->raft;

@@ -20,19 +20,17 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/endian.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "raft/replica.h"
-#include "store/eventlog.h"
-#include "store/segment.h"
+#include "store/eventlog_internal.h"
 
 #define BATCH_MAGIC 0x31424556u /* "VEB1" */
 #define BATCH_HEADER_SIZE 16
 #define SNAPSHOT_MAGIC 0x31534556u /* "VES1" */
 #define SNAPSHOT_SIZE 24
-
-static const char component[] = "store";
 
 struct waiter {
     eventlog_append_cb cb;
@@ -63,41 +61,7 @@ struct seal_work {
     int status;
 };
 
-struct eventlog {
-    uv_loop_t *loop;
-    char *dir;
-    struct eventlog_options opt;
-    struct segment **segs; /* by base offset; the last is the active one */
-    size_t nsegs, capsegs;
-    struct replica *replica;
-    struct raft_fsm fsm;
-    struct batch *pending, *pending_last; /* FIFO of batches not yet proposed */
-    int inflight;
-    uv_prepare_t flush;
-    struct {
-        uint8_t *buf;
-        size_t len, cap;
-        uint64_t position;
-    } tail;
-    struct watch *watches;
-    eventlog_ready_cb ready;
-    void *ready_arg;
-    bool ready_done, closing, notifying;
-    int failure; /* a write error or damage: the log takes no more writes */
-    uint64_t damaged_offset; /* reads stop here; UINT64_MAX when undamaged */
-    uint64_t last_raft_index;
-    uint32_t last_entry_pos;
-    int64_t last_time;
-    int sealing;
-    int *snap_fds;
-    size_t snap_nfds;
-    uint64_t entry_bytes_avg;   /* running average size of the raft entries applied */
-    uint64_t unsynced;          /* bytes written since the last background sync began */
-    bool syncing;               /* a background sync is running */
-    eventlog_close_cb close_cb;
-    void *close_arg;
-    int closes_pending;
-};
+static const char component[] = "store";
 
 void eventlog_options_default(struct eventlog_options *options)
 {
@@ -122,10 +86,6 @@ void eventlog_options_default(struct eventlog_options *options)
  * to raft's own writes, short. */
 #define BACKGROUND_SYNC_BYTES (4u << 20)
 
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
 static int64_t wall_ns(void)
 {
@@ -141,6 +101,11 @@ static struct segment *active(const struct eventlog *log)
 }
 
 /* ---- segments ---------------------------------------------------------- */
+
+struct segment *eventlog_active(const struct eventlog *log)
+{
+    return active(log);
+}
 
 static void push_segment(struct eventlog *log, struct segment *seg)
 {
@@ -370,6 +335,26 @@ static int write_staged(struct eventlog *log, size_t from)
     return err;
 }
 
+/*
+ * Copies one record of size bytes into the tail after the staged ones,
+ * first writing them and rolling to a new segment when it would not fit
+ * in the active one.  *staged is where the tail's unwritten bytes begin.
+ */
+static int stage_record(struct eventlog *log, const uint8_t *p, uint32_t size, size_t *staged)
+{
+    uint64_t bytes = active(log)->size + (log->tail.len - *staged);
+    int err;
+
+    if (bytes > 0 && bytes + size > log->opt.segment_size) {
+        if ((err = write_staged(log, *staged)) != 0 || (err = roll(log)) != 0)
+            return err;
+        *staged = 0;
+    }
+    tail_reserve(log, size);
+    memcpy(log->tail.buf + log->tail.len, p, size);
+    return 0;
+}
+
 /* Stages, seals and writes records [skip, count) of a batch; *first is the
  * offset of the batch's first record. */
 static int apply_records(struct eventlog *log, const uint8_t *p, uint32_t count, uint32_t skip,
@@ -377,26 +362,40 @@ static int apply_records(struct eventlog *log, const uint8_t *p, uint32_t count,
 {
     size_t staged = log->tail.len; /* tail bytes [staged, len) are not written yet */
     uint64_t next = active(log)->next_offset;
-    int err = 0;
+    int err;
 
     *first = next - skip;
     for (uint32_t i = 0; i < count; i++) {
         uint32_t size = record_peek_size(p, RECORD_HEADER_SIZE);
 
         if (i >= skip) {
-            uint64_t bytes = active(log)->size + (log->tail.len - staged);
-
-            if (bytes > 0 && bytes + size > log->opt.segment_size) {
-                if ((err = write_staged(log, staged)) != 0 || (err = roll(log)) != 0)
-                    return err;
-                staged = 0;
-            }
-            tail_reserve(log, size);
-            memcpy(log->tail.buf + log->tail.len, p, size);
+            if ((err = stage_record(log, p, size, &staged)) != 0)
+                return err;
             record_seal(log->tail.buf + log->tail.len, next++, stored_at, raft_index, i);
             log->tail.len += size;
         }
         p += size;
+    }
+    return write_staged(log, staged);
+}
+
+int eventlog_write_sealed(struct eventlog *log, const uint8_t *records, size_t len)
+{
+    size_t staged = log->tail.len, at = 0;
+    struct record_view view;
+    int err;
+
+    tail_trim(log);
+    staged = log->tail.len;
+    while (at < len) {
+        record_peek_header(records + at, &view);
+        if ((err = stage_record(log, records + at, view.size, &staged)) != 0)
+            return err;
+        log->tail.len += view.size;
+        log->last_raft_index = view.raft_index;
+        log->last_entry_pos = view.entry_pos;
+        log->last_time = view.stored_at;
+        at += view.size;
     }
     return write_staged(log, staged);
 }
@@ -418,7 +417,7 @@ static void sweep_watches(struct eventlog *log)
 
 /* A callback may watch or unwatch (itself or another): an unwatch during
  * the walk only marks the watch, and the sweep after it frees. */
-static void notify_watchers(struct eventlog *log)
+void eventlog_notify(struct eventlog *log)
 {
     uint64_t next = active(log)->next_offset;
 
@@ -455,18 +454,16 @@ static void adapt_snapshots(struct eventlog *log, size_t entry_bytes)
     replica_set_snapshot_threshold(log->replica, (unsigned)entries);
 }
 
-static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+int eventlog_apply_entry(struct eventlog *log, const uint8_t *p, size_t len, raft_index index,
+                         void **result)
 {
-    struct eventlog *log = fsm->data;
-    raft_index index = replica_applying_index(log->replica);
-    const uint8_t *p = buf->base;
     uint32_t count, skip = 0;
     int64_t stored_at;
     uint64_t first;
     int err;
 
     *result = NULL;
-    if (buf->len < BATCH_HEADER_SIZE || get32(p) != BATCH_MAGIC) {
+    if (len < BATCH_HEADER_SIZE || vane_get32(p) != BATCH_MAGIC) {
         vane_log_error(component, "%s: raft entry %llu is not a batch; skipped", log->dir,
                        (unsigned long long)index);
         return 0;
@@ -475,12 +472,12 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
      * restart) add only what is missing. */
     if (index < log->last_raft_index || log->failure != 0)
         return 0;
-    count = get32(p + 4);
+    count = vane_get32(p + 4);
     if (index == log->last_raft_index)
         skip = log->last_entry_pos + 1;
     if (skip >= count)
         return 0;
-    stored_at = (int64_t)get64(p + 8);
+    stored_at = (int64_t)vane_get64(p + 8);
     if (stored_at < log->last_time)
         stored_at = log->last_time;
     tail_trim(log);
@@ -491,10 +488,22 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     log->last_raft_index = index;
     log->last_entry_pos = count - 1;
     log->last_time = stored_at;
-    adapt_snapshots(log, buf->len);
+    adapt_snapshots(log, len);
     *result = (void *)(uintptr_t)(first + 1);
-    notify_watchers(log);
+    eventlog_notify(log);
     return 0;
+}
+
+/* While catching up, entries wait for the records before them (eventlog_catchup.c). */
+static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+{
+    struct eventlog *log = fsm->data;
+
+    *result = NULL;
+    if (eventlog_catchup_hold(log, buf))
+        return 0;
+    return eventlog_apply_entry(log, buf->base, buf->len, replica_applying_index(log->replica),
+                                result);
 }
 
 static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
@@ -524,10 +533,10 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
         }
         log->snap_fds[log->snap_nfds++] = fd;
     }
-    put32(p, SNAPSHOT_MAGIC);
-    put32(p + 4, log->last_entry_pos);
-    put64(p + 8, log->last_raft_index);
-    put64(p + 16, active(log)->next_offset);
+    vane_put32(p, SNAPSHOT_MAGIC);
+    vane_put32(p + 4, log->last_entry_pos);
+    vane_put64(p + 8, log->last_raft_index);
+    vane_put64(p + 16, active(log)->next_offset);
     buf->base = p;
     buf->len = SNAPSHOT_SIZE;
     *bufs = buf;
@@ -568,10 +577,16 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     uint64_t next;
     int rv = 0;
 
-    if (buf->len != SNAPSHOT_SIZE || get32(p) != SNAPSHOT_MAGIC) {
+    if (buf->len != SNAPSHOT_SIZE || vane_get32(p) != SNAPSHOT_MAGIC) {
         vane_log_error(component, "%s: raft snapshot is not an eventlog snapshot", log->dir);
         rv = RAFT_CORRUPT;
-    } else if ((next = get64(p + 16)) > active(log)->next_offset && log->failure == 0) {
+    } else if ((next = vane_get64(p + 16)) > active(log)->next_offset && log->failure == 0 &&
+               log->forwarder != NULL) {
+        /* Sent by the leader to a follower far behind: the records come from its segments. */
+        log->last_entry_pos = vane_get32(p + 4);
+        log->last_raft_index = vane_get64(p + 8);
+        rv = eventlog_catchup_begin(log, next);
+    } else if (next > active(log)->next_offset && log->failure == 0) {
         /* The snapshot says these events were on disk: they are gone. */
         vane_log_error(component, "%s: the segments end at offset %" PRIu64 " but the raft "
                        "snapshot covers up to %" PRIu64 "; events were lost outside vaned",
@@ -642,9 +657,9 @@ static void on_flush(uv_prepare_t *handle)
         log->pending = b->next;
         if (log->pending == NULL)
             log->pending_last = NULL;
-        put32(b->buf, BATCH_MAGIC);
-        put32(b->buf + 4, b->count);
-        put64(b->buf + 8, (uint64_t)wall_ns());
+        vane_put32(b->buf, BATCH_MAGIC);
+        vane_put32(b->buf + 4, b->count);
+        vane_put64(b->buf + 8, (uint64_t)wall_ns());
         /* raft keeps the entry until a snapshot: hand it only what is used,
          * padded to 8 bytes here so that replica_apply() does not move it. */
         {
@@ -1025,7 +1040,7 @@ static void on_ready(struct replica *replica, int status, void *arg)
         log->ready(log, status, log->ready_arg);
 }
 
-static void free_log(struct eventlog *log)
+void eventlog_free(struct eventlog *log)
 {
     for (size_t i = 0; i < log->nsegs; i++)
         segment_close(log->segs[i]);
@@ -1059,11 +1074,11 @@ int eventlog_open(struct eventlog **out, uv_loop_t *loop, const char *dir,
                                  .snapshot_async = fsm_snapshot_async};
     if ((err = vane_fs_mkdir_p(dir, 0755)) != 0) {
         *errmsg = vane_asprintf("cannot create %s: %s", dir, vane_strerror(err));
-        free_log(log);
+        eventlog_free(log);
         return err;
     }
     if ((err = open_segments(log, errmsg)) != 0) {
-        free_log(log);
+        eventlog_free(log);
         return err;
     }
     ropt.snapshot_threshold = options->snapshot_threshold ? options->snapshot_threshold
@@ -1073,11 +1088,17 @@ int eventlog_open(struct eventlog **out, uv_loop_t *loop, const char *dir,
     ropt.segment_size = RAFT_SEGMENT_SIZE;
     ropt.cluster = options->cluster;
     ropt.await_local_apply = false; /* an append answers with its offsets; reads follow */
+    if (options->cluster != NULL) {
+        log->forwarder = options->cluster->forwarder;
+        log->group = options->cluster->group_id;
+    }
+    /* Before raft starts: restoring its snapshot may begin a catch-up. */
+    eventlog_catchup_open(log);
     raft_dir = vane_asprintf("%s/raft", dir);
     err = replica_start(&log->replica, loop, raft_dir, &log->fsm, &ropt, on_ready, log, errmsg);
     vane_free(raft_dir);
     if (err != 0) {
-        free_log(log);
+        eventlog_catchup_close(log); /* frees the log once its handles are closed */
         return err;
     }
     uv_prepare_init(loop, &log->flush);
@@ -1092,10 +1113,10 @@ static void maybe_closed(struct eventlog *log)
         return;
     if (log->close_cb != NULL)
         log->close_cb(log, log->close_arg);
-    free_log(log);
+    eventlog_free(log);
 }
 
-static void on_part_closed(struct eventlog *log)
+void eventlog_part_done(struct eventlog *log)
 {
     log->closes_pending--;
     maybe_closed(log);
@@ -1103,13 +1124,13 @@ static void on_part_closed(struct eventlog *log)
 
 static void on_flush_closed(uv_handle_t *handle)
 {
-    on_part_closed(handle->data);
+    eventlog_part_done(handle->data);
 }
 
 static void on_replica_closed(struct replica *replica, void *arg)
 {
     (void)replica;
-    on_part_closed(arg);
+    eventlog_part_done(arg);
 }
 
 void eventlog_close(struct eventlog *log, eventlog_close_cb cb, void *arg)
@@ -1126,6 +1147,7 @@ void eventlog_close(struct eventlog *log, eventlog_close_cb cb, void *arg)
     }
     log->pending_last = NULL;
     log->closes_pending = 2;
+    eventlog_catchup_close(log);
     uv_close((uv_handle_t *)&log->flush, on_flush_closed);
     replica_close(log->replica, on_replica_closed, log);
 }

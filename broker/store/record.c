@@ -9,26 +9,9 @@
 #include <string.h>
 
 #include "core/crc32c.h"
+#include "core/endian.h"
 #include "core/error.h"
 #include "store/record.h"
-
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
 
 static size_t value_size(const struct event_value *value)
 {
@@ -64,13 +47,13 @@ static uint8_t *encode_attr(uint8_t *p, const struct event_attr *attr)
 
     p[0] = (uint8_t)value->type;
     p[1] = (uint8_t)attr->name.len;
-    put32(p + 2, (uint32_t)len);
+    vane_put32(p + 2, (uint32_t)len);
     memcpy(p + RECORD_ATTR_HEADER_SIZE, attr->name.ptr, attr->name.len);
     p += RECORD_ATTR_HEADER_SIZE + attr->name.len;
     if (value->type == EVENT_BOOLEAN)
         p[0] = value->u.boolean ? 1 : 0;
     else if (value->type == EVENT_INTEGER)
-        put64(p, (uint64_t)value->u.integer);
+        vane_put64(p, (uint64_t)value->u.integer);
     else if (len > 0)
         memcpy(p, value->u.bytes.ptr, len);
     return p + len;
@@ -84,14 +67,14 @@ size_t record_encode(const struct event *event, void *out)
     memset(base, 0, RECORD_HEADER_SIZE);
     base[8] = RECORD_VERSION;
     base[9] = event->has_data ? RECORD_FLAG_DATA : 0;
-    put16(base + 10, (uint16_t)event->attr_count);
-    put32(base + 12, (uint32_t)event->data.len);
+    vane_put16(base + 10, (uint16_t)event->attr_count);
+    vane_put32(base + 12, (uint32_t)event->data.len);
     for (size_t i = 0; i < event->attr_count; i++)
         p = encode_attr(p, &event->attrs[i]);
     if (event->data.len > 0)
         memcpy(p, event->data.ptr, event->data.len);
     size = (size_t)(p - base) + event->data.len;
-    put32(base, (uint32_t)size);
+    vane_put32(base, (uint32_t)size);
     return size;
 }
 
@@ -99,26 +82,26 @@ void record_seal(void *record, uint64_t offset, int64_t stored_at, uint64_t raft
                  uint32_t entry_pos)
 {
     uint8_t *base = record;
-    uint32_t size = get32(base);
+    uint32_t size = vane_get32(base);
 
-    put64(base + 16, offset);
-    put64(base + 24, (uint64_t)stored_at);
-    put64(base + 32, raft_index);
-    put32(base + 40, entry_pos);
-    put32(base + 4, vane_crc32c(0, base + 8, size - 8));
+    vane_put64(base + 16, offset);
+    vane_put64(base + 24, (uint64_t)stored_at);
+    vane_put64(base + 32, raft_index);
+    vane_put32(base + 40, entry_pos);
+    vane_put32(base + 4, vane_crc32c(0, base + 8, size - 8));
 }
 
 static void read_header(const uint8_t *base, struct record_view *view)
 {
     view->base = base;
-    view->size = get32(base);
+    view->size = vane_get32(base);
     view->flags = base[9];
-    view->attr_count = get16(base + 10);
-    view->data_len = get32(base + 12);
-    view->offset = get64(base + 16);
-    view->stored_at = (int64_t)get64(base + 24);
-    view->raft_index = get64(base + 32);
-    view->entry_pos = get32(base + 40);
+    view->attr_count = vane_get16(base + 10);
+    view->data_len = vane_get32(base + 12);
+    view->offset = vane_get64(base + 16);
+    view->stored_at = (int64_t)vane_get64(base + 24);
+    view->raft_index = vane_get64(base + 32);
+    view->entry_pos = vane_get32(base + 40);
     view->attrs = base + RECORD_HEADER_SIZE;
 }
 
@@ -130,7 +113,7 @@ void record_peek_header(const void *record, struct record_view *view)
 
 uint32_t record_peek_size(const void *buf, size_t avail)
 {
-    return avail >= 4 ? get32(buf) : 0;
+    return avail >= 4 ? vane_get32(buf) : 0;
 }
 
 /* Walks the attributes, checking each lies inside the record. */
@@ -146,7 +129,7 @@ static const char *check_attrs(const struct record_view *view)
             return "attribute header past the end of the record";
         type = p[0];
         name_len = p[1];
-        value_len = get32(p + 2);
+        value_len = vane_get32(p + 2);
         if (type < EVENT_BOOLEAN || type > EVENT_TIMESTAMP)
             return "unknown attribute type";
         if (name_len == 0)
@@ -172,12 +155,12 @@ static int decode(const void *buf, size_t avail, struct record_view *view, const
     if (avail < 8)
         return -ENODATA;
     view->base = base;
-    view->size = get32(base);
+    view->size = vane_get32(base);
     if (view->size < RECORD_HEADER_SIZE || view->size > RECORD_MAX_SIZE)
         problem = "impossible record size";
     else if (view->size > avail)
         return -ENODATA;
-    else if (sealed && get32(base + 4) != vane_crc32c(0, base + 8, view->size - 8))
+    else if (sealed && vane_get32(base + 4) != vane_crc32c(0, base + 8, view->size - 8))
         problem = "CRC mismatch";
     else if (base[8] != RECORD_VERSION)
         problem = "unknown record version";
@@ -220,14 +203,14 @@ void record_to_event(const struct record_view *view, struct event *event)
     for (uint16_t i = 0; i < view->attr_count; i++) {
         struct event_value value = {.type = (enum event_type)p[0]};
         uint8_t name_len = p[1];
-        uint32_t value_len = get32(p + 2);
+        uint32_t value_len = vane_get32(p + 2);
         const char *name = (const char *)p + RECORD_ATTR_HEADER_SIZE;
         const uint8_t *v = p + RECORD_ATTR_HEADER_SIZE + name_len;
 
         if (value.type == EVENT_BOOLEAN)
             value.u.boolean = v[0] != 0;
         else if (value.type == EVENT_INTEGER)
-            value.u.integer = (int64_t)get64(v);
+            value.u.integer = (int64_t)vane_get64(v);
         else
             value.u.bytes = (struct event_bytes){(const char *)v, value_len};
         event_add(event, name, name_len, &value);
