@@ -211,19 +211,23 @@ static const char *binary(const char *var)
 /* Builds a process's argv: optional valgrind, the binary named by $binary_var, then args. */
 static char **process_argv(const char *binary_var, const char *const *args)
 {
+    static char suppressions[4200];
     const char *valgrind = getenv("VANE_VALGRIND");
     size_t n = 0, i = 0;
     char **argv;
 
     while (args != NULL && args[n] != NULL)
         n++;
-    argv = vane_calloc(n + 8, sizeof(char *));
+    argv = vane_calloc(n + 9, sizeof(char *));
     if (valgrind != NULL && *valgrind != '\0') {
+        snprintf(suppressions, sizeof(suppressions), "--suppressions=%s/tests/valgrind-libraft.supp",
+                 getenv("VANE_SRCDIR") ? getenv("VANE_SRCDIR") : ".");
         argv[i++] = (char *)valgrind;
         argv[i++] = "--quiet";
         argv[i++] = "--error-exitcode=99";
         argv[i++] = "--leak-check=full";
         argv[i++] = "--errors-for-leak-kinds=definite";
+        argv[i++] = suppressions;
     }
     argv[i++] = (char *)binary(binary_var);
     for (size_t k = 0; k < n; k++)

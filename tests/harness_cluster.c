@@ -1,6 +1,10 @@
 /*
- * harness_cluster.c -- vaned clusters on loopback for the tests (see
- * harness_cluster.h).
+ * harness_cluster.c -- vaned clusters for the tests (see harness_cluster.h).
+ *
+ * On loopback each node gets free ports; in network namespaces every node
+ * has an address of its own, so the same ports serve them all.  Every call
+ * to a node goes through vcluster_api(), which enters the node's namespace
+ * around it (a no-op on loopback).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -14,6 +18,18 @@
 #include "core/buf.h"
 #include "harness_cluster.h"
 #include "tap.h"
+
+/* The ports of every node in its own namespace. */
+#define NETNS_HTTP_PORT 8080
+#define NETNS_PEER_PORT 9100
+
+static long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
 
 /* A port nobody listens on now (the kernel's pick for a socket bound to port 0). */
 static int free_port(void)
@@ -31,6 +47,8 @@ static int free_port(void)
     return port;
 }
 
+/* ---- starting and stopping nodes ------------------------------------------ */
+
 static char *config_text(const struct vcluster *c, size_t self, const char *extra)
 {
     struct vane_buf b = VANE_BUF_INIT;
@@ -38,35 +56,50 @@ static char *config_text(const struct vcluster *c, size_t self, const char *extr
     vane_buf_appendf(&b, "return {\n  cluster = {\n    node_id = %zu,\n    nodes = {\n",
                      self + 1);
     for (size_t i = 0; i < c->count; i++)
-        vane_buf_appendf(&b,
-                         "      { id = %zu, http = \"127.0.0.1:%d\", peer = \"127.0.0.1:%d\" },\n",
-                         i + 1, c->http_port[i], c->peer_port[i]);
-    vane_buf_appendf(&b, "    },\n  },\n%s\n}\n", extra ? extra : "");
+        vane_buf_appendf(&b, "      { id = %zu, http = \"%s:%d\", peer = \"%s:%d\" },\n", i + 1,
+                         c->host[i], c->http_port[i], c->host[i], c->peer_port[i]);
+    vane_buf_appendf(&b, "    },\n  },\n");
+    if (c->net != NULL) /* auth.admin auto wants a token on any but a loopback listener */
+        vane_buf_appendf(&b, "  auth = { admin = \"none\" },\n");
+    vane_buf_appendf(&b, "%s\n}\n", extra ? extra : "");
     return vane_buf_detach(&b);
+}
+
+/* Enters node i's namespace, if it has one; 0 or -1. */
+static int enter(const struct vcluster *c, size_t i)
+{
+    return c->net != NULL ? netns_enter(c->net, i) : 0;
+}
+
+static void leave(const struct vcluster *c)
+{
+    if (c->net != NULL)
+        netns_leave(c->net);
 }
 
 static int spawn_node(struct vcluster *c, size_t i)
 {
-    char listen[32];
+    char listen[64];
     const char *args[] = {"--config", c->config[i], "--data-dir", c->data[i], "--listen", listen,
                           NULL};
+    int rc;
 
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", c->http_port[i]);
-    if (vaned_spawn(&c->node[i], args) != 0)
+    snprintf(listen, sizeof(listen), "%s:%d", c->host[i], c->http_port[i]);
+    if (enter(c, i) != 0)
+        return -1;
+    rc = vaned_spawn(&c->node[i], args); /* the child stays in the namespace */
+    leave(c);
+    if (rc != 0)
         return -1;
     c->running[i] = true;
+    c->paused[i] = false;
     return 0;
 }
 
-int vcluster_start(struct vcluster *c, size_t count, const char *extra)
+/* Writes every node's config and starts them all; the addresses and ports are set. */
+static int launch(struct vcluster *c, const char *extra)
 {
-    memset(c, 0, sizeof(*c));
-    c->count = count < VCLUSTER_MAX ? count : VCLUSTER_MAX;
     c->root = harness_tempdir();
-    for (size_t i = 0; i < c->count; i++) {
-        c->http_port[i] = free_port();
-        c->peer_port[i] = free_port();
-    }
     for (size_t i = 0; i < c->count; i++) {
         char name[32], *text = config_text(c, i, extra);
 
@@ -83,6 +116,36 @@ int vcluster_start(struct vcluster *c, size_t count, const char *extra)
     return 0;
 }
 
+int vcluster_start(struct vcluster *c, size_t count, const char *extra)
+{
+    memset(c, 0, sizeof(*c));
+    c->count = count < VCLUSTER_MAX ? count : VCLUSTER_MAX;
+    for (size_t i = 0; i < c->count; i++) {
+        snprintf(c->host[i], sizeof(c->host[i]), "127.0.0.1");
+        c->http_port[i] = free_port();
+        c->peer_port[i] = free_port();
+    }
+    return launch(c, extra);
+}
+
+int vcluster_start_netns(struct vcluster *c, size_t count, const char *extra)
+{
+    memset(c, 0, sizeof(*c));
+    c->count = count < VCLUSTER_MAX ? count : VCLUSTER_MAX;
+    c->net = VANE_NEW(c->net);
+    if (netns_create(c->net, c->count) != 0) {
+        vane_free(c->net);
+        c->net = NULL;
+        return -1;
+    }
+    for (size_t i = 0; i < c->count; i++) {
+        snprintf(c->host[i], sizeof(c->host[i]), "%s", c->net->address[i]);
+        c->http_port[i] = NETNS_HTTP_PORT;
+        c->peer_port[i] = NETNS_PEER_PORT;
+    }
+    return launch(c, extra);
+}
+
 void vcluster_kill(struct vcluster *c, size_t i)
 {
     if (!c->running[i])
@@ -91,6 +154,7 @@ void vcluster_kill(struct vcluster *c, size_t i)
     vaned_wait(&c->node[i], 10000);
     vaned_cleanup(&c->node[i]);
     c->running[i] = false;
+    c->paused[i] = false;
 }
 
 int vcluster_restart(struct vcluster *c, size_t i)
@@ -101,14 +165,48 @@ int vcluster_restart(struct vcluster *c, size_t i)
     return vaned_wait_ready(&c->node[i], 30000);
 }
 
+void vcluster_pause(struct vcluster *c, size_t i)
+{
+    if (c->running[i] && kill(c->node[i].pid, SIGSTOP) == 0)
+        c->paused[i] = true;
+}
+
+void vcluster_resume(struct vcluster *c, size_t i)
+{
+    if (c->running[i] && kill(c->node[i].pid, SIGCONT) == 0)
+        c->paused[i] = false;
+}
+
+int vcluster_cut(struct vcluster *c, size_t i)
+{
+    return c->net != NULL ? netns_cut(c->net, i) : -1;
+}
+
+int vcluster_heal(struct vcluster *c, size_t i)
+{
+    return c->net != NULL ? netns_heal(c->net, i) : -1;
+}
+
+/* ---- asking nodes ---------------------------------------------------------- */
+
+json_t *vcluster_api(const struct vcluster *c, size_t i, const char *method, const char *path,
+                     const char *const *headers, const char *body, long *status)
+{
+    json_t *answer;
+
+    *status = 0;
+    if (!c->running[i] || c->paused[i] || enter(c, i) != 0)
+        return NULL;
+    answer = api_call_with(c->node[i].url, method, path, headers, body, status);
+    leave(c);
+    return answer;
+}
+
 json_t *vcluster_status(const struct vcluster *c, size_t i)
 {
     long status;
-    json_t *body;
+    json_t *body = vcluster_api(c, i, "GET", "/api/v1/cluster", NULL, NULL, &status);
 
-    if (!c->running[i])
-        return NULL;
-    body = api_call_with(c->node[i].url, "GET", "/api/v1/cluster", NULL, NULL, &status);
     if (status != 200) {
         json_decref(body);
         return NULL;
@@ -116,41 +214,301 @@ json_t *vcluster_status(const struct vcluster *c, size_t i)
     return body;
 }
 
-static int leader_in(const json_t *status, const char *bus, int index)
+/* Whether group g of a status is eventlog index of bus, or with bus NULL the metadata group. */
+static bool is_group(const json_t *g, const char *bus, int index)
 {
-    const json_t *g;
+    const char *name = json_string_value(json_object_get(g, "eventbus"));
+
+    const char *kind = json_string_value(json_object_get(g, "kind"));
+
+    if (bus == NULL)
+        return kind != NULL && strcmp(kind, "controller") == 0;
+    return name != NULL && strcmp(name, bus) == 0 &&
+           json_integer_value(json_object_get(g, "eventlog")) == index;
+}
+
+json_t *vcluster_group(const struct vcluster *c, size_t i, const char *bus, int index)
+{
+    json_t *status = vcluster_status(c, i), *g, *found = NULL;
     size_t k;
 
     json_array_foreach(json_object_get(status, "groups"), k, g) {
-        const char *name = json_string_value(json_object_get(g, "eventbus"));
-
-        if (name != NULL && strcmp(name, bus) == 0 &&
-            json_integer_value(json_object_get(g, "eventlog")) == index)
-            return (int)json_integer_value(json_object_get(g, "leader")) - 1;
+        if (is_group(g, bus, index)) {
+            found = json_incref(g);
+            break;
+        }
     }
-    return -1;
+    json_decref(status);
+    return found;
+}
+
+/* The leader node of a group as node i sees it, waiting for one other than node
+ * exclude (-1: any); see vcluster_group. */
+static int wait_leader(const struct vcluster *c, size_t i, const char *bus, int index,
+                       int exclude, int timeout_ms)
+{
+    long deadline = now_ms() + harness_ms(timeout_ms);
+
+    for (;;) {
+        json_t *g = vcluster_group(c, i, bus, index);
+        int leader = (int)json_integer_value(json_object_get(g, "leader")) - 1;
+
+        json_decref(g);
+        if (leader >= 0 && leader != exclude)
+            return leader;
+        if (now_ms() > deadline)
+            return -1;
+        usleep(20000);
+    }
 }
 
 int vcluster_eventlog_leader(const struct vcluster *c, size_t i, const char *bus, int index,
                              int timeout_ms)
 {
-    struct timespec start, now;
-
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        json_t *status = vcluster_status(c, i);
-        int leader = leader_in(status, bus, index);
-
-        json_decref(status);
-        if (leader >= 0)
-            return leader;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >
-            harness_ms(timeout_ms))
-            return -1;
-        usleep(20000);
-    }
+    return wait_leader(c, i, bus, index, -1, timeout_ms);
 }
+
+int vcluster_metadata_leader(const struct vcluster *c, size_t i, int timeout_ms)
+{
+    return wait_leader(c, i, NULL, 0, -1, timeout_ms);
+}
+
+int vcluster_next_leader(const struct vcluster *c, size_t i, const char *bus, int index,
+                         size_t old, int timeout_ms)
+{
+    return wait_leader(c, i, bus, index, (int)old, timeout_ms);
+}
+
+/* ---- publishing ------------------------------------------------------------ */
+
+long vcluster_create_bus(const struct vcluster *c, size_t i, const char *name, int eventlogs)
+{
+    char *body = vane_asprintf("{\"name\": \"%s\", \"eventlog_count\": %d}", name, eventlogs);
+    long status;
+
+    json_decref(vcluster_api(c, i, "POST", "/api/v1/eventbuses", NULL, body, &status));
+    vane_free(body);
+    return status;
+}
+
+long vcluster_publish(const struct vcluster *c, size_t i, const char *bus, const char *id)
+{
+    char *path = vane_asprintf("/gateway/%s", bus);
+    char *id_header = vane_asprintf("ce-id: %s", id);
+    const char *headers[] = {"ce-specversion: 1.0", id_header, "ce-source: /cluster-test",
+                             "ce-type: com.example.t", "Content-Type: text/plain", NULL};
+    long status;
+
+    json_decref(vcluster_api(c, i, "POST", path, headers, id, &status));
+    vane_free(path);
+    vane_free(id_header);
+    return status;
+}
+
+void vcluster_ids_add(struct vcluster_ids *list, const char *id)
+{
+    if (list->count == list->cap) {
+        list->cap = list->cap ? list->cap * 2 : 64;
+        list->ids = vane_realloc(list->ids, list->cap * sizeof(char *));
+    }
+    list->ids[list->count++] = vane_strdup(id);
+}
+
+void vcluster_ids_free(struct vcluster_ids *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        vane_free(list->ids[i]);
+    vane_free(list->ids);
+    memset(list, 0, sizeof(*list));
+}
+
+unsigned vcluster_every_node(const struct vcluster *c)
+{
+    return (1u << c->count) - 1;
+}
+
+unsigned vcluster_all_but(const struct vcluster *c, size_t i)
+{
+    return vcluster_every_node(c) & ~(1u << i);
+}
+
+/* The next node after *turn in nodes that can be asked, or -1 when none can. */
+static int next_node(const struct vcluster *c, unsigned nodes, size_t *turn)
+{
+    for (size_t k = 0; k < c->count; k++) {
+        size_t i = (*turn + k) % c->count;
+
+        if ((nodes & (1u << i)) && c->running[i] && !c->paused[i]) {
+            *turn = i + 1;
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+size_t vcluster_publish_round(const struct vcluster *c, struct vcluster_publisher *p,
+                              unsigned nodes, size_t count, int timeout_ms)
+{
+    long deadline = now_ms() + harness_ms(timeout_ms);
+    size_t acked = 0, turn = p->sent;
+    int node;
+
+    while (acked < count && now_ms() < deadline && (node = next_node(c, nodes, &turn)) >= 0) {
+        char id[64];
+
+        long status;
+
+        snprintf(id, sizeof(id), "%s-%u", p->prefix, p->sent++);
+        status = vcluster_publish(c, (size_t)node, p->bus, id);
+        if (status == 200) {
+            vcluster_ids_add(&p->acked, id);
+            acked++;
+        } else {
+            p->unanswered += status == 0;
+            usleep(20000);
+        }
+    }
+    return acked;
+}
+
+/* ---- reading back ---------------------------------------------------------- */
+
+/* Appends one page of node i's events from offset on to log; how many, or -1. */
+static long read_page(const struct vcluster *c, size_t i, const char *bus, int index,
+                      struct vcluster_ids *log)
+{
+    char *path = vane_asprintf("/api/v1/eventbuses/%s/events?eventlog=%d&offset=%zu&limit=1000",
+                               bus, index, log->count);
+    long status, n = 0;
+    json_t *body = vcluster_api(c, i, "GET", path, NULL, NULL, &status), *e;
+    size_t k;
+
+    vane_free(path);
+    if (status != 200) {
+        json_decref(body);
+        return -1;
+    }
+    json_array_foreach(json_object_get(body, "events"), k, e) {
+        json_int_t offset = json_integer_value(json_object_get(e, "offset"));
+        const char *id;
+
+        if (offset != (json_int_t)log->count) {
+            tap_diag("node %zu, eventlog %d: offset %lld where %zu was expected", i + 1, index,
+                     (long long)offset, log->count);
+            n = -1;
+            break;
+        }
+        id = json_string_value(json_object_get(json_object_get(e, "event"), "id"));
+        vcluster_ids_add(log, id != NULL ? id : "(no id)");
+        n++;
+    }
+    json_decref(body);
+    return n;
+}
+
+int vcluster_read_log(const struct vcluster *c, size_t i, const char *bus, int index,
+                      struct vcluster_ids *log)
+{
+    long n;
+
+    vcluster_ids_free(log);
+    while ((n = read_page(c, i, bus, index, log)) > 0)
+        ;
+    return n < 0 ? -1 : 0;
+}
+
+/* Whether log holds each id of acked exactly once and no id twice; why not into why. */
+static bool holds_once(const struct vcluster_ids *log, const struct vcluster_ids *acked,
+                       struct vane_buf *why)
+{
+    json_t *seen = json_object();
+    bool good = true;
+
+    for (size_t k = 0; k < log->count && good; k++) {
+        if (json_object_get(seen, log->ids[k]) != NULL) {
+            vane_buf_appendf(why, "event %s is there twice (offset %zu)", log->ids[k], k);
+            good = false;
+        }
+        json_object_set_new(seen, log->ids[k], json_integer((json_int_t)k));
+    }
+    for (size_t a = 0; a < acked->count && good; a++) {
+        if (json_object_get(seen, acked->ids[a]) == NULL) {
+            vane_buf_appendf(why, "acknowledged event %s is missing", acked->ids[a]);
+            good = false;
+        }
+    }
+    json_decref(seen);
+    return good;
+}
+
+static bool same_ids(const struct vcluster_ids *a, const struct vcluster_ids *b)
+{
+    if (a->count != b->count)
+        return false;
+    for (size_t k = 0; k < a->count; k++)
+        if (strcmp(a->ids[k], b->ids[k]) != 0)
+            return false;
+    return true;
+}
+
+/* One look at every running node's log (see vcluster_logs_agree); why not into why. */
+static bool logs_agree_now(const struct vcluster *c, const char *bus, int index,
+                           const struct vcluster_ids *acked, long *length, struct vane_buf *why)
+{
+    struct vcluster_ids first = {0}, log = {0};
+    bool good = true, have_first = false;
+
+    for (size_t i = 0; i < c->count && good; i++) {
+        struct vane_buf reason = VANE_BUF_INIT;
+
+        if (!c->running[i] || c->paused[i])
+            continue;
+        if (vcluster_read_log(c, i, bus, index, &log) != 0) {
+            vane_buf_appendf(why, "node %zu: its log cannot be read or is not dense", i + 1);
+            good = false;
+        } else if (!holds_once(&log, acked, &reason)) {
+            vane_buf_appendf(why, "node %zu (%zu events): %.*s", i + 1, log.count,
+                             (int)reason.len, reason.data);
+            good = false;
+        } else if (have_first && !same_ids(&first, &log)) {
+            vane_buf_appendf(why, "node %zu's log (%zu events) differs from the first's (%zu)",
+                             i + 1, log.count, first.count);
+            good = false;
+        } else if (!have_first) {
+            first = log;
+            log = (struct vcluster_ids){0};
+            have_first = true;
+        }
+        vane_buf_free(&reason);
+    }
+    if (length != NULL)
+        *length = have_first ? (long)first.count : -1;
+    vcluster_ids_free(&first);
+    vcluster_ids_free(&log);
+    return good && have_first;
+}
+
+bool vcluster_logs_agree(const struct vcluster *c, const char *bus, int index,
+                         const struct vcluster_ids *acked, int timeout_ms, long *length)
+{
+    long deadline = now_ms() + harness_ms(timeout_ms);
+    struct vane_buf why = VANE_BUF_INIT;
+    bool agree;
+
+    /* Followers apply what they learn is committed with the next heartbeat, and a node that
+     * rejoins catches up: look again until the deadline. */
+    while (!(agree = logs_agree_now(c, bus, index, acked, length, &why)) &&
+           now_ms() < deadline) {
+        vane_buf_reset(&why);
+        usleep(100000);
+    }
+    if (!agree)
+        tap_diag("eventlog %d of %s: %.*s", index, bus, (int)why.len, why.data ? why.data : "");
+    vane_buf_free(&why);
+    return agree;
+}
+
+/* ---- diagnostics and cleanup ---------------------------------------------- */
 
 void vcluster_diag_logs(const struct vcluster *c)
 {
@@ -173,5 +531,9 @@ void vcluster_cleanup(struct vcluster *c)
     }
     if (c->root != NULL)
         harness_rmtree(c->root);
+    if (c->net != NULL) {
+        netns_destroy(c->net);
+        vane_free(c->net);
+    }
     memset(c, 0, sizeof(*c));
 }

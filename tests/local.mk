@@ -17,7 +17,7 @@ AM_TESTS_ENVIRONMENT = \
 
 check_LTLIBRARIES = tests/libharness.la
 tests_libharness_la_SOURCES = tests/tap.c tests/tap.h tests/harness.c tests/harness.h \
-	tests/harness_cluster.c tests/harness_cluster.h
+	tests/harness_cluster.c tests/harness_cluster.h tests/harness_netns.c tests/harness_netns.h
 
 # Every test program is tests/test-<module>.c linked with the harness and
 # the broker; programs installed by the other parts set their own LDADD.
@@ -39,10 +39,20 @@ integration_tests += tests/test-sink-server
 integration_tests += tests/test-subscriptions
 # Three vaned processes as one cluster: replication, forwarding, failover.
 integration_tests += tests/test-cluster
+# The leader of an eventlog partitioned off: stopped with SIGSTOP, and (as
+# root) cut off in a network namespace of its own (tests/harness_netns.c).
+integration_tests += tests/test-cluster-partition
+# A subscription keeps delivering, at least once, when the node running delivery is killed.
+integration_tests += tests/test-cluster-delivery
+# A follower far behind raft's snapshots catches up from the leader's segments.
+integration_tests += tests/test-cluster-catchup
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests)
 
-VALGRIND_FLAGS = --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+# libraft writes buffers it does not fully initialise (tests/valgrind-libraft.supp).
+VALGRIND_FLAGS = --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	--suppressions=$(top_srcdir)/tests/valgrind-libraft.supp
+EXTRA_DIST += tests/valgrind-libraft.supp
 
 # The test programs and the vaned they start, both under valgrind; the
 # deadlines in the harness stretch by VANE_TEST_TIME_SCALE.

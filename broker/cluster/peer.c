@@ -56,6 +56,8 @@
  * must ignore it (vaned does).  Everything runs on the loop thread.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -784,14 +786,38 @@ static int on_frame(void *arg, const struct peer_frame *frame)
 
 /* ---- dialling and accepting --------------------------------------------------- */
 
-static struct peer_conn *conn_new(struct peer_net *net, bool dialled)
+/*
+ * A peer that stops answering (its host died, or the network between us
+ * did) without a reset is noticed by the kernel only after minutes of
+ * retransmissions, during which raft's messages to it queue up on a
+ * connection that will never deliver them.  So a connection whose sent
+ * bytes stay unacknowledged for PEER_USER_TIMEOUT_MS -- or an idle one
+ * whose keepalive probes go unanswered, or a dial whose SYN does -- fails,
+ * its channels end, and the next open dials afresh.
+ */
+#define PEER_USER_TIMEOUT_MS 5000
+#define PEER_KEEPALIVE_S 2
+
+static void set_user_timeout(uv_tcp_t *tcp)
+{
+    unsigned timeout = PEER_USER_TIMEOUT_MS;
+    uv_os_fd_t fd;
+
+    if (uv_fileno((uv_handle_t *)tcp, &fd) == 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof(timeout));
+}
+
+/* family: the socket made now (AF_INET, AF_INET6) for a dial; AF_UNSPEC: made by accept. */
+static struct peer_conn *conn_new(struct peer_net *net, bool dialled, int family)
 {
     struct peer_conn *conn = VANE_NEW(conn);
 
     conn->net = net;
     conn->dialled = dialled;
     conn->next_channel_id = 1;
-    uv_tcp_init(net->loop, &conn->tcp); /* cannot fail: no socket is made yet */
+    if (family == AF_UNSPEC || uv_tcp_init_ex(net->loop, &conn->tcp, (unsigned)family) != 0)
+        uv_tcp_init(net->loop, &conn->tcp); /* cannot fail: no socket is made yet */
+    set_user_timeout(&conn->tcp);
     conn->tcp.data = conn;
     peer_reader_init(&conn->reader, on_hello, on_frame, conn);
     conn->next = net->conns;
@@ -799,11 +825,13 @@ static struct peer_conn *conn_new(struct peer_net *net, bool dialled)
     return conn;
 }
 
-/* Both sides: TCP_NODELAY, the hello, then frames. */
+/* Both sides: TCP_NODELAY, keepalive, the user timeout, the hello, then frames. */
 static void conn_start(struct peer_conn *conn)
 {
     conn->connected = true;
     uv_tcp_nodelay(&conn->tcp, 1);
+    uv_tcp_keepalive(&conn->tcp, 1, PEER_KEEPALIVE_S);
+    set_user_timeout(&conn->tcp);
     conn_send_hello(conn);
     conn_update_reading(conn);
 }
@@ -832,7 +860,7 @@ static int conn_dial(struct peer_net *net, const char *address, struct peer_conn
 
     if (vane_net_parse_addr(address, &sa) != 0)
         return -EINVAL;
-    conn = conn_new(net, true);
+    conn = conn_new(net, true, sa.ss_family);
     conn->address = vane_strdup(address);
     snprintf(conn->name, sizeof(conn->name), "%s", address);
     if ((rc = uv_tcp_connect(&conn->connect, &conn->tcp, (struct sockaddr *)&sa,
@@ -863,7 +891,7 @@ static void on_connection(uv_stream_t *listener, int status)
         vane_log_warn(LOG_COMPONENT, "accepting a connection: %s", uv_strerror(status));
         return;
     }
-    conn = conn_new(net, false);
+    conn = conn_new(net, false, AF_UNSPEC);
     snprintf(conn->name, sizeof(conn->name), "an unknown address");
     if ((rc = uv_accept(listener, (uv_stream_t *)&conn->tcp)) != 0) {
         vane_log_warn(LOG_COMPONENT, "accepting a connection: %s", uv_strerror(rc));

@@ -12,7 +12,9 @@
  * writes at once (options->await_local_apply: the metadata), waits for this
  * replica to apply that index and ends with its own result, kept in a small
  * ring since the leader's answer and the commit reach this node by
- * different channels, in either order.  (Waiting costs up to a heartbeat
+ * different channels, in either order.  A proposal sent to a leader that
+ * then went silent ends once raft names another leader or the deadline
+ * passes (sent_in_vain).  (Waiting costs up to a heartbeat
  * when nothing else is being written: raft tells followers the commit index
  * with the next append.)  An answer whose index fell out of
  * the ring (or under a snapshot this replica installed) ends with
@@ -59,6 +61,7 @@ struct remote_apply {
     replica_apply_cb cb;
     void *arg;
     struct forward_req *sending;
+    uint64_t sent_to;  /* the leader it was sent to */
     raft_index index;  /* once the leader answered */
     uint64_t deadline; /* uv_now() */
     unsigned seen_tick;
@@ -173,6 +176,7 @@ static void try_send(struct remote_apply *ra)
     raft_leader(&replica->raft, &leader, &address);
     if (leader == 0 || address == NULL)
         return; /* the tick tries again */
+    ra->sent_to = leader;
     ra->sending = forward_send(replica->forwarder, address, replica->group_id, ra->buf, ra->len,
                                on_forwarded, ra);
 }
@@ -205,6 +209,21 @@ static struct remote_apply *first_unseen(struct replica *replica)
     return NULL;
 }
 
+/*
+ * A proposal in flight to a leader that went silent (paused, cut off: its
+ * connection is not lost) gets no answer.  Once raft names another leader,
+ * or the deadline passes, it ends with VANE_ENOLEADER; it is not sent
+ * again, since the silent leader may have passed it on before it stopped.
+ */
+static bool sent_in_vain(struct replica *replica, const struct remote_apply *ra, uint64_t now)
+{
+    const char *address;
+    raft_id leader;
+
+    raft_leader(&replica->raft, &leader, &address);
+    return now >= ra->deadline || (leader != 0 && leader != ra->sent_to);
+}
+
 static void retry_or_expire(struct replica *replica)
 {
     uint64_t now = uv_now(replica->loop);
@@ -213,8 +232,11 @@ static void retry_or_expire(struct replica *replica)
     replica->ticks++;
     while ((ra = first_unseen(replica)) != NULL) {
         ra->seen_tick = replica->ticks;
-        if (ra->sending != NULL)
+        if (ra->sending != NULL) {
+            if (sent_in_vain(replica, ra, now))
+                remote_end(ra, VANE_ENOLEADER, NULL);
             continue;
+        }
         if (now >= ra->deadline)
             remote_end(ra, ra->index != 0 ? -ETIMEDOUT : VANE_ENOLEADER, NULL);
         else if (ra->index == 0)
@@ -359,11 +381,15 @@ struct forwarded {
     void *arg;
 };
 
+/* Lost the lead before the entry committed: it may still be, by the next
+ * leader, so the sender must not propose it again (VANE_ERAFT, not
+ * VANE_ENOTLEADER, which it takes as "not proposed"). */
 static void on_forwarded_applied(struct raft_apply *req, int status, void *result)
 {
     struct forwarded *f = (struct forwarded *)req;
+    int err = status == RAFT_LEADERSHIPLOST ? VANE_ERAFT : replica_from_raft(status);
 
-    f->done(f->arg, replica_from_raft(status), req->index, (uint64_t)(uintptr_t)result);
+    f->done(f->arg, err, req->index, (uint64_t)(uintptr_t)result);
     vane_free(f);
 }
 

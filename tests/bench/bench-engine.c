@@ -91,6 +91,7 @@
 #include "trigger/trigger.h"
 
 #include "bench-util.h"
+#include "bench-vaned.h"
 
 #define BUS "bench"
 #define SCRIPT "bench"
@@ -830,19 +831,12 @@ static void daemon_start(struct bench *b, struct daemon *d)
 static void daemon_stop(struct bench *b, struct daemon *d)
 {
     int64_t dead = api_stored_count(d->v.url, "__dl_" BUS);
-    char *log;
-    int status;
 
     if (dead > 0)
         bench_odd(&b->odd, "vaned: %s events went to the dead letters (__dl_" BUS ")",
                   bench_num((double)dead));
-    kill(d->v.pid, SIGTERM);
-    if ((status = vaned_wait(&d->v, STOP_TIMEOUT_MS)) != 0)
-        bench_odd(&b->odd, "vaned stopped with %s",
-                  bench_describe_status(status, STOP_TIMEOUT_MS / 1000));
-    log = vaned_log(&d->v);
-    bench_odd_log(&b->odd, log, "vaned");
-    vane_free(log);
+    bench_vaned_stop(&b->odd, &d->v, "vaned", STOP_TIMEOUT_MS / 1000.0);
+    bench_vaned_check_log(&b->odd, &d->v, "vaned");
     vaned_cleanup(&d->v);
     if (!b->cfg.keep)
         bench_rmtree(d->data);

@@ -7,11 +7,12 @@
  * Design.  The program starts the built vaned (tests/harness.h's
  * vaned_start: port 0, the address read from the start line) with a data
  * directory on the benchmark disk and gateway.discard_endpoint = "on",
- * creates the eventbus "bench" over the admin API, and drives it with wrk.
- * wrk runs a Lua script this program writes: every request carries ids
- * unique to the run (a per-thread counter under a per-thread prefix),
- * because the broker answers a repeated (source, id) from its idempotency
- * window without storing it again, which would flatter the figures.
+ * creates the eventbus "bench" over the admin API, and drives it with wrk
+ * (bench-util's driver, shared with bench-cluster).  wrk runs a Lua script
+ * from bench-util: every request carries ids unique to the run (a
+ * per-thread counter under a per-thread prefix), because the broker answers
+ * a repeated (source, id) from its idempotency window without storing it
+ * again, which would flatter the figures.
  * h2load cannot vary a header per request, so it is not used.  The figures:
  *
  *   - single: POST /gateway/bench in binary mode (ce-* headers), a body of
@@ -55,7 +56,6 @@
  * unless --keep.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -64,7 +64,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -80,6 +79,7 @@
 #include "core/fs.h"
 
 #include "bench-util.h"
+#include "bench-vaned.h"
 
 #define KIB 1024.0
 #define MIB (1024.0 * 1024.0)
@@ -87,11 +87,8 @@
 #define SINGLE_BYTES 1024     /* body of a binary-mode event */
 #define BATCH_EVENTS 100      /* events per batch request */
 #define BATCH_BYTES 256       /* data of each batch event */
-#define SAMPLE_MS 50          /* RSS and liveness sampling period */
-#define TOOL_GRACE 30.0       /* a tool may overrun its own duration by this, s */
 #define START_TIMEOUT 10.0    /* redis-server to accept connections, s */
 #define STOP_TIMEOUT 15.0     /* vaned or redis to exit after SIGTERM, s */
-#define UNUSED_MAX_ROWS 96
 #define MAX_EVENTLOG_COUNTS 8
 #define REDIS_WARMUP 10000    /* XADDs before the measured redis run */
 
@@ -166,35 +163,13 @@ static int configure(struct config *c, int argc, char **argv)
     return bench_options(&cli, c, &c->keep, argc, argv);
 }
 
-/* ---- output helpers -------------------------------------------------------- */
-
-static void pause_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
 /* ---- the run --------------------------------------------------------------- */
-
-/* What one run of a load tool measured. */
-struct load {
-    bool ran;                 /* the tool ran and its output parsed */
-    double seconds;           /* of the measured window, as the tool counted it */
-    uint64_t requests, non2xx; /* answered; answered other than 2xx/3xx */
-    uint64_t errors[4];       /* socket errors: connect, read, write, timeout */
-    double rate;              /* 2xx answers per second */
-    double p50_ns, p99_ns;
-    double max_rss_kib;       /* of vaned while the tool ran (and its warm-up) */
-    double start_rss_kib;     /* of vaned before the warm-up */
-    uint64_t answered;        /* 2xx answers of the warm-up and the window */
-    double vaned_cpu;         /* CPUs vaned kept busy meanwhile */
-};
 
 struct bench {
     struct config cfg;
     char *root;
-    const char *wrk, *redis_server, *redis_benchmark; /* NULL when not installed */
+    struct bench_wrk wrk_run;        /* wrk_run.wrk NULL when wrk is not installed */
+    const char *redis_server, *redis_benchmark; /* NULL when not installed */
     char *single_lua, *batch_lua, *vaned_config;
     double discard_rate, redis_rate; /* references; 0 until measured */
     struct bench_table table;
@@ -241,107 +216,6 @@ static void skipped_row(struct bench *b, const char *figure, const char *why)
 
 /* ---- processes --------------------------------------------------------------- */
 
-/* The full path of a program in $PATH, or NULL. */
-static const char *find_tool(const char *name)
-{
-    const char *path = getenv("PATH");
-
-    for (const char *p = path ? path : "/usr/bin:/bin"; *p != '\0';) {
-        size_t n = strcspn(p, ":");
-        char *candidate = vane_asprintf("%.*s/%s", (int)n, p, name);
-
-        if (access(candidate, X_OK) == 0)
-            return candidate; /* kept for the run */
-        vane_free(candidate);
-        p += n + (p[n] == ':');
-    }
-    return NULL;
-}
-
-/* Starts argv with stdout and stderr to out_path; it dies with us. */
-static pid_t spawn(const char *const *argv, const char *out_path)
-{
-    pid_t pid;
-
-    fflush(stdout);
-    pid = fork();
-    if (pid == 0) {
-        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    if (pid < 0)
-        bench_fatal("fork: %s", strerror(errno));
-    return pid;
-}
-
-/* A tool's run: its output, and what the watched process did meanwhile. */
-struct tool_run {
-    int status;          /* wait status; -1 when it was killed at the deadline */
-    char *output;        /* stdout and stderr together */
-    double max_rss_kib;  /* of watch */
-    double watch_cpu;    /* CPU seconds watch used */
-    bool watch_died;     /* watch exited while the tool ran */
-};
-
-/* Whether pid (our child) has exited; reaps it if so. */
-static bool child_exited(pid_t pid, int *status)
-{
-    return waitpid(pid, status, WNOHANG) == pid;
-}
-
-/* Runs argv to completion or timeout seconds, sampling watch (0: none). */
-static void run_tool(struct bench *b, const char *const *argv, double timeout, pid_t watch,
-                     struct tool_run *r)
-{
-    char *out_path = vane_asprintf("%s/tool.out", b->root);
-    double deadline = bench_now_s() + timeout, cpu0 = watch ? bench_cpu_seconds(watch) : 0;
-    pid_t pid = spawn(argv, out_path);
-
-    memset(r, 0, sizeof(*r));
-    r->status = -1;
-    for (;;) {
-        if (watch != 0) {
-            double rss = bench_rss_kib(watch);
-
-            r->max_rss_kib = rss > r->max_rss_kib ? rss : r->max_rss_kib;
-            r->watch_died |= kill(watch, 0) != 0 || rss == 0;
-        }
-        if (child_exited(pid, &r->status))
-            break;
-        if (bench_now_s() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            r->status = -1;
-            break;
-        }
-        pause_ms(SAMPLE_MS);
-    }
-    if (watch != 0)
-        r->watch_cpu = bench_cpu_seconds(watch) - cpu0;
-    r->output = harness_read_file(out_path);
-    if (r->output == NULL)
-        r->output = vane_strdup("");
-    unlink(out_path);
-    vane_free(out_path);
-}
-
-/* The first line a program prints for argv, for the header. */
-static char *tool_version(struct bench *b, const char *const *argv)
-{
-    struct tool_run r;
-    char *line;
-
-    run_tool(b, argv, 5, 0, &r);
-    line = vane_strndup(r.output, strcspn(r.output, "\n"));
-    vane_free(r.output);
-    return line;
-}
-
 /* A loopback TCP port nobody listens on right now. */
 static int free_port(void)
 {
@@ -359,56 +233,7 @@ static int free_port(void)
     return port;
 }
 
-/* SIGTERM, then up to STOP_TIMEOUT for the exit; SIGKILL past it.  Returns the wait status or -1. */
-static int stop_child(pid_t pid)
-{
-    double deadline = bench_now_s() + STOP_TIMEOUT;
-    int status;
-
-    kill(pid, SIGTERM);
-    while (bench_now_s() < deadline) {
-        if (child_exited(pid, &status))
-            return status;
-        pause_ms(10);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return -1;
-}
-
 /* ---- wrk ------------------------------------------------------------------- */
-
-/*
- * The scripts' shared head: setup() runs in wrk's main Lua state and gives
- * each thread a number; init() then runs in the thread's own state, where
- * that number and the run's tag (the argument after --) make the prefix of
- * every id the thread sends.
- */
-static const char lua_head[] =
-    "-- written by bench-gateway: every request carries ids unique to the run\n"
-    "local threads, count, prefix = 0, 0, nil\n"
-    "function setup(thread)\n"
-    "  threads = threads + 1\n"
-    "  thread:set(\"tid\", threads)\n"
-    "end\n"
-    "function init(args)\n"
-    "  prefix = (args[1] or \"bench\") .. \"-\" .. tostring(tid) .. \"-\"\n"
-    "end\n";
-
-/* Binary mode: the attributes in ce-* headers, the data as the body. */
-static const char lua_single[] =
-    "local headers = {\n"
-    "  [\"ce-specversion\"] = \"1.0\",\n"
-    "  [\"ce-source\"] = \"/bench/gateway\",\n"
-    "  [\"ce-type\"] = \"dev.vane.bench\",\n"
-    "  [\"content-type\"] = \"application/octet-stream\",\n"
-    "}\n"
-    "local body = string.rep(\"x\", %d)\n"
-    "function request()\n"
-    "  count = count + 1\n"
-    "  headers[\"ce-id\"] = prefix .. count\n"
-    "  return wrk.format(\"POST\", nil, headers, body)\n"
-    "end\n";
 
 /* A batch of structured events, each with its own id and text data. */
 static const char lua_batch[] =
@@ -425,9 +250,8 @@ static const char lua_batch[] =
     "  return wrk.format(\"POST\", nil, headers, \"[\" .. table.concat(parts, \",\") .. \"]\")\n"
     "end\n";
 
-static char *write_script(struct bench *b, const char *name, const char *body)
+static char *write_script(struct bench *b, const char *name, char *text)
 {
-    char *text = vane_asprintf("%s%s", lua_head, body);
     char *path = harness_write_file(b->root, name, text);
 
     vane_free(text);
@@ -438,130 +262,21 @@ static char *write_script(struct bench *b, const char *name, const char *body)
 
 static void write_scripts(struct bench *b)
 {
-    char *single = vane_asprintf(lua_single, SINGLE_BYTES);
     char *batch = vane_asprintf(lua_batch, BATCH_BYTES, BATCH_EVENTS);
 
-    b->single_lua = write_script(b, "single.lua", single);
-    b->batch_lua = write_script(b, "batch.lua", batch);
-    vane_free(single);
+    b->single_lua = write_script(b, "single.lua", bench_wrk_binary_script(SINGLE_BYTES, NULL, 0));
+    b->batch_lua = write_script(b, "batch.lua", bench_wrk_script(batch, NULL, 0));
     vane_free(batch);
 }
 
-/* "3.02ms" -> ns; wrk's units are us, ms, s, m and h. */
-static double parse_wrk_time(const char *text)
-{
-    static const struct { const char *unit; double ns; } units[] = {
-        {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
-    char unit[8] = "";
-    double v = 0;
-
-    if (sscanf(text, "%lf%7[a-z]", &v, unit) != 2)
-        return 0;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (strcmp(unit, units[i].unit) == 0)
-            return v * units[i].ns;
-    return 0;
-}
-
-/* The text after label in text, or NULL. */
-static const char *after(const char *text, const char *label)
-{
-    const char *p = text ? strstr(text, label) : NULL;
-
-    return p ? p + strlen(label) : NULL;
-}
-
-/* Reads wrk --latency's report into l; returns whether its main lines were there. */
-static bool parse_wrk(const char *out, struct load *l)
-{
-    const char *requests = strstr(out, " requests in ");
-    const char *latency = after(out, "Latency Distribution");
-    const char *p;
-    char seconds[16] = "";
-
-    if (requests == NULL || latency == NULL)
-        return false;
-    while (requests > out && requests[-1] != '\n')
-        requests--;
-    if (sscanf(requests, "%" SCNu64 " requests in %15[0-9.a-z]", &l->requests, seconds) != 2)
-        return false;
-    l->seconds = parse_wrk_time(seconds) / 1e9;
-    if ((p = after(latency, "50%")) != NULL)
-        l->p50_ns = parse_wrk_time(p + strspn(p, " "));
-    if ((p = after(latency, "99%")) != NULL)
-        l->p99_ns = parse_wrk_time(p + strspn(p, " "));
-    if ((p = after(out, "Non-2xx or 3xx responses:")) != NULL)
-        l->non2xx = strtoull(p, NULL, 10);
-    if ((p = after(out, "Socket errors:")) != NULL)
-        sscanf(p, " connect %" SCNu64 ", read %" SCNu64 ", write %" SCNu64 ", timeout %" SCNu64,
-               &l->errors[0], &l->errors[1], &l->errors[2], &l->errors[3]);
-    return l->seconds > 0;
-}
-
-/* One wrk run of seconds against url with script; tag makes the ids unique. */
-static void run_wrk(struct bench *b, const char *url, const char *script, const char *tag,
-                    double seconds, const struct vaned *v, struct load *l)
-{
-    char threads[24], connections[24], duration[24];
-    const char *argv[] = {b->wrk, "-t", threads, "-c", connections, "-d", duration,
-                          "--timeout", "5s", "--latency", "-s", script, url, "--", tag, NULL};
-    struct tool_run r;
-
-    snprintf(threads, sizeof(threads), "%" PRIu64, b->cfg.threads);
-    snprintf(connections, sizeof(connections), "%" PRIu64, b->cfg.connections);
-    snprintf(duration, sizeof(duration), "%.0fs", seconds);
-    memset(l, 0, sizeof(*l));
-    run_tool(b, argv, seconds + TOOL_GRACE, v->pid, &r);
-    l->ran = r.status == 0 && parse_wrk(r.output, l);
-    l->max_rss_kib = r.max_rss_kib;
-    if (l->ran) {
-        l->rate = (double)(l->requests - l->non2xx) / l->seconds;
-        l->vaned_cpu = r.watch_cpu / l->seconds;
-    } else {
-        bench_odd(&b->odd, "wrk %s (%s) gave no report:\n%s", url,
-                  bench_describe_status(r.status, (int)STOP_TIMEOUT), r.output);
-    }
-    if (r.watch_died)
-        bench_odd(&b->odd, "vaned (pid %d) was gone during wrk %s", (int)v->pid, url);
-    vane_free(r.output);
-}
-
-/* Warm-up, then the measured window, into l. */
+/* Warm-up, then the measured window of wrk on v's path, into l. */
 static void load_phase(struct bench *b, const struct vaned *v, const char *path,
-                       const char *script, const char *tag, struct load *l)
+                       const char *script, const char *tag, struct bench_load *l)
 {
     char *url = vane_asprintf("%s%s", v->url, path);
-    char *warm_tag = vane_asprintf("%s-warm", tag);
-    double start_rss = bench_rss_kib(v->pid);
-    struct load warm;
 
-    run_wrk(b, url, script, warm_tag, b->cfg.warmup, v, &warm);
-    run_wrk(b, url, script, tag, b->cfg.duration, v, l);
-    l->start_rss_kib = start_rss;
-    l->answered = (warm.requests - warm.non2xx) + (l->requests - l->non2xx);
-    if (l->max_rss_kib < warm.max_rss_kib)
-        l->max_rss_kib = warm.max_rss_kib;
+    bench_wrk_load(&b->wrk_run, url, script, tag, &v->pid, 1, l);
     vane_free(url);
-    vane_free(warm_tag);
-}
-
-/* The raw numbers of one measured window, and what looks wrong in them. */
-static void print_load(struct bench *b, const char *what, const struct load *l, double per_req)
-{
-    if (!l->ran)
-        return;
-    printf("%s: %s ev/s  (wrk: %s answers in %.2f s, %s not 2xx, socket errors connect %" PRIu64
-           " read %" PRIu64 " write %" PRIu64 " timeout %" PRIu64 "; latency p50 %s p99 %s; "
-           "vaned %.0f%% CPU, max RSS %s: %+.0f B per event answered since the warm-up)\n",
-           what, bench_num(l->rate * per_req), bench_num((double)l->requests), l->seconds,
-           bench_num((double)l->non2xx), l->errors[0], l->errors[1], l->errors[2], l->errors[3],
-           bench_fmt_ms(l->p50_ns), bench_fmt_ms(l->p99_ns), l->vaned_cpu * 100, bench_fmt_mib(l->max_rss_kib),
-           l->answered > 0 ? (l->max_rss_kib - l->start_rss_kib) * KIB /
-                                 ((double)l->answered * per_req) : 0.0);
-    if (l->non2xx > 0)
-        bench_odd(&b->odd, "%s: %s answers were not 2xx", what, bench_num((double)l->non2xx));
-    if (l->errors[0] + l->errors[1] + l->errors[2] + l->errors[3] > 0)
-        bench_odd(&b->odd, "%s: wrk counted socket errors (see above)", what);
 }
 
 /* ---- vaned ------------------------------------------------------------------ */
@@ -578,24 +293,13 @@ static double stored_events(const struct vaned *v)
  * a request per connection per run.
  */
 static void check_stored(struct bench *b, const struct vaned *v, const char *what, double before,
-                         const struct load *l, uint64_t runs, double per_req)
+                         const struct bench_load *l, uint64_t runs, double per_req)
 {
     double after_load = stored_events(v);
     double stored = before < 0 || after_load < 0 ? -1 : after_load - before;
-    double want = (double)l->answered * per_req;
-    double slack = (double)(b->cfg.connections * runs) * per_req;
 
-    if (stored < 0)
-        bench_odd(&b->odd, "%s: GET /api/v1/eventbuses/bench did not answer with its eventlogs", what);
-    else if (stored < want)
-        bench_odd(&b->odd, "%s: the eventbus took %s events but %s were answered 2xx", what, bench_num(stored),
-            bench_num(want));
-    else if (stored > want + slack)
-        bench_odd(&b->odd, "%s: the eventbus took %s events, more than the %s answered 2xx and %s in flight",
-            what, bench_num(stored), bench_num(want), bench_num(slack));
-    else
-        printf("  stored: the eventbus took %s events, %s answered 2xx (+%s in flight at the "
-               "stops)\n", bench_num(stored), bench_num(want), bench_num(stored - want));
+    bench_judge_stored(&b->odd, what, "the eventbus", stored, (double)l->answered * per_req,
+                       (double)(b->cfg.connections * runs) * per_req);
 }
 
 static void write_vaned_config(struct bench *b)
@@ -627,26 +331,11 @@ static void start_vaned(struct bench *b, unsigned count, struct vaned *v)
     vane_free(data);
 }
 
-/* ODD lines for the warnings and errors vaned logged. */
-static void check_log(struct bench *b, const struct vaned *v, const char *what)
-{
-    char *log = vaned_log(v);
-
-    bench_odd_log(&b->odd, log, what);
-    vane_free(log);
-}
-
-/* SIGTERM, and a look at how it went. */
+/* SIGTERM, a look at how it went and at its log. */
 static void stop_vaned(struct bench *b, struct vaned *v, const char *what)
 {
-    int status = v->pid > 0 ? stop_child(v->pid) : v->status;
-
-    if (v->pid > 0)
-        v->pid = 0;
-    if (status != 0)
-        bench_odd(&b->odd, "%s: vaned stopped with %s", what,
-                  bench_describe_status(status, (int)STOP_TIMEOUT));
-    check_log(b, v, what);
+    bench_vaned_stop(&b->odd, v, what, STOP_TIMEOUT);
+    bench_vaned_check_log(&b->odd, v, what);
     vaned_cleanup(v);
 }
 
@@ -659,10 +348,10 @@ static bool phase_wanted(const struct bench *b, const char *phase)
 
 static void phase_discard(struct bench *b, const struct vaned *v)
 {
-    struct load l;
+    struct bench_load l;
 
     load_phase(b, v, "/bench/discard", b->single_lua, "discard", &l);
-    print_load(b, "discard reference: POST /bench/discard, 1KiB binary-mode requests", &l, 1);
+    bench_wrk_print(&b->wrk_run, "discard reference: POST /bench/discard, 1KiB binary-mode requests", &l, 1);
     b->discard_rate = l.ran ? l.rate : 0;
 }
 
@@ -670,13 +359,13 @@ static void phase_single(struct bench *b, const struct vaned *v, unsigned count)
 {
     char what[96], figure[48], measured[32];
     char *tag = vane_asprintf("single-%u", count);
-    struct load l;
+    struct bench_load l;
     double before;
 
     snprintf(what, sizeof(what), "single 1KiB publish, %u eventlog(s)", count);
     before = stored_events(v);
     load_phase(b, v, "/gateway/bench", b->single_lua, tag, &l);
-    print_load(b, what, &l, 1);
+    bench_wrk_print(&b->wrk_run, what, &l, 1);
     vane_free(tag);
     if (!l.ran) {
         skipped_row(b, what, "wrk gave no report");
@@ -698,14 +387,14 @@ static void phase_batch(struct bench *b, const struct vaned *v, unsigned count)
 {
     char what[96], figure[48], measured[32];
     char *tag = vane_asprintf("batch-%u", count);
-    struct load l;
+    struct bench_load l;
     double rate, before;
 
     snprintf(what, sizeof(what), "batch publish %dx%dB, %u eventlog(s)", BATCH_EVENTS,
              BATCH_BYTES, count);
     before = stored_events(v);
     load_phase(b, v, "/gateway/bench", b->batch_lua, tag, &l);
-    print_load(b, what, &l, BATCH_EVENTS);
+    bench_wrk_print(&b->wrk_run, what, &l, BATCH_EVENTS);
     vane_free(tag);
     if (!l.ran) {
         skipped_row(b, what, "wrk gave no report");
@@ -728,7 +417,7 @@ static void idle_rss(struct bench *b, const struct vaned *v, unsigned count)
     char figure[48];
     double kib;
 
-    pause_ms((int)(b->cfg.settle * 1000));
+    bench_pause_ms((int)(b->cfg.settle * 1000));
     kib = bench_rss_kib(v->pid);
     printf("idle vaned, %u eventlog(s): RSS %s after start with the eventbus created\n", count,
            bench_fmt_mib(kib));
@@ -749,11 +438,11 @@ static void phase_vaned(struct bench *b, unsigned count, bool first)
     start_vaned(b, count, &v);
     if (phase_wanted(b, "memory"))
         idle_rss(b, &v, count);
-    if (b->wrk != NULL && first && phase_wanted(b, "discard"))
+    if (b->wrk_run.wrk != NULL && first && phase_wanted(b, "discard"))
         phase_discard(b, &v);
-    if (b->wrk != NULL && phase_wanted(b, "single"))
+    if (b->wrk_run.wrk != NULL && phase_wanted(b, "single"))
         phase_single(b, &v, count);
-    if (b->wrk != NULL && phase_wanted(b, "batch"))
+    if (b->wrk_run.wrk != NULL && phase_wanted(b, "batch"))
         phase_batch(b, &v, count);
     stop_vaned(b, &v, what);
 }
@@ -771,9 +460,9 @@ static bool redis_ready(pid_t pid, const char *log_path)
         vane_free(log);
         if (ready)
             return true;
-        if (child_exited(pid, &status))
+        if (bench_child_exited(pid, &status))
             return false;
-        pause_ms(20);
+        bench_pause_ms(20);
     }
     return false;
 }
@@ -791,13 +480,13 @@ static pid_t start_redis(struct bench *b, int *port)
     vane_fs_mkdir_p(dir, 0755);
     *port = free_port();
     snprintf(port_text, sizeof(port_text), "%d", *port);
-    pid = spawn(argv, log_path);
+    pid = bench_spawn(argv, log_path);
     if (!redis_ready(pid, log_path)) {
         char *log = harness_read_file(log_path);
 
         bench_odd(&b->odd, "redis-server did not start; its log:\n%s", log ? log : "(none)");
         vane_free(log);
-        stop_child(pid);
+        bench_stop_child(pid, STOP_TIMEOUT);
         pid = 0;
     }
     vane_free(dir);
@@ -823,13 +512,13 @@ static bool redis_xadd(struct bench *b, int port, uint64_t requests, const char 
     char port_text[16], clients[24], count[24];
     const char *argv[] = {b->redis_benchmark, "-h", "127.0.0.1", "-p", port_text, "-c", clients,
                           "-n", count, "--csv", "XADD", "s", "*", "f", payload, NULL};
-    struct tool_run r;
+    struct bench_tool_run r;
     bool reported;
 
     snprintf(port_text, sizeof(port_text), "%d", port);
     snprintf(clients, sizeof(clients), "%" PRIu64, b->cfg.connections);
     snprintf(count, sizeof(count), "%" PRIu64, requests);
-    run_tool(b, argv, b->cfg.duration * 3 + TOOL_GRACE, redis, &r);
+    bench_run_tool(argv, b->cfg.duration * 3 + BENCH_WRK_GRACE, &redis, 1, &r);
     reported = r.status == 0 && parse_redis_csv(r.output, rps, p99_ms);
     if (!reported)
         bench_odd(&b->odd, "redis-benchmark (%s) gave no CSV line:\n%.2000s",
@@ -866,7 +555,7 @@ static void phase_redis(struct bench *b)
                    bench_num(REDIS_WARMUP), p99, bench_fmt_mib(rss));
     }
     if (pid != 0)
-        stop_child(pid);
+        bench_stop_child(pid, STOP_TIMEOUT);
     vane_free(payload);
 }
 
@@ -874,15 +563,15 @@ static void phase_redis(struct bench *b)
 
 static void find_tools(struct bench *b)
 {
-    b->wrk = find_tool("wrk");
-    b->redis_server = find_tool("redis-server");
-    b->redis_benchmark = find_tool("redis-benchmark");
+    b->wrk_run.wrk = bench_find_tool("wrk");
+    b->redis_server = bench_find_tool("redis-server");
+    b->redis_benchmark = bench_find_tool("redis-benchmark");
 }
 
 /* A missing tool skips its figures; says how to install it. */
 static void report_missing_tools(struct bench *b)
 {
-    if (b->wrk == NULL) {
+    if (b->wrk_run.wrk == NULL) {
         printf("wrk is not installed: the publish and discard figures are skipped "
                "(apt-get install wrk)\n");
         skipped_row(b, "single, batch and discard", "apt-get install wrk");
@@ -912,16 +601,16 @@ static void print_header(struct bench *b)
     if (bench_loadavg(load))
         printf("load average before the run: %.2f, %.2f, %.2f (1, 5, 15 min)\n", load[0], load[1],
                load[2]);
-    if (b->wrk != NULL) {
-        const char *argv[] = {b->wrk, "-v", NULL};
-        char *version = tool_version(b, argv);
+    if (b->wrk_run.wrk != NULL) {
+        const char *argv[] = {b->wrk_run.wrk, "-v", NULL};
+        char *version = bench_tool_version(argv);
 
         printf("wrk: %s\n", version);
         vane_free(version);
     }
     if (b->redis_server != NULL) {
         const char *argv[] = {b->redis_server, "--version", NULL};
-        char *version = tool_version(b, argv);
+        char *version = bench_tool_version(argv);
 
         printf("redis: %s\n", version);
         vane_free(version);
@@ -950,6 +639,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     b.root = bench_make_root(b.cfg.dir, "bench-gateway");
     bench_fatal_removes(b.cfg.keep ? NULL : b.root);
+    b.wrk_run = (struct bench_wrk){NULL, b.cfg.threads, b.cfg.connections, b.cfg.warmup,
+                                   b.cfg.duration, &b.odd};
     setenv("VANED", b.cfg.vaned, 1);  /* for vaned_start() */
     setenv("TMPDIR", b.root, 1);      /* vaned's log goes with the run */
     find_tools(&b);

@@ -1,9 +1,11 @@
 /*
  * bench-util.h -- what the benchmark programs (bench-store, bench-gateway,
- * bench-trigger, bench-filter, bench-lua, bench-engine) share: their
- * options as data, number formatting, the table of figures, the run's
- * fresh directory, a few readings of the machine (file system, load
- * average, a process's memory and CPU), and GitHub-like push events.
+ * bench-trigger, bench-filter, bench-lua, bench-engine, bench-cluster)
+ * share: their options as data, number formatting, the table of figures,
+ * the run's fresh directory, a few readings of the machine (file system,
+ * load average, a process's memory and CPU), child processes under a
+ * deadline, the wrk driver of the publish figures, and GitHub-like push
+ * events.
  *
  * Design.  Each program declares its knobs as a table of struct bench_knob
  * (option, environment variable, kind, offset of the field in its own
@@ -14,6 +16,14 @@
  * several fit in one printf; they are for one thread.  bench_fatal() is for
  * a benchmark that cannot run: it removes the directory registered with
  * bench_fatal_removes() and exits 1.
+ *
+ * wrk.  bench-gateway and bench-cluster load vaned with wrk running a Lua
+ * script written here: every request carries CloudEvent ids unique to the
+ * run (a per-thread counter under a per-thread prefix made of the run's
+ * tag), because the broker answers a repeated (source, id) from its
+ * idempotency window without storing it again.  The script may name
+ * several targets ("127.0.0.1:8081"): wrk thread k then connects to target
+ * k mod n, which spreads one wrk's connections over the nodes of a cluster.
  *
  * Used only by tests/bench/; it links nothing beyond libvane (no harness).
  */
@@ -137,6 +147,96 @@ double bench_rss_kib(pid_t pid);
 double bench_cpu_seconds(pid_t pid);
 /* Seconds of CLOCK_MONOTONIC. */
 double bench_now_s(void);
+
+/* ---- child processes ------------------------------------------------------------ */
+
+/* The full path of name in $PATH (kept for the run), or NULL. */
+const char *bench_find_tool(const char *name);
+/* Sleeps ms milliseconds: the period of a sampling loop, never a wait for a condition. */
+void bench_pause_ms(int ms);
+/* Starts argv with stdout and stderr to out_path (truncated); the child dies with this
+ * program (PR_SET_PDEATHSIG).  A failed fork is fatal. */
+pid_t bench_spawn(const char *const *argv, const char *out_path);
+/* Whether pid (a child) has exited; reaps it into *status if so. */
+bool bench_child_exited(pid_t pid, int *status);
+/* SIGTERM, then up to timeout_s for the exit, SIGKILL past it.  Returns the wait status,
+ * or -1 when it had to be killed. */
+int bench_stop_child(pid_t pid, double timeout_s);
+
+/* A tool's run: its output, and what the processes it was watching did meanwhile. */
+struct bench_tool_run {
+    int status;         /* wait status; -1 when it was killed at the deadline */
+    char *output;       /* stdout and stderr together (vane_free() it) */
+    double max_rss_kib; /* the most VmRSS sampled of one watched process */
+    double watch_cpu;   /* CPU seconds the watched processes used together */
+    bool watch_died;    /* one of them was gone at a sample */
+};
+
+/* Runs argv until it exits or timeout_s pass (then SIGKILL), sampling the nwatch
+ * processes of watch every 50 ms. */
+void bench_run_tool(const char *const *argv, double timeout_s, const pid_t *watch,
+                    size_t nwatch, struct bench_tool_run *r);
+/* The first line argv prints (run for at most 5 s), for a header; vane_free() it. */
+char *bench_tool_version(const char *const *argv);
+
+/* ---- wrk ------------------------------------------------------------------------ */
+
+#define BENCH_WRK_GRACE 30.0 /* wrk may overrun its duration by this before it is killed, s */
+
+/*
+ * A wrk script: the head that makes ids unique (wrk's argument after "--"
+ * is the run's tag) and spreads threads over the ntargets "host:port" of
+ * targets (none: the URL's), then requests, which defines request() with
+ * the head's prefix and count.  vane_free() it.
+ */
+char *bench_wrk_script(const char *requests, const char *const *targets, size_t ntargets);
+/* The same, request() sending a binary-mode event (ce-* headers) of body_bytes of data. */
+char *bench_wrk_binary_script(size_t body_bytes, const char *const *targets, size_t ntargets);
+
+/* How wrk is run. */
+struct bench_wrk {
+    const char *wrk;                /* the binary */
+    uint64_t threads, connections;
+    double warmup, duration;        /* seconds, whole */
+    unsigned *odd;                  /* the program's count of ODD lines */
+};
+
+/* What one run of wrk (or a warm-up and a window) measured. */
+struct bench_load {
+    bool ran;                  /* wrk ran and its report parsed */
+    double seconds;            /* of the measured window, as wrk counted it */
+    uint64_t requests, non2xx; /* answered; answered other than 2xx/3xx */
+    uint64_t errors[4];        /* socket errors: connect, read, write, timeout */
+    double rate;               /* 2xx answers per second */
+    double p50_ns, p99_ns;
+    double max_rss_kib;        /* of one watched vaned while wrk ran (and its warm-up) */
+    double start_rss_kib;      /* of the largest watched vaned before the warm-up */
+    uint64_t answered;         /* 2xx answers of the warm-up and the window */
+    double vaned_cpu;          /* CPUs the watched vaned kept busy meanwhile, together */
+};
+
+/* One wrk run of seconds against url (wrk --latency, a 5 s request timeout) with
+ * script and tag, watching the vaned processes of watch; an ODD line when it gave no
+ * report or a watched vaned was gone. */
+void bench_wrk_run(const struct bench_wrk *w, const char *url, const char *script,
+                   const char *tag, double seconds, const pid_t *watch, size_t nwatch,
+                   struct bench_load *l);
+/* w->warmup seconds (tag "<tag>-warm", not counted), then w->duration measured, into l. */
+void bench_wrk_load(const struct bench_wrk *w, const char *url, const char *script,
+                    const char *tag, const pid_t *watch, size_t nwatch, struct bench_load *l);
+/* The raw numbers of a measured window (per_req events per request) on one line, and
+ * ODD lines for non-2xx answers and socket errors. */
+void bench_wrk_print(const struct bench_wrk *w, const char *what, const struct bench_load *l,
+                     double per_req);
+
+/*
+ * Judges the events stored against those answered 2xx (want): fewer is an
+ * ODD line, and so are more than want + slack (the requests that may have
+ * been in flight when wrk stopped); otherwise a line with both.  where
+ * says whose count it is ("the eventbus", "node 2").
+ */
+void bench_judge_stored(unsigned *odd, const char *what, const char *where, double stored,
+                        double want, double slack);
 
 /* ---- GitHub-like events ----------------------------------------------------------- */
 

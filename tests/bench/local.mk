@@ -13,6 +13,8 @@
 # What the four programs share (options, formatting, the table of figures,
 # the run's directory): compiled into each, so each still builds alone.
 bench_util_sources = tests/bench/bench-util.c tests/bench/bench-util.h
+# For the benchmarks that run vaned (they link the test harness).
+bench_vaned_sources = tests/bench/bench-vaned.c tests/bench/bench-vaned.h
 
 EXTRA_PROGRAMS += tests/bench/bench-store
 tests_bench_bench_store_SOURCES = tests/bench/bench-store.c $(bench_util_sources)
@@ -22,7 +24,8 @@ CLEANFILES += tests/bench/bench-store
 # bench-gateway drives the built vaned with wrk and redis-benchmark (it says
 # how to install them when they are missing) and links the test harness.
 EXTRA_PROGRAMS += tests/bench/bench-gateway
-tests_bench_bench_gateway_SOURCES = tests/bench/bench-gateway.c $(bench_util_sources)
+tests_bench_bench_gateway_SOURCES = tests/bench/bench-gateway.c $(bench_util_sources) \
+	$(bench_vaned_sources)
 tests_bench_bench_gateway_LDADD = tests/libharness.la libvane.la
 CLEANFILES += tests/bench/bench-gateway
 
@@ -66,7 +69,8 @@ bench-lua: tests/bench/bench-lua
 # and its connectors, a source connector's cold start and a sink connector
 # scaling out and back under a slow tests/sink-server.  `make bench` runs it.
 EXTRA_PROGRAMS += tests/bench/bench-engine
-tests_bench_bench_engine_SOURCES = tests/bench/bench-engine.c $(bench_util_sources)
+tests_bench_bench_engine_SOURCES = tests/bench/bench-engine.c $(bench_util_sources) \
+	$(bench_vaned_sources)
 tests_bench_bench_engine_LDADD = tests/libharness.la libvane.la
 CLEANFILES += tests/bench/bench-engine
 bench: bench-engine
@@ -75,3 +79,17 @@ bench-engine: tests/bench/bench-engine tests/sink-server$(EXEEXT) vaned$(EXEEXT)
 	./tests/bench/bench-engine --vaned ./vaned$(EXEEXT) --sink ./tests/sink-server$(EXEEXT) \
 		--connectors ./connectors $(BENCH_FLAGS)
 .PHONY: bench-engine
+
+# bench-cluster: the figures of issue 8.  Publish through a three-node
+# cluster of the built vaned (tests/harness_cluster.h) beside one vaned
+# under the same wrk load, then the time from kill -9 of an eventlog's
+# leader to the next publish acknowledged.  `make bench` runs it.
+EXTRA_PROGRAMS += tests/bench/bench-cluster
+tests_bench_bench_cluster_SOURCES = tests/bench/bench-cluster.c $(bench_util_sources) \
+	$(bench_vaned_sources)
+tests_bench_bench_cluster_LDADD = tests/libharness.la libvane.la
+CLEANFILES += tests/bench/bench-cluster
+bench: bench-cluster
+bench-cluster: tests/bench/bench-cluster vaned$(EXEEXT)
+	./tests/bench/bench-cluster --vaned ./vaned$(EXEEXT) $(BENCH_FLAGS)
+.PHONY: bench-cluster
