@@ -14,10 +14,11 @@ set -eu
 cd "$(dirname "$0")"
 top=$(pwd)
 
-# Libraries the broker links, the autotools, and what the tests use.
+# Libraries the broker links, the autotools, and what the tests use (iproute2:
+# the cluster partition test's network namespaces, when run as root).
 packages="gcc make autoconf automake libtool pkg-config
   libuv1-dev libh2o-dev libcurl4-openssl-dev libjansson-dev liblua5.4-dev
-  libltdl-dev libgit2-dev libraft-dev libssl-dev tzdata git npm"
+  libltdl-dev libgit2-dev libraft-dev libssl-dev tzdata git npm iproute2"
 
 say() { printf '==> %s\n' "$*"; }
 
