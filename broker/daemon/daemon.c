@@ -295,8 +295,10 @@ static int start_cluster(struct daemon *d)
 
     err = cluster_members_parse(&members, d->cfg->cluster_nodes, d->cfg->cluster_node_id,
                                 d->cfg->cluster_replicas, &errmsg);
-    if (err == 0 && cluster_is_single(&members))
+    if (err == 0 && cluster_is_single(&members)) {
+        cluster_members_free(&members);
         return 0;
+    }
     if (err == 0)
         err = cluster_open(&d->cluster, &d->loop, &members, &errmsg);
     if (err != 0) {
