@@ -190,7 +190,12 @@ static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 
 /* ---- client side: links to leaders --------------------------------------- */
 
-static void finish(struct forward_req *req, int status, uint64_t index, uint64_t result)
+/*
+ * Ends req: its callback, unless cancelled, gets the answer -- a proposal's
+ * index and result, or a fetch's records (valid during the call only).
+ */
+static void finish(struct forward_req *req, int status, uint64_t index, uint64_t result,
+                   const char *records, size_t len)
 {
     forward_done_cb done = req->done;
     forward_fetch_cb fetched = req->fetched;
@@ -201,18 +206,6 @@ static void finish(struct forward_req *req, int status, uint64_t index, uint64_t
     if (done != NULL)
         done(arg, status, index, result);
     else if (fetched != NULL)
-        fetched(arg, status, NULL, 0);
-}
-
-/* A fetch's answer: the records are valid only during the callback. */
-static void finish_fetch(struct forward_req *req, int status, const char *records, size_t len)
-{
-    forward_fetch_cb fetched = req->fetched;
-    void *arg = req->arg;
-
-    vane_free(req->frame);
-    vane_free(req);
-    if (fetched != NULL)
         fetched(arg, status, records, len);
 }
 
@@ -225,31 +218,27 @@ static void unlink_req(struct forward_req *req)
     *p = req->next;
 }
 
-static void link_free(struct link *link)
+/*
+ * The channel is gone (or never came): the link goes, then every request on
+ * it fails -- after, so a callback that sends again gets a new link.
+ */
+static void link_fail(struct link *link, int status)
 {
     struct link **p = &link->fw->links;
+    struct forward_req *req, *reqs = link->reqs;
 
     while (*p != link)
         p = &(*p)->next;
     *p = link->next;
+    if (link->stream != NULL)
+        close_stream(link->fw, link->stream);
     vane_buf_free(&link->in);
     vane_free(link->address);
     vane_free(link);
-}
-
-/* The channel is gone (or never came): every request on it fails; the link goes. */
-static void link_fail(struct link *link, int status)
-{
-    struct forward_req *req;
-
-    if (link->stream != NULL)
-        close_stream(link->fw, link->stream);
-    link->stream = NULL;
-    while ((req = link->reqs) != NULL) {
-        link->reqs = req->next;
-        finish(req, status, 0, 0);
+    while ((req = reqs) != NULL) {
+        reqs = req->next;
+        finish(req, status, 0, 0, NULL, 0);
     }
-    link_free(link);
 }
 
 static void on_link_answer(void *ctx, int type, uint64_t id, const char *body, size_t len)
@@ -263,10 +252,11 @@ static void on_link_answer(void *ctx, int type, uint64_t id, const char *body, s
         return; /* cancelled, or not one of ours */
     if (type == FRAME_ANSWER && len >= ANSWER_FIXED && req->fetched == NULL) {
         unlink_req(req);
-        finish(req, (int32_t)vane_get32(body), vane_get64(body + 8), vane_get64(body + 16));
+        finish(req, (int32_t)vane_get32(body), vane_get64(body + 8), vane_get64(body + 16),
+               NULL, 0);
     } else if (type == FRAME_RECORDS && len >= RECORDS_FIXED && req->done == NULL) {
         unlink_req(req);
-        finish_fetch(req, (int32_t)vane_get32(body), body + RECORDS_FIXED, len - RECORDS_FIXED);
+        finish(req, (int32_t)vane_get32(body), 0, 0, body + RECORDS_FIXED, len - RECORDS_FIXED);
     }
 }
 
