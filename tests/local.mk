@@ -46,6 +46,8 @@ integration_tests += tests/test-cluster-partition
 integration_tests += tests/test-cluster-delivery
 # A follower far behind raft's snapshots catches up from the leader's segments.
 integration_tests += tests/test-cluster-catchup
+# Four nodes, replicas 3: each eventlog's fourth replica a standby that serves it.
+integration_tests += tests/test-cluster-four
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests)
 

@@ -130,16 +130,19 @@ static json_t *replica_json(const struct views *v, json_int_t node, json_int_t g
                             : json_string("-"));
 }
 
-/* The group's voters (as its leader, or else the first node holding it, lists them). */
+/* The group's voters, then its standbys (as its leader, or else the first node
+ * holding it, lists them). */
 static json_t *replicas_of(const struct views *v, json_int_t group, const json_t *leader,
                            const json_t *any)
 {
-    json_t *replicas = json_array(), *voter;
+    static const char *const lists[] = {"voters", "standbys"};
+    json_t *replicas = json_array(), *node;
     size_t k;
 
-    json_array_foreach(json_object_get(leader ? leader : any, "voters"), k, voter)
-        json_array_append_new(replicas,
-                              replica_json(v, json_integer_value(voter), group, leader));
+    for (size_t l = 0; l < 2; l++)
+        json_array_foreach(json_object_get(leader ? leader : any, lists[l]), k, node)
+            json_array_append_new(replicas,
+                                  replica_json(v, json_integer_value(node), group, leader));
     return replicas;
 }
 

@@ -32,23 +32,37 @@ int cluster_open(struct cluster **out, uv_loop_t *loop, struct cluster_members *
     return 0;
 }
 
+/* Adds node as the next member of out (voter or not as the caller says). */
+static void add_member(struct cluster_group *out, size_t *n, const struct cluster_node *node)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (out->ids[i] == node->id)
+            return;
+    if (*n < CLUSTER_MAX_NODES) {
+        out->ids[*n] = node->id;
+        out->addresses[(*n)++] = node->peer;
+    }
+}
+
 void cluster_group(const struct cluster *cluster, uint64_t group_id, const uint64_t *ids,
                    size_t count, struct cluster_group *out)
 {
     const struct cluster_members *m = &cluster->members;
-    size_t n = 0;
+    size_t n = 0, voters;
 
-    for (size_t i = 0; i < (ids ? count : m->count) && n < CLUSTER_MAX_NODES; i++) {
-        const struct cluster_node *node = ids ? cluster_members_find(m, ids[i]) : &m->nodes[i];
+    for (size_t i = 0; ids != NULL && i < count; i++) {
+        const struct cluster_node *node = cluster_members_find(m, ids[i]);
 
-        if (node == NULL)
-            continue; /* a node no longer configured */
-        out->ids[n] = node->id;
-        out->addresses[n++] = node->peer;
+        if (node != NULL) /* else a node no longer configured */
+            add_member(out, &n, node);
     }
+    voters = ids != NULL ? n : m->count;
+    for (size_t i = 0; i < m->count; i++)
+        add_member(out, &n, &m->nodes[i]);
     out->rc = (struct replica_cluster){.net = cluster->net, .forwarder = cluster->forwarder,
                                        .group_id = group_id, .member_count = n,
-                                       .member_ids = out->ids, .member_addresses = out->addresses};
+                                       .voter_count = voters, .member_ids = out->ids,
+                                       .member_addresses = out->addresses};
 }
 
 static void on_net_closed(void *arg)

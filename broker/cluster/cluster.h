@@ -4,9 +4,11 @@
  *
  * The daemon opens it from the configuration before the store (a single
  * node has none: the parts take NULL) and closes it after.  The
- * controller's metadata group is raft group CLUSTER_CONTROLLER_GROUP on
- * every node; each eventlog is the raft group of its id, on the nodes the
- * controller placed its replicas on (members.h).
+ * controller's metadata group is raft group CLUSTER_CONTROLLER_GROUP, a
+ * voter on every node.  Each eventlog is the raft group of its id, with a
+ * replica on every node: voters on the nodes the controller placed it on
+ * (members.h), standbys on the others -- they follow the log, so every node
+ * serves every eventlog, but only the voters count for a commit.
  */
 #ifndef VANE_CLUSTER_CLUSTER_H
 #define VANE_CLUSTER_CLUSTER_H
@@ -40,7 +42,8 @@ int cluster_open(struct cluster **cluster, uv_loop_t *loop, struct cluster_membe
 
 /*
  * The replica settings of group group_id whose voters are the count nodes
- * of ids (NULL: every node), for replica_start(): out->rc.
+ * of ids (NULL: every node), every other node a standby, for
+ * replica_start(): out->rc.
  */
 struct cluster_group {
     struct replica_cluster rc;

@@ -37,7 +37,7 @@ struct cluster_node {
 
 struct cluster_members {
     uint64_t self;               /* this node's id; 0: a single node */
-    unsigned replicas;           /* replicas per eventlog, at most count */
+    unsigned replicas;           /* voting replicas per eventlog, at most count */
     size_t count;                /* nodes, sorted by id */
     struct cluster_node *nodes;
 };

@@ -134,7 +134,8 @@ static const struct config_key schema[] = {
      "peer = \"127.0.0.1:9101\" }, ... (http: its HTTP API; peer: its peer port, where the other "
      "nodes reach its raft groups)."},
     {"cluster.replicas", CONFIG_COUNT, FIELD(cluster_replicas), "3", NULL, NULL, 1, 7,
-     "Replicas of each eventlog (each a raft voter on its own node); at most the node count."},
+     "Voting replicas of each eventlog, each on its own node (at most the node count); the "
+     "other nodes follow it as raft standbys."},
 };
 
 #define SCHEMA_SIZE (sizeof(schema) / sizeof(schema[0]))

@@ -19,17 +19,25 @@ struct cluster_handler {
     struct gateway *gw;
 };
 
+static json_t *ids_json(const uint64_t *ids, size_t count)
+{
+    json_t *list = json_array();
+
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new(list, json_integer((json_int_t)ids[i]));
+    return list;
+}
+
 static json_t *group_json(struct replica *replica, uint64_t group, const char *kind)
 {
     struct replica_status st;
-    json_t *voters = json_array();
 
     replica_status(replica, &st);
-    for (size_t i = 0; i < st.voter_count; i++)
-        json_array_append_new(voters, json_integer((json_int_t)st.voters[i]));
-    return json_pack("{s:I, s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I}", "group", (json_int_t)group,
-                     "kind", kind, "role", st.role, "leader", (json_int_t)st.leader_id, "term",
-                     (json_int_t)st.term, "voters", voters, "last_index",
+    return json_pack("{s:I, s:s, s:s, s:I, s:I, s:o, s:o, s:I, s:I, s:I}", "group",
+                     (json_int_t)group, "kind", kind, "role", st.role, "leader",
+                     (json_int_t)st.leader_id, "term", (json_int_t)st.term, "voters",
+                     ids_json(st.voters, st.voter_count), "standbys",
+                     ids_json(st.standbys, st.standby_count), "last_index",
                      (json_int_t)st.last_index, "commit_index", (json_int_t)st.commit_index,
                      "last_applied", (json_int_t)st.last_applied);
 }

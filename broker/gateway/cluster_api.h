@@ -5,7 +5,7 @@
  *      "nodes": [{"id": 1, "http": "127.0.0.1:8081", "peer": "127.0.0.1:9101",
  *                 "self": true}, ...],
  *      "groups": [{"group": 0, "kind": "controller", "role": "leader",
- *                  "leader": 1, "term": 2, "voters": [1, 2, 3],
+ *                  "leader": 1, "term": 2, "voters": [1, 2, 3], "standbys": [],
  *                  "last_index": 40, "commit_index": 40, "last_applied": 40},
  *                 {"group": 5, "kind": "eventlog", "eventbus": "orders",
  *                  "eventlog": 0, ...}, ...]}

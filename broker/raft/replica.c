@@ -155,7 +155,7 @@ static int bootstrap(struct replica *replica, const struct replica_cluster *clus
         rv = raft_configuration_add(&conf, REPLICA_ID, REPLICA_ADDRESS, RAFT_VOTER);
     for (size_t i = 0; cluster != NULL && i < cluster->member_count && rv == 0; i++)
         rv = raft_configuration_add(&conf, cluster->member_ids[i], cluster->member_addresses[i],
-                                    RAFT_VOTER);
+                                    i < cluster->voter_count ? RAFT_VOTER : RAFT_STANDBY);
     if (rv == 0)
         rv = raft_bootstrap(&replica->raft, &conf);
     raft_configuration_close(&conf);
@@ -383,9 +383,14 @@ void replica_status(struct replica *replica, struct replica_status *status)
         .role = state >= 0 && state <= RAFT_LEADER ? roles[state] : "unavailable",
         .leader_id = leader, .term = r->current_term, .last_index = raft_last_index(r),
         .commit_index = r->commit_index, .last_applied = raft_last_applied(r)};
-    for (unsigned i = 0; i < r->configuration.n && status->voter_count < 8; i++)
-        if (r->configuration.servers[i].role == RAFT_VOTER)
-            status->voters[status->voter_count++] = r->configuration.servers[i].id;
+    for (unsigned i = 0; i < r->configuration.n; i++) {
+        const struct raft_server *server = &r->configuration.servers[i];
+
+        if (server->role == RAFT_VOTER && status->voter_count < 8)
+            status->voters[status->voter_count++] = server->id;
+        else if (server->role == RAFT_STANDBY && status->standby_count < 64)
+            status->standbys[status->standby_count++] = server->id;
+    }
 }
 
 raft_index replica_applying_index(const struct replica *replica)

@@ -45,12 +45,16 @@ typedef void (*replica_apply_cb)(void *arg, int status, void *result);
 struct peer_net;
 struct forwarder;
 
-/* A group of a cluster: its id, shared by its replicas, and its voters. */
+/*
+ * A group of a cluster: its id, shared by its replicas, and its members --
+ * the first voter_count voters, the rest standbys (they receive and apply
+ * the log, so they can serve it, but do not vote or count for a commit).
+ */
 struct replica_cluster {
     struct peer_net *net;
     struct forwarder *forwarder;
     uint64_t group_id;
-    size_t member_count;
+    size_t member_count, voter_count;
     const uint64_t *member_ids;         /* this node's id among them */
     const char *const *member_addresses; /* their peer addresses */
     uint64_t preferred_leader;          /* the node that should lead when it can; 0: any */
@@ -111,8 +115,9 @@ struct replica_status {
     uint64_t last_index;   /* in this replica's log */
     uint64_t commit_index; /* as far as this replica knows */
     uint64_t last_applied;
-    size_t voter_count;
-    uint64_t voters[8];    /* the first voter_count of the configuration */
+    size_t voter_count, standby_count;
+    uint64_t voters[8];    /* the first voter_count of the configuration's voters */
+    uint64_t standbys[64]; /* and of its standbys */
 };
 void replica_status(struct replica *replica, struct replica_status *status);
 

@@ -153,20 +153,13 @@ static void on_log_ready(struct eventlog *log, int status, void *arg)
     }
 }
 
-/* In a cluster: whether this node holds a replica of eventlog i, and the group's voters. */
-static bool held_here(const struct store *store, const struct eventbus_meta *meta, uint32_t i,
-                      struct cluster_group *group)
+/* In a cluster, eventlog i's group: its voters as placed, every other node a standby. */
+static void group_of(const struct store *store, const struct eventbus_meta *meta, uint32_t i,
+                     struct cluster_group *group)
 {
-    const struct cluster *cluster = store->opt.cluster;
-    bool here = false;
-
-    if (cluster == NULL || meta->replica_count == 0)
-        return cluster == NULL;
-    for (uint32_t r = 0; r < meta->replica_count; r++)
-        here = here || meta->replicas[i][r] == cluster->members.self;
-    cluster_group(cluster, meta->eventlog_ids[i], meta->replicas[i], meta->replica_count, group);
+    cluster_group(store->opt.cluster, meta->eventlog_ids[i],
+                  meta->replica_count > 0 ? meta->replicas[i] : NULL, meta->replica_count, group);
     group->rc.preferred_leader = meta->replicas[i][0];
-    return here;
 }
 
 static void open_logs(struct store *store, struct bus_entry *e)
@@ -177,9 +170,10 @@ static void open_logs(struct store *store, struct bus_entry *e)
         char *dir, *errmsg = NULL;
         int err;
 
-        if (!held_here(store, e->pub.meta, i, &group))
-            continue; /* its leader's node takes its publishes */
-        options.cluster = store->opt.cluster != NULL ? &group.rc : NULL;
+        if (store->opt.cluster != NULL) {
+            group_of(store, e->pub.meta, i, &group);
+            options.cluster = &group.rc;
+        }
         dir = log_dir(store, e->ids[i]);
         err = eventlog_open(&e->pub.logs[i], store->loop, dir, &options, on_log_ready, e, &errmsg);
 
