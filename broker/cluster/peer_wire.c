@@ -125,9 +125,10 @@ static int check_header(struct peer_reader *r, const char *h)
 }
 
 /* Hands over the hello and every whole frame at the start of bytes; returns
- * the bytes used, or < 0. */
-static ssize_t deliver(struct peer_reader *r, const char *bytes, size_t len)
+ * the bytes used, or < 0 (a vane_buf_deliver_fn). */
+static long deliver(void *ctx, const char *bytes, size_t len)
 {
+    struct peer_reader *r = ctx;
     size_t used = 0;
     ssize_t n;
     int rc;
@@ -151,25 +152,12 @@ static ssize_t deliver(struct peer_reader *r, const char *bytes, size_t len)
         if ((rc = r->on_frame(r->arg, &frame)) != 0)
             return rc;
     }
-    return (ssize_t)used;
+    return (long)used;
 }
 
 int peer_reader_feed(struct peer_reader *r, const char *bytes, size_t len)
 {
-    ssize_t used;
-
-    if (r->pending.len == 0) { /* the common case: no copy unless a frame is cut */
-        if ((used = deliver(r, bytes, len)) < 0)
-            return (int)used;
-        vane_buf_append(&r->pending, bytes + used, len - (size_t)used);
-        return 0;
-    }
-    vane_buf_append(&r->pending, bytes, len);
-    if ((used = deliver(r, r->pending.data, r->pending.len)) < 0)
-        return (int)used;
-    memmove(r->pending.data, r->pending.data + used, r->pending.len - (size_t)used);
-    r->pending.len -= (size_t)used;
-    return 0;
+    return vane_buf_feed(&r->pending, bytes, len, deliver, r);
 }
 
 void peer_reader_free(struct peer_reader *r)

@@ -86,3 +86,22 @@ void vane_buf_free(struct vane_buf *buf)
     buf->data = NULL;
     buf->len = buf->cap = 0;
 }
+
+int vane_buf_feed(struct vane_buf *pending, const char *bytes, size_t len,
+                  vane_buf_deliver_fn deliver, void *ctx)
+{
+    long used;
+
+    if (pending->len == 0) {
+        if ((used = deliver(ctx, bytes, len)) < 0)
+            return (int)used;
+        vane_buf_append(pending, bytes + used, len - (size_t)used);
+        return 0;
+    }
+    vane_buf_append(pending, bytes, len);
+    if ((used = deliver(ctx, pending->data, pending->len)) < 0)
+        return (int)used;
+    memmove(pending->data, pending->data + used, pending->len - (size_t)used);
+    pending->len -= (size_t)used;
+    return 0;
+}

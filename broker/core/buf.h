@@ -34,4 +34,16 @@ void vane_buf_reset(struct vane_buf *buf);
 char *vane_buf_detach(struct vane_buf *buf);
 void vane_buf_free(struct vane_buf *buf);
 
+/*
+ * Reassembling a stream's reads into whole messages (frames): deliver(ctx,
+ * bytes, len) takes the whole messages at the start of bytes and returns
+ * the bytes it used, or a negative error.  vane_buf_feed() hands it a read:
+ * straight from bytes when pending is empty (no copy unless a message is
+ * cut), else after the pending bytes; what deliver leaves stays in pending
+ * for the next read.  Returns 0 or deliver's error.
+ */
+typedef long (*vane_buf_deliver_fn)(void *ctx, const char *bytes, size_t len);
+int vane_buf_feed(struct vane_buf *pending, const char *bytes, size_t len,
+                  vane_buf_deliver_fn deliver, void *ctx);
+
 #endif

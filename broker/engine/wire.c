@@ -140,9 +140,12 @@ void wire_reader_init(struct wire_reader *r, wire_frame_cb on_frame, void *arg)
     r->arg = arg;
 }
 
-/* Hands over every whole frame at the start of bytes; returns the bytes used, or < 0. */
-static ssize_t deliver_frames(struct wire_reader *r, const uint8_t *bytes, size_t len)
+/* Hands over every whole frame at the start of bytes; returns the bytes used,
+ * or < 0 (a vane_buf_deliver_fn). */
+static long deliver_frames(void *ctx, const char *chars, size_t len)
 {
+    struct wire_reader *r = ctx;
+    const uint8_t *bytes = (const uint8_t *)chars;
     size_t used = 0;
 
     while (len - used >= WIRE_HEADER_SIZE) {
@@ -161,27 +164,12 @@ static ssize_t deliver_frames(struct wire_reader *r, const uint8_t *bytes, size_
         if ((rc = r->on_frame(r->arg, &frame)) != 0)
             return rc;
     }
-    return (ssize_t)used;
+    return (long)used;
 }
 
 int wire_reader_feed(struct wire_reader *r, const char *bytes, size_t len)
 {
-    ssize_t used;
-
-    if (r->pending.len == 0) { /* the common case: no copy unless a frame is cut */
-        used = deliver_frames(r, (const uint8_t *)bytes, len);
-        if (used < 0)
-            return (int)used;
-        vane_buf_append(&r->pending, bytes + used, len - (size_t)used);
-        return 0;
-    }
-    vane_buf_append(&r->pending, bytes, len);
-    used = deliver_frames(r, (const uint8_t *)r->pending.data, r->pending.len);
-    if (used < 0)
-        return (int)used;
-    memmove(r->pending.data, r->pending.data + used, r->pending.len - (size_t)used);
-    r->pending.len -= (size_t)used;
-    return 0;
+    return vane_buf_feed(&r->pending, bytes, len, deliver_frames, r);
 }
 
 void wire_reader_free(struct wire_reader *r)

@@ -101,10 +101,8 @@ struct config {
 };
 
 static const struct bench_knob knobs[] = {
-    {"--dir", "BENCH_DIR", BENCH_KNOB_TEXT, offsetof(struct config, dir),
-     "parent directory of the run's data (default " BENCH_DEFAULT_PARENT ")"},
-    {"--vaned", "VANED", BENCH_KNOB_TEXT, offsetof(struct config, vaned),
-     "the vaned binary to measure (default ./vaned)"},
+    BENCH_KNOB_DIR(struct config),
+    BENCH_KNOB_VANED(struct config),
     {"--only", "BENCH_ONLY", BENCH_KNOB_TEXT, offsetof(struct config, only),
      "phases to run: single,cluster,failover (default all)"},
     {"--duration", "BENCH_DURATION", BENCH_KNOB_SECONDS, offsetof(struct config, duration),

@@ -122,10 +122,8 @@ struct bench_config {
 };
 
 static const struct bench_knob knobs[] = {
-    {"--dir", "BENCH_DIR", BENCH_KNOB_TEXT, offsetof(struct bench_config, dir),
-     "parent directory of the run's data (default " BENCH_DEFAULT_PARENT ")"},
-    {"--vaned", "VANED", BENCH_KNOB_TEXT, offsetof(struct bench_config, vaned),
-     "the vaned binary (default ./vaned)"},
+    BENCH_KNOB_DIR(struct bench_config),
+    BENCH_KNOB_VANED(struct bench_config),
     {"--sink", "SINK_SERVER", BENCH_KNOB_TEXT, offsetof(struct bench_config, sink),
      "the HTTP sink, tests/sink-server (default ./tests/sink-server)"},
     {"--connectors", "BENCH_CONNECTORS", BENCH_KNOB_TEXT, offsetof(struct bench_config, connectors),

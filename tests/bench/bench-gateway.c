@@ -83,7 +83,6 @@
 
 #define KIB 1024.0
 #define MIB (1024.0 * 1024.0)
-#define DEFAULT_PARENT "/work/bench-tmp"
 #define SINGLE_BYTES 1024     /* body of a binary-mode event */
 #define BATCH_EVENTS 100      /* events per batch request */
 #define BATCH_BYTES 256       /* data of each batch event */
@@ -105,10 +104,8 @@ struct config {
 };
 
 static const struct bench_knob knobs[] = {
-    {"--dir", "BENCH_DIR", BENCH_KNOB_TEXT, offsetof(struct config, dir),
-     "parent directory of the run's data (default " DEFAULT_PARENT ")"},
-    {"--vaned", "VANED", BENCH_KNOB_TEXT, offsetof(struct config, vaned),
-     "the vaned binary to measure (default ./vaned)"},
+    BENCH_KNOB_DIR(struct config),
+    BENCH_KNOB_VANED(struct config),
     {"--only", "BENCH_ONLY", BENCH_KNOB_TEXT, offsetof(struct config, only),
      "phases to run: redis,memory,discard,single,batch (default all)"},
     {"--eventlogs", "BENCH_EVENTLOGS", BENCH_KNOB_TEXT, offsetof(struct config, eventlogs),
@@ -133,7 +130,7 @@ static void config_defaults(struct config *c, bool quick)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
     memset(c, 0, sizeof(*c));
-    c->dir = DEFAULT_PARENT;
+    c->dir = BENCH_DEFAULT_PARENT;
     c->vaned = "./vaned";
     c->eventlogs = quick ? "1" : "1,2,4";
     c->quick = quick;

@@ -69,7 +69,6 @@
 #define GIB (UINT64_C(1024) * 1024 * 1024)
 #define NS_PER_S 1e9
 
-#define DEFAULT_PARENT "/work/bench-tmp"
 #define FILL_WRITERS 128          /* outstanding appends while filling a log */
 #define FILL_MIN_RATE (4.0 * MIB) /* a fill slower than this (bytes/s) gives up */
 #define SHAPE_MAX_RECORDS 3000000 /* records read back to learn the batch shape */
@@ -101,8 +100,7 @@ struct config {
 };
 
 static const struct bench_knob knobs[] = {
-    {"--dir", "BENCH_DIR", BENCH_KNOB_TEXT, offsetof(struct config, dir),
-     "parent directory of the run's data (default " DEFAULT_PARENT ")"},
+    BENCH_KNOB_DIR(struct config),
     {"--only", "BENCH_ONLY", BENCH_KNOB_TEXT, offsetof(struct config, only),
      "phases to run: disk,append,read,scale,paced,head,restart (default all)"},
     {"--duration", "BENCH_DURATION", BENCH_KNOB_SECONDS, offsetof(struct config, duration),
@@ -136,7 +134,7 @@ static const struct bench_knob knobs[] = {
 static void config_defaults(struct config *c, bool quick)
 {
     memset(c, 0, sizeof(*c));
-    c->dir = DEFAULT_PARENT;
+    c->dir = BENCH_DEFAULT_PARENT;
     c->quick = quick;
     c->duration = quick ? 1.0 : 5.0;
     c->warmup = quick ? 0.3 : 1.0;

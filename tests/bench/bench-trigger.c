@@ -100,7 +100,6 @@
 #include "bench-util.h"
 
 #define KIB 1024.0
-#define DEFAULT_PARENT "/work/bench-tmp"
 #define BUS "bench"
 #define EVENTLOGS 2
 #define DATA_BYTES 256            /* text data of every event */
@@ -134,10 +133,8 @@ struct config {
 };
 
 static const struct bench_knob knobs[] = {
-    {"--dir", "BENCH_DIR", BENCH_KNOB_TEXT, offsetof(struct config, dir),
-     "parent directory of the run's data (default " DEFAULT_PARENT ")"},
-    {"--vaned", "VANED", BENCH_KNOB_TEXT, offsetof(struct config, vaned),
-     "the vaned binary to measure (default ./vaned)"},
+    BENCH_KNOB_DIR(struct config),
+    BENCH_KNOB_VANED(struct config),
     {"--sink", "SINK_SERVER", BENCH_KNOB_TEXT, offsetof(struct config, sink),
      "the HTTP sink, tests/sink-server (default ./tests/sink-server)"},
     {"--only", "BENCH_ONLY", BENCH_KNOB_TEXT, offsetof(struct config, only),
@@ -172,7 +169,7 @@ static struct trigger_options trigger_defaults;
 static void config_defaults(struct config *c, bool quick)
 {
     memset(c, 0, sizeof(*c));
-    c->dir = DEFAULT_PARENT;
+    c->dir = BENCH_DEFAULT_PARENT;
     c->vaned = "./vaned";
     c->sink = "./tests/sink-server";
     c->fanout = "1,10,100";

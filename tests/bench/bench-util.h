@@ -37,6 +37,15 @@
 #include <sys/types.h>
 
 #define BENCH_DEFAULT_PARENT "/work/bench-tmp"
+
+/* The knobs of every benchmark that writes data (--dir) and runs vaned
+ * (--vaned), as rows of its knob table; type has members dir and vaned. */
+#define BENCH_KNOB_DIR(type)                                                                 \
+    {"--dir", "BENCH_DIR", BENCH_KNOB_TEXT, offsetof(type, dir),                             \
+     "parent directory of the run's data (default " BENCH_DEFAULT_PARENT ")"}
+#define BENCH_KNOB_VANED(type)                                                               \
+    {"--vaned", "VANED", BENCH_KNOB_TEXT, offsetof(type, vaned),                             \
+     "the vaned binary to measure (default ./vaned)"}
 #define BENCH_MAX_ROWS 96
 
 /* ---- options ---------------------------------------------------------------- */
