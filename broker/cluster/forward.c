@@ -237,7 +237,8 @@ static void link_fail(struct link *link, int status)
     vane_free(link);
     while ((req = reqs) != NULL) {
         reqs = req->next;
-        finish(req, status, 0, 0, NULL, 0);
+        /* One never written was not proposed, whatever the link died of. */
+        finish(req, req->frame != NULL ? -ECONNREFUSED : status, 0, 0, NULL, 0);
     }
 }
 
@@ -365,8 +366,11 @@ static struct forward_req *request_go(struct forward_req *req)
 struct forward_req *forward_send(struct forwarder *fw, const char *address, uint64_t group,
                                  const void *buf, size_t len, forward_done_cb done, void *arg)
 {
-    struct forward_req *req = request_new(fw, address, FRAME_REQUEST, group, len);
+    struct forward_req *req;
 
+    if (fw->closing)
+        return NULL;
+    req = request_new(fw, address, FRAME_REQUEST, group, len);
     req->done = done;
     req->arg = arg;
     memcpy(req->frame + HEADER_SIZE + REQUEST_FIXED, buf, len);
@@ -377,8 +381,11 @@ struct forward_req *forward_fetch(struct forwarder *fw, const char *address, uin
                                   uint64_t offset, uint32_t max_bytes, forward_fetch_cb done,
                                   void *arg)
 {
-    struct forward_req *req = request_new(fw, address, FRAME_FETCH, group, FETCH_FIXED - 8);
+    struct forward_req *req;
 
+    if (fw->closing)
+        return NULL;
+    req = request_new(fw, address, FRAME_FETCH, group, FETCH_FIXED - 8);
     req->fetched = done;
     req->arg = arg;
     vane_put64(req->frame + HEADER_SIZE + 8, offset);
@@ -386,25 +393,34 @@ struct forward_req *forward_fetch(struct forwarder *fw, const char *address, uin
     return request_go(req);
 }
 
+/* One not written yet never will be (its entry must not reach the leader
+ * after its sender was told it failed); one written waits for its answer. */
 void forward_cancel(struct forward_req *req)
 {
     req->done = NULL;
     req->fetched = NULL;
+    if (req->frame != NULL) {
+        unlink_req(req);
+        vane_free(req->frame);
+        vane_free(req);
+    }
 }
 
 /* ---- server side: proposals from other nodes ----------------------------- */
 
 static void serving_release(struct serving *chan)
 {
+    struct forwarder *fw = chan->fw;
     struct serving **p;
 
     if (chan->stream != NULL || chan->answers_pending > 0)
         return;
-    for (p = &chan->fw->serving; *p != chan; p = &(*p)->next)
+    for (p = &fw->serving; *p != chan; p = &(*p)->next)
         ;
     *p = chan->next;
     vane_buf_free(&chan->in);
     vane_free(chan);
+    maybe_closed(fw);
 }
 
 static void answer(struct serving *chan, uint64_t id, int status, uint64_t index,

@@ -88,14 +88,18 @@ void forwarder_set_reader(struct forwarder *fw, uint64_t group, forward_read_fn 
 /*
  * Sends the entry (copied) for group to the node whose peer address is
  * address.  Returns the request, whose done runs once (never from inside
- * this call) unless it is cancelled.
+ * this call) unless it is cancelled; or NULL when the forwarder is closing
+ * (done never runs).  VANE_ENOTLEADER and -ECONNREFUSED mean the entry was
+ * not proposed (the receiver refused it, or it was never sent); after
+ * another error it may have been.
  */
 struct forward_req *forward_send(struct forwarder *fw, const char *address, uint64_t group,
                                  const void *buf, size_t len, forward_done_cb done, void *arg);
 
 /*
  * Asks the node at address for group's records from offset on, about
- * max_bytes of them.  As forward_send(): done runs once unless cancelled.
+ * max_bytes of them.  As forward_send(): done runs once unless cancelled,
+ * NULL when closing.
  */
 struct forward_req *forward_fetch(struct forwarder *fw, const char *address, uint64_t group,
                                   uint64_t offset, uint32_t max_bytes, forward_fetch_cb done,

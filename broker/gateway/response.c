@@ -1,6 +1,7 @@
 /*
  * response.c -- JSON answers and the broker's error shape (see response.h).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,11 @@ int response_unavailable(h2o_req_t *req, int err)
     case VANE_ENOTLEADER:
         response_error(req, 503, "Service Unavailable", NULL,
                        "the cluster is electing a leader (%s); try again", vane_strerror(err));
+        return 1;
+    case -ETIMEDOUT:
+        response_error(req, 503, "Service Unavailable", NULL,
+                       "the cluster's leader did not answer in time: the change may or may not "
+                       "have been made; look, then try again");
         return 1;
     default:
         return 0;

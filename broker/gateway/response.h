@@ -56,8 +56,9 @@ void response_error_with(h2o_req_t *req, int status, const char *reason, const c
 /*
  * Answers 503 when err says the broker cannot take the request now but may
  * soon: starting, stopping, or (in a cluster) no reachable leader for the
- * raft group that would take it.  Returns 1 when it answered, 0 for any
- * other err.
+ * raft group that would take it, or one that did not answer in time
+ * (-ETIMEDOUT: the change may have been made).  Returns 1 when it
+ * answered, 0 for any other err.
  */
 int response_unavailable(h2o_req_t *req, int err);
 

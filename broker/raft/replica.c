@@ -274,6 +274,7 @@ int replica_start(struct replica **out, uv_loop_t *loop, const char *dir, struct
     replica->ready = ready;
     replica->ready_arg = arg;
     replica->await_local_apply = options->await_local_apply;
+    replica->can_lead = true;
     wrap_fsm(replica, fsm);
     /* raft_init on a missing directory only says "unknown error". */
     if ((err = vane_fs_mkdir_p(dir, 0755)) != 0) {
@@ -340,26 +341,17 @@ bool replica_is_leader(struct replica *replica)
     return raft_state(&replica->raft) == RAFT_LEADER;
 }
 
-int replica_apply(struct replica *replica, void *buf, size_t len, replica_apply_cb cb, void *arg)
+/* Proposes entry (padded, raft's on success): here, or through the leader. */
+static int propose(struct replica *replica, void *entry, size_t len, replica_apply_cb cb,
+                   void *arg)
 {
+    struct raft_buffer rbuf = {entry, len};
     struct apply_req *apply;
-    size_t padded = (len + 7) & ~(size_t)7;
-    struct raft_buffer rbuf;
     int rv;
 
-    /* raft's libuv backend reads an entry back with its length rounded up
-     * to 8 bytes: an entry of any other length corrupts its log file. */
-    if (padded != len) {
-        buf = raft_realloc(buf, padded);
-        memset((char *)buf + len, 0, padded - len);
-    }
-    if (replica->closing)
-        return VANE_ESHUTDOWN;
-    if (replica->forwarder != NULL &&
-        (!replica_is_leader(replica) || replica->raft.transfer != NULL))
-        return replica_cluster_forward(replica, buf, padded, cb, arg);
-    rbuf.base = buf;
-    rbuf.len = padded;
+    if (replica->forwarder != NULL && (!replica_is_leader(replica) || !replica->can_lead ||
+                                       replica->raft.transfer != NULL))
+        return replica_cluster_forward(replica, entry, len, cb, arg);
     apply = VANE_NEW(apply);
     apply->cb = cb;
     apply->arg = arg;
@@ -368,6 +360,40 @@ int replica_apply(struct replica *replica, void *buf, size_t len, replica_apply_
         return replica_from_raft(rv);
     }
     return 0;
+}
+
+int replica_apply(struct replica *replica, void *buf, size_t len, replica_apply_cb cb, void *arg)
+{
+    size_t padded = (len + 7) & ~(size_t)7;
+    void *entry = buf;
+    int err;
+
+    if (replica->closing)
+        return VANE_ESHUTDOWN;
+    /* raft's libuv backend reads an entry back with its length rounded up
+     * to 8 bytes: an entry of any other length corrupts its log file.  A
+     * padded copy, so that on failure buf is still the caller's as it was. */
+    if (padded != len) {
+        if ((entry = raft_malloc(padded)) == NULL)
+            return -ENOMEM;
+        memcpy(entry, buf, len);
+        memset((char *)entry + len, 0, padded - len);
+    }
+    if ((err = propose(replica, entry, padded, cb, arg)) != 0) {
+        if (entry != buf)
+            raft_free(entry);
+        return err;
+    }
+    if (entry != buf)
+        raft_free(buf);
+    return 0;
+}
+
+void replica_set_can_lead(struct replica *replica, bool can_lead)
+{
+    replica->can_lead = can_lead;
+    if (!can_lead)
+        replica_step_down(replica);
 }
 
 void replica_status(struct replica *replica, struct replica_status *status)

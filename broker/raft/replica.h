@@ -107,6 +107,14 @@ const char *replica_leader_address(struct replica *replica);
  * serve what this one cannot yet).  Does nothing elsewhere. */
 void replica_step_down(struct replica *replica);
 
+/*
+ * In a cluster: whether this replica may lead.  One that may not (its state
+ * machine lacks what the others have, see store/eventlog_catchup.c) hands
+ * the lead on whenever it gets it, and meanwhile sends its proposals, and
+ * refuses other nodes', as a follower does.
+ */
+void replica_set_can_lead(struct replica *replica, bool can_lead);
+
 /* What this replica knows of its group, for status pages. */
 struct replica_status {
     const char *role;      /* "leader", "follower", "candidate" or "unavailable" */

@@ -14,7 +14,7 @@
  * ring since the leader's answer and the commit reach this node by
  * different channels, in either order.  A proposal sent to a leader that
  * then went silent ends once raft names another leader or the deadline
- * passes (sent_in_vain).  (Waiting costs up to a heartbeat
+ * passes (sent_in_vain), outcome unknown.  (Waiting costs up to a heartbeat
  * when nothing else is being written: raft tells followers the commit index
  * with the next append.)  An answer whose index fell out of
  * the ring (or under a snapshot this replica installed) ends with
@@ -62,6 +62,7 @@ struct remote_apply {
     void *arg;
     struct forward_req *sending;
     uint64_t sent_to;  /* the leader it was sent to */
+    uint64_t other_leader_since; /* uv_now() since raft named another; 0: it has not */
     raft_index index;  /* once the leader answered */
     uint64_t deadline; /* uv_now() */
     unsigned seen_tick;
@@ -133,7 +134,7 @@ static void on_forwarded(void *arg, int status, uint64_t index, uint64_t result)
 
     ra->sending = NULL;
     if (status == VANE_ENOTLEADER || status == -ECONNREFUSED)
-        return; /* not proposed: the tick tries again */
+        return; /* not proposed (forward.h): the tick tries again */
     if (status != 0) {
         remote_end(ra, status, NULL);
         return;
@@ -169,7 +170,7 @@ static void try_send(struct remote_apply *ra)
     raft_id leader;
 
     if (replica_is_leader(replica)) {
-        if (replica->raft.transfer == NULL)
+        if (replica->raft.transfer == NULL && replica->can_lead)
             propose_here(ra);
         return; /* handing the lead over: the tick tries again */
     }
@@ -211,17 +212,26 @@ static struct remote_apply *first_unseen(struct replica *replica)
 
 /*
  * A proposal in flight to a leader that went silent (paused, cut off: its
- * connection is not lost) gets no answer.  Once raft names another leader,
- * or the deadline passes, it ends with VANE_ENOLEADER; it is not sent
- * again, since the silent leader may have passed it on before it stopped.
+ * connection is not lost) gets no answer.  Once raft has named another
+ * leader for SILENT_GRACE_MS -- a leader that handed the lead over is alive
+ * and answers well within that -- or the deadline passes, it ends with
+ * -ETIMEDOUT, outcome unknown: it is not sent again, since the silent
+ * leader may have passed it on before it stopped.
  */
-static bool sent_in_vain(struct replica *replica, const struct remote_apply *ra, uint64_t now)
+#define SILENT_GRACE_MS 1000
+
+static bool sent_in_vain(struct replica *replica, struct remote_apply *ra, uint64_t now)
 {
     const char *address;
     raft_id leader;
 
     raft_leader(&replica->raft, &leader, &address);
-    return now >= ra->deadline || (leader != 0 && leader != ra->sent_to);
+    if (leader == 0 || leader == ra->sent_to)
+        ra->other_leader_since = 0;
+    else if (ra->other_leader_since == 0)
+        ra->other_leader_since = now;
+    return now >= ra->deadline ||
+           (ra->other_leader_since != 0 && now >= ra->other_leader_since + SILENT_GRACE_MS);
 }
 
 static void retry_or_expire(struct replica *replica)
@@ -234,7 +244,11 @@ static void retry_or_expire(struct replica *replica)
         ra->seen_tick = replica->ticks;
         if (ra->sending != NULL) {
             if (sent_in_vain(replica, ra, now))
-                remote_end(ra, VANE_ENOLEADER, NULL);
+                remote_end(ra, -ETIMEDOUT, NULL);
+            continue;
+        }
+        if (ra->index != 0 && raft_last_applied(&replica->raft) >= ra->index) {
+            remote_end_applied(ra); /* under a snapshot this replica installed */
             continue;
         }
         if (now >= ra->deadline)
@@ -347,7 +361,10 @@ static void on_tick(uv_timer_t *timer)
 
     check_ready(replica);
     retry_or_expire(replica);
-    balance(replica);
+    if (!replica->can_lead)
+        replica_step_down(replica);
+    else
+        balance(replica);
 }
 
 static int forwarded_propose(void *target, void *buf, size_t len, forward_done_cb done,
@@ -403,7 +420,7 @@ static int forwarded_propose(void *target, void *buf, size_t len, forward_done_c
 
     if (len % 8 != 0)
         return -EINVAL; /* replica_apply pads every entry */
-    if (replica->closing || !replica_is_leader(replica))
+    if (replica->closing || !replica_is_leader(replica) || !replica->can_lead)
         return VANE_ENOTLEADER;
     f = VANE_NEW(f);
     f->done = done;

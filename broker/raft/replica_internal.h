@@ -30,6 +30,7 @@ struct replica {
     uv_timer_t tick;                 /* readiness, forwarding retries and deadlines */
     bool tick_open;
     bool await_local_apply;          /* options->await_local_apply */
+    bool can_lead;                   /* false: hands the lead on (replica_set_can_lead) */
     uint64_t preferred_leader;       /* 0: none */
     uint64_t lead_since, balance_tried; /* uv_now(), for handing the lead over */
     struct raft_transfer transfer;

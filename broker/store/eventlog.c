@@ -506,11 +506,18 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
                                 result);
 }
 
+/* While catching up the segments do not reach what raft has applied: no
+ * snapshot may say they do (raft takes RAFT_BUSY as "later"). */
 static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
     struct eventlog *log = fsm->data;
-    struct raft_buffer *buf = raft_malloc(sizeof(*buf));
-    uint8_t *p = raft_malloc(SNAPSHOT_SIZE);
+    struct raft_buffer *buf;
+    uint8_t *p;
+
+    if (log->catchup.target != 0)
+        return RAFT_BUSY;
+    buf = raft_malloc(sizeof(*buf));
+    p = raft_malloc(SNAPSHOT_SIZE);
 
     /* The records of every segment not yet sealed must reach the disk
      * before raft drops the entries they came from. */

@@ -19,7 +19,10 @@
  * arrive during the catch-up, which is as fast as the network copies.
  *
  * A replica catching up cannot serve as leader (its segments lack records
- * the others have): elected, it hands the lead to another voter.
+ * the others have): it may not lead (replica_set_can_lead), so, elected,
+ * it hands the lead to another voter and meanwhile proposes nothing
+ * itself.  Nor may raft snapshot it (fsm_snapshot answers RAFT_BUSY): the
+ * snapshot would say the segments reach further than they do.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -108,6 +111,7 @@ static void finish(struct eventlog *log)
                   "applying the %s raft entries that came meanwhile", log->dir,
                   log->catchup.target, log->catchup.queue ? "held" : "(no)");
     log->catchup.target = 0;
+    replica_set_can_lead(log->replica, true);
     while ((e = log->catchup.queue) != NULL) {
         log->catchup.queue = e->next;
         eventlog_apply_entry(log, e->bytes, e->len, e->index, &result);
@@ -148,8 +152,6 @@ static void fetch_next(struct eventlog *log)
         finish(log);
         return;
     }
-    if (log->replica != NULL && replica_is_leader(log->replica))
-        replica_step_down(log->replica);
     leader = log->replica != NULL ? replica_leader_address(log->replica) : NULL;
     if (leader == NULL || replica_is_leader(log->replica)) {
         retry_later(log);
@@ -158,6 +160,8 @@ static void fetch_next(struct eventlog *log)
     log->catchup.fetching = forward_fetch(log->forwarder, leader, log->group,
                                           eventlog_active(log)->next_offset, FETCH_BYTES,
                                           on_fetched, log);
+    if (log->catchup.fetching == NULL)
+        retry_later(log);
 }
 
 int eventlog_catchup_begin(struct eventlog *log, uint64_t target)
@@ -166,6 +170,7 @@ int eventlog_catchup_begin(struct eventlog *log, uint64_t target)
                   "at %" PRIu64 ": fetching the records in between from the leader", log->dir,
                   eventlog_active(log)->next_offset, target);
     log->catchup.target = target;
+    replica_set_can_lead(log->replica, false);
     retry_later(log); /* from the loop: raft is restoring now */
     return 0;
 }
@@ -176,6 +181,8 @@ bool eventlog_catchup_hold(struct eventlog *log, const struct raft_buffer *buf)
 
     if (log->catchup.target == 0)
         return false;
+    if (log->closing)
+        return true; /* dropped, not applied: after a restart the catch-up starts again */
     e = vane_malloc(sizeof(*e) + buf->len);
     e->next = NULL;
     e->index = replica_applying_index(log->replica);
