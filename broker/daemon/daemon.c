@@ -232,18 +232,21 @@ static void start_delivery(struct daemon *d)
 
 /*
  * In a cluster, delivery runs on one node, the one leading the metadata
- * group: it starts there when the lead comes and closes when it goes, and
- * takes over from the committed offsets (at least once).
+ * group: it starts there once the new leader has applied what its
+ * predecessors committed (the subscriptions, their offsets), closes when
+ * the lead goes, and takes over from the committed offsets (at least once).
  */
 static void on_duty(uv_timer_t *timer)
 {
     struct daemon *d = timer->data;
+    struct replica *metadata;
     bool leads;
 
     if (d->stopping || d->delivery_closing || d->store == NULL)
         return;
-    leads = replica_is_leader(controller_replica(store_controller(d->store)));
-    if (leads && !d->delivering) {
+    metadata = controller_replica(store_controller(d->store));
+    leads = replica_is_leader(metadata);
+    if (leads && !d->delivering && replica_leads_current(metadata)) {
         vane_log_info(component, "this node leads the metadata group: it runs subscriptions, "
                                  "connectors and delayed events");
         start_delivery(d);

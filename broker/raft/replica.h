@@ -100,6 +100,13 @@ int replica_apply(struct replica *replica, void *buf, size_t len, replica_apply_
 /* Whether this replica leads its group (always, on a single node). */
 bool replica_is_leader(struct replica *replica);
 
+/*
+ * Whether this replica leads and has applied everything committed before
+ * its term (on a single node: whether it leads).  A new leader of a
+ * cluster's group becomes current within a tick or two of its election.
+ */
+bool replica_leads_current(struct replica *replica);
+
 /* In a cluster: the peer address of the group's leader, or NULL while none is known. */
 const char *replica_leader_address(struct replica *replica);
 

@@ -355,11 +355,43 @@ static void balance(struct replica *replica)
         replica->transferring = true;
 }
 
+/*
+ * A new leader has applied every entry of earlier terms once a barrier of
+ * its own term has been applied: until then its state machine may lag what
+ * the group committed (replica_leads_current()).
+ */
+static void on_lead_barrier(struct raft_barrier *req, int status)
+{
+    struct replica *replica = req->data;
+
+    req->data = NULL;
+    if (status == 0)
+        replica->current_in_term = replica->lead_barrier_term;
+}
+
+static void check_current(struct replica *replica)
+{
+    if (!replica_is_leader(replica) || replica->lead_barrier.data != NULL ||
+        replica->current_in_term == replica->raft.current_term)
+        return;
+    replica->lead_barrier.data = replica;
+    replica->lead_barrier_term = replica->raft.current_term;
+    if (raft_barrier(&replica->raft, &replica->lead_barrier, on_lead_barrier) != 0)
+        replica->lead_barrier.data = NULL; /* the tick tries again */
+}
+
+bool replica_leads_current(struct replica *replica)
+{
+    return replica_is_leader(replica) &&
+           (replica->forwarder == NULL || replica->current_in_term == replica->raft.current_term);
+}
+
 static void on_tick(uv_timer_t *timer)
 {
     struct replica *replica = timer->data;
 
     check_ready(replica);
+    check_current(replica);
     retry_or_expire(replica);
     if (!replica->can_lead)
         replica_step_down(replica);

@@ -35,6 +35,8 @@ struct replica {
     uint64_t lead_since, balance_tried; /* uv_now(), for handing the lead over */
     struct raft_transfer transfer;
     bool transferring;
+    struct raft_barrier lead_barrier; /* data non-NULL while one is pending */
+    uint64_t lead_barrier_term, current_in_term; /* replica_leads_current() */
     unsigned ticks;
     struct remote_apply *remote;     /* proposals forwarded to the leader */
     struct {
