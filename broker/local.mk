@@ -16,6 +16,7 @@ libvane_la_SOURCES = \
 	broker/core/percent.c broker/core/percent.h \
 	broker/core/u64map.c broker/core/u64map.h \
 	broker/core/units.c broker/core/units.h \
+	broker/core/write_all.c broker/core/write_all.h \
 	broker/config/config.c broker/config/config.h \
 	broker/event/event.c broker/event/event.h \
 	broker/event/event_check.c broker/event/event_check.h \

@@ -23,7 +23,7 @@ connectors_libconnector_la_SOURCES = \
 	connectors/common/strbuf.c connectors/common/strbuf.h \
 	connectors/common/event_format.c connectors/common/event_format.h \
 	connectors/common/http_answer.c connectors/common/http_answer.h \
-	connectors/common/write_all.c connectors/common/write_all.h
+	broker/core/write_all.c broker/core/write_all.h
 connectors_libconnector_la_CPPFLAGS = $(CONNECTOR_CPPFLAGS)
 connectors_libconnector_la_CFLAGS = $(CONNECTOR_CFLAGS)
 connectors_libconnector_la_LIBADD = $(JANSSON_LIBS)

@@ -220,7 +220,8 @@ static char **process_argv(const char *binary_var, const char *const *args)
         n++;
     argv = vane_calloc(n + 9, sizeof(char *));
     if (valgrind != NULL && *valgrind != '\0') {
-        snprintf(suppressions, sizeof(suppressions), "--suppressions=%s/tests/valgrind-libraft.supp",
+        snprintf(suppressions, sizeof(suppressions),
+                 "--suppressions=%s/tests/valgrind-libraft.supp",
                  getenv("VANE_SRCDIR") ? getenv("VANE_SRCDIR") : ".");
         argv[i++] = (char *)valgrind;
         argv[i++] = "--quiet";

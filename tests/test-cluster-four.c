@@ -41,7 +41,8 @@ int main(void)
     ok(lists(group, "voters", 3) && lists(group, "standbys", 1),
        "its group has three voters and one standby");
     if (json_array_size(json_object_get(group, "standbys")) == 1)
-        standby = (size_t)json_integer_value(json_array_get(json_object_get(group, "standbys"), 0)) - 1;
+        standby = (size_t)json_integer_value(
+                      json_array_get(json_object_get(group, "standbys"), 0)) - 1;
     json_decref(group);
     if (leader < 0 || standby >= NODES)
         goto out;

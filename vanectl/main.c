@@ -10,10 +10,11 @@
  * Commands are rows of the commands[] table below: status, and the groups
  * eventbus, event, subscription, connector (source and sink plugins run by
  * the connector engine), plugin (the plugins loaded), script (the Lua
- * scripts) and cluster (its nodes and raft groups), whose rows live in eventbus.c, event.c, subscription.c,
- * connector.c, plugin.c, script.c and cluster.c.  Each
- * command talks to the broker through client.h, prints through output.h
- * and ends with one of the exit statuses of enum vanectl_exit (vanectl.h).
+ * scripts) and cluster (its nodes and raft groups), whose rows live in
+ * eventbus.c, event.c, subscription.c, connector.c, plugin.c, script.c and
+ * cluster.c.  Each command talks to the broker through client.h, prints
+ * through output.h and ends with one of the exit statuses of enum
+ * vanectl_exit (vanectl.h).
  */
 #include <getopt.h>
 #include <stdio.h>

@@ -125,8 +125,8 @@ static bool take_frames(struct vane_buf *in, void *ctx,
             return false;
         if (in->len - at < 4 + (size_t)len)
             break;
-        handle(ctx, (uint8_t)in->data[at + 4], vane_get64(in->data + at + 8), in->data + at + HEADER_SIZE,
-               len - (HEADER_SIZE - 4));
+        handle(ctx, (uint8_t)in->data[at + 4], vane_get64(in->data + at + 8),
+               in->data + at + HEADER_SIZE, len - (HEADER_SIZE - 4));
         at += 4 + (size_t)len;
     }
     memmove(in->data, in->data + at, in->len - at);

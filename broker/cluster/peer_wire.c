@@ -144,8 +144,9 @@ static long deliver(void *ctx, const char *bytes, size_t len)
 
         if ((rc = check_header(r, h)) != 0)
             return rc;
-        frame = (struct peer_frame){(uint32_t)vane_get_le(h, 4), (enum peer_frame_type)(uint8_t)h[4],
-                                    h + PEER_HEADER_SIZE, (uint32_t)vane_get_le(h + 8, 4)};
+        frame = (struct peer_frame){(uint32_t)vane_get_le(h, 4),
+                                    (enum peer_frame_type)(uint8_t)h[4], h + PEER_HEADER_SIZE,
+                                    (uint32_t)vane_get_le(h + 8, 4)};
         if (len - used - PEER_HEADER_SIZE < frame.length)
             break;
         used += PEER_HEADER_SIZE + frame.length;

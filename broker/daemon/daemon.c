@@ -128,7 +128,6 @@ static void on_timer_closed(void *arg)
     struct daemon *d = arg;
 
     d->timer = NULL;
-    d->gateway.timer = NULL;
     delivery_closed(d);
 }
 
@@ -216,7 +215,6 @@ static void start_delivery(struct daemon *d)
 
     if (timer_start(&d->timer, &d->loop, d->store) != 0)
         d->timer = NULL;
-    d->gateway.timer = d->timer;
     start_engine(d);
     trigger_options_default(&options);
     options.router = d->engine ? engine_sink_router(d->engine) : NULL;

@@ -39,7 +39,6 @@ struct metrics;
 struct auth;
 struct publish_state;
 struct trigger;
-struct timer;
 struct plugin_registry;
 struct script_registry;
 struct engine;
@@ -54,7 +53,6 @@ struct gateway {
     struct auth *auth;         /* NULL: no token is asked for */
     struct publish_state *publish; /* publish.c's own: round robin, idempotency */
     struct trigger *trigger;   /* once the store is ready; NULL when it did not start */
-    struct timer *timer;       /* holds delayed events; once the store is ready */
     struct plugin_registry *plugins; /* the plugins loaded; NULL when the registry did not start */
     struct script_registry *scripts; /* the Lua scripts; NULL when the registry did not start */
     struct engine *engine;     /* connectors; once the store is ready */

@@ -95,17 +95,7 @@ static int64_t wall_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static struct segment *active(const struct eventlog *log)
-{
-    return log->segs[log->nsegs - 1];
-}
-
 /* ---- segments ---------------------------------------------------------- */
-
-struct segment *eventlog_active(const struct eventlog *log)
-{
-    return active(log);
-}
 
 static void push_segment(struct eventlog *log, struct segment *seg)
 {
@@ -196,7 +186,7 @@ static int open_segments(struct eventlog *log, char **errmsg)
             push_segment(log, seg);
     }
     if (err == 0) {
-        struct segment *last = active(log);
+        struct segment *last = eventlog_active(log);
 
         log->last_raft_index = last->last_raft_index;
         log->last_entry_pos = last->last_entry_pos;
@@ -250,7 +240,7 @@ static void maybe_sync(struct eventlog *log, size_t written)
         return;
     work = VANE_NEW(work);
     work->log = log;
-    work->fd = dup(active(log)->fd);
+    work->fd = dup(eventlog_active(log)->fd);
     if (work->fd < 0) {
         vane_free(work);
         return;
@@ -270,7 +260,7 @@ static void seal_work(uv_work_t *req)
 /* Starts a new active segment at the next offset; the old one is sealed off the loop. */
 static int roll(struct eventlog *log)
 {
-    struct segment *old = active(log), *seg;
+    struct segment *old = eventlog_active(log), *seg;
     struct seal_work *work;
     char *errmsg = NULL;
     int err = segment_create(&seg, log->dir, old->next_offset, &errmsg);
@@ -324,12 +314,12 @@ static int write_staged(struct eventlog *log, size_t from)
 
     if (from == log->tail.len)
         return 0;
-    err = segment_append(active(log), log->tail.buf + from, log->tail.len - from);
+    err = segment_append(eventlog_active(log), log->tail.buf + from, log->tail.len - from);
     if (err == 0)
         maybe_sync(log, log->tail.len - from);
     if (err != 0) {
         vane_log_error(component, "cannot write %s: %s; the eventlog takes no more writes",
-                       active(log)->log_path, vane_strerror(err));
+                       eventlog_active(log)->log_path, vane_strerror(err));
         log->tail.len = from;
     }
     return err;
@@ -342,7 +332,7 @@ static int write_staged(struct eventlog *log, size_t from)
  */
 static int stage_record(struct eventlog *log, const uint8_t *p, uint32_t size, size_t *staged)
 {
-    uint64_t bytes = active(log)->size + (log->tail.len - *staged);
+    uint64_t bytes = eventlog_active(log)->size + (log->tail.len - *staged);
     int err;
 
     if (bytes > 0 && bytes + size > log->opt.segment_size) {
@@ -361,7 +351,7 @@ static int apply_records(struct eventlog *log, const uint8_t *p, uint32_t count,
                          int64_t stored_at, uint64_t raft_index, uint64_t *first)
 {
     size_t staged = log->tail.len; /* tail bytes [staged, len) are not written yet */
-    uint64_t next = active(log)->next_offset;
+    uint64_t next = eventlog_active(log)->next_offset;
     int err;
 
     *first = next - skip;
@@ -419,7 +409,7 @@ static void sweep_watches(struct eventlog *log)
  * the walk only marks the watch, and the sweep after it frees. */
 void eventlog_notify(struct eventlog *log)
 {
-    uint64_t next = active(log)->next_offset;
+    uint64_t next = eventlog_active(log)->next_offset;
 
     log->notifying = true;
     for (struct watch *w = log->watches; w != NULL; w = w->next)
@@ -543,7 +533,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     vane_put32(p, SNAPSHOT_MAGIC);
     vane_put32(p + 4, log->last_entry_pos);
     vane_put64(p + 8, log->last_raft_index);
-    vane_put64(p + 16, active(log)->next_offset);
+    vane_put64(p + 16, eventlog_active(log)->next_offset);
     buf->base = p;
     buf->len = SNAPSHOT_SIZE;
     *bufs = buf;
@@ -587,17 +577,17 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     if (buf->len != SNAPSHOT_SIZE || vane_get32(p) != SNAPSHOT_MAGIC) {
         vane_log_error(component, "%s: raft snapshot is not an eventlog snapshot", log->dir);
         rv = RAFT_CORRUPT;
-    } else if ((next = vane_get64(p + 16)) > active(log)->next_offset && log->failure == 0 &&
+    } else if ((next = vane_get64(p + 16)) > eventlog_active(log)->next_offset && log->failure == 0 &&
                log->forwarder != NULL) {
         /* Sent by the leader to a follower far behind: the records come from its segments. */
         log->last_entry_pos = vane_get32(p + 4);
         log->last_raft_index = vane_get64(p + 8);
         rv = eventlog_catchup_begin(log, next);
-    } else if (next > active(log)->next_offset && log->failure == 0) {
+    } else if (next > eventlog_active(log)->next_offset && log->failure == 0) {
         /* The snapshot says these events were on disk: they are gone. */
         vane_log_error(component, "%s: the segments end at offset %" PRIu64 " but the raft "
                        "snapshot covers up to %" PRIu64 "; events were lost outside vaned",
-                       log->dir, active(log)->next_offset, next);
+                       log->dir, eventlog_active(log)->next_offset, next);
         rv = RAFT_CORRUPT;
     }
     raft_free(buf->base);
@@ -833,7 +823,7 @@ static void make_views(struct eventlog_batch *batch)
 static int read_tail(struct eventlog *log, size_t max_count, size_t max_bytes,
                      struct eventlog_batch *batch, ssize_t *rc)
 {
-    struct segment *seg = active(log);
+    struct segment *seg = eventlog_active(log);
     uint64_t position = segment_position_of(seg, batch->next_offset);
     bool full = false;
 
@@ -895,11 +885,11 @@ int eventlog_read(struct eventlog *log, uint64_t offset, size_t max_count, size_
     if (batch->next_offset >= log->damaged_offset)
         return VANE_ECORRUPT;
     while (rc >= 0 && batch->count < max_count && batch->buf.len < max_bytes &&
-           batch->next_offset < active(log)->next_offset &&
+           batch->next_offset < eventlog_active(log)->next_offset &&
            batch->next_offset < log->damaged_offset) {
         struct segment *seg = segment_of(log, batch->next_offset);
 
-        if (seg == active(log) && read_tail(log, max_count, max_bytes, batch, &rc))
+        if (seg == eventlog_active(log) && read_tail(log, max_count, max_bytes, batch, &rc))
             break;
         rc = read_file(log, seg, max_count, max_bytes, batch);
         if (rc >= 0 && batch->next_offset < seg->next_offset)
@@ -919,7 +909,7 @@ void eventlog_batch_free(struct eventlog_batch *batch)
 uint64_t eventlog_offset_at_time(struct eventlog *log, int64_t time)
 {
     struct eventlog_batch batch = EVENTLOG_BATCH_INIT;
-    uint64_t offset = active(log)->next_offset;
+    uint64_t offset = eventlog_active(log)->next_offset;
     size_t i = 0;
 
     /* The first segment holding a record stored at or after time. */
@@ -965,7 +955,7 @@ void eventlog_stats(const struct eventlog *log, struct eventlog_stats *stats)
 
     memset(stats, 0, sizeof(*stats));
     stats->first_offset = first->base_offset;
-    stats->next_offset = active(log)->next_offset;
+    stats->next_offset = eventlog_active(log)->next_offset;
     stats->segments = log->nsegs;
     for (size_t i = 0; i < log->nsegs; i++)
         stats->bytes += log->segs[i]->size;

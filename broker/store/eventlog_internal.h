@@ -64,8 +64,13 @@ struct eventlog {
     struct catchup catchup;
 };
 
+/* The segment appended to: the last. */
+static inline struct segment *eventlog_active(const struct eventlog *log)
+{
+    return log->segs[log->nsegs - 1];
+}
+
 /* eventlog.c */
-struct segment *eventlog_active(const struct eventlog *log);
 int eventlog_apply_entry(struct eventlog *log, const uint8_t *p, size_t len, raft_index index,
                          void **result);
 int eventlog_write_sealed(struct eventlog *log, const uint8_t *records, size_t len);

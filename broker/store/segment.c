@@ -21,6 +21,7 @@
 #include "core/alloc.h"
 #include "core/crc32c.h"
 #include "core/error.h"
+#include "core/write_all.h"
 #include "core/log.h"
 #include "store/record.h"
 #include "store/segment.h"
@@ -96,23 +97,6 @@ static void note_record(struct segment *seg, uint64_t position, const struct rec
     seg->last_raft_index = view->raft_index;
     seg->last_entry_pos = view->entry_pos;
     seg->last_time = view->stored_at;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
 }
 
 int segment_append(struct segment *seg, const void *records, size_t len)

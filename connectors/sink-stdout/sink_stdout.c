@@ -21,7 +21,7 @@
 
 #include "../common/event_format.h"
 #include "../common/strbuf.h"
-#include "../common/write_all.h"
+#include "../../broker/core/write_all.h"
 
 enum line_format { FORMAT_JSON, FORMAT_TEXT };
 

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../common/write_all.h"
+#include "../../broker/core/write_all.h"
 #include "ref_state.h"
 
 int ref_state_load(const char *path, json_t **refs, struct strbuf *err)

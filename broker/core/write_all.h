@@ -1,0 +1,19 @@
+/*
+ * write_all.h -- writing a whole buffer to a file descriptor: the store's
+ * segments and indexes, and the connectors that write files (sink-stdout's
+ * lines, source-git's state), which compile this file into their common
+ * library (it depends on nothing else of the broker).
+ */
+#ifndef VANE_CORE_WRITE_ALL_H
+#define VANE_CORE_WRITE_ALL_H
+
+#include <stddef.h>
+
+/*
+ * Writes the len bytes to fd, again after a short write or EINTR, so a
+ * line goes out with one write(2) whenever the kernel takes it whole.
+ * Returns 0 or -errno.
+ */
+int write_all(int fd, const void *bytes, size_t len);
+
+#endif
