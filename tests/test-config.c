@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster/members.h"
 #include "config/config.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -143,6 +144,49 @@ static void test_refusals(void)
     refused("x = 1", "no table returned", "expected the file to return a table", "got nil");
 }
 
+/* cluster.nodes is checked as the file loads; the rest of a cluster's
+ * consistency (cluster/members.h) when vaned starts it. */
+static void test_cluster(void)
+{
+    struct cluster_members m;
+    struct config cfg;
+    char *errmsg;
+
+    refused("return { cluster = { nodes = {\n"
+            "  { id = 0, http = '127.0.0.1:1', peer = '127.0.0.1:2' } } } }",
+            "node id 0", "key 'cluster.nodes'", "{ id = 1, http = ");
+    refused("return { cluster = { nodes = { { id = 1, http = 'here', peer = '127.0.0.1:2' } } } }",
+            "node address", "key 'cluster.nodes'", NULL);
+    refused("return { cluster = { replicas = 9 } }", "too many replicas", "key 'cluster.replicas'",
+            NULL);
+    errmsg = load_text(&cfg, "return { cluster = { node_id = 4, nodes = {\n"
+                             "  { id = 1, http = '127.0.0.1:8081', peer = '127.0.0.1:9101' },\n"
+                             "  { id = 2, http = '127.0.0.1:8082', peer = '127.0.0.1:9102' }\n"
+                             "} } }\n");
+    is_str(errmsg, NULL, "a cluster loads");
+    vane_free(errmsg);
+    errmsg = NULL;
+    ok(cluster_members_parse(&m, cfg.cluster_nodes, cfg.cluster_node_id, cfg.cluster_replicas,
+                             &errmsg) == -EINVAL,
+       "a node_id not among the nodes is refused at start");
+    contains(errmsg ? errmsg : "", "cluster.node_id: expected one of the ids", "and says so");
+    vane_free(errmsg);
+    errmsg = NULL;
+    ok(cluster_members_parse(&m, cfg.cluster_nodes, 2, 3, &errmsg) == 0 && m.count == 2 &&
+           m.replicas == 2,
+       "node 2 of two: replicas capped at the node count");
+    cluster_members_free(&m);
+    vane_free(errmsg);
+    errmsg = NULL;
+    ok(cluster_members_parse(&m, "[{\"id\":1,\"http\":\"127.0.0.1:1\",\"peer\":\"127.0.0.1:2\"},"
+                                 "{\"id\":1,\"http\":\"127.0.0.1:3\",\"peer\":\"127.0.0.1:4\"}]",
+                             1, 3, &errmsg) == -EINVAL,
+       "an id listed twice is refused");
+    contains(errmsg ? errmsg : "", "id 1 is listed twice", "and says so");
+    vane_free(errmsg);
+    config_free(&cfg);
+}
+
 static void test_missing_file(void)
 {
     struct config cfg;
@@ -199,6 +243,7 @@ int main(void)
     test_shipped_file();
     test_values();
     test_refusals();
+    test_cluster();
     test_missing_file();
     test_set();
     test_documented();
