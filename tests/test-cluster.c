@@ -7,12 +7,16 @@
  * Then, while a publisher keeps publishing to the survivors, the leader of
  * an eventlog is killed with SIGKILL: a new leader takes over, and every
  * acknowledged event is readable from both survivors, densely (offsets 0..n-1)
- * and once.  The killed node restarts and catches up.  Bounded in time: each
- * wait has a deadline (scaled by VANE_TEST_TIME_SCALE).
+ * and once; vanectl cluster status shows it unreachable and every group led
+ * by a survivor.  The killed node restarts and catches up.  Bounded in
+ * time: each wait has a deadline (scaled by VANE_TEST_TIME_SCALE).
  */
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "harness.h"
 #include "harness_cluster.h"
 #include "tap.h"
@@ -71,6 +75,40 @@ static void test_metadata_and_publish(struct vcluster *c)
     vcluster_ids_free(&p.acked);
 }
 
+/*
+ * vanectl cluster status --format json through node via: every node listed,
+ * "ready" but node dead (-1: none), which is "unreachable"; every group with
+ * a leader other than the dead node.
+ */
+static void check_status(const struct vcluster *c, size_t via, int dead)
+{
+    char endpoint[128];
+    const char *argv[] = {getenv("VANECTL"), "--endpoint", endpoint, "--format", "json",
+                          "cluster", "status", NULL};
+    char *out = NULL;
+    json_t *status, *node, *group;
+    size_t i;
+    bool health = true, leaders = true;
+
+    snprintf(endpoint, sizeof(endpoint), "%s", c->node[via].url);
+    ok(harness_run(argv, NULL, &out, NULL) == 0, "vanectl cluster status exits 0");
+    status = json_loads(out ? out : "", 0, NULL);
+    ok(json_array_size(json_object_get(status, "nodes")) == NODES, "it lists the %d nodes", NODES);
+    json_array_foreach(json_object_get(status, "nodes"), i, node)
+        health &= strcmp(json_string_value(json_object_get(node, "health")),
+                         (int)i == dead ? "unreachable" : "ready") == 0;
+    ok(health, "each ready%s", dead >= 0 ? ", the killed one unreachable" : "");
+    json_array_foreach(json_object_get(status, "groups"), i, group) {
+        json_int_t leader = json_integer_value(json_object_get(group, "leader"));
+
+        leaders &= leader > 0 && leader != dead + 1;
+    }
+    ok(json_array_size(json_object_get(status, "groups")) > 0 && leaders,
+       "every raft group has a live leader");
+    json_decref(status);
+    vane_free(out);
+}
+
 static void test_failover(struct vcluster *c)
 {
     struct vcluster_publisher p = {.bus = "one", .prefix = "fail"};
@@ -92,6 +130,7 @@ static void test_failover(struct vcluster *c)
         tap_diag("first publish acknowledged %ld ms after the leader was killed",
                  now_ms() - killed_at);
     vcluster_publish_round(c, &p, vcluster_all_but(c, (size_t)leader), 199, 20000);
+    check_status(c, ((size_t)leader + 1) % NODES, leader);
     ok(p.acked.count == 400, "200 more acknowledged by the survivors after it (%zu in all)",
        p.acked.count);
     agree = vcluster_logs_agree(c, "one", 0, &p.acked, 10000, &length);
@@ -114,6 +153,7 @@ int main(void)
     }
     ok(true, "three nodes start and become ready");
     test_metadata_and_publish(&c);
+    check_status(&c, 0, -1);
     test_failover(&c);
     vcluster_cleanup(&c);
     return tap_done();
