@@ -28,9 +28,11 @@ libvane_la_SOURCES = \
 	broker/cluster/peer_wire.c broker/cluster/peer_wire.h \
 	broker/cluster/peer_transport.c \
 	broker/raft/replica_cluster.c broker/raft/replica_internal.h \
+	broker/raft/replica_members.c \
 	broker/cluster/members.c broker/cluster/members.h \
 	broker/cluster/forward.c broker/cluster/forward.h \
 	broker/cluster/cluster.c broker/cluster/cluster.h \
+	broker/cluster/rebalance.c broker/cluster/rebalance.h \
 	broker/store/record.c broker/store/record.h \
 	broker/store/segment.c broker/store/segment.h \
 	broker/store/eventlog.c broker/store/eventlog.h \
@@ -38,7 +40,7 @@ libvane_la_SOURCES = \
 	broker/store/store.c broker/store/store.h \
 	broker/controller/controller.c broker/controller/controller.h \
 	broker/controller/controller_internal.h \
-	broker/controller/subscriptions.c broker/controller/connectors.c \
+	broker/controller/subscriptions.c broker/controller/connectors.c broker/controller/members.c \
 	broker/metrics/metrics.c broker/metrics/metrics.h \
 	broker/gateway/binding.c broker/gateway/binding.h \
 	broker/gateway/discard.c broker/gateway/discard.h \

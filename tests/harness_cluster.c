@@ -49,13 +49,14 @@ static int free_port(void)
 
 /* ---- starting and stopping nodes ------------------------------------------ */
 
-static char *config_text(const struct vcluster *c, size_t self, const char *extra)
+/* Node self's config: every node listed, or (joining) only itself, with cluster.join on. */
+static char *config_text(const struct vcluster *c, size_t self, const char *extra, bool joining)
 {
     struct vane_buf b = VANE_BUF_INIT;
 
-    vane_buf_appendf(&b, "return {\n  cluster = {\n    node_id = %zu,\n    nodes = {\n",
-                     self + 1);
-    for (size_t i = 0; i < c->count; i++)
+    vane_buf_appendf(&b, "return {\n  cluster = {\n    node_id = %zu,%s\n    nodes = {\n",
+                     self + 1, joining ? " join = \"on\"," : "");
+    for (size_t i = joining ? self : 0; i < (joining ? self + 1 : c->count); i++)
         vane_buf_appendf(&b, "      { id = %zu, http = \"%s:%d\", peer = \"%s:%d\" },\n", i + 1,
                          c->host[i], c->http_port[i], c->host[i], c->peer_port[i]);
     vane_buf_appendf(&b, "    },\n  },\n");
@@ -96,20 +97,25 @@ static int spawn_node(struct vcluster *c, size_t i)
     return 0;
 }
 
+/* Writes node i's config and starts it. */
+static int write_and_spawn(struct vcluster *c, size_t i, const char *extra, bool joining)
+{
+    char name[32], *text = config_text(c, i, extra, joining);
+
+    snprintf(name, sizeof(name), "node%zu.lua", i + 1);
+    c->config[i] = harness_write_file(c->root, name, text);
+    c->data[i] = vane_asprintf("%s/data%zu", c->root, i + 1);
+    vane_free(text);
+    return spawn_node(c, i);
+}
+
 /* Writes every node's config and starts them all; the addresses and ports are set. */
 static int launch(struct vcluster *c, const char *extra)
 {
     c->root = harness_tempdir();
-    for (size_t i = 0; i < c->count; i++) {
-        char name[32], *text = config_text(c, i, extra);
-
-        snprintf(name, sizeof(name), "node%zu.lua", i + 1);
-        c->config[i] = harness_write_file(c->root, name, text);
-        c->data[i] = vane_asprintf("%s/data%zu", c->root, i + 1);
-        vane_free(text);
-        if (spawn_node(c, i) != 0)
+    for (size_t i = 0; i < c->count; i++)
+        if (write_and_spawn(c, i, extra, false) != 0)
             return -1;
-    }
     for (size_t i = 0; i < c->count; i++)
         if (vaned_wait_ready(&c->node[i], 30000) != 0)
             return -1;
@@ -144,6 +150,19 @@ int vcluster_start_netns(struct vcluster *c, size_t count, const char *extra)
         c->peer_port[i] = NETNS_PEER_PORT;
     }
     return launch(c, extra);
+}
+
+int vcluster_add_node(struct vcluster *c, const char *extra)
+{
+    size_t i = c->count;
+
+    if (i >= VCLUSTER_MAX || c->net != NULL)
+        return -1;
+    snprintf(c->host[i], sizeof(c->host[i]), "127.0.0.1");
+    c->http_port[i] = free_port();
+    c->peer_port[i] = free_port();
+    c->count++;
+    return write_and_spawn(c, i, extra, true);
 }
 
 void vcluster_kill(struct vcluster *c, size_t i)
@@ -451,8 +470,25 @@ static bool same_ids(const struct vcluster_ids *a, const struct vcluster_ids *b)
     return true;
 }
 
-/* One look at every running node's log (see vcluster_logs_agree); why not into why. */
-static bool logs_agree_now(const struct vcluster *c, const char *bus, int index,
+/* Node i's eventlogs index to index + count - 1 of bus, one after the other, into log. */
+static int read_logs(const struct vcluster *c, size_t i, const char *bus, int index, int count,
+                     struct vcluster_ids *log)
+{
+    struct vcluster_ids one = {0};
+    int rc = 0;
+
+    vcluster_ids_free(log);
+    for (int e = index; e < index + count && rc == 0; e++) {
+        rc = vcluster_read_log(c, i, bus, e, &one);
+        for (size_t k = 0; k < one.count; k++)
+            vcluster_ids_add(log, one.ids[k]);
+    }
+    vcluster_ids_free(&one);
+    return rc;
+}
+
+/* One look at every running node's logs (see vcluster_logs_agree); why not into why. */
+static bool logs_agree_now(const struct vcluster *c, const char *bus, int index, int count,
                            const struct vcluster_ids *acked, long *length, struct vane_buf *why)
 {
     struct vcluster_ids first = {0}, log = {0};
@@ -463,7 +499,7 @@ static bool logs_agree_now(const struct vcluster *c, const char *bus, int index,
 
         if (!c->running[i] || c->paused[i])
             continue;
-        if (vcluster_read_log(c, i, bus, index, &log) != 0) {
+        if (read_logs(c, i, bus, index, count, &log) != 0) {
             vane_buf_appendf(why, "node %zu: its log cannot be read or is not dense", i + 1);
             good = false;
         } else if (!holds_once(&log, acked, &reason)) {
@@ -488,7 +524,7 @@ static bool logs_agree_now(const struct vcluster *c, const char *bus, int index,
     return good && have_first;
 }
 
-bool vcluster_logs_agree(const struct vcluster *c, const char *bus, int index,
+static bool agree_within(const struct vcluster *c, const char *bus, int index, int count,
                          const struct vcluster_ids *acked, int timeout_ms, long *length)
 {
     long deadline = now_ms() + harness_ms(timeout_ms);
@@ -497,15 +533,28 @@ bool vcluster_logs_agree(const struct vcluster *c, const char *bus, int index,
 
     /* Followers apply what they learn is committed with the next heartbeat, and a node that
      * rejoins catches up: look again until the deadline. */
-    while (!(agree = logs_agree_now(c, bus, index, acked, length, &why)) &&
+    while (!(agree = logs_agree_now(c, bus, index, count, acked, length, &why)) &&
            now_ms() < deadline) {
         vane_buf_reset(&why);
         usleep(100000);
     }
     if (!agree)
-        tap_diag("eventlog %d of %s: %.*s", index, bus, (int)why.len, why.data ? why.data : "");
+        tap_diag("eventlog %d%s of %s: %.*s", index, count > 1 ? " on" : "", bus, (int)why.len,
+                 why.data ? why.data : "");
     vane_buf_free(&why);
     return agree;
+}
+
+bool vcluster_logs_agree(const struct vcluster *c, const char *bus, int index,
+                         const struct vcluster_ids *acked, int timeout_ms, long *length)
+{
+    return agree_within(c, bus, index, 1, acked, timeout_ms, length);
+}
+
+bool vcluster_bus_agrees(const struct vcluster *c, const char *bus, int eventlogs,
+                         const struct vcluster_ids *acked, int timeout_ms)
+{
+    return agree_within(c, bus, 0, eventlogs, acked, timeout_ms, NULL);
 }
 
 /* ---- diagnostics and cleanup ---------------------------------------------- */

@@ -59,6 +59,14 @@ int vcluster_start(struct vcluster *c, size_t count, const char *extra);
  */
 int vcluster_start_netns(struct vcluster *c, size_t count, const char *extra);
 
+/*
+ * Starts one more node, the next index, with cluster.join on and only itself
+ * in its cluster.nodes: it waits for a member to add it (POST
+ * /api/v1/cluster/nodes), so it is not ready yet.  Not in namespaces.
+ * Returns 0 or -1.
+ */
+int vcluster_add_node(struct vcluster *c, const char *extra);
+
 /* kill -9 node i and reaps it. */
 void vcluster_kill(struct vcluster *c, size_t i);
 
@@ -166,6 +174,11 @@ int vcluster_read_log(const struct vcluster *c, size_t i, const char *bus, int i
  */
 bool vcluster_logs_agree(const struct vcluster *c, const char *bus, int index,
                          const struct vcluster_ids *acked, int timeout_ms, long *length);
+
+/* The same over all the eventlogs of bus, read one after the other: each acked id once in
+ * the whole eventbus, and every eventlog the same on every node. */
+bool vcluster_bus_agrees(const struct vcluster *c, const char *bus, int eventlogs,
+                         const struct vcluster_ids *acked, int timeout_ms);
 
 /* Prints each running node's log as TAP diagnostics (after a failed check). */
 void vcluster_diag_logs(const struct vcluster *c);

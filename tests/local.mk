@@ -48,6 +48,8 @@ integration_tests += tests/test-cluster-delivery
 integration_tests += tests/test-cluster-catchup
 # Four nodes, replicas 3: each eventlog's fourth replica a standby that serves it.
 integration_tests += tests/test-cluster-four
+# A fourth node joins (replicas move onto it) and leaves (they move back), with no loss.
+integration_tests += tests/test-cluster-membership
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests)
 

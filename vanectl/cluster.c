@@ -1,6 +1,13 @@
 /*
- * cluster.c -- vanectl cluster status: every node of a cluster, whether it
- * answers, and every raft group with its leader and each replica's lag.
+ * cluster.c -- vanectl cluster status|join|leave.
+ *
+ * join and leave ask any member (the endpoint) to add a node or to move
+ * everything off one and then remove it (POST /api/v1/cluster/nodes,
+ * DELETE /api/v1/cluster/nodes/{id}); the replicas move afterwards, which
+ * status shows.
+ *
+ * status: every node of a cluster, whether it answers, and every raft group
+ * with its leader and each replica's lag.
  *
  * The endpoint's GET /api/v1/cluster names the nodes; each node is then
  * asked the same at its own HTTP address, so a node that is down shows as
@@ -13,6 +20,7 @@
  *      "groups": [{"group", "kind", "name", "leader", "term",
  *                  "replicas": [{"node", "role", "last_index", "lag"}]}]}
  */
+#include <getopt.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include <stdlib.h>
@@ -219,7 +227,7 @@ static json_t *group_row(const json_t *group)
 
 static void print_status(const json_t *status, enum output_format format)
 {
-    static const char *const node_columns[] = {"id", "http", "peer", "health", "leads"};
+    static const char *const node_columns[] = {"id", "http", "peer", "state", "health", "leads"};
     static const char *const group_columns[] = {"group", "kind", "name", "leader", "term",
                                                 "lag (node:entries)"};
 
@@ -228,7 +236,7 @@ static void print_status(const json_t *status, enum output_format format)
         return;
     }
     fputs("NODES\n", stdout);
-    output_table(stdout, node_columns, 5, json_object_get(status, "nodes"));
+    output_table(stdout, node_columns, 6, json_object_get(status, "nodes"));
     fputs("\nGROUPS\n", stdout);
     output_table_of(stdout, group_columns, 6, json_object_get(status, "groups"), group_row);
 }
@@ -255,8 +263,86 @@ static int cluster_status(struct context *ctx, int argc, char **argv)
     return rc;
 }
 
+/* ---- join and leave ---------------------------------------------------------------- */
+
+enum join_option {
+    JOIN_ID = 256,
+    JOIN_HTTP,
+    JOIN_PEER,
+};
+
+static const struct option join_options[] = {
+    {"id", required_argument, NULL, JOIN_ID},
+    {"http", required_argument, NULL, JOIN_HTTP},
+    {"peer", required_argument, NULL, JOIN_PEER},
+    {NULL, 0, NULL, 0},
+};
+
+static int read_join(struct context *ctx, int argc, char **argv, json_t *body)
+{
+    int opt, rc = 0;
+
+    while (rc == 0 && (opt = command_getopt(ctx, argc, argv, join_options)) != -1) {
+        if (opt == '?')
+            return VANECTL_EXIT_USAGE;
+        if (opt == JOIN_ID)
+            rc = command_set_count(ctx, "--id", body, "id", optarg, 1, UINT32_MAX);
+        else
+            rc = command_set_text(ctx, opt == JOIN_HTTP ? "--http" : "--peer", body,
+                                  opt == JOIN_HTTP ? "http" : "peer", optarg);
+    }
+    if (rc != 0)
+        return rc;
+    if (optind != argc)
+        return command_usage_error(ctx, "takes no arguments besides its options; got \"%s\"",
+                                   argv[optind]);
+    for (size_t i = 0; i < 3; i++)
+        if (json_object_get(body, join_options[i].name) == NULL)
+            return command_usage_error(ctx, "--%s is required", join_options[i].name);
+    return 0;
+}
+
+static int cluster_join(struct context *ctx, int argc, char **argv)
+{
+    json_t *body = json_object();
+    int rc = read_join(ctx, argc, argv, body);
+
+    if (rc == 0)
+        rc = command_call(ctx, NULL, "POST", "/api/v1/cluster/nodes", body,
+                          command_print_object);
+    json_decref(body);
+    return rc;
+}
+
+static int cluster_leave(struct context *ctx, int argc, char **argv)
+{
+    const char *id;
+    char *end, *path;
+    int rc;
+
+    if ((rc = command_name_only(ctx, argc, argv, "ID", &id)) != 0)
+        return rc;
+    if (strtoull(id, &end, 10) == 0 || *end != '\0' || strspn(id, "0123456789") != strlen(id))
+        return command_bad_value(ctx, "ID", "a node id, a whole number of 1 or more", id);
+    path = vane_asprintf("/api/v1/cluster/nodes/%s", id);
+    rc = command_call(ctx, id, "DELETE", path, NULL, command_print_object);
+    vane_free(path);
+    return rc;
+}
+
+static const char join_help[] =
+    "  --id N                      the new node's id, as its cluster.node_id (required)\n"
+    "  --http HOST:PORT            its HTTP address, as its listen (required)\n"
+    "  --peer HOST:PORT            its peer port, as its own entry in cluster.nodes\n"
+    "                              (required)\n";
+
 const struct command cluster_commands[] = {
     {"status", "", "show the nodes, whether each answers, and every raft group's leader and "
      "each replica's lag", NULL, cluster_status, NULL},
+    {"join", "--id N --http HOST:PORT --peer HOST:PORT",
+     "add a started node (cluster.join = \"on\") to the cluster; replicas move onto it",
+     join_help, cluster_join, NULL},
+    {"leave", "ID", "move every replica off node ID, then remove it from the cluster", NULL,
+     cluster_leave, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -58,7 +58,7 @@ static const struct command commands[] = {
      plugin_commands},
     {"script", "COMMAND", "list the Lua scripts loaded and why one did not load", NULL, NULL,
      script_commands},
-    {"cluster", "COMMAND", "show the nodes of a cluster and its raft groups' leaders and lag",
+    {"cluster", "COMMAND", "a cluster's nodes and raft groups: status, join, leave",
      NULL, NULL, cluster_commands},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };

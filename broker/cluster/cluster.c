@@ -53,10 +53,13 @@ void cluster_group(const struct cluster *cluster, uint64_t group_id, const uint6
     for (size_t i = 0; ids != NULL && i < count; i++) {
         const struct cluster_node *node = cluster_members_find(m, ids[i]);
 
-        if (node != NULL) /* else a node no longer configured */
+        if (node != NULL) /* else a node no longer a member */
             add_member(out, &n, node);
     }
-    voters = ids != NULL ? n : m->count;
+    for (size_t i = 0; ids == NULL && i < m->count; i++)
+        if (!m->nodes[i].leaving)
+            add_member(out, &n, &m->nodes[i]);
+    voters = n;
     for (size_t i = 0; i < m->count; i++)
         add_member(out, &n, &m->nodes[i]);
     out->rc = (struct replica_cluster){.net = cluster->net, .forwarder = cluster->forwarder,

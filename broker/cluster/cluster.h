@@ -29,6 +29,8 @@ struct cluster {
     struct peer_net *net;
     struct forwarder *forwarder;
     uv_loop_t *loop;
+    bool join;  /* cluster.join: this node joins a running cluster, it starts no group */
+    bool rebalancing; /* a placement change is being applied (rebalance.h) */
     cluster_close_cb close_cb;
     void *close_arg;
 };
@@ -42,8 +44,8 @@ int cluster_open(struct cluster **cluster, uv_loop_t *loop, struct cluster_membe
 
 /*
  * The replica settings of group group_id whose voters are the count nodes
- * of ids (NULL: every node), every other node a standby, for
- * replica_start(): out->rc.
+ * of ids (NULL: every node that is not leaving), every other node a
+ * standby, for replica_start() and replica_set_members(): out->rc.
  */
 struct cluster_group {
     struct replica_cluster rc;

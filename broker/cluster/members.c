@@ -85,6 +85,7 @@ static int check_distinct(struct cluster_members *m, char **errmsg)
     return 0;
 }
 
+/* Reads nodes (as cluster.nodes, or as the metadata holds them, with state and since). */
 static void read_nodes(struct cluster_members *m, const json_t *nodes)
 {
     const json_t *node;
@@ -93,11 +94,31 @@ static void read_nodes(struct cluster_members *m, const json_t *nodes)
     m->count = json_array_size(nodes);
     m->nodes = vane_calloc(m->count ? m->count : 1, sizeof(*m->nodes));
     json_array_foreach(nodes, i, node) {
+        const char *state = json_string_value(json_object_get(node, "state"));
+
         m->nodes[i].id = (uint64_t)json_integer_value(json_object_get(node, "id"));
         m->nodes[i].http = vane_strdup(json_string_value(json_object_get(node, "http")));
         m->nodes[i].peer = vane_strdup(json_string_value(json_object_get(node, "peer")));
+        m->nodes[i].leaving = state != NULL && strcmp(state, "leaving") == 0;
+        m->nodes[i].since = (uint64_t)json_integer_value(json_object_get(node, "since"));
     }
     qsort(m->nodes, m->count, sizeof(*m->nodes), by_id);
+}
+
+size_t cluster_members_active(const struct cluster_members *m)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < m->count; i++)
+        n += !m->nodes[i].leaving;
+    return n;
+}
+
+static void count_replicas(struct cluster_members *m)
+{
+    size_t active = cluster_members_active(m);
+
+    m->replicas = (unsigned)(m->replicas_wanted < active ? m->replicas_wanted : active);
 }
 
 int cluster_members_parse(struct cluster_members *m, const char *nodes_json, uint64_t self,
@@ -126,8 +147,32 @@ int cluster_members_parse(struct cluster_members *m, const char *nodes_json, uin
     if (replicas < 1 || replicas > CLUSTER_MAX_REPLICAS)
         return fail(m, errmsg, vane_asprintf("cluster.replicas: expected 1 to %d; got %llu",
                                              CLUSTER_MAX_REPLICAS, (unsigned long long)replicas));
-    m->replicas = (unsigned)(replicas < m->count ? replicas : m->count);
+    m->replicas_wanted = (unsigned)replicas;
+    count_replicas(m);
     return 0;
+}
+
+void cluster_members_update(struct cluster_members *m, const json_t *nodes)
+{
+    uint64_t self = m->self;
+    unsigned wanted = m->replicas_wanted;
+
+    cluster_members_free(m);
+    read_nodes(m, nodes);
+    m->self = self;
+    m->replicas_wanted = wanted;
+    count_replicas(m);
+}
+
+json_t *cluster_members_to_json(const struct cluster_members *m)
+{
+    json_t *nodes = json_array();
+
+    for (size_t i = 0; i < m->count; i++)
+        json_array_append_new(nodes, json_pack("{s:I, s:s, s:s}", "id",
+                                               (json_int_t)m->nodes[i].id, "http",
+                                               m->nodes[i].http, "peer", m->nodes[i].peer));
+    return nodes;
 }
 
 void cluster_members_free(struct cluster_members *m)
@@ -153,12 +198,23 @@ const struct cluster_node *cluster_members_self(const struct cluster_members *m)
     return cluster_members_find(m, m->self);
 }
 
+/* The id of active node number n (counting only the active ones). */
+static uint64_t active_node(const struct cluster_members *m, size_t n)
+{
+    for (size_t i = 0; i < m->count; i++)
+        if (!m->nodes[i].leaving && n-- == 0)
+            return m->nodes[i].id;
+    return 0;
+}
+
 unsigned cluster_place(const struct cluster_members *m, uint64_t seed, uint32_t index,
                        uint64_t out[CLUSTER_MAX_REPLICAS])
 {
-    if (m->count == 0)
+    size_t active = cluster_members_active(m);
+
+    if (active == 0)
         return 0;
     for (unsigned r = 0; r < m->replicas; r++)
-        out[r] = m->nodes[(seed + index + r) % m->count].id;
+        out[r] = active_node(m, (seed + index + r) % active);
     return m->replicas;
 }

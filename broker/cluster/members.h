@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #define CLUSTER_MAX_NODES 64
 #define CLUSTER_MAX_REPLICAS 7
 
@@ -33,11 +35,14 @@ struct cluster_node {
     uint64_t id;
     char *http; /* "host:port" of its HTTP API */
     char *peer; /* "host:port" of its peer port; its raft address */
+    bool leaving; /* its replicas are moving off it (vanectl cluster leave) */
+    uint64_t since; /* the metadata index that added it; 0: one of the first nodes */
 };
 
 struct cluster_members {
     uint64_t self;               /* this node's id; 0: a single node */
-    unsigned replicas;           /* voting replicas per eventlog, at most count */
+    unsigned replicas_wanted;    /* cluster.replicas */
+    unsigned replicas;           /* voting replicas per eventlog, at most the active nodes */
     size_t count;                /* nodes, sorted by id */
     struct cluster_node *nodes;
 };
@@ -57,6 +62,19 @@ const char *cluster_members_check_json(const char *nodes_json);
 
 void cluster_members_free(struct cluster_members *m);
 
+/*
+ * Replaces the nodes by those the metadata holds (controller/members.c): a
+ * JSON array of {id, http, peer, state ("active" or "leaving"), since}.
+ * self and replicas_wanted stay; replicas follows the active nodes.
+ */
+void cluster_members_update(struct cluster_members *m, const json_t *nodes);
+
+/* The nodes as cluster.nodes lists them, for the metadata's first record of them. */
+json_t *cluster_members_to_json(const struct cluster_members *m);
+
+/* The nodes that are not leaving. */
+size_t cluster_members_active(const struct cluster_members *m);
+
 static inline bool cluster_is_single(const struct cluster_members *m)
 {
     return m->self == 0;
@@ -67,8 +85,8 @@ const struct cluster_node *cluster_members_self(const struct cluster_members *m)
 
 /*
  * Where eventlog number index of an eventbus goes: m->replicas node ids
- * into out, the first its preferred leader, starting at node (seed +
- * index) mod count.  Consecutive eventlogs (and, with the count of
+ * into out, the first its preferred leader, starting at active node (seed +
+ * index) mod the active nodes.  Consecutive eventlogs (and, with the count of
  * eventlogs already placed as seed, eventbuses) start on consecutive
  * nodes, so replicas and leaders spread evenly.  Returns the count
  * written.

@@ -133,6 +133,9 @@ static const struct config_key schema[] = {
      "Every node of the cluster, the same list on each: { id = 1, http = \"127.0.0.1:8081\", "
      "peer = \"127.0.0.1:9101\" }, ... (http: its HTTP API; peer: its peer port, where the other "
      "nodes reach its raft groups)."},
+    {"cluster.join", CONFIG_ENUM, FIELD(cluster_join), "off", switch_states, NULL, 0, 0,
+     "on: this node joins a cluster that runs without it (doc/cluster.md, adding a node): it "
+     "starts no raft group of its own and waits for `vanectl cluster join` on a member."},
     {"cluster.replicas", CONFIG_COUNT, FIELD(cluster_replicas), "3", NULL, NULL, 1, 7,
      "Voting replicas of each eventlog, each on its own node (at most the node count); the "
      "other nodes follow it as raft standbys."},

@@ -63,6 +63,7 @@ struct config {
     uint64_t cluster_node_id;        /* cluster.node_id: 0 for a single node */
     char *cluster_nodes;             /* cluster.nodes: JSON array (cluster/members.h) */
     uint64_t cluster_replicas;       /* cluster.replicas: per eventlog */
+    enum config_switch cluster_join; /* cluster.join: joins a running cluster */
     char *source;                    /* the file it came from, or NULL: embedded default */
 };
 

@@ -10,6 +10,7 @@
  *     {"op": "delete", "name": ...}
  *     {"op": "sub_create" | "sub_update" | ..., ...}   (subscriptions.c)
  *     {"op": "conn_put" | "conn_delete", ...}           (connectors.c)
+ *     {"op": "node_add" | ... | "place", ...}             (members.c)
  *
  * Requests are checked before they are proposed, and checked again when
  * applied (a name may have been taken meanwhile); the outcome travels back
@@ -51,7 +52,14 @@ static ssize_t find_index(const struct controller *c, const char *name)
 
 const struct eventbus_meta *controller_find(const struct controller *c, const char *name)
 {
-    ssize_t i = find_index(c, name);
+    ssize_t i = name != NULL ? find_index(c, name) : -1;
+
+    return i < 0 ? NULL : c->buses[i];
+}
+
+struct eventbus_meta *controller_find_mutable(struct controller *c, const char *name)
+{
+    ssize_t i = name != NULL ? find_index(c, name) : -1;
 
     return i < 0 ? NULL : c->buses[i];
 }
@@ -78,6 +86,7 @@ static void clear_state(struct controller *c)
     c->count = 0;
     subscriptions_clear(c);
     connectors_clear(c);
+    members_clear(c);
 }
 
 /* ---- JSON forms ---------------------------------------------------------- */
@@ -119,13 +128,14 @@ static json_t *bus_to_json(const struct eventbus_meta *bus)
 
     for (uint32_t i = 0; i < bus->eventlog_count; i++)
         json_array_append_new(ids, json_integer((json_int_t)bus->eventlog_ids[i]));
-    obj = json_pack("{s:s, s:I, s:i, s:o, s:{s:I, s:I}, s:s, s:I, s:I}", "name", bus->name,
+    obj = json_pack("{s:s, s:I, s:i, s:o, s:{s:I, s:I}, s:s, s:I, s:I, s:I}", "name", bus->name,
                      "id", (json_int_t)bus->id, "eventlog_count", (int)bus->eventlog_count,
                      "eventlog_ids", ids, "retention", "max_age_s",
                      (json_int_t)bus->retention_max_age_s, "max_bytes",
                      (json_int_t)bus->retention_max_bytes, "description",
                      bus->description ? bus->description : "", "created_at",
-                     (json_int_t)bus->created_at, "updated_at", (json_int_t)bus->updated_at);
+                     (json_int_t)bus->created_at, "updated_at", (json_int_t)bus->updated_at,
+                     "created_index", (json_int_t)bus->created_index);
     if (replicas != NULL)
         json_object_set_new(obj, "replicas", replicas);
     return obj;
@@ -154,14 +164,15 @@ static struct eventbus_meta *bus_from_json(const json_t *obj)
     bus->retention_max_bytes = (uint64_t)json_integer_value(json_object_get(ret, "max_bytes"));
     bus->created_at = json_integer_value(json_object_get(obj, "created_at"));
     bus->updated_at = json_integer_value(json_object_get(obj, "updated_at"));
+    bus->created_index = (uint64_t)json_integer_value(json_object_get(obj, "created_index"));
     replicas_from_json(bus, json_object_get(obj, "replicas"));
     return bus;
 }
 
 /* ---- the state machine --------------------------------------------------- */
 
-static void announce(struct controller *c, enum controller_change change,
-                     const struct eventbus_meta *bus)
+void controller_announce(struct controller *c, enum controller_change change,
+                         const struct eventbus_meta *bus)
 {
     if (c->ready && c->listener != NULL)
         c->listener(c, change, bus, c->listener_arg);
@@ -184,8 +195,9 @@ static int apply_create(struct controller *c, const json_t *spec)
     for (uint32_t i = 0; i < bus->eventlog_count; i++)
         bus->eventlog_ids[i] = c->next_id++;
     bus->created_at = bus->updated_at = at;
+    bus->created_index = replica_applying_index(c->replica);
     add_bus(c, bus);
-    announce(c, CONTROLLER_CREATED, bus);
+    controller_announce(c, CONTROLLER_CREATED, bus);
     return 0;
 }
 
@@ -205,7 +217,7 @@ static int apply_update(struct controller *c, const json_t *spec)
     bus->description = vane_strdup(changes->description);
     bus->updated_at = json_integer_value(json_object_get(spec, "at"));
     bus_free(changes);
-    announce(c, CONTROLLER_UPDATED, bus);
+    controller_announce(c, CONTROLLER_UPDATED, bus);
     return 0;
 }
 
@@ -220,7 +232,7 @@ static int apply_delete(struct controller *c, const char *name)
     memmove(c->buses + i, c->buses + i + 1, (c->count - (size_t)i - 1) * sizeof(*c->buses));
     c->count--;
     subscriptions_drop_eventbus(c, bus->name);
-    announce(c, CONTROLLER_DELETED, bus);
+    controller_announce(c, CONTROLLER_DELETED, bus);
     bus_free(bus);
     return 0;
 }
@@ -242,6 +254,8 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
         status = subscriptions_apply(c, op, cmd);
     else if (op != NULL && strncmp(op, "conn_", 5) == 0)
         status = connectors_apply(c, op, cmd);
+    else if (op != NULL && (strncmp(op, "node_", 5) == 0 || strcmp(op, "place") == 0))
+        status = members_apply(c, op, cmd);
     else
         vane_log_error(component, "unknown command in the metadata log; skipped");
     json_decref(cmd);
@@ -258,9 +272,9 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
 
     for (size_t i = 0; i < c->count; i++)
         json_array_append_new(buses, bus_to_json(c->buses[i]));
-    state = json_pack("{s:I, s:o, s:o, s:o}", "next_id", (json_int_t)c->next_id, "buses", buses,
-                      "subscriptions", subscriptions_to_json(c), "connectors",
-                      connectors_to_json(c));
+    state = json_pack("{s:I, s:o, s:o, s:o, s:o}", "next_id", (json_int_t)c->next_id, "buses",
+                      buses, "subscriptions", subscriptions_to_json(c), "connectors",
+                      connectors_to_json(c), "nodes", members_to_json(c));
     text = json_dumps(state, JSON_COMPACT);
     json_decref(state);
     /* raft's libuv backend wants lengths in multiples of 8: pad with NULs. */
@@ -303,8 +317,13 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     }
     subscriptions_from_json(c, json_object_get(state, "subscriptions"));
     connectors_from_json(c, json_object_get(state, "connectors"));
+    members_from_json(c, json_object_get(state, "nodes"));
     json_decref(state);
     raft_free(buf->base);
+    if (c->ready) { /* a follower that fell behind: what it held is gone */
+        members_ready(c);
+        controller_announce(c, CONTROLLER_RESTORED, NULL);
+    }
     return 0;
 }
 
@@ -330,6 +349,8 @@ static void on_applied(void *arg, int status, void *result)
         subscriptions_answer(c, req, status);
     else if (req->kind == REQUEST_CONNECTOR)
         connectors_answer(c, req, status);
+    else if (req->kind == REQUEST_NODE && req->node_done != NULL)
+        req->node_done(req->arg, status);
     else if (req->bus_done != NULL)
         req->bus_done(req->arg, status, status == 0 ? controller_find(c, req->name) : NULL);
     request_free(req);
@@ -496,11 +517,13 @@ static void on_ready(struct replica *replica, int status, void *arg)
 
     (void)replica;
     c->ready = status == 0;
+    if (c->ready)
+        members_ready(c);
     c->ready_cb(c, status, c->ready_arg);
 }
 
 int controller_open(struct controller **out, uv_loop_t *loop, const char *dir,
-                    const struct cluster *cluster, controller_ready_cb ready, void *arg,
+                    struct cluster *cluster, controller_ready_cb ready, void *arg,
                     char **errmsg)
 {
     struct controller *c = VANE_NEW(c);
@@ -512,8 +535,10 @@ int controller_open(struct controller **out, uv_loop_t *loop, const char *dir,
     if (cluster != NULL) {
         cluster_group(cluster, CLUSTER_CONTROLLER_GROUP, NULL, 0, &group);
         ropt.cluster = &group.rc;
+        ropt.join = cluster->join;
     }
     c->cluster = cluster;
+    c->nodes = json_array();
     c->loop = loop;
     c->next_id = 1;
     c->ready_cb = ready;
@@ -523,6 +548,7 @@ int controller_open(struct controller **out, uv_loop_t *loop, const char *dir,
                                .snapshot_finalize = fsm_snapshot_finalize};
     if ((err = replica_start(&c->replica, loop, dir, &c->fsm, &ropt, on_ready, c, errmsg)) != 0) {
         clear_state(c);
+        json_decref(c->nodes);
         vane_free(c->buses);
         vane_free(c);
         return err;
@@ -538,6 +564,7 @@ static void maybe_closed(struct controller *c)
     if (c->close_cb != NULL)
         c->close_cb(c->close_arg);
     clear_state(c);
+    json_decref(c->nodes);
     vane_free(c->buses);
     vane_free(c->subs);
     vane_free(c->conns);

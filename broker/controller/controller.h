@@ -40,6 +40,7 @@ struct eventbus_meta {
     uint64_t retention_max_bytes; /* per eventlog; 0: no limit */
     char *description;
     int64_t created_at, updated_at; /* ns since the epoch */
+    uint64_t created_index; /* the metadata index of its create */
 };
 
 enum controller_change {
@@ -47,6 +48,8 @@ enum controller_change {
     CONTROLLER_UPDATED,
     CONTROLLER_DELETED,
     CONTROLLER_OFFSETS_RESET, /* a subscription's offsets set by hand (reset-offset) */
+    CONTROLLER_MEMBERS,       /* the cluster's nodes changed (bus NULL) */
+    CONTROLLER_RESTORED,      /* a snapshot replaced everything (bus NULL): look again */
 };
 
 struct controller;
@@ -63,7 +66,7 @@ struct cluster;
 
 /* cluster: this node's (cluster.h), whose every node holds the metadata; NULL: a single node. */
 int controller_open(struct controller **c, uv_loop_t *loop, const char *dir,
-                    const struct cluster *cluster, controller_ready_cb ready, void *arg,
+                    struct cluster *cluster, controller_ready_cb ready, void *arg,
                     char **errmsg);
 
 void controller_set_listener(struct controller *c, controller_listener_cb cb, void *arg);
@@ -179,6 +182,36 @@ const struct connector_meta *controller_find_connector(const struct controller *
 /* The connectors in creation order.  Valid until the next change. */
 const struct connector_meta *const *controller_connectors(const struct controller *c,
                                                           size_t *count);
+
+/*
+ * The cluster's nodes (members.c).  Each call returns 0 (done runs once
+ * applied, with 0 or a negative error) or a negative error at once, with
+ * *errmsg where it takes one: -ENOTSUP on a single node, -EINVAL for a bad
+ * id or address, -EEXIST for a node or address already a member, -ENOENT
+ * for an unknown node, -EBUSY when the rest could not hold the replicas.
+ */
+typedef void (*controller_node_done_cb)(void *arg, int status);
+
+/* Adds node id, reachable at http and peer; the rebalancer moves replicas onto it. */
+int controller_join_node(struct controller *c, uint64_t id, const char *http, const char *peer,
+                         controller_node_done_cb done, void *arg, char **errmsg);
+/* Marks node id leaving; the rebalancer moves its replicas off, then removes it. */
+int controller_leave_node(struct controller *c, uint64_t id, controller_node_done_cb done,
+                          void *arg, char **errmsg);
+
+/* For cluster/rebalance.c, on the metadata leader: */
+bool controller_has_nodes(const struct controller *c);
+int controller_seed_nodes(struct controller *c, controller_node_done_cb done, void *arg);
+int controller_remove_node(struct controller *c, uint64_t id, controller_node_done_cb done,
+                           void *arg);
+/* Moves eventlog index of bus to the count nodes of ids (the first its preferred leader). */
+int controller_place(struct controller *c, const char *bus, uint32_t index, const uint64_t *ids,
+                     uint32_t count, controller_node_done_cb done, void *arg);
+
+/* Whether node joined the cluster after bus was created (it then joins the
+ * eventlogs' groups rather than starting them), or is no member at all. */
+bool controller_joined(const struct controller *c, uint64_t node,
+                       const struct eventbus_meta *bus);
 
 void controller_close(struct controller *c, controller_close_cb cb, void *arg);
 

@@ -15,7 +15,8 @@
 
 struct controller {
     uv_loop_t *loop;
-    const struct cluster *cluster; /* NULL: a single node */
+    struct cluster *cluster; /* NULL: a single node */
+    json_t *nodes;           /* the cluster's nodes (members.c); empty on a single node */
     struct replica *replica;
     struct raft_fsm fsm;
     struct eventbus_meta **buses;
@@ -44,6 +45,7 @@ enum request_kind {
     REQUEST_EVENTBUS,
     REQUEST_SUBSCRIPTION,
     REQUEST_CONNECTOR,
+    REQUEST_NODE,
 };
 
 /* Who waits for a command, and how to find what it changed. */
@@ -53,6 +55,7 @@ struct request {
     controller_done_cb bus_done; /* an eventbus command, found by name */
     controller_sub_done_cb sub_done; /* a subscription command, by id, or by name for a create */
     controller_conn_done_cb conn_done; /* a connector command, by name */
+    controller_node_done_cb node_done; /* a cluster command */
     void *arg;
     char *name;
     uint64_t id;
@@ -63,6 +66,18 @@ int controller_propose(struct controller *c, json_t *cmd, struct request *req);
 
 /* 0, or -EINVAL with *errmsg when name is not 1..128 of [A-Za-z0-9_.-]. */
 int controller_check_name(const char *name, char **errmsg);
+
+/* Tells the listener of a change to an eventbus (NULL for the whole state), once ready. */
+void controller_announce(struct controller *c, enum controller_change change,
+                         const struct eventbus_meta *bus);
+struct eventbus_meta *controller_find_mutable(struct controller *c, const char *name);
+
+/* members.c, the same for the cluster's nodes */
+int members_apply(struct controller *c, const char *op, const json_t *cmd);
+json_t *members_to_json(const struct controller *c);
+void members_from_json(struct controller *c, const json_t *nodes);
+void members_clear(struct controller *c);
+void members_ready(struct controller *c);
 
 /* subscriptions.c, for the state machine in controller.c */
 int subscriptions_apply(struct controller *c, const char *op, const json_t *cmd);

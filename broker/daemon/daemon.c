@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "cluster/cluster.h"
+#include "cluster/rebalance.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/fs.h"
@@ -251,6 +252,8 @@ static void on_duty(uv_timer_t *timer)
     } else if (!leads && d->delivering) {
         close_delivery(d);
     }
+    if (leads && replica_leads_current(metadata))
+        rebalance_step(d->cluster, d->store);
 }
 
 #define DUTY_MS 200
@@ -307,9 +310,17 @@ static int start_cluster(struct daemon *d)
         vane_free(errmsg);
         return err;
     }
-    vane_log_info(component, "cluster node %llu of %zu, peer port %s, %u replicas per eventlog",
-                  (unsigned long long)d->cluster->members.self, d->cluster->members.count,
-                  peer_net_self_address(d->cluster->net), d->cluster->members.replicas);
+    d->cluster->join = d->cfg->cluster_join == CONFIG_ON;
+    if (d->cluster->join)
+        vane_log_info(component, "cluster node %llu, peer port %s: joining a running cluster "
+                      "(cluster.join on), waiting for a member to add it",
+                      (unsigned long long)d->cluster->members.self,
+                      peer_net_self_address(d->cluster->net));
+    else
+        vane_log_info(component, "cluster node %llu of %zu, peer port %s, %u replicas per "
+                      "eventlog", (unsigned long long)d->cluster->members.self,
+                      d->cluster->members.count, peer_net_self_address(d->cluster->net),
+                      d->cluster->members.replicas);
     return 0;
 }
 

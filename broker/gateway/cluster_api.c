@@ -1,10 +1,17 @@
 /*
- * cluster_api.c -- this node's view of the cluster over HTTP (see
- * cluster_api.h).  Read only, answered at once from the store's replicas.
+ * cluster_api.c -- this node's view of the cluster over HTTP, and nodes
+ * joining and leaving it (see cluster_api.h).  The view is answered at once
+ * from the store's replicas; a join or leave once the metadata has applied
+ * it (the replicas move afterwards, cluster/rebalance.h).
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cluster/cluster.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "gateway/admin_input.h"
 #include "gateway/auth.h"
 #include "gateway/cluster_api.h"
 #include "gateway/gateway.h"
@@ -70,28 +77,20 @@ static json_t *nodes_json(const struct cluster *cluster)
     for (size_t i = 0; cluster != NULL && i < cluster->members.count; i++) {
         const struct cluster_node *n = &cluster->members.nodes[i];
 
-        json_array_append_new(nodes, json_pack("{s:I, s:s, s:s, s:b}", "id", (json_int_t)n->id,
-                                               "http", n->http, "peer", n->peer, "self",
+        json_array_append_new(nodes, json_pack("{s:I, s:s, s:s, s:s, s:b}", "id",
+                                               (json_int_t)n->id, "http", n->http, "peer",
+                                               n->peer, "state",
+                                               n->leaving ? "leaving" : "active", "self",
                                                n->id == cluster->members.self));
     }
     return nodes;
 }
 
-static int on_request(h2o_handler_t *self, h2o_req_t *req)
+static void status(struct gateway *gw, h2o_req_t *req)
 {
-    struct gateway *gw = ((struct cluster_handler *)self)->gw;
     const struct cluster *cluster = gw->cluster;
-    json_t *groups;
+    json_t *groups = json_array();
 
-    if (auth_check(gw->auth, req, AUTH_ADMIN))
-        return 0;
-    if (!h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT(PATH))) {
-        response_error(req, 404, "Not Found", NULL, "no such resource");
-        return 0;
-    }
-    if (response_check_method(req, "GET, HEAD") || gateway_check_ready(gw, req))
-        return 0;
-    groups = json_array();
     json_array_append_new(groups, group_json(controller_replica(store_controller(gw->store)),
                                              CLUSTER_CONTROLLER_GROUP, "controller"));
     add_eventlogs(groups, gw->store);
@@ -100,6 +99,136 @@ static int on_request(h2o_handler_t *self, h2o_req_t *req)
                             (json_int_t)(cluster ? cluster->members.self : 0), "replicas",
                             (json_int_t)(cluster ? cluster->members.replicas : 1), "nodes",
                             nodes_json(cluster), "groups", groups));
+}
+
+/* ---- joining and leaving ------------------------------------------------- */
+
+struct pending {
+    struct response_later later;
+    uint64_t id;
+    bool join;
+};
+
+static void answer_error(h2o_req_t *req, int err, const char *errmsg)
+{
+    switch (err) {
+    case -EINVAL:
+    case -ENOTSUP:
+        response_error(req, 400, "Bad Request", NULL, "%s", errmsg);
+        break;
+    case -ENOENT:
+        response_error(req, 404, "Not Found", NULL, "%s", errmsg);
+        break;
+    case -EEXIST:
+    case -EBUSY:
+        response_error(req, 409, "Conflict", NULL, "%s", errmsg);
+        break;
+    case -EAGAIN:
+        response_error(req, 503, "Service Unavailable", NULL, "%s", errmsg);
+        break;
+    default:
+        if (!response_unavailable(req, err))
+            response_error(req, 500, "Internal Server Error", NULL, "%s",
+                           errmsg ? errmsg : vane_strerror(err));
+    }
+}
+
+static void on_node_done(void *arg, int status)
+{
+    struct pending *op = arg;
+    h2o_req_t *req = op->later.req;
+    char *why = status != 0 ? vane_asprintf("node %llu: %s", (unsigned long long)op->id,
+                                            status == -EEXIST ? "already a member"
+                                            : status == -ENOENT ? "not a member"
+                                                                : vane_strerror(status))
+                            : NULL;
+
+    if (req != NULL && status != 0)
+        answer_error(req, status, why);
+    else if (req != NULL)
+        response_json(req, op->join ? 200 : 202, op->join ? "OK" : "Accepted",
+                      json_pack("{s:I, s:s}", "id", (json_int_t)op->id, "state",
+                                op->join ? "active" : "leaving"));
+    vane_free(why);
+    response_later_end(&op->later);
+    vane_free(op);
+}
+
+/* Starts op (join or leave of id); answers at once when it cannot start. */
+static void start(struct gateway *gw, h2o_req_t *req, uint64_t id, const json_t *body)
+{
+    struct controller *c = store_controller(gw->store);
+    struct pending *op = VANE_NEW(op);
+    char *errmsg = NULL;
+    int err;
+
+    response_later_start(&op->later, req);
+    op->id = id;
+    op->join = body != NULL;
+    if (body != NULL)
+        err = controller_join_node(c, id, json_string_value(json_object_get(body, "http")),
+                                   json_string_value(json_object_get(body, "peer")),
+                                   on_node_done, op, &errmsg);
+    else
+        err = controller_leave_node(c, id, on_node_done, op, &errmsg);
+    if (err != 0) {
+        answer_error(req, err, errmsg);
+        response_later_end(&op->later);
+        vane_free(op);
+    }
+    vane_free(errmsg);
+}
+
+static void join(struct gateway *gw, h2o_req_t *req)
+{
+    json_t *body = admin_read_body(req), *id;
+
+    if (body == NULL)
+        return;
+    id = json_object_get(body, "id");
+    if (!json_is_integer(id) || json_integer_value(id) < 1)
+        response_error(req, 400, "Bad Request", "id", "id: required, a whole number of 1 or more");
+    else
+        start(gw, req, (uint64_t)json_integer_value(id), body);
+    json_decref(body);
+}
+
+static void leave(struct gateway *gw, h2o_req_t *req, const char *id_text, size_t len)
+{
+    char text[24], *end;
+    unsigned long long id;
+
+    snprintf(text, sizeof(text), "%.*s", (int)(len < 23 ? len : 23), id_text);
+    id = strtoull(text, &end, 10);
+    if (len == 0 || len > 20 || *end != '\0' || id == 0)
+        response_error(req, 404, "Not Found", NULL, "expected /api/v1/cluster/nodes/{id}, id "
+                                                    "a whole number of 1 or more");
+    else
+        start(gw, req, id, NULL);
+}
+
+#define NODES PATH "/nodes"
+
+static int on_request(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct gateway *gw = ((struct cluster_handler *)self)->gw;
+    const char *path = req->path_normalized.base;
+    size_t len = req->path_normalized.len;
+
+    if (auth_check(gw->auth, req, AUTH_ADMIN))
+        return 0;
+    if (h2o_memis(path, len, H2O_STRLIT(PATH))) {
+        if (!response_check_method(req, "GET, HEAD") && !gateway_check_ready(gw, req))
+            status(gw, req);
+    } else if (h2o_memis(path, len, H2O_STRLIT(NODES))) {
+        if (!response_check_method(req, "POST") && !gateway_check_ready(gw, req))
+            join(gw, req);
+    } else if (len > strlen(NODES "/") && memcmp(path, NODES "/", strlen(NODES "/")) == 0) {
+        if (!response_check_method(req, "DELETE") && !gateway_check_ready(gw, req))
+            leave(gw, req, path + strlen(NODES "/"), len - strlen(NODES "/"));
+    } else {
+        response_error(req, 404, "Not Found", NULL, "no such resource");
+    }
     return 0;
 }
 

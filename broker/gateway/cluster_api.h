@@ -1,9 +1,17 @@
 /*
- * cluster_api.h -- GET /api/v1/cluster: this node's view of the cluster.
+ * cluster_api.h -- the cluster over HTTP.
+ *
+ *     GET    /api/v1/cluster             this node's view of the cluster
+ *     POST   /api/v1/cluster/nodes       a node joins: {"id", "http", "peer"};
+ *                                        200 {"id", "state": "active"}
+ *     DELETE /api/v1/cluster/nodes/{id}  a node leaves: 202 {"id", "state": "leaving"};
+ *                                        it is removed once its replicas moved off
+ *
+ * The view:
  *
  *     {"node_id": 1, "replicas": 3,
  *      "nodes": [{"id": 1, "http": "127.0.0.1:8081", "peer": "127.0.0.1:9101",
- *                 "self": true}, ...],
+ *                 "state": "active", "self": true}, ...],
  *      "groups": [{"group": 0, "kind": "controller", "role": "leader",
  *                  "leader": 1, "term": 2, "voters": [1, 2, 3], "standbys": [],
  *                  "last_index": 40, "commit_index": 40, "last_applied": 40},

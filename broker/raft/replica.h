@@ -70,6 +70,10 @@ struct replica_options {
      * else as soon as the leader has.  The state machine's apply results
      * must be integers (carried in the pointer) either way. */
     bool await_local_apply;
+    /* In a cluster: this replica joins a group that runs without it, so
+     * it does not bootstrap one; it waits for the leader to add it
+     * (replica_set_members() on the leader's node). */
+    bool join;
 };
 
 /*
@@ -121,6 +125,19 @@ void replica_step_down(struct replica *replica);
  * refuses other nodes', as a follower does.
  */
 void replica_set_can_lead(struct replica *replica, bool can_lead);
+
+/*
+ * In a cluster: the members the group should have (voters first, as in
+ * replica_options.cluster; the strings are copied).  The leader's node
+ * changes raft's configuration towards them a step at a time (see
+ * replica_members.c), each node may be told: whichever leads acts.  The
+ * preferred leader follows too.  Does nothing on a single node.
+ */
+void replica_set_members(struct replica *replica, const struct replica_cluster *members);
+
+/* The role (RAFT_VOTER, RAFT_STANDBY, RAFT_SPARE) of node id in the group's
+ * configuration as this replica knows it, or -1 when it is not a member. */
+int replica_member_role(struct replica *replica, uint64_t id);
 
 /* What this replica knows of its group, for status pages. */
 struct replica_status {

@@ -292,8 +292,7 @@ static void check_ready(struct replica *replica)
 
 /* ---- balance ------------------------------------------------------------- */
 
-/* Whether the leader hears from server id and it has every entry. */
-static bool caught_up(struct raft *r, raft_id id)
+bool replica_caught_up(struct raft *r, raft_id id)
 {
     for (unsigned i = 0; i < r->configuration.n; i++)
         if (r->configuration.servers[i].id == id)
@@ -315,13 +314,18 @@ static void on_transferred(struct raft_transfer *req)
                       (unsigned long long)replica->group_id, (unsigned long long)leader);
 }
 
+void replica_transfer_to(struct replica *replica, raft_id id)
+{
+    replica->transfer.data = replica;
+    if (raft_transfer(&replica->raft, &replica->transfer, id, on_transferred) == 0)
+        replica->transferring = true;
+}
+
 void replica_step_down(struct replica *replica)
 {
     if (replica->forwarder == NULL || !replica_is_leader(replica) || replica->transferring)
         return;
-    replica->transfer.data = replica;
-    if (raft_transfer(&replica->raft, &replica->transfer, 0, on_transferred) == 0)
-        replica->transferring = true;
+    replica_transfer_to(replica, 0);
 }
 
 const char *replica_leader_address(struct replica *replica)
@@ -347,12 +351,10 @@ static void balance(struct replica *replica)
     if (replica->preferred_leader == 0 || replica->preferred_leader == r->id ||
         replica->transferring || now < replica->lead_since + BALANCE_AFTER_MS ||
         now < replica->balance_tried + BALANCE_RETRY_MS ||
-        !caught_up(r, replica->preferred_leader))
+        !replica_caught_up(r, replica->preferred_leader))
         return;
     replica->balance_tried = now;
-    replica->transfer.data = replica;
-    if (raft_transfer(r, &replica->transfer, replica->preferred_leader, on_transferred) == 0)
-        replica->transferring = true;
+    replica_transfer_to(replica, replica->preferred_leader);
 }
 
 /*
@@ -397,6 +399,7 @@ static void on_tick(uv_timer_t *timer)
         replica_step_down(replica);
     else
         balance(replica);
+    replica_members_tick(replica);
 }
 
 static int forwarded_propose(void *target, void *buf, size_t len, forward_done_cb done,
@@ -418,6 +421,7 @@ void replica_cluster_stop(struct replica *replica)
     replica->tick_open = false;
     forwarder_unregister(replica->forwarder, replica->group_id);
     uv_close((uv_handle_t *)&replica->tick, NULL);
+    replica_members_stop(replica);
     while (replica->remote != NULL)
         remote_end(replica->remote, VANE_ESHUTDOWN, NULL);
 }

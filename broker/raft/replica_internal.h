@@ -10,6 +10,7 @@
 #define REPLICA_RESULTS 256 /* applied results kept for answers that come late */
 
 struct remote_apply;
+struct replica_member;
 
 struct replica {
     struct raft raft;
@@ -38,6 +39,12 @@ struct replica {
     struct raft_barrier lead_barrier; /* data non-NULL while one is pending */
     uint64_t lead_barrier_term, current_in_term; /* replica_leads_current() */
     unsigned ticks;
+    struct replica_member *want;     /* the members the metadata wants (replica_members.c) */
+    size_t want_count;
+    struct raft_change change;
+    bool changing;                   /* a configuration change is under way */
+    char change_what[64];            /* what it does, for the log */
+    uint64_t change_retry_at;        /* uv_now() */
     struct remote_apply *remote;     /* proposals forwarded to the leader */
     struct {
         raft_index index;
@@ -52,5 +59,13 @@ int replica_cluster_forward(struct replica *replica, void *buf, size_t len, repl
 void replica_cluster_applied(struct replica *replica, raft_index index, void *result);
 void replica_cluster_stop(struct replica *replica);
 int replica_from_raft(int rv);
+/* Whether the leader hears from server id and it has every entry. */
+bool replica_caught_up(struct raft *r, raft_id id);
+/* Hands the lead to voter id (0: any). */
+void replica_transfer_to(struct replica *replica, raft_id id);
+
+/* replica_members.c */
+void replica_members_tick(struct replica *replica);
+void replica_members_stop(struct replica *replica);
 
 #endif

@@ -1084,6 +1084,7 @@ int eventlog_open(struct eventlog **out, uv_loop_t *loop, const char *dir,
                                                          : SNAPSHOT_TRAILING;
     ropt.segment_size = RAFT_SEGMENT_SIZE;
     ropt.cluster = options->cluster;
+    ropt.join = options->join;
     ropt.await_local_apply = false; /* an append answers with its offsets; reads follow */
     if (options->cluster != NULL) {
         log->forwarder = options->cluster->forwarder;

@@ -60,6 +60,7 @@ struct eventlog_options {
     uint64_t snapshot_bytes;     /* raft snapshot after about this many bytes (default 64 MiB) */
     unsigned snapshot_threshold; /* if not 0: a snapshot every this many entries instead */
     const struct replica_cluster *cluster; /* its group in a cluster; NULL: a single node */
+    bool join; /* in a cluster: this node joins the group, it does not start it */
 };
 
 void eventlog_options_default(struct eventlog_options *options);

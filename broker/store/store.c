@@ -162,6 +162,26 @@ static void group_of(const struct store *store, const struct eventbus_meta *meta
     group->rc.preferred_leader = meta->replicas[i][0];
 }
 
+/*
+ * The members each eventlog's group should have, as the metadata now says
+ * (raft/replica_members.c moves its configuration there), once the metadata
+ * has recorded the cluster's nodes.
+ */
+static void set_members(struct store *store, struct bus_entry *e)
+{
+    if (store->opt.cluster == NULL || !controller_has_nodes(store->controller) ||
+        e->pub.meta == NULL)
+        return;
+    for (uint32_t i = 0; i < e->count; i++) {
+        struct cluster_group group;
+
+        if (e->pub.logs[i] == NULL)
+            continue;
+        group_of(store, e->pub.meta, i, &group);
+        replica_set_members(eventlog_replica(e->pub.logs[i]), &group.rc);
+    }
+}
+
 static void open_logs(struct store *store, struct bus_entry *e)
 {
     for (uint32_t i = 0; i < e->count; i++) {
@@ -173,6 +193,8 @@ static void open_logs(struct store *store, struct bus_entry *e)
         if (store->opt.cluster != NULL) {
             group_of(store, e->pub.meta, i, &group);
             options.cluster = &group.rc;
+            options.join = controller_joined(store->controller, store->opt.cluster->members.self,
+                                             e->pub.meta);
         }
         dir = log_dir(store, e->ids[i]);
         err = eventlog_open(&e->pub.logs[i], store->loop, dir, &options, on_log_ready, e, &errmsg);
@@ -192,6 +214,7 @@ static void open_logs(struct store *store, struct bus_entry *e)
     }
     if (e->opening == 0)
         entry_opened(e);
+    set_members(store, e);
 }
 
 static struct bus_entry *add_entry(struct store *store, const struct eventbus_meta *meta)
@@ -269,17 +292,45 @@ static void close_entry(struct store *store, struct bus_entry *e)
             eventlog_close(e->pub.logs[i], on_log_closed, e);
 }
 
+/*
+ * A snapshot replaced the metadata (this node had fallen behind): each
+ * entry takes its eventbus's new record, those gone close, new ones open.
+ */
+static void follow_restore(struct store *store, struct controller *c)
+{
+    const struct eventbus_meta *const *buses;
+    struct bus_entry *e, *next;
+    size_t count;
+
+    for (e = store->buses; e != NULL; e = next) {
+        next = e->next;
+        if ((e->pub.meta = controller_find(c, e->name)) == NULL ||
+            e->pub.meta->eventlog_ids[0] != e->ids[0])
+            close_entry(store, e); /* deleted, or deleted and made again */
+    }
+    buses = controller_list(c, &count);
+    for (size_t i = 0; i < count; i++)
+        if (find_entry(store, buses[i]->name) == NULL)
+            add_entry(store, buses[i]);
+}
+
 static void on_change(struct controller *c, enum controller_change change,
                       const struct eventbus_meta *bus, void *arg)
 {
     struct store *store = arg;
-    struct bus_entry *e = find_entry(store, bus->name);
+    struct bus_entry *e = bus != NULL ? find_entry(store, bus->name) : NULL;
 
-    (void)c;
     if (change == CONTROLLER_CREATED && e == NULL)
         add_entry(store, bus);
     else if (change == CONTROLLER_DELETED && e != NULL)
         close_entry(store, e);
+    else if (change == CONTROLLER_UPDATED && e != NULL)
+        set_members(store, e);
+    else if (change == CONTROLLER_RESTORED)
+        follow_restore(store, c);
+    if (change == CONTROLLER_MEMBERS || change == CONTROLLER_RESTORED)
+        for (e = store->buses; e != NULL; e = e->next)
+            set_members(store, e);
 }
 
 struct create_req {

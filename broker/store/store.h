@@ -27,7 +27,7 @@
 struct store_options {
     struct eventlog_options eventlog;
     uint64_t retention_interval_ms; /* how often retention runs (default 10 s) */
-    const struct cluster *cluster;  /* this node's part in a cluster; NULL: a single node */
+    struct cluster *cluster;        /* this node's part in a cluster; NULL: a single node */
 };
 
 void store_options_default(struct store_options *options);
