@@ -11,10 +11,15 @@
  * event, before and after, reaches the sink at least once (a redelivery is
  * allowed, a loss is not).  The killed node then restarts; delivery may move
  * back to it (the metadata group's lead goes back to its preferred node),
- * and the events published after that arrive too.  Every wait has a
- * deadline (scaled by VANE_TEST_TIME_SCALE).
+ * and the events published after that arrive too.  A second subscription
+ * is served by a connector (the sink-http plugin, one instance kept
+ * running) to the same sink under another path: its instance runs where
+ * delivery runs, is started again on the node that takes over, and every
+ * event reaches the sink through it too.  Every wait has a deadline
+ * (scaled by VANE_TEST_TIME_SCALE).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +43,7 @@ static long now_ms(void)
 struct arrivals {
     const struct sink *sink;
     const struct vcluster_ids *acked;
+    const char *path; /* the requests counted: the subscription's or the connector's */
 };
 
 /* How many of the acknowledged ids the sink has received (each counted once). */
@@ -49,8 +55,9 @@ static size_t count_arrived(const void *arg)
 
     for (size_t i = 0; i < n; i++) {
         const char *id = sink_line_header(lines[i], "ce-id");
+        const char *path = json_string_value(json_object_get(lines[i], "path"));
 
-        if (id != NULL)
+        if (id != NULL && path != NULL && strcmp(path, a->path) == 0)
             json_object_set_new(seen, id, json_true());
     }
     for (size_t k = 0; k < a->acked->count; k++)
@@ -60,16 +67,25 @@ static size_t count_arrived(const void *arg)
     return arrived;
 }
 
-/* Waits until every acknowledged id has reached the sink; true when it did, else the
- * missing ones are named. */
-static bool all_arrive(const struct sink *s, const struct vcluster_ids *acked, int timeout_ms)
+/* Waits until every acknowledged id has reached the sink at path; true when it did. */
+static bool arrive_at(const struct sink *s, const struct vcluster_ids *acked, const char *path,
+                      int timeout_ms)
 {
-    struct arrivals a = {s, acked};
+    struct arrivals a = {s, acked, path};
     size_t arrived = harness_wait_count(count_arrived, &a, acked->count, timeout_ms);
 
     if (arrived < acked->count)
-        tap_diag("%zu of the %zu acknowledged events reached the sink", arrived, acked->count);
+        tap_diag("%zu of the %zu acknowledged events reached the sink at %s", arrived,
+                 acked->count, path);
     return arrived == acked->count;
+}
+
+/* The same through the subscription and through the connector. */
+static bool all_arrive(const struct sink *s, const struct vcluster_ids *acked, int timeout_ms)
+{
+    bool direct = arrive_at(s, acked, "/hook", timeout_ms);
+
+    return arrive_at(s, acked, "/conn", timeout_ms) && direct;
 }
 
 static bool create_subscription(const struct vcluster *c, size_t via, const struct sink *s)
@@ -84,6 +100,56 @@ static bool create_subscription(const struct vcluster *c, size_t via, const stru
     vane_free(body);
     vane_free(url);
     return status == 201;
+}
+
+/*
+ * A subscription served by a sink-http connector, one instance always
+ * running, made with vanectl through node via: a node that does not run
+ * the connectors redirects the call to the one that does.
+ */
+static bool create_connector(const struct vcluster *c, size_t via, const struct sink *s)
+{
+    char *url = sink_url(s, "/conn"), *option = vane_asprintf("url=%s", url);
+    const char *conn[] = {getenv("VANECTL"), "--endpoint", c->node[via].url, "connector",
+                          "create", "to-conn", "--plugin", "sink-http", "--subscription",
+                          "by-conn", "--min", "1", "--option", option, NULL};
+    const char *sub = "{\"name\": \"by-conn\", \"eventbus\": \"" BUS "\", "
+                      "\"config\": {\"offset_type\": \"earliest\"}}";
+    char *err = NULL;
+    long status;
+    bool made;
+
+    json_decref(vcluster_api(c, via, "POST", "/api/v1/subscriptions", NULL, sub, &status));
+    made = status == 201 && harness_run(conn, NULL, NULL, &err) == 0;
+    if (!made)
+        tap_diag("vanectl connector create: %s", err ? err : "");
+    vane_free(err);
+    vane_free(option);
+    vane_free(url);
+    return made;
+}
+
+/* The connector's running instances, as node i reports them (-1: no answer). */
+static json_int_t instances(const struct vcluster *c, size_t i)
+{
+    long status;
+    json_t *conn = vcluster_api(c, i, "GET", "/api/v1/connectors/to-conn", NULL, NULL, &status);
+    json_int_t n = status == 200 ? json_integer_value(json_object_get(
+                                       json_object_get(conn, "status"), "running"))
+                                 : -1;
+
+    json_decref(conn);
+    return n;
+}
+
+/* Waits until node i reports the connector's instance running. */
+static bool instance_runs(const struct vcluster *c, size_t i, int timeout_ms)
+{
+    long deadline = now_ms() + harness_ms(timeout_ms);
+
+    while (instances(c, i) < 1 && now_ms() < deadline)
+        usleep(100000);
+    return instances(c, i) >= 1;
 }
 
 /* Publishes count more with p round the nodes in nodes; whether all were acknowledged. */
@@ -111,6 +177,10 @@ static bool deliver_across_failover(struct vcluster *c, const struct sink *s)
     if (duty < 0)
         return false;
     good &= ok(create_subscription(c, 2, s), "a subscription to the sink, made through node 3");
+    good &= ok(create_connector(c, (size_t)(duty + 1) % NODES, s),
+               "another served by a sink-http connector, made with vanectl through node %d",
+               (duty + 1) % NODES + 1);
+    good &= ok(instance_runs(c, (size_t)duty, 20000), "its instance runs on node %d", duty + 1);
     good &= ok(sink_wait_received(s, 10, 10000) >= 10, "delivery has begun");
 
     killed_at = now_ms();
@@ -120,6 +190,8 @@ static bool deliver_across_failover(struct vcluster *c, const struct sink *s)
                          "published to the survivors");
     next = vcluster_next_leader(c, ((size_t)duty + 1) % NODES, NULL, 0, (size_t)duty, 10000);
     good &= ok(next >= 0 && next != duty, "node %d leads the metadata group now", next + 1);
+    good &= ok(next >= 0 && instance_runs(c, (size_t)next, 20000),
+               "the connector's instance runs there now");
     good &= ok(all_arrive(s, &before.acked, 20000),
                "every event acknowledged before the kill reaches the sink");
     good &= ok(all_arrive(s, &after.acked, 20000),

@@ -80,6 +80,11 @@ int client_send(const struct client *client, const char *method, const char *pat
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, client->timeout_ms);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list);
+    /* A cluster node sends the connectors' calls to the node that runs them
+     * (307: method and body kept); the token goes along, to the broker's own peer. */
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L);
+    curl_easy_setopt(curl, CURLOPT_UNRESTRICTED_AUTH, 1L);
     if (body != NULL) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body->len > 0 ? body->data : "");

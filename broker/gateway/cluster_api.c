@@ -232,6 +232,35 @@ static int on_request(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
+/* ---- what runs on one node only ----------------------------------------- */
+
+int cluster_api_redirect_to_duty(struct gateway *gw, h2o_req_t *req)
+{
+    struct replica_status st;
+    const struct cluster_node *node;
+    char *location;
+
+    if (gw->cluster == NULL || gw->store == NULL)
+        return 0;
+    replica_status(controller_replica(store_controller(gw->store)), &st);
+    node = cluster_members_find(&gw->cluster->members, st.leader_id);
+    if (node != NULL && node->id == gw->cluster->members.self)
+        return 0; /* it runs here, or failed to: the caller says so */
+    if (node == NULL) {
+        response_error(req, 503, "Service Unavailable", NULL,
+                       "the cluster is electing the node that runs the connectors; try again");
+        return 1;
+    }
+    location = vane_asprintf("http://%s%.*s", node->http, (int)req->path.len, req->path.base);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL,
+                   h2o_strdup(&req->pool, location, SIZE_MAX).base, strlen(location));
+    response_error(req, 307, "Temporary Redirect", NULL,
+                   "node %llu runs the connectors: ask it, at %s", (unsigned long long)node->id,
+                   location);
+    vane_free(location);
+    return 1;
+}
+
 void cluster_api_register(struct http_server *server, struct gateway *gw)
 {
     struct cluster_handler *h;

@@ -26,9 +26,19 @@
 #ifndef VANE_GATEWAY_CLUSTER_API_H
 #define VANE_GATEWAY_CLUSTER_API_H
 
+#include <h2o.h>
+
 struct http_server;
 struct gateway;
 
 void cluster_api_register(struct http_server *server, struct gateway *gw);
+
+/*
+ * In a cluster, connectors run on the node that leads the metadata group
+ * (with delivery): another node answers their requests with 307 to the
+ * same path there (vanectl follows it, method and body kept), or 503 while
+ * that node is not known.  Returns 1 when it answered, 0 on a single node.
+ */
+int cluster_api_redirect_to_duty(struct gateway *gw, h2o_req_t *req);
 
 #endif

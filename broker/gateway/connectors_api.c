@@ -33,6 +33,7 @@
 #include "engine/engine.h"
 #include "gateway/admin_input.h"
 #include "gateway/auth.h"
+#include "gateway/cluster_api.h"
 #include "gateway/connectors_api.h"
 #include "gateway/response.h"
 #include "plugin/plugin_registry.h"
@@ -270,11 +271,12 @@ static void list(struct gateway *gw, h2o_req_t *req)
     response_json(req, 200, "OK", json_pack("{s:o}", "connectors", array));
 }
 
-/* Answers 503 and returns 1 when the engine did not start (the log says why). */
+/* Answers 503 and returns 1 when the engine did not start (the log says why); in a
+ * cluster, a node whose engine does not run redirects to the one whose does. */
 static int check_engine(struct gateway *gw, h2o_req_t *req)
 {
-    if (gw->engine != NULL)
-        return 0;
+    if (gw->engine != NULL || cluster_api_redirect_to_duty(gw, req))
+        return gw->engine == NULL;
     response_error(req, 503, "Service Unavailable", NULL,
                    "the connector engine is not running (the broker's log says why)");
     return 1;
