@@ -268,6 +268,7 @@ int replica_start(struct replica **out, uv_loop_t *loop, const char *dir, struct
     struct replica *replica = VANE_NEW(replica);
     const char *address;
     raft_id id;
+    bool joining;
     int rv, err;
 
     replica->loop = loop;
@@ -316,7 +317,8 @@ int replica_start(struct replica **out, uv_loop_t *loop, const char *dir, struct
     /* raft_start may apply entries at once; the state machine can then ask
      * replica_applying_index(), so the caller must hold the pointer. */
     *out = replica;
-    if ((err = options->join ? 0 : bootstrap(replica, options->cluster, errmsg)) == 0 &&
+    joining = options->join && options->cluster != NULL;
+    if ((err = joining ? 0 : bootstrap(replica, options->cluster, errmsg)) == 0 &&
         (rv = raft_start(&replica->raft)) != 0)
         err = fail(replica, rv, "raft start", errmsg);
     if (err == 0)

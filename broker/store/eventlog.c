@@ -71,6 +71,7 @@ void eventlog_options_default(struct eventlog_options *options)
     options->snapshot_bytes = UINT64_C(16) << 20;
     options->snapshot_threshold = 0;
     options->cluster = NULL;
+    options->join = false;
 }
 
 /* raft's log files stay at raft's default size (8 MiB, 0 here).  Larger
@@ -1055,7 +1056,7 @@ int eventlog_open(struct eventlog **out, uv_loop_t *loop, const char *dir,
                   char **errmsg)
 {
     struct eventlog *log = VANE_NEW(log);
-    struct replica_options ropt;
+    struct replica_options ropt = {0};
     char *raft_dir;
     int err;
 
