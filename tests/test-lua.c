@@ -11,7 +11,8 @@
  *   - the event table: attribute types both ways (an integer stays an
  *     integer, a new key is typed by its Lua value, a URI keeps its type),
  *     deleting an attribute, a missing required one, pairs(), an event
- *     table kept past its call;
+ *     table kept past its call, and its data kept (an error when unread,
+ *     never a read of the freed event; a copy made with pairs() works);
  *   - data: JSON objects, arrays, null, empty ones and floats survive
  *     being read and written back, both when the script leaves data alone
  *     (the same bytes) and when it walks all of it (the same JSON, checked
@@ -394,6 +395,10 @@ static const struct typing_case typing_cases[] = {
      "string nil"},
     {"pairs sees everything", "local n = 0; for k in pairs(e) do n = n + 1 end; e.n = n", "n",
      "integer 11"},
+    {"pairs sees an attribute assigned", "e.subject = 'new'; local c = {}; "
+     "for k, v in pairs(e) do c[k] = v end; e.copied = c.subject", "copied", "string new"},
+    {"pairs does not see one deleted", "e.subject = nil; local n = 0; "
+     "for k in pairs(e) do n = n + 1 end; e.n = n", "n", "integer 10"},
     {"rawset of an attribute counts", "rawset(e, 'subject', 'raw')", "subject", "string raw"},
 };
 
@@ -454,6 +459,134 @@ static void test_kept_event(void)
     is_int(r.rc, VANE_ELUA, "reading it in a later call fails");
     contains(r.err, "keeper.lua:3: this event table belongs to an earlier call", "and says so");
     run_free(&r);
+    fixture_stop(&f);
+}
+
+/*
+ * Event data kept past its call.  A placeholder reads the event's bytes
+ * where they are during its call (script_json.h's loan); kept unread, it
+ * must say so on a later call, never read the bytes (freed by then: each
+ * call here parses its own event and frees it after).  A copy made with
+ * pairs() has data of its own.
+ */
+struct kept_case {
+    const char *name;
+    const char *first;  /* the first call's body, before "return e" (it sets last) */
+    const char *second; /* the second call's body */
+    const char *want;   /* "error: <text>" or the data of the second call's event */
+};
+
+#define KEPT_RESULT "return {specversion = '1.0', id = 'k', source = '/s', type = 't', "
+#define KEPT_ERROR "error: kept%zu.lua:2: this event data was kept past the call it came with"
+
+static const struct kept_case kept_cases[] = {
+    {"data kept unread", "last = e.data", KEPT_RESULT "n = last.a}", KEPT_ERROR},
+    {"data kept with a member added", "last = e.data; last.seen = true", "last.more = 1",
+     KEPT_ERROR},
+    {"data kept, encoded later", "last = e.data", "e.copy = vane.json.encode(last)", KEPT_ERROR},
+    {"the event kept after data was fetched", "last = e; local d = e.data",
+     KEPT_RESULT "n = last.data.a}",
+     "error: kept%zu.lua:2: this event table belongs to an earlier call"},
+    {"data kept after it was read", "last = e.data; local a = last.a",
+     KEPT_RESULT "data = last}", "{\"a\":1}"},
+    {"a copy made with pairs", "last = {}; for k, v in pairs(e) do last[k] = v end",
+     "return last", "{\"a\":1}"},
+    {"a copy's data read later", "last = {}; for k, v in pairs(e) do last[k] = v end",
+     KEPT_RESULT "n = last.data.a, data = last.data}", "{\"a\":1}"},
+};
+
+/* The second call of a kept case: it fails as want says, or gives want as data. */
+static void check_kept_second(const struct kept_case *c, size_t i, const struct run *r)
+{
+    char error[160];
+
+    if (strncmp(c->want, "error: ", 7) == 0) {
+        snprintf(error, sizeof(error), c->want + 7, i);
+        is_int(r->rc, VANE_ELUA, "%s: reading it in a later call fails", c->name);
+        contains(r->err, error, "%s: and says so", c->name);
+    } else if (is_int(r->rc, 0, "%s: reading it in a later call works (%s)", c->name, r->err) &&
+               is_int(r->out.count, 1, "%s: one event", c->name)) {
+        char *data = data_text(&r->out.events[0]);
+
+        is_str(data, c->want, "%s: with the data kept", c->name);
+        vane_free(data);
+    }
+}
+
+static void test_kept_data(void)
+{
+    static const char event[] = PUSH_EVENT "\"data\":{\"a\":1}}";
+    struct fixture f;
+
+    fixture_start(&f, 0, 0);
+    for (size_t i = 0; i < sizeof(kept_cases) / sizeof(kept_cases[0]); i++) {
+        const struct kept_case *c = &kept_cases[i];
+        char *text = vane_asprintf("local last\n"
+                                   "function transform(e) if last then %s end\n"
+                                   "  %s; return e end\n", c->second, c->first);
+        char *file = vane_asprintf("kept%zu.lua", i);
+        struct run r;
+
+        put(&f, file, text);
+        script_registry_rescan(f.registry);
+        file[strlen(file) - 4] = '\0';
+        transform_once(&f, file, event, &r);
+        is_int(r.rc, 0, "%s: the first call runs (%s)", c->name, r.err);
+        run_free(&r);
+        transform_once(&f, file, event, &r);
+        check_kept_second(c, i, &r);
+        run_free(&r);
+        vane_free(file);
+        vane_free(text);
+    }
+    fixture_stop(&f);
+}
+
+/*
+ * With out->borrow (the trigger's delivery path), data passed through is
+ * not copied: untouched, the output points at the input's own bytes; with
+ * a member added, it is the input's text and the member, written once.
+ */
+static void check_borrowed(struct fixture *f, const char *name, const char *want, bool in_place)
+{
+    static const char event[] = PUSH_EVENT "\"data\":{\"a\":1,\"b\":[2]}}";
+    struct script_handle *h = NULL;
+    struct harness_event p;
+    struct run r;
+
+    run_init(&r);
+    r.out.borrow = true;
+    if (!ok(harness_event_parse(event, &p), "%s: the event parses", name))
+        return;
+    if (script_open(f->registry, name, SCRIPT_TRANSFORM, &h, r.err, sizeof(r.err)) == 0)
+        r.rc = script_transform(h, &p.event, &r.arena, &r.out, r.err, sizeof(r.err));
+    if (is_int(r.rc, 0, "%s: runs (%s)", name, r.err) && is_int(r.out.count, 1, "%s: one", name)) {
+        const struct event *out = &r.out.events[0];
+        char *data = data_text(out);
+
+        is_str(data, want, "%s: data", name);
+        is_int(out->data.ptr >= p.event.data.ptr &&
+                   out->data.ptr + out->data.len <= p.event.data.ptr + p.event.data.len,
+               in_place, "%s: %s", name, in_place ? "the input's bytes" : "a copy");
+        vane_free(data);
+    }
+    script_close(h);
+    run_free(&r);
+    harness_event_free(&p);
+}
+
+static void test_borrowed_data(void)
+{
+    struct fixture f;
+
+    fixture_start(&f, 0, 0);
+    put(&f, "read.lua", "function transform(e) local d = e.data; return e end\n");
+    put(&f, "added.lua", "function transform(e) e.data.c = true; return e end\n");
+    put(&f, "filled.lua", "function transform(e) e.data.c = e.data.a; return e end\n");
+    script_registry_rescan(f.registry);
+    check_borrowed(&f, "read", "{\"a\":1,\"b\":[2]}", true);
+    check_borrowed(&f, "added", "{\"a\":1,\"b\":[2],\"c\":true}", false);
+    check_borrowed(&f, "filled", "{\"a\":1,\"b\":[2],\"c\":1}", false);
     fixture_stop(&f);
 }
 
@@ -1120,6 +1253,8 @@ int main(void)
     test_calls();
     test_typing();
     test_kept_event();
+    test_kept_data();
+    test_borrowed_data();
     test_data();
     test_json_functions();
     test_sandbox();

@@ -1,18 +1,21 @@
 /*
  * script_event.c -- events as Lua tables and back (see script_event.h).
  *
- * The event table is a proxy.  It starts empty but for hidden keys (light
- * userdata, which scripts cannot make) and the event metatable, whose
- * __index answers an attribute from the event being handled and "data"
- * from its data, and whose __newindex keeps what the script assigns to an
- * attribute the event has (or to data) in hidden places, so that a later
- * read sees it and an assignment of nil is remembered as a deletion.  A key
- * the event does not have is stored in the table itself, as any Lua table
- * would.  The hidden keys:
+ * The event table is a proxy.  It starts empty, with the event metatable,
+ * whose __index answers an attribute from the event being handled and
+ * "data" from its data, and whose __newindex keeps what the script assigns
+ * to an attribute the event has (or to data) in the call's slots, so that
+ * a later read sees it and an assignment of nil is remembered as a
+ * deletion.  A key the event does not have is stored in the table itself,
+ * as any Lua table would.  The slots are the array part of the metatable
+ * (which scripts cannot reach: it is protected), emptied when an event is
+ * pushed -- there is one event table per call -- and read at the cost of
+ * an array index, where keys hidden in the table itself cost a hash
+ * lookup each (a tenth of a transform's time, all told):
  *
- *     override_key     a table: attribute name -> new value, or DELETED
- *     data_key         the data once read or assigned (or DELETED)
- *     json_text_key    data that was a bare JSON string: its text
+ *     SLOT_DATA        the data once read or assigned (or DELETED)
+ *     SLOT_OVERRIDES   a table: attribute name -> new value, or DELETED
+ *     SLOT_JSON_TEXT   data that was a bare JSON string: its text
  *
  * So pushing an event costs one small table, and reading the result back
  * knows which attributes the script left alone: those are copied from the
@@ -28,10 +31,18 @@
  *
  * Data is decoded on first read, lazily (script_json_decode_lazy): its
  * nested objects and arrays are read only when used, and written back as
- * they came when not.  Data that is a bare JSON string ("\"hi\"") decodes
- * to a Lua string, and a Lua string is data as bytes; so that such data
- * comes back as the same JSON when the script only read it, its text is
- * kept under json_text_key and given back while the string is unchanged.
+ * they came when not.  Until then the data is read where it is, in the
+ * event's bytes, lent to the state for the call (script_json.h's loan);
+ * a copy made with pairs() gets data of its own, since it may be kept.
+ * Reading the result back, data passed through (with members added or not)
+ * is not copied out of the placeholder's text into the encoder's but
+ * written once into the output (script_json_encode_split), and not at all
+ * when nothing was added and the output may point at the input's bytes.
+ *
+ * Data that is a bare JSON string ("\"hi\"") decodes to a Lua string, and
+ * a Lua string is data as bytes; so that such data comes back as the same
+ * JSON when the script only read it, its text is kept in SLOT_JSON_TEXT and
+ * given back while the string is unchanged.
  *
  * Reading back a plain table (one the script built) takes every key as it
  * is and checks the whole event.  All of it runs inside the sandbox's
@@ -57,11 +68,10 @@
 #define RESERVED_PREFIX "xvanus"
 #define JSON_CONTENT_TYPE "application/json"
 
-/* Registry and hidden-key addresses. */
-static const char event_metatable_key = 'e';
-static const char override_key = 'o';
-static const char data_key = 'd';
-static const char json_text_key = 'j';
+/* The call's slots in the event metatable; the metamethods hold it as their upvalue. */
+enum { SLOT_DATA = 1, SLOT_OVERRIDES, SLOT_JSON_TEXT, SLOT_COUNT = SLOT_JSON_TEXT };
+#define METAMETHOD_SLOTS lua_upvalueindex(1)
+
 static const char deleted = 'x'; /* its address, as a light userdata, marks a deletion */
 
 static const char *const required_attrs[] = {"specversion", "id", "source", "type"};
@@ -115,13 +125,26 @@ static void push_value(lua_State *L, const struct event_value *v)
     }
 }
 
+/* Whether a text value names a JSON content type; the usual one is known at a glance. */
+static bool names_json(const struct event_value *v)
+{
+    size_t n = strlen(JSON_CONTENT_TYPE);
+
+    if (v->u.bytes.len == n && memcmp(v->u.bytes.ptr, JSON_CONTENT_TYPE, n) == 0)
+        return true;
+    return event_content_type_is_json(v->u.bytes.ptr, v->u.bytes.len);
+}
+
+static bool is_text(const struct event_value *v)
+{
+    return v->type != EVENT_BOOLEAN && v->type != EVENT_INTEGER;
+}
+
 static bool data_is_json(const struct event *event)
 {
     const struct event_attr *ct = event_get(event, "datacontenttype");
 
-    return ct == NULL || (ct->value.type != EVENT_BOOLEAN && ct->value.type != EVENT_INTEGER &&
-                          event_content_type_is_json(ct->value.u.bytes.ptr,
-                                                     ct->value.u.bytes.len));
+    return ct == NULL || (is_text(&ct->value) && names_json(&ct->value));
 }
 
 bool script_event_is_table(lua_State *L, int t)
@@ -156,19 +179,32 @@ void script_event_push(lua_State *L, const struct event *event)
     struct script_sandbox *sb = script_sandbox_of(L);
 
     sb->current_event = event;
-    lua_createtable(L, 0, 4); /* data, overrides, and room for two new attributes */
+    lua_createtable(L, 0, 2); /* room for two new attributes */
     sb->current_table = lua_topointer(L, -1);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &event_metatable_key);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, sb->event_metatable_ref);
+    for (int slot = 1; slot <= SLOT_COUNT; slot++) /* the last call's are gone */
+        if (sb->event_slots & (1u << slot)) {
+            lua_pushnil(L);
+            lua_rawseti(L, -2, slot);
+        }
+    sb->event_slots = 0;
     lua_setmetatable(L, -2);
 }
 
-/* Pushes the data of the event table at t, decoding it the first time. */
-static void push_data(lua_State *L, int t)
+/* Sets slot (of the slots at slots) to the value at the top, popping it. */
+static void set_slot(lua_State *L, int slots, int slot)
 {
-    const struct event *in;
+    lua_rawseti(L, slots, slot);
+    script_sandbox_of(L)->event_slots |= 1u << slot;
+}
+
+/* Pushes the data of the event table at t (its call's slots at slots), decoding it at first. */
+static void push_data(lua_State *L, int t, int slots)
+{
+    const struct event *in = event_of(L, t);
     char why[160];
 
-    if (lua_rawgetp(L, t, &data_key) != LUA_TNIL) {
+    if (lua_rawgeti(L, slots, SLOT_DATA) != LUA_TNIL) {
         if (is_deleted(L, -1)) {
             lua_pop(L, 1);
             lua_pushnil(L);
@@ -176,26 +212,26 @@ static void push_data(lua_State *L, int t)
         return;
     }
     lua_pop(L, 1);
-    if (!(in = event_of(L, t))->has_data) {
+    if (!in->has_data) {
         lua_pushnil(L);
         return;
     }
-    lua_pushlstring(L, in->data.ptr, in->data.len);
-    if (data_is_json(in) && script_json_decode_lazy(L, -1, why, sizeof(why)) == 0) {
-        if (lua_type(L, -1) == LUA_TSTRING) {
-            lua_pushvalue(L, -2);
-            lua_rawsetp(L, t, &json_text_key);
-        }
-        lua_remove(L, -2);
-    } /* else not JSON after all: the bytes, as a string */
+    if (!data_is_json(in) || script_json_decode_lazy(L, in->data.ptr, in->data.len,
+                                                     &script_sandbox_of(L)->json, why,
+                                                     sizeof(why)) != 0)
+        lua_pushlstring(L, in->data.ptr, in->data.len); /* not JSON after all: the bytes */
+    else if (lua_type(L, -1) == LUA_TSTRING) { /* a bare JSON string */
+        lua_pushlstring(L, in->data.ptr, in->data.len);
+        set_slot(L, slots, SLOT_JSON_TEXT);
+    }
     lua_pushvalue(L, -1);
-    lua_rawsetp(L, t, &data_key);
+    set_slot(L, slots, SLOT_DATA);
 }
 
 /* Pushes what the script assigned to the attribute named at idx; false if it did not. */
-static bool push_override(lua_State *L, int t, int idx)
+static bool push_override(lua_State *L, int slots, int idx)
 {
-    if (lua_rawgetp(L, t, &override_key) != LUA_TTABLE) {
+    if (lua_rawgeti(L, slots, SLOT_OVERRIDES) != LUA_TTABLE) {
         lua_pop(L, 1);
         return false;
     }
@@ -222,26 +258,25 @@ static int event_index(lua_State *L)
         return 0;
     name = lua_tolstring(L, 2, &len);
     if (is_data_name(name, len)) {
-        push_data(L, 1);
+        push_data(L, 1, METAMETHOD_SLOTS);
         return 1;
     }
-    if (push_override(L, 1, 2))
-        return 1;
     if ((attr = find_attr(event_of(L, 1), name, len)) == NULL)
         return 0;
-    push_value(L, &attr->value);
+    if (!push_override(L, METAMETHOD_SLOTS, 2))
+        push_value(L, &attr->value);
     return 1;
 }
 
-/* The override table of the event table at t, made if needed; pushed. */
-static void push_overrides(lua_State *L, int t)
+/* The override table of the call (its slots at slots), made if needed; pushed. */
+static void push_overrides(lua_State *L, int slots)
 {
-    if (lua_rawgetp(L, t, &override_key) == LUA_TTABLE)
+    if (lua_rawgeti(L, slots, SLOT_OVERRIDES) == LUA_TTABLE)
         return;
     lua_pop(L, 1);
     lua_createtable(L, 0, 4);
     lua_pushvalue(L, -1);
-    lua_rawsetp(L, t, &override_key);
+    set_slot(L, slots, SLOT_OVERRIDES);
 }
 
 /* The value at 3 (nil: a deletion) pushed as it is kept. */
@@ -261,14 +296,15 @@ static int event_newindex(lua_State *L)
     if (lua_type(L, 2) == LUA_TSTRING) {
         name = lua_tolstring(L, 2, &len);
         if (is_data_name(name, len)) {
+            event_of(L, 1);
             push_kept(L);
-            lua_rawsetp(L, 1, &data_key);
+            set_slot(L, METAMETHOD_SLOTS, SLOT_DATA);
             lua_pushnil(L);
-            lua_rawsetp(L, 1, &json_text_key);
+            set_slot(L, METAMETHOD_SLOTS, SLOT_JSON_TEXT);
             return 0;
         }
         if (find_attr(event_of(L, 1), name, len) != NULL) {
-            push_overrides(L, 1);
+            push_overrides(L, METAMETHOD_SLOTS);
             lua_pushvalue(L, 2);
             push_kept(L);
             lua_rawset(L, -3);
@@ -290,19 +326,16 @@ static int event_plain(lua_State *L)
     copy = lua_gettop(L);
     for (size_t i = 0; i < in->attr_count; i++) {
         lua_pushlstring(L, in->attrs[i].name.ptr, in->attrs[i].name.len);
-        if (!push_override(L, 1, -1))
+        if (!push_override(L, METAMETHOD_SLOTS, copy + 1))
             push_value(L, &in->attrs[i].value);
-        lua_rawset(L, copy);
+        lua_rawset(L, copy); /* nil (deleted): none */
     }
     lua_pushliteral(L, "data");
-    push_data(L, 1);
+    push_data(L, 1, METAMETHOD_SLOTS);
+    script_json_loan_copy(L, -1, &script_sandbox_of(L)->json); /* the copy may be kept */
     lua_rawset(L, copy);
     lua_pushnil(L);
     while (lua_next(L, 1) != 0) {
-        if (lua_type(L, -2) == LUA_TLIGHTUSERDATA) {
-            lua_pop(L, 1);
-            continue;
-        }
         lua_pushvalue(L, -2);
         lua_insert(L, -2);
         lua_rawset(L, copy);
@@ -321,23 +354,27 @@ static int event_pairs(lua_State *L)
     return 3;
 }
 
+/* A metamethod of the metatable at the top, holding it (the call's slots) as its upvalue. */
+static void set_metamethod(lua_State *L, const char *name, lua_CFunction fn)
+{
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, fn, 1);
+    lua_setfield(L, -2, name);
+}
+
 void script_event_open(lua_State *L)
 {
-    lua_createtable(L, 0, 6);
-    lua_pushcfunction(L, event_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, event_newindex);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushcfunction(L, event_pairs);
-    lua_setfield(L, -2, "__pairs");
-    lua_pushcfunction(L, event_plain);
-    lua_setfield(L, -2, "__plain");
+    lua_createtable(L, SLOT_COUNT, 6);
+    set_metamethod(L, "__index", event_index);
+    set_metamethod(L, "__newindex", event_newindex);
+    set_metamethod(L, "__pairs", event_pairs);
+    set_metamethod(L, "__plain", event_plain);
     lua_pushliteral(L, "vane.event");
     lua_setfield(L, -2, "__metatable");
     lua_pushliteral(L, "vane.event");
     lua_setfield(L, -2, "__name");
     script_sandbox_of(L)->event_metatable = lua_topointer(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &event_metatable_key);
+    script_sandbox_of(L)->event_metatable_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 /* ---- table -> event: data -------------------------------------------------------------- */
@@ -346,6 +383,7 @@ struct reading {
     lua_State *L;
     int t;          /* the table's absolute index */
     bool proxy;     /* an event table (else a plain one) */
+    int slots;      /* proxy: stack index of its call's slots (script_event_open) */
     int overrides;  /* proxy: stack index of its override table, or 0 */
     const struct event *in;
     struct event *out;
@@ -359,12 +397,39 @@ struct reading {
     bool deleted;    /* one of in's attributes is gone */
 };
 
-static void set_data_copy(struct reading *r, const char *bytes, size_t len)
+/* Whether the len bytes at p are (a part of) the input's data. */
+static bool in_input_data(const struct reading *r, const char *p, size_t len)
 {
-    char *copy = vane_arena_alloc(r->arena, len ? len : 1);
+    uintptr_t at = (uintptr_t)p, data = (uintptr_t)r->in->data.ptr;
 
-    memcpy(copy, bytes, len);
-    event_set_data(r->out, copy, len);
+    return r->in->has_data && at >= data && at + len <= data + r->in->data.len;
+}
+
+/*
+ * Sets out's data to head followed by tail: the input's bytes themselves
+ * when that is all it is and the reading may point at them, else a copy.
+ */
+static void set_data(struct reading *r, const char *head, size_t head_len, const char *tail,
+                     size_t tail_len)
+{
+    char *copy;
+
+    if (tail_len == 0 && r->borrow && in_input_data(r, head, head_len)) {
+        event_set_data(r->out, head, head_len);
+        return;
+    }
+    copy = vane_arena_alloc(r->arena, head_len + tail_len ? head_len + tail_len : 1);
+    if (head_len > 0)
+        memcpy(copy, head, head_len);
+    if (tail_len > 0)
+        memcpy(copy + head_len, tail, tail_len);
+    event_set_data(r->out, copy, head_len + tail_len);
+}
+
+/* Sets out's data to the len bytes at bytes, as set_data does. */
+static void set_data_bytes(struct reading *r, const char *bytes, size_t len)
+{
+    set_data(r, bytes, len, NULL, 0);
 }
 
 /* The string data at the top: the JSON text it was decoded from, if it is still that string. */
@@ -375,14 +440,14 @@ static void read_string_data(struct reading *r)
     size_t len;
     char why[8];
 
-    if (r->proxy && lua_rawgetp(L, r->t, &json_text_key) == LUA_TSTRING) {
+    if (r->proxy && lua_rawgeti(L, r->slots, SLOT_JSON_TEXT) == LUA_TSTRING) {
         bytes = lua_tolstring(L, -1, &len);
         if (script_json_decode(L, bytes, len, why, sizeof(why)) == 0) {
             bool same = lua_rawequal(L, -1, -3);
 
             lua_pop(L, 1);
             if (same) {
-                set_data_copy(r, bytes, len);
+                set_data_bytes(r, bytes, len);
                 lua_pop(L, 1);
                 return;
             }
@@ -391,7 +456,7 @@ static void read_string_data(struct reading *r)
     if (r->proxy)
         lua_pop(L, 1); /* the text, or what stood in its place */
     bytes = lua_tolstring(L, -1, &len);
-    set_data_copy(r, bytes, len);
+    set_data_bytes(r, bytes, len);
 }
 
 /* Pushes the data value the table gives; false when it has none to give (left alone). */
@@ -404,7 +469,7 @@ static bool push_result_data(struct reading *r)
         lua_rawget(L, r->t);
         return true;
     }
-    if (lua_rawgetp(L, r->t, &data_key) == LUA_TNIL) {
+    if (lua_rawgeti(L, r->slots, SLOT_DATA) == LUA_TNIL) {
         lua_pop(L, 1);
         return false;
     }
@@ -419,13 +484,13 @@ static bool push_result_data(struct reading *r)
 static bool read_data(struct reading *r)
 {
     lua_State *L = r->L;
+    const char *head;
+    size_t head_len;
     int type;
 
     if (!push_result_data(r)) { /* a proxy's data, never read nor assigned */
-        if (r->in->has_data && r->borrow)
-            event_set_data(r->out, r->in->data.ptr, r->in->data.len);
-        else if (r->in->has_data)
-            set_data_copy(r, r->in->data.ptr, r->in->data.len);
+        if (r->in->has_data)
+            set_data_bytes(r, r->in->data.ptr, r->in->data.len);
         return false;
     }
     type = lua_type(L, -1);
@@ -439,8 +504,8 @@ static bool read_data(struct reading *r)
         !script_json_is_null(L, -1))
         read_fail(L, "%s: data: expected a string (bytes), a table, a number, a boolean or "
                      "vane.json.null; got a %s", r->what, luaL_typename(L, -1));
-    script_json_encode(L, -1, r->scratch, "data");
-    set_data_copy(r, r->scratch->text.data, r->scratch->text.len);
+    script_json_encode_split(L, -1, r->scratch, "data", &head, &head_len);
+    set_data(r, head, head_len, r->scratch->text.data, r->scratch->text.len);
     lua_pop(L, 1);
     return true;
 }
@@ -469,7 +534,7 @@ static void add_left_alone(struct reading *r, const struct event_attr *was)
 {
     struct event_value v = was->value;
 
-    if (v.type != EVENT_BOOLEAN && v.type != EVENT_INTEGER && !r->borrow)
+    if (is_text(&v) && !r->borrow)
         copy_bytes(r, &v, was->value.u.bytes.ptr, was->value.u.bytes.len);
     add_attr(r, was->name.ptr, was->name.len, &v, true, true);
 }
@@ -538,12 +603,26 @@ static enum attr_state attr_state(struct reading *r, const struct event_attr *wa
     return ATTR_SET;
 }
 
+/* Every attribute of the input as it is, pointed at (out has none yet). */
+static void add_all_borrowed(struct reading *r)
+{
+    size_t n = r->in->attr_count;
+
+    for (size_t i = 0; i < n; i++)
+        event_add(r->out, r->in->attrs[i].name.ptr, r->in->attrs[i].name.len,
+                  &r->in->attrs[i].value);
+    memset(r->left_alone, 1, n < TRACKED_ATTRS_MAX ? n : TRACKED_ATTRS_MAX);
+}
+
 /* The input's attributes still there, in the input's order. */
 static void read_known(struct reading *r)
 {
     if (r->proxy && !r->raw_inputs && r->overrides == 0) { /* the script set none of them */
-        for (size_t i = 0; i < r->in->attr_count; i++)
-            add_left_alone(r, &r->in->attrs[i]);
+        if (r->borrow)
+            add_all_borrowed(r);
+        else
+            for (size_t i = 0; i < r->in->attr_count; i++)
+                add_left_alone(r, &r->in->attrs[i]);
         return;
     }
     for (size_t i = 0; i < r->in->attr_count; i++) {
@@ -609,8 +688,6 @@ static bool new_name_at(struct reading *r, struct new_name *found)
 {
     lua_State *L = r->L;
 
-    if (lua_type(L, -2) == LUA_TLIGHTUSERDATA && r->proxy)
-        return false; /* a hidden key */
     if (lua_type(L, -2) != LUA_TSTRING)
         read_fail(L, "%s: a key that is a %s; an event's keys are attribute names and data",
                   r->what, luaL_typename(L, -2));
@@ -677,8 +754,7 @@ static void mark_json(struct event *out)
         struct event_attr *a = &out->attrs[i];
 
         if (a->name.len == 15 && memcmp(a->name.ptr, "datacontenttype", 15) == 0 &&
-            a->value.type != EVENT_BOOLEAN && a->value.type != EVENT_INTEGER &&
-            !event_content_type_is_json(a->value.u.bytes.ptr, a->value.u.bytes.len)) {
+            is_text(&a->value) && !names_json(&a->value)) {
             a->value.type = EVENT_STRING;
             a->value.u.bytes.ptr = JSON_CONTENT_TYPE;
             a->value.u.bytes.len = strlen(JSON_CONTENT_TYPE);
@@ -764,13 +840,15 @@ void script_event_read(lua_State *L, int idx, const struct event *in, struct eve
     struct new_name names[NEW_ATTRS_MAX];
     size_t count;
     bool new_json;
-    int top;
+    int base = lua_gettop(L), top;
 
     luaL_checkstack(L, 8, "reading the event");
     r.proxy = script_event_is_table(L, r.t);
     if (r.proxy) {
         event_of(L, r.t);
-        if (lua_rawgetp(L, r.t, &override_key) == LUA_TTABLE)
+        lua_getmetatable(L, r.t);
+        r.slots = lua_gettop(L);
+        if (lua_rawgeti(L, r.slots, SLOT_OVERRIDES) == LUA_TTABLE)
             r.overrides = lua_gettop(L);
         else
             lua_pop(L, 1);
@@ -785,6 +863,5 @@ void script_event_read(lua_State *L, int idx, const struct event *in, struct eve
     if (new_json)
         mark_json(out);
     check_event(&r);
-    if (r.overrides != 0)
-        lua_remove(L, r.overrides);
+    lua_settop(L, base);
 }

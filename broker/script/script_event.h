@@ -16,7 +16,8 @@
  * assign freely, iterate with pairs() (which sees every attribute and the
  * data), but do not expect rawget(), next() or # to see what has not been
  * read; and an event table answers only during the call it was passed to
- * (keep a copy made with pairs to remember one).
+ * (keep a copy made with pairs to remember one), as does its data while
+ * not read (it is read in place, in the event's bytes).
  *
  * Reading a returned table back into an event:
  *   - attributes the input event had keep their type (a string-typed one

@@ -505,7 +505,7 @@ static bool parse_container(struct parser *ps)
         if (!script_json_skip_container(ps))
             return false;
         lua_pushlstring(ps->L, begin, (size_t)(ps->p - begin));
-        script_json_lazy_wrap(ps->L, 0);
+        script_json_lazy_wrap(ps->L, ps->scratch, 0);
         return true;
     }
     lua_createtable(ps->L, array ? 4 : 0, array ? 0 : 4);
@@ -582,10 +582,9 @@ int script_json_decode(lua_State *L, const char *text, size_t len, char *errbuf,
  * script uses it, and filling checks that the value ends where the text
  * does.  Any other text is read at once.
  */
-int script_json_decode_lazy(lua_State *L, int source, char *errbuf, size_t errlen)
+int script_json_decode_lazy(lua_State *L, const char *text, size_t len,
+                            struct script_json_scratch *scratch, char *errbuf, size_t errlen)
 {
-    size_t len;
-    const char *text = lua_tolstring(L, source, &len);
     struct parser ps = {.L = L, .start = text, .p = text, .end = text + len, .mode = PARSE_PUSH};
     const char *last = ps.end;
 
@@ -595,11 +594,8 @@ int script_json_decode_lazy(lua_State *L, int source, char *errbuf, size_t errle
         last--;
     if (last - ps.p >= 2 && !is_empty_container(&ps) &&
         ((*ps.p == '{' && last[-1] == '}') || (*ps.p == '[' && last[-1] == ']'))) {
-        if ((size_t)(last - ps.p) == len)
-            lua_pushvalue(L, source);
-        else
-            lua_pushlstring(L, ps.p, (size_t)(last - ps.p));
-        script_json_lazy_wrap(L, 2); /* room for members a transform adds */
+        /* room for members a transform adds */
+        script_json_lazy_lend(L, ps.p, (size_t)(last - ps.p), scratch, 2);
         return 0;
     }
     return parse_document(&ps, errbuf, errlen);
@@ -649,23 +645,20 @@ static int lua_json_array(lua_State *L)
     return 1;
 }
 
-const void *script_json_make_metatable(lua_State *L, const char *name, const void *key)
+const void *script_json_make_metatable(lua_State *L, const char *name)
 {
     lua_createtable(L, 0, 6);
     lua_pushstring(L, name);
     lua_setfield(L, -2, "__metatable");
     lua_pushstring(L, name);
     lua_setfield(L, -2, "__name");
-    lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, key);
     return lua_topointer(L, -1);
 }
 
 void script_json_open(lua_State *L, struct script_json_scratch *scratch)
 {
-    scratch->array_metatable =
-        script_json_make_metatable(L, "vane.json.array", &script_json_array_marker);
-    lua_pop(L, 1);
+    scratch->array_metatable = script_json_make_metatable(L, "vane.json.array");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &script_json_array_marker);
     script_json_lazy_open(L, scratch);
     lua_createtable(L, 0, 4);
     lua_pushlightuserdata(L, scratch);

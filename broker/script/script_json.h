@@ -42,9 +42,24 @@
 #include "core/buf.h"
 
 #define SCRIPT_JSON_MAX_DEPTH 128
+#define SCRIPT_JSON_PLACEHOLDER_KINDS 4 /* objects and arrays, holding text or lent it */
 
 /* A table key being encoded; see script_json.c. */
 struct script_json_key;
+
+/*
+ * Event data lent to the state for one call (script_json_decode_lazy): the
+ * placeholder that reads it, by address, and the bytes.  The placeholder
+ * (known by its metatable) may read them only while this record still
+ * names it: filling it or script_json_loan_end(), when the call ends, ends
+ * the loan, and a placeholder kept past its call then raises an error
+ * instead of reading bytes that may be gone.
+ */
+struct script_json_loan {
+    const void *table; /* the placeholder; NULL: no loan */
+    const char *text;
+    size_t len;
+};
 
 /*
  * What the encoder reuses from one call to the next (one per Lua state):
@@ -57,7 +72,9 @@ struct script_json_scratch {
     struct script_json_key *keys;
     size_t nkeys, key_cap;
     const void *array_metatable;           /* the marker, by address */
-    const void *placeholder_metatables[2]; /* of lazy objects and arrays */
+    const void *placeholder_metatables[SCRIPT_JSON_PLACEHOLDER_KINDS]; /* script_json_lazy.c */
+    int placeholder_refs[SCRIPT_JSON_PLACEHOLDER_KINDS];               /* theirs in the registry */
+    struct script_json_loan loan;          /* of the call running */
 };
 
 void script_json_scratch_free(struct script_json_scratch *scratch);
@@ -78,13 +95,26 @@ void script_json_open(lua_State *L, struct script_json_scratch *scratch);
 int script_json_decode(lua_State *L, const char *text, size_t len, char *errbuf, size_t errlen);
 
 /*
- * As script_json_decode, for the text held by the Lua string at source,
- * lazily: the top value's members are read, but an object or array nested
- * in it is only checked and becomes a placeholder that reads itself on
- * first use, and is written back as its text if never used (it keeps the
- * string alive).  For event data, which transforms mostly pass through.
+ * As script_json_decode, lazily, for event data, which transforms mostly
+ * pass through.  An object or array (the usual data) becomes a placeholder
+ * that reads itself on first use and is written back as its text if never
+ * used; it reads text in place, under scratch->loan, so text must stay as
+ * it is until script_json_loan_end().  Any other value is read at once.
+ * Nested objects and arrays become placeholders of their own as they are
+ * read, each holding a Lua string with its text (they outlive the loan).
  */
-int script_json_decode_lazy(lua_State *L, int source, char *errbuf, size_t errlen);
+int script_json_decode_lazy(lua_State *L, const char *text, size_t len,
+                            struct script_json_scratch *scratch, char *errbuf, size_t errlen);
+
+/* Ends the loan of the call (the sandbox calls it when a call ends); no Lua call. */
+void script_json_loan_end(struct script_json_scratch *scratch);
+
+/*
+ * Makes the placeholder at idx, if it is the one reading lent text, hold a
+ * copy of its text instead, so that it outlives the loan (a copy of the
+ * event made with pairs() keeps its data).
+ */
+void script_json_loan_copy(lua_State *L, int idx, struct script_json_scratch *scratch);
 
 /*
  * Encodes the value at idx into scratch->text (emptied first).  what names
@@ -93,6 +123,16 @@ int script_json_decode_lazy(lua_State *L, int source, char *errbuf, size_t errle
  */
 void script_json_encode(lua_State *L, int idx, struct script_json_scratch *scratch,
                         const char *what);
+
+/*
+ * As script_json_encode, without copying the text of a placeholder never
+ * filled (data passed through, with or without members added): the JSON is
+ * *head (head_len bytes, in the placeholder's text: lent bytes or its own
+ * string, valid while the value at idx is) followed by scratch->text.
+ * head_len is 0 when the value is anything else.
+ */
+void script_json_encode_split(lua_State *L, int idx, struct script_json_scratch *scratch,
+                              const char *what, const char **head, size_t *head_len);
 
 /* next(t, k) without metamethods: what a __pairs hands back as its iterator. */
 int script_json_raw_next(lua_State *L);

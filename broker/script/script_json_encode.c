@@ -8,6 +8,13 @@
  * closing brace; and a table whose metatable has a __plain function is
  * written as the plain table that function returns (event tables).
  *
+ * Event data is mostly such a placeholder, passed through with a member or
+ * two added.  Its text (a KiB, say) would be copied into the scratch text
+ * and then again into the output event; script_json_encode_split() leaves
+ * it where it is and hands back a pointer to it instead (the head), the
+ * scratch text holding only what follows, so the caller copies it once, or
+ * not at all when nothing follows and the text is the input event's own.
+ *
  * An object's keys and values are left on the Lua stack by lua_next, their
  * places gathered into the scratch array, sorted by key and written.  The
  * scratch array is used as a stack, each nested object taking the slots
@@ -49,6 +56,8 @@ struct encoder {
     lua_State *L;
     struct script_json_scratch *s;
     const char *what;
+    const char **head; /* script_json_encode_split's; NULL: write everything into s->text */
+    size_t *head_len;
     struct path_step path[SCRIPT_JSON_MAX_DEPTH + 1];
     int depth;
 };
@@ -155,8 +164,9 @@ static enum table_kind kind_of(const struct script_json_scratch *s, lua_State *L
     lua_pop(L, 1);
     if (mt == s->array_metatable)
         return TABLE_ARRAY;
-    if (mt == s->placeholder_metatables[0] || mt == s->placeholder_metatables[1])
-        return TABLE_PLACEHOLDER;
+    for (int kind = 0; kind < SCRIPT_JSON_PLACEHOLDER_KINDS; kind++)
+        if (mt == s->placeholder_metatables[kind])
+            return TABLE_PLACEHOLDER;
     return TABLE_OTHER;
 }
 
@@ -258,6 +268,35 @@ static void sort_keys(struct script_json_key *keys, size_t n)
     }
 }
 
+/* Whether a name is written as it is between quotes: printable ASCII but quote and backslash. */
+static bool needs_no_escape(const char *name, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (name[i] < 0x20 || name[i] > 0x7e || name[i] == '"' || name[i] == '\\')
+            return false;
+    return true;
+}
+
+/* A member's name and its colon, after a comma when comma is set; a plain one in one append. */
+static void append_name(struct vane_buf *out, bool comma, const char *name, size_t len)
+{
+    char text[64];
+
+    if (len + 4 > sizeof(text) || !needs_no_escape(name, len)) {
+        if (comma)
+            vane_buf_append(out, ",", 1);
+        event_json_string(out, name, len);
+        vane_buf_append(out, ":", 1);
+        return;
+    }
+    text[0] = ',';
+    text[1] = '"';
+    memcpy(text + 2, name, len);
+    text[len + 2] = '"';
+    text[len + 3] = ':';
+    vane_buf_append(out, comma ? text : text + 1, len + 3 + comma);
+}
+
 /* The members in slots [base, nkeys), sorted, each after a comma when first is false. */
 static void encode_members(struct encoder *e, size_t base, bool first)
 {
@@ -270,10 +309,7 @@ static void encode_members(struct encoder *e, size_t base, bool first)
                                               "%lld", (long long)s->keys[i].integer);
     sort_keys(s->keys + base, end - base);
     for (size_t i = base; i < end; i++) {
-        if (!first || i > base)
-            vane_buf_append(&s->text, ",", 1);
-        event_json_string(&s->text, key_text(&s->keys[i]), s->keys[i].len);
-        vane_buf_append(&s->text, ":", 1);
+        append_name(&s->text, !first || i > base, key_text(&s->keys[i]), s->keys[i].len);
         e->path[e->depth - 1] = (struct path_step){.kind = STEP_KEY, .key = i};
         encode_value(e, s->keys[i].value);
     }
@@ -340,10 +376,21 @@ static bool all_new_members(const struct encoder *e, size_t base, const char *te
     return true;
 }
 
+/* A placeholder's text: pointed at when it is what the split encode starts with, else copied. */
+static void append_text(struct encoder *e, const char *text, size_t len)
+{
+    if (e->head != NULL && e->depth == 1 && e->s->text.len == 0) {
+        *e->head = text;
+        *e->head_len = len;
+        return;
+    }
+    vane_buf_append(&e->s->text, text, len);
+}
+
 /*
- * A placeholder not filled yet (its text string at the top): its text,
- * with the members beside it spliced in.  One whose table holds anything
- * else (rawset) is filled and written as a table.
+ * A placeholder not filled yet (its text at the top): its text, with the
+ * members beside it spliced in.  One whose table holds anything else
+ * (rawset) is filled and written as a table.
  */
 static bool encode_placeholder(struct encoder *e, int idx, const char *text, size_t len)
 {
@@ -352,15 +399,15 @@ static bool encode_placeholder(struct encoder *e, int idx, const char *text, siz
 
     gather_keys(e, idx, base, true, &n);
     if (e->s->nkeys == base) {
-        vane_buf_append(&e->s->text, text, len); /* never used: as it came */
+        append_text(e, text, len); /* never used: as it came */
         return true;
     }
     if (*text != '{' || !all_new_members(e, base, text, len)) {
         e->s->nkeys = base;
-        script_json_lazy_fill(e->L, idx);
+        script_json_lazy_fill(e->L, e->s, idx);
         return false;
     }
-    vane_buf_append(&e->s->text, text, len - 1); /* without its '}' */
+    append_text(e, text, len - 1); /* without its '}' */
     encode_members(e, base, false);
     vane_buf_append(&e->s->text, "}", 1);
     return true;
@@ -399,7 +446,7 @@ static void encode_table(struct encoder *e, int idx)
         encode_fail(e, "nested more than 128 levels deep (does a table contain itself?)");
     luaL_checkstack(L, 8, "JSON nested too deeply");
     e->path[e->depth++].kind = STEP_NONE;
-    if (script_json_lazy_text(L, idx, &text, &len))
+    if (script_json_lazy_text(L, e->s, idx, &text, &len))
         done = encode_placeholder(e, idx, text, len);
     if (!done)
         encode_container(e, idx, kind_of(e->s, L, idx));
@@ -443,8 +490,8 @@ static void encode_value(struct encoder *e, int idx)
     encode_fail(e, why);
 }
 
-void script_json_encode(lua_State *L, int idx, struct script_json_scratch *scratch,
-                        const char *what)
+static void encode(lua_State *L, int idx, struct script_json_scratch *scratch, const char *what,
+                   const char **head, size_t *head_len)
 {
     struct encoder e;
 
@@ -453,8 +500,24 @@ void script_json_encode(lua_State *L, int idx, struct script_json_scratch *scrat
     e.L = L;
     e.s = scratch;
     e.what = what;
+    e.head = head;
+    e.head_len = head_len;
     e.depth = 0;
     vane_buf_reset(&scratch->text);
     scratch->nkeys = 0;
     encode_value(&e, lua_absindex(L, idx));
+}
+
+void script_json_encode(lua_State *L, int idx, struct script_json_scratch *scratch,
+                        const char *what)
+{
+    encode(L, idx, scratch, what, NULL, NULL);
+}
+
+void script_json_encode_split(lua_State *L, int idx, struct script_json_scratch *scratch,
+                              const char *what, const char **head, size_t *head_len)
+{
+    *head = NULL;
+    *head_len = 0;
+    encode(L, idx, scratch, what, head, head_len);
 }

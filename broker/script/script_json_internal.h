@@ -27,6 +27,7 @@ enum parse_mode {
 
 struct parser {
     lua_State *L;
+    const struct script_json_scratch *scratch; /* PARSE_LAZY: the state's */
     const char *start, *p, *end;
     enum parse_mode mode;
     int depth;
@@ -35,15 +36,13 @@ struct parser {
     const char *error_at;
 };
 
-/* Registry keys (their addresses) of the array marker and the placeholder metatables. */
+/* Registry key (its address) of the array marker. */
 extern const char script_json_array_marker;
-extern const char script_json_placeholder_object;
-extern const char script_json_placeholder_array;
 
 void script_json_push_array_marker(lua_State *L);
 
-/* Makes a protected metatable called name, kept in the registry under key; leaves it pushed. */
-const void *script_json_make_metatable(lua_State *L, const char *name, const void *key);
+/* Makes a protected metatable called name; leaves it pushed. */
+const void *script_json_make_metatable(lua_State *L, const char *name);
 
 /* Whether the n bytes at s are UTF-8 (no overlong forms, surrogates, values past U+10FFFF). */
 bool script_json_utf8_valid(const unsigned char *s, size_t n);
@@ -69,16 +68,27 @@ const char *script_json_string_end(const char *p, const char *end);
  * nothing around it) with a placeholder for it; room is how many members
  * the table should have room for beside its hidden key.
  */
-void script_json_lazy_wrap(lua_State *L, int room);
+void script_json_lazy_wrap(lua_State *L, const struct script_json_scratch *scratch, int room);
 
 /*
- * When the table at t is a placeholder not yet filled, pushes its text and
- * sets *text, *len to it; else pushes nothing and returns false.
+ * Pushes a placeholder for the object or array text[0, len) (nothing
+ * around it) that reads it where it is, and lends text to it
+ * (scratch->loan); room as for script_json_lazy_wrap.
  */
-bool script_json_lazy_text(lua_State *L, int t, const char **text, size_t *len);
+void script_json_lazy_lend(lua_State *L, const char *text, size_t len,
+                           struct script_json_scratch *scratch, int room);
+
+/*
+ * When the table at t is a placeholder not yet filled, pushes its text
+ * string (keep it there while using *text; nil for lent text) and sets
+ * *text, *len to the text; else pushes nothing and returns false.  A
+ * placeholder whose loan is over raises an error.
+ */
+bool script_json_lazy_text(lua_State *L, const struct script_json_scratch *scratch, int t,
+                           const char **text, size_t *len);
 
 /* Fills the placeholder at t in place (if it still is one), as its metatable does on first use. */
-void script_json_lazy_fill(lua_State *L, int t);
+void script_json_lazy_fill(lua_State *L, struct script_json_scratch *scratch, int t);
 
 /* Whether the object text[0, len) (checked JSON) has a member called key, or may have one
  * (a name written with escapes). */

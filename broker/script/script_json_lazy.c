@@ -2,15 +2,28 @@
  * script_json_lazy.c -- placeholders: the parts of event data a script has
  * not read yet (see script_json.h, script_json_internal.h).
  *
- * A placeholder is an empty table with one hidden key (a light userdata,
- * which scripts cannot make) holding the text of its object or array, a
- * Lua string of its own (for the whole data, the data string itself).  Its
- * metatable (one for objects, one for
- * arrays, protected and answering getmetatable() with "vane.json.object" /
- * "vane.json.array") fills it in place on first use -- an index, #, pairs,
- * an assignment -- reading one level: what is nested below becomes
- * placeholders in turn.  Then the metatable goes (an array gets the array
- * marker) and it is a table like any other.
+ * A placeholder is a table, empty at first, whose metatable (one for
+ * objects, one for arrays, protected and answering getmetatable() with
+ * "vane.json.object" / "vane.json.array") fills it in place on first use --
+ * an index, #, pairs, an assignment -- reading one level: what is nested
+ * below becomes placeholders in turn.  Then the metatable goes (an array
+ * gets the array marker) and it is a table like any other.  Its text comes
+ * in one of two ways:
+ *
+ *   - held: a hidden key (a light userdata, which scripts cannot make)
+ *     holds a Lua string of its own with the text (nested parts, and data
+ *     kept by a copy made with pairs());
+ *   - lent: the whole data of the event being handled is read where it is,
+ *     in the event's bytes, through the state's loan (script_json.h), and
+ *     the placeholder has metatables of its own (the same metamethods),
+ *     so that it needs no hidden key at all.  Copying a KiB of data into a
+ *     Lua string for each event, collecting it again, and looking up hidden
+ *     keys was a fifth of a transform's time.  The loan names its
+ *     placeholder by address and ends when the placeholder is filled or the
+ *     call ends; a lent placeholder kept past its call (in a global) finds
+ *     another table named, or none, and raises an error rather than read
+ *     bytes that may be gone.  A table kept is alive, so no later
+ *     placeholder can have its address while it can be asked.
  *
  * One exception makes the common transform cheap: assigning a member of
  * an object placeholder (event.data.processed = true) does not fill it.
@@ -37,31 +50,105 @@
 
 #include "script/script_json_internal.h"
 
-const char script_json_placeholder_object = 'o';
-const char script_json_placeholder_array = 'l';
+/* Indexes of scratch->placeholder_metatables and placeholder_refs. */
+enum placeholder_kind { OWN_OBJECT, OWN_ARRAY, LENT_OBJECT, LENT_ARRAY };
 
 static const char text_key = 't';
 
-void script_json_lazy_wrap(lua_State *L, int room)
+/* Makes the table at the top a placeholder for text that starts with first. */
+static void set_placeholder_metatable(lua_State *L, const struct script_json_scratch *scratch,
+                                      char first, bool lent)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, scratch->placeholder_refs[(first == '[') + 2 * lent]);
+    lua_setmetatable(L, -2);
+}
+
+void script_json_lazy_wrap(lua_State *L, const struct script_json_scratch *scratch, int room)
 {
     const char *text = lua_tostring(L, -1);
 
     lua_createtable(L, 0, 1 + room);
     lua_insert(L, -2);
     lua_rawsetp(L, -2, &text_key);
-    lua_rawgetp(L, LUA_REGISTRYINDEX,
-                *text == '[' ? &script_json_placeholder_array : &script_json_placeholder_object);
-    lua_setmetatable(L, -2);
+    set_placeholder_metatable(L, scratch, *text, false);
 }
 
-bool script_json_lazy_text(lua_State *L, int t, const char **text, size_t *len)
+void script_json_lazy_lend(lua_State *L, const char *text, size_t len,
+                           struct script_json_scratch *scratch, int room)
 {
+    lua_createtable(L, 0, room);
+    set_placeholder_metatable(L, scratch, *text, true);
+    scratch->loan = (struct script_json_loan){lua_topointer(L, -1), text, len};
+}
+
+void script_json_loan_end(struct script_json_scratch *scratch)
+{
+    scratch->loan = (struct script_json_loan){NULL, NULL, 0};
+}
+
+/* Which placeholder the table at t is (enum placeholder_kind), or -1: none (or filled). */
+static int placeholder_kind(lua_State *L, const struct script_json_scratch *scratch, int t)
+{
+    const void *mt;
+
+    if (!lua_getmetatable(L, t))
+        return -1;
+    mt = lua_topointer(L, -1);
+    lua_pop(L, 1);
+    for (int kind = 0; kind < SCRIPT_JSON_PLACEHOLDER_KINDS; kind++)
+        if (mt == scratch->placeholder_metatables[kind])
+            return kind;
+    return -1;
+}
+
+static bool is_lent_kind(int kind)
+{
+    return kind == LENT_OBJECT || kind == LENT_ARRAY;
+}
+
+/* Whether the table at t is the placeholder the loan is made to (by address and metatable). */
+static bool is_lent(lua_State *L, const struct script_json_scratch *scratch, int t)
+{
+    return scratch->loan.table != NULL && scratch->loan.table == lua_topointer(L, t) &&
+           is_lent_kind(placeholder_kind(L, scratch, t));
+}
+
+bool script_json_lazy_text(lua_State *L, const struct script_json_scratch *scratch, int t,
+                           const char **text, size_t *len)
+{
+    int kind = placeholder_kind(L, scratch, t);
+
+    if (is_lent_kind(kind)) {
+        if (scratch->loan.table != lua_topointer(L, t))
+            luaL_error(L, "this event data was kept past the call it came with, unread; its "
+                          "event is gone: read it during the call, or keep a copy of the event "
+                          "(for k, v in pairs(event) do copy[k] = v end)");
+        lua_pushnil(L); /* the text is the event's, not the state's */
+        *text = scratch->loan.text;
+        *len = scratch->loan.len;
+        return true;
+    }
+    if (kind < 0)
+        return false;
     if (lua_rawgetp(L, t, &text_key) != LUA_TSTRING) {
         lua_pop(L, 1);
         return false;
     }
     *text = lua_tolstring(L, -1, len);
     return true;
+}
+
+void script_json_loan_copy(lua_State *L, int idx, struct script_json_scratch *scratch)
+{
+    idx = lua_absindex(L, idx);
+    if (!is_lent(L, scratch, idx))
+        return; /* not the placeholder lent to (filling it ended the loan) */
+    lua_pushlstring(L, scratch->loan.text, scratch->loan.len);
+    lua_rawsetp(L, idx, &text_key);
+    lua_pushvalue(L, idx);
+    set_placeholder_metatable(L, scratch, *scratch->loan.text, false);
+    lua_pop(L, 1);
+    script_json_loan_end(scratch);
 }
 
 /* Whether the placeholder at t holds members beside its text (keys other than the hidden ones). */
@@ -86,15 +173,16 @@ static bool expect_end(struct parser *ps)
     return false;
 }
 
-void script_json_lazy_fill(lua_State *L, int t)
+void script_json_lazy_fill(lua_State *L, struct script_json_scratch *scratch, int t)
 {
-    struct parser ps = {.L = L, .mode = PARSE_LAZY, .depth = 0};
+    struct parser ps = {.L = L, .scratch = scratch, .mode = PARSE_LAZY, .depth = 0};
     size_t len;
-    bool array;
+    bool array, lent;
 
     t = lua_absindex(L, t);
-    if (!script_json_lazy_text(L, t, &ps.p, &len))
+    if (!script_json_lazy_text(L, scratch, t, &ps.p, &len))
         return;
+    lent = is_lent(L, scratch, t);
     ps.start = ps.p;
     ps.end = ps.p + len;
     array = *ps.p == '[';
@@ -107,8 +195,12 @@ void script_json_lazy_fill(lua_State *L, int t)
         luaL_error(L, "JSON data: %s", why);
     }
     lua_pop(L, 1);
-    lua_pushnil(L);
-    lua_rawsetp(L, t, &text_key);
+    if (lent) {
+        script_json_loan_end(scratch); /* read: its text is needed no more */
+    } else {
+        lua_pushnil(L);
+        lua_rawsetp(L, t, &text_key);
+    }
     if (array)
         script_json_push_array_marker(L);
     else
@@ -294,9 +386,15 @@ bool script_json_lazy_has_member(const char *text, size_t len, const char *key, 
 
 /* ---- the metatables ------------------------------------------------------------------ */
 
+/* The state's scratch: the upvalue of every placeholder metamethod. */
+static struct script_json_scratch *scratch_of(lua_State *L)
+{
+    return lua_touserdata(L, lua_upvalueindex(1));
+}
+
 static int placeholder_index(lua_State *L)
 {
-    script_json_lazy_fill(L, 1);
+    script_json_lazy_fill(L, scratch_of(L), 1);
     lua_settop(L, 2);
     lua_rawget(L, 1);
     return 1;
@@ -315,12 +413,12 @@ static int placeholder_newindex(lua_State *L)
     bool beside = false;
 
     if (lua_type(L, 2) == LUA_TSTRING && !lua_isnil(L, 3) &&
-        script_json_lazy_text(L, 1, &text, &len)) {
+        script_json_lazy_text(L, scratch_of(L), 1, &text, &len)) {
         beside = *text == '{';
         lua_pop(L, 1);
     }
     if (!beside)
-        script_json_lazy_fill(L, 1);
+        script_json_lazy_fill(L, scratch_of(L), 1);
     lua_settop(L, 3);
     lua_rawset(L, 1);
     return 0;
@@ -328,14 +426,14 @@ static int placeholder_newindex(lua_State *L)
 
 static int placeholder_len(lua_State *L)
 {
-    script_json_lazy_fill(L, 1);
+    script_json_lazy_fill(L, scratch_of(L), 1);
     lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
     return 1;
 }
 
 static int placeholder_pairs(lua_State *L)
 {
-    script_json_lazy_fill(L, 1);
+    script_json_lazy_fill(L, scratch_of(L), 1);
     lua_pushcfunction(L, script_json_raw_next);
     lua_pushvalue(L, 1);
     lua_pushnil(L);
@@ -352,26 +450,32 @@ int script_json_raw_next(lua_State *L)
     return 1;
 }
 
-static const void *make_placeholder_metatable(lua_State *L, const char *name, const void *key)
+/* A metamethod of the metatable at the top, with scratch as its upvalue. */
+static void set_metamethod(lua_State *L, struct script_json_scratch *scratch, const char *name,
+                           lua_CFunction fn)
 {
-    const void *mt = script_json_make_metatable(L, name, key);
+    lua_pushlightuserdata(L, scratch);
+    lua_pushcclosure(L, fn, 1);
+    lua_setfield(L, -2, name);
+}
 
-    lua_pushcfunction(L, placeholder_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, placeholder_newindex);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushcfunction(L, placeholder_len);
-    lua_setfield(L, -2, "__len");
-    lua_pushcfunction(L, placeholder_pairs);
-    lua_setfield(L, -2, "__pairs");
-    lua_pop(L, 1);
-    return mt;
+/* Makes the metatable of one kind of placeholder, kept in the registry (scratch says where). */
+static void make_placeholder_metatable(lua_State *L, struct script_json_scratch *scratch,
+                                       int kind)
+{
+    static const char *const names[SCRIPT_JSON_PLACEHOLDER_KINDS] = {
+        "vane.json.object", "vane.json.array", "vane.json.object", "vane.json.array"};
+
+    scratch->placeholder_metatables[kind] = script_json_make_metatable(L, names[kind]);
+    set_metamethod(L, scratch, "__index", placeholder_index);
+    set_metamethod(L, scratch, "__newindex", placeholder_newindex);
+    set_metamethod(L, scratch, "__len", placeholder_len);
+    set_metamethod(L, scratch, "__pairs", placeholder_pairs);
+    scratch->placeholder_refs[kind] = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 void script_json_lazy_open(lua_State *L, struct script_json_scratch *scratch)
 {
-    scratch->placeholder_metatables[0] =
-        make_placeholder_metatable(L, "vane.json.object", &script_json_placeholder_object);
-    scratch->placeholder_metatables[1] =
-        make_placeholder_metatable(L, "vane.json.array", &script_json_placeholder_array);
+    for (int kind = 0; kind < SCRIPT_JSON_PLACEHOLDER_KINDS; kind++)
+        make_placeholder_metatable(L, scratch, kind);
 }

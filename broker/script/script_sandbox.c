@@ -479,6 +479,7 @@ static int finish(struct script_sandbox *sb, int status, char *err, size_t errle
     lua_settop(sb->L, 0);
     sb->current_event = NULL; /* the caller's event may go now */
     sb->current_table = NULL;
+    script_json_loan_end(&sb->json);
     return rc;
 }
 

@@ -73,6 +73,8 @@ struct script_sandbox {
     struct script_json_scratch json;
     const struct event *current_event; /* of the call running (script_event.h), or NULL */
     const void *event_metatable;       /* script_event.c's, by address */
+    int event_metatable_ref;           /* and its reference in the registry */
+    unsigned event_slots;              /* script_event.c: the call's slots set (a mask) */
     const void *current_table;         /* its event table (by address), or NULL */
     struct script_pool pool;
 };
