@@ -159,12 +159,25 @@ static int apply_add(struct controller *c, const json_t *node)
     return 0;
 }
 
+/* Whether the active nodes but one could still hold each eventlog's voters. */
+static bool could_lose_one(const struct controller *c)
+{
+    const struct cluster_members *m = &c->cluster->members;
+    size_t active = cluster_members_active(m);
+
+    return active > 0 && active - 1 >= m->replicas;
+}
+
 static int apply_leave(struct controller *c, uint64_t id)
 {
     json_t *node = find_node(c, id);
 
     if (node == NULL)
         return -ENOENT;
+    if (strcmp(json_string_value(json_object_get(node, "state")), "leaving") == 0)
+        return 0;
+    if (c->cluster != NULL && !could_lose_one(c))
+        return -EBUSY; /* another leave came first */
     json_object_set_new(node, "state", json_string("leaving"));
     vane_log_info(component, "node %llu is leaving the cluster: its replicas move off it",
                   (unsigned long long)id);
@@ -307,7 +320,7 @@ int controller_leave_node(struct controller *c, uint64_t id, controller_node_don
     if (strcmp(json_string_value(json_object_get(node, "state")), "leaving") == 0)
         return propose(c, json_pack("{s:s, s:I}", "op", "node_leave", "id", (json_int_t)id),
                        done, arg); /* again: harmless, and answered the same */
-    if (cluster_members_active(m) - 1 < m->replicas) {
+    if (!could_lose_one(c)) {
         *errmsg = vane_asprintf("node %llu cannot leave: the other %zu active nodes cannot hold "
                                 "%u replicas of each eventlog (add a node first)",
                                 (unsigned long long)id, cluster_members_active(m) - 1,

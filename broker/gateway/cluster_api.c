@@ -140,6 +140,9 @@ static void on_node_done(void *arg, int status)
     char *why = status != 0 ? vane_asprintf("node %llu: %s", (unsigned long long)op->id,
                                             status == -EEXIST ? "already a member"
                                             : status == -ENOENT ? "not a member"
+                                            : status == -EBUSY  ? "cannot leave: the other "
+                                                                  "nodes could not hold the "
+                                                                  "replicas"
                                                                 : vane_strerror(status))
                             : NULL;
 
