@@ -176,6 +176,20 @@ static void refused(const struct vcluster *c, size_t via, const char *const *arg
     vane_free(err);
 }
 
+/* POST /api/v1/cluster/nodes with body is answered 400 with why in its error. */
+static void bad_body(const struct vcluster *c, const char *body, const char *why,
+                     const char *what)
+{
+    long status;
+    json_t *answer = vcluster_api(c, 0, "POST", "/api/v1/cluster/nodes", NULL, body, &status);
+    char *text = json_dumps(answer, JSON_COMPACT);
+
+    ok(status == 400 && text != NULL && strstr(text, why) != NULL, "%s is refused: %ld %s",
+       what, status, text ? text : "");
+    free(text);
+    json_decref(answer);
+}
+
 static void refusals(const struct vcluster *c)
 {
     char peer[64], http[64];
@@ -192,6 +206,10 @@ static void refusals(const struct vcluster *c)
     refused(c, 1, taken, "already a member", "a join on another node's addresses is refused");
     refused(c, 2, last, "cannot leave", "with three nodes and replicas 3, a leave is refused");
     refused(c, 0, unknown, "no node 42", "a leave of an unknown node is refused");
+    bad_body(c, "{\"id\": 5, \"http\": \"nowhere\", \"peer\": \"127.0.0.1:1\"}",
+             "\"field\":\"http\"", "a join with a bad http address");
+    bad_body(c, "{\"http\": \"127.0.0.1:1\", \"peer\": \"127.0.0.1:2\"}", "id: required",
+             "a join without an id");
 }
 
 int main(void)

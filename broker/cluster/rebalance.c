@@ -130,17 +130,21 @@ static bool evacuate(struct cluster *cluster, struct controller *c,
     return false;
 }
 
-/* The nodes with the most and fewest of what field counts. */
+/* What a node holds: preferred leads, or voters. */
+static unsigned held(const struct tally *t, bool leads)
+{
+    return leads ? t->leads : t->voters;
+}
+
+/* The nodes holding the most and the fewest. */
 static void extremes(const struct tally *t, size_t n, bool leads, const struct tally **most,
                      const struct tally **fewest)
 {
     *most = *fewest = &t[0];
     for (size_t k = 1; k < n; k++) {
-        unsigned v = leads ? t[k].leads : t[k].voters;
-
-        if (v > (leads ? (*most)->leads : (*most)->voters))
+        if (held(&t[k], leads) > held(*most, leads))
             *most = &t[k];
-        if (v < (leads ? (*fewest)->leads : (*fewest)->voters))
+        if (held(&t[k], leads) < held(*fewest, leads))
             *fewest = &t[k];
     }
 }
@@ -156,7 +160,7 @@ static bool even_out(struct cluster *cluster, struct controller *c,
     const struct tally *most, *fewest;
 
     extremes(t, n, leads, &most, &fewest);
-    if ((leads ? most->leads - fewest->leads : most->voters - fewest->voters) < 2)
+    if (held(most, leads) - held(fewest, leads) < 2)
         return false;
     for (size_t b = 0; b < count; b++)
         for (uint32_t e = 0; e < buses[b]->eventlog_count; e++) {

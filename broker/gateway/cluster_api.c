@@ -109,28 +109,34 @@ struct pending {
     bool join;
 };
 
-static void answer_error(h2o_req_t *req, int err, const char *errmsg)
+/* The status of a join's or leave's refusal; 0 for the errors any call can meet. */
+static int refusal_status(int err)
 {
     switch (err) {
     case -EINVAL:
-    case -ENOTSUP:
-        response_error(req, 400, "Bad Request", NULL, "%s", errmsg);
-        break;
-    case -ENOENT:
-        response_error(req, 404, "Not Found", NULL, "%s", errmsg);
-        break;
+    case -ENOTSUP: return 400;
+    case -ENOENT: return 404;
     case -EEXIST:
-    case -EBUSY:
-        response_error(req, 409, "Conflict", NULL, "%s", errmsg);
-        break;
-    case -EAGAIN:
-        response_error(req, 503, "Service Unavailable", NULL, "%s", errmsg);
-        break;
-    default:
-        if (!response_unavailable(req, err))
-            response_error(req, 500, "Internal Server Error", NULL, "%s",
-                           errmsg ? errmsg : vane_strerror(err));
+    case -EBUSY: return 409;
+    case -EAGAIN: return 503;
+    default: return 0;
     }
+}
+
+static void answer_error(h2o_req_t *req, int err, const char *errmsg)
+{
+    int status = refusal_status(err);
+    const char *colon = err == -EINVAL && errmsg ? strchr(errmsg, ':') : NULL;
+    char field[16] = "";
+
+    if (colon != NULL && (size_t)(colon - errmsg) < sizeof(field))
+        memcpy(field, errmsg, (size_t)(colon - errmsg)); /* "http: expected ..." */
+    if (status != 0)
+        response_error(req, status, response_reason(status), field[0] ? field : NULL, "%s",
+                       errmsg);
+    else if (!response_unavailable(req, err))
+        response_error(req, 500, response_reason(500), NULL, "%s",
+                       errmsg ? errmsg : vane_strerror(err));
 }
 
 static void on_node_done(void *arg, int status)

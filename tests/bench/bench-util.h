@@ -46,6 +46,12 @@
 #define BENCH_KNOB_VANED(type)                                                               \
     {"--vaned", "VANED", BENCH_KNOB_TEXT, offsetof(type, vaned),                             \
      "the vaned binary to measure (default ./vaned)"}
+/* --duration and --warmup of a program that loads vaned with wrk. */
+#define BENCH_KNOB_WRK_WINDOW(type)                                                          \
+    {"--duration", "BENCH_DURATION", BENCH_KNOB_SECONDS, offsetof(type, duration),           \
+     "measured window of each load, whole seconds (10; --quick 2)"},                         \
+    {"--warmup", "BENCH_WARMUP", BENCH_KNOB_SECONDS, offsetof(type, warmup),                 \
+     "load before each window, not counted, whole seconds (2; --quick 1)"}
 #define BENCH_MAX_ROWS 96
 
 /* ---- options ---------------------------------------------------------------- */
