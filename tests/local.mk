@@ -119,3 +119,6 @@ AM_TESTS_ENVIRONMENT += \
 
 # Lua scripts: the registry, the sandbox, reload, the shipped scripts, the API.
 integration_tests += tests/test-lua
+
+# raft's storage in Vane's own files (broker/raft/log_io.c), and a real raft on top of it.
+unit_tests += tests/test-log-io

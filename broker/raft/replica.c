@@ -1,7 +1,7 @@
 /*
  * replica.c -- a canonical raft group on the loop (see replica.h).
  *
- * Start: raft_uv over dir, with the local transport on a single node or the
+ * Start: log_io (raft/log_io.h) over dir, with the local transport on a single node or the
  * peer transport in a cluster; raft_init; raft_bootstrap with the voters --
  * this node alone, or the cluster's members for the group, the same list on
  * every node (refused, harmlessly, when the directory already holds a
@@ -24,6 +24,7 @@
 #include "cluster/forward.h"
 #include "cluster/peer.h"
 #include "raft/close_delay.h"
+#include "raft/log_io.h"
 #include "raft/replica_internal.h"
 
 #define REPLICA_ID 1
@@ -87,46 +88,6 @@ int replica_from_raft(int rv)
     case RAFT_CORRUPT: return VANE_ECORRUPT;
     default: return VANE_ERAFT;
     }
-}
-
-/* raft's libuv backend (0.15) has async_work but calls itself version 1, so
- * raft refuses the off-loop snapshots that need it; where a backend truly
- * lacks it, this one runs the work in libuv's thread pool. */
-struct async_job {
-    uv_work_t req;
-    struct raft_io_async_work *work;
-    raft_io_async_work_cb cb;
-    int status;
-};
-
-static void async_run(uv_work_t *req)
-{
-    struct async_job *job = (struct async_job *)req;
-
-    job->status = job->work->work(job->work);
-}
-
-static void async_done(uv_work_t *req, int status)
-{
-    struct async_job *job = (struct async_job *)req;
-
-    job->cb(job->work, status == UV_ECANCELED ? RAFT_CANCELED : job->status);
-    vane_free(job);
-}
-
-static int async_work(struct raft_io *io, struct raft_io_async_work *work,
-                      raft_io_async_work_cb cb)
-{
-    struct replica *replica = ((struct raft *)io->data)->data;
-    struct async_job *job = VANE_NEW(job);
-
-    job->work = work;
-    job->cb = cb;
-    if (uv_queue_work(replica->loop, &job->req, async_run, async_done) != 0) {
-        vane_free(job);
-        return RAFT_IOERR;
-    }
-    return 0;
 }
 
 static void on_barrier(struct raft_barrier *req, int status)
@@ -284,23 +245,17 @@ int replica_start(struct replica **out, uv_loop_t *loop, const char *dir, struct
         return err;
     }
     if ((rv = init_transport(replica, options->cluster, &id, &address)) != 0 ||
-        (rv = raft_uv_init(&replica->io, loop, dir, &replica->transport)) != 0) {
+        (rv = log_io_init(&replica->io, loop, dir, &replica->transport,
+                          options->segment_size)) != 0) {
         err = fail(replica, rv, "raft I/O", errmsg);
         drop_transport(replica);
         vane_free(replica);
         return err;
     }
-    if (options->segment_size > 0)
-        raft_uv_set_segment_size(&replica->io, options->segment_size);
-    if (replica->io.version < 2) {
-        replica->io.version = 2;
-        if (replica->io.async_work == NULL)
-            replica->io.async_work = async_work;
-    }
     if ((rv = raft_init(&replica->raft, &replica->io, &replica->fsm, id, address)) != 0) {
         replica->raft_initialized = true; /* for its errmsg */
         err = fail(replica, rv, "raft init", errmsg);
-        raft_uv_close(&replica->io);
+        log_io_close(&replica->io);
         drop_transport(replica);
         vane_free(replica);
         return err;
@@ -449,7 +404,7 @@ static void on_raft_closed(struct raft *raft)
 {
     struct replica *replica = raft->data;
 
-    raft_uv_close(&replica->io); /* what raft_uv_init allocated */
+    log_io_close(&replica->io); /* what log_io_init allocated */
     if (replica->close_cb != NULL)
         replica->close_cb(replica, replica->close_arg);
     uv_close((uv_handle_t *)&replica->close_timer, free_replica);

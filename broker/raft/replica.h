@@ -63,7 +63,7 @@ struct replica_cluster {
 struct replica_options {
     unsigned snapshot_threshold; /* entries between snapshots */
     unsigned snapshot_trailing;  /* entries kept after a snapshot */
-    size_t segment_size;         /* raft's log files; 0 for raft's default (8 MiB) */
+    size_t segment_size;         /* raft's log files roll past it; 0: 8 MiB (raft/log_io.h) */
     const struct replica_cluster *cluster; /* NULL: a single node */
     /* In a cluster, a proposal forwarded from a follower answers once the
      * follower has applied it too (its caller reads its own write there);

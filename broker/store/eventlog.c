@@ -13,6 +13,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,18 +75,18 @@ void eventlog_options_default(struct eventlog_options *options)
     options->join = false;
 }
 
-/* raft's log files stay at raft's default size (8 MiB, 0 here).  Larger
- * ones switch, and stall, less often, but raft keeps two of them
- * preallocated per eventlog: 4 GiB of disk for 64 eventlogs of 32 MiB. */
+/* raft's log files roll at log_io's default size (8 MiB, 0 here): a
+ * snapshot every ~16 MiB frees them a few at a time. */
 #define RAFT_SEGMENT_SIZE 0
 /* Entries raft keeps behind a snapshot: few, so that a restart replays little. */
 #define SNAPSHOT_TRAILING 16
 #define SNAPSHOT_MIN_ENTRIES 16
 #define SNAPSHOT_MAX_ENTRIES 65536
-/* Written segment bytes that start a background fdatasync: keeping the
- * unsynced part small keeps each snapshot's fsync, and the stall it causes
- * to raft's own writes, short. */
-#define BACKGROUND_SYNC_BYTES (4u << 20)
+/* Written segment bytes that start a background writeback: a little at a
+ * time, so that the disk never holds a burst of segment data that raft's
+ * own fdatasync, small and frequent, has to wait behind; and each
+ * snapshot's fdatasync finds little left to write. */
+#define BACKGROUND_SYNC_BYTES (256u << 10)
 
 
 static int64_t wall_ns(void)
@@ -209,11 +210,13 @@ struct sync_work {
     int fd; /* a dup: the segment may be sealed or deleted meanwhile */
 };
 
+/* Starts the writeback of what is dirty and returns: no journal commit, no
+ * cache flush (the snapshot's fdatasync makes the records durable). */
 static void sync_work(uv_work_t *req)
 {
     struct sync_work *work = (struct sync_work *)req;
 
-    fdatasync(work->fd);
+    sync_file_range(work->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     close(work->fd);
 }
 

@@ -1,0 +1,1045 @@
+/*
+ * log_io.c -- the raft_io of every replica: storage in Vane's files
+ * (log_format.h), the network through raft's libuv backend (see log_io.h).
+ *
+ * Storage requests -- appends, truncations, snapshot writes and reads --
+ * wait in one queue and run in order, one job at a time in libuv's thread
+ * pool.  A job takes every append queued behind the first one: one
+ * writev(2) and one fdatasync(2) make them all durable, and their callbacks
+ * then run in order on the loop.  While a job runs, the loop thread touches
+ * none of the storage's state (the files, the tail, the next index); the
+ * job touches nothing else.  A failed write leaves the log's end unknown,
+ * so every request after it fails as well, as raft's own backend does.
+ *
+ * Loading, bootstrapping and the term and vote are synchronous on the loop,
+ * as in raft's backend: they happen at start and on elections.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "raft/log_format.h"
+#include "raft/log_io.h"
+
+enum op_kind { OP_APPEND, OP_TRUNCATE, OP_INSTALL, OP_SNAPSHOT_GET };
+
+struct op {
+    struct op *next;
+    enum op_kind kind;
+    int status;
+    union {
+        struct {
+            struct raft_io_append *req;
+            struct log_batch batch;
+        } append;
+        raft_index truncate; /* the first index to go */
+        struct {
+            struct raft_io_snapshot_put *req;
+            const struct raft_snapshot *snapshot;
+            raft_index replaced; /* the snapshot file it replaces */
+        } install;
+        struct {
+            struct raft_io_snapshot_get *req;
+            struct raft_snapshot *snapshot;
+            raft_index index;
+        } get;
+    };
+};
+
+struct log_io {
+    struct raft_io *io;
+    struct raft_io net;    /* raft's libuv backend: only its network half is used */
+    uv_loop_t *loop;
+    char *dir;
+    int dirfd;             /* -1 until io->init */
+    size_t file_size;
+    struct log_meta meta;
+    raft_index *files;     /* the first index of each log file, ascending */
+    size_t file_count, file_cap;
+    int tail_fd;           /* the last log file, open for appending; -1: none */
+    uint64_t tail_size;
+    raft_index next_index; /* what the next appended entry is */
+    raft_index snapshot_index; /* of the snapshot file, on the loop; 0: none */
+    struct op *queue, **queue_end;
+    struct op *job;        /* the requests the running job serves */
+    uv_work_t work;
+    bool busy, failed, closing, net_closing;
+    struct {               /* a snapshot raft took, written beside the queue */
+        uv_work_t work;
+        struct raft_io_snapshot_put *req;
+        const struct raft_snapshot *snapshot;
+        unsigned trailing;
+        int err;
+        bool busy;
+    } put;
+    /* What the last snapshot made unneeded: taken off the list between
+     * jobs, and unlinked beside them (unlinking a big file takes a while). */
+    raft_index drop_upto, drop_snapshot;
+    unsigned unlinking;    /* unlink jobs running */
+    raft_io_close_cb close_cb;
+    char why[192];         /* a job's error, for io->errmsg */
+};
+
+static struct log_io *from_io(struct raft_io *io)
+{
+    return io->impl;
+}
+
+/* ---- the list of log files --------------------------------------------------- */
+
+static void files_push(struct log_io *l, raft_index first)
+{
+    if (l->file_count == l->file_cap) {
+        l->file_cap = l->file_cap ? 2 * l->file_cap : 16;
+        l->files = vane_realloc(l->files, l->file_cap * sizeof(*l->files));
+    }
+    l->files[l->file_count++] = first;
+}
+
+static int compare_index(const void *a, const void *b)
+{
+    raft_index x = *(const raft_index *)a, y = *(const raft_index *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void close_tail(struct log_io *l)
+{
+    if (l->tail_fd >= 0)
+        close(l->tail_fd);
+    l->tail_fd = -1;
+}
+
+/* Removes the log file at position i of the list. */
+static int remove_file(struct log_io *l, size_t i)
+{
+    char name[LOG_NAME_MAX];
+
+    if (i == l->file_count - 1)
+        close_tail(l);
+    log_file_name(name, l->files[i]);
+    if (unlinkat(l->dirfd, name, 0) != 0 && errno != ENOENT)
+        return -errno;
+    memmove(l->files + i, l->files + i + 1, (l->file_count - i - 1) * sizeof(*l->files));
+    l->file_count--;
+    return 0;
+}
+
+/* A stream over the directory from its start (a dup shares the offset). */
+static DIR *read_dir(struct log_io *l)
+{
+    int fd = dup(l->dirfd);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+
+    if (dir != NULL)
+        rewinddir(dir);
+    else if (fd >= 0)
+        close(fd);
+    return dir;
+}
+
+/* Lists the log and snapshot files; removes all but the newest snapshot. */
+static int list_files(struct log_io *l, bool *raft_uv_files)
+{
+    DIR *dir = read_dir(l);
+    struct dirent *d;
+    raft_index index;
+
+    if (dir == NULL)
+        return -errno;
+    l->file_count = 0;
+    l->snapshot_index = 0;
+    *raft_uv_files = false;
+    while ((d = readdir(dir)) != NULL) {
+        if (log_file_parse(d->d_name, &index))
+            files_push(l, index);
+        else if (log_snapshot_parse(d->d_name, &index) && index > l->snapshot_index)
+            l->snapshot_index = index;
+        else if (log_is_raft_uv_file(d->d_name))
+            *raft_uv_files = true;
+    }
+    /* Older snapshots, and the temporary files of one cut short. */
+    rewinddir(dir);
+    while ((d = readdir(dir)) != NULL)
+        if (strncmp(d->d_name, "snap-", 5) == 0 &&
+            !(log_snapshot_parse(d->d_name, &index) && index == l->snapshot_index))
+            unlinkat(l->dirfd, d->d_name, 0);
+    closedir(dir);
+    if (l->file_count > 1)
+        qsort(l->files, l->file_count, sizeof(*l->files), compare_index);
+    return 0;
+}
+
+static int fail(struct log_io *l, int rv, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(struct log_io *l, int rv, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(l->io->errmsg, sizeof(l->io->errmsg), fmt, ap);
+    va_end(ap);
+    return rv;
+}
+
+static int raft_code(int err)
+{
+    return err == -ENOSPC ? RAFT_NOSPACE : err == VANE_ECORRUPT ? RAFT_CORRUPT
+                          : err == -ENOMEM ? RAFT_NOMEM : RAFT_IOERR;
+}
+
+/* ---- converting a directory raft's libuv backend wrote ----------------------- */
+
+static void free_entries(struct raft_entry *entries, size_t n)
+{
+    void *batch = NULL;
+
+    for (size_t i = 0; i < n; i++)
+        if (entries[i].batch != batch)
+            raft_free(batch = entries[i].batch);
+    raft_free(entries);
+}
+
+static int write_first_file(struct log_io *l, const struct log_batch *batch)
+{
+    char name[LOG_NAME_MAX];
+    int64_t written;
+    int fd, err = 0;
+
+    log_file_name(name, batch->index);
+    unlinkat(l->dirfd, name, 0); /* a conversion cut short */
+    if ((fd = log_create_file(l->dirfd, name)) < 0)
+        return fd;
+    if ((written = log_write_entries(fd, batch, 1)) < 0)
+        err = (int)written;
+    else if (fdatasync(fd) != 0)
+        err = -errno;
+    close(fd);
+    return err;
+}
+
+static void remove_raft_uv_files(struct log_io *l)
+{
+    DIR *dir = read_dir(l);
+    struct dirent *d;
+
+    while (dir != NULL && (d = readdir(dir)) != NULL)
+        if (log_is_raft_uv_file(d->d_name))
+            unlinkat(l->dirfd, d->d_name, 0);
+    if (dir != NULL)
+        closedir(dir);
+    fsync(l->dirfd);
+}
+
+/* The snapshot and entries first, the term and vote last: until the meta
+ * file exists the conversion starts over. */
+static int convert(struct log_io *l)
+{
+    struct raft_snapshot *snapshot = NULL;
+    struct raft_entry *entries = NULL;
+    raft_index start;
+    size_t n = 0;
+    int rv, err = 0;
+
+    if ((rv = l->net.load(&l->net, &l->meta.term, &l->meta.vote, &snapshot, &start, &entries,
+                          &n)) != 0)
+        return fail(l, rv, "reading raft's libuv log to convert it: %s", l->net.errmsg);
+    if (snapshot != NULL)
+        err = log_snapshot_write(l->dirfd, snapshot);
+    if (err == 0 && n > 0)
+        err = write_first_file(l, &(struct log_batch){entries, (unsigned)n, start});
+    l->meta.version = 1;
+    if (err == 0)
+        err = log_meta_write(l->dirfd, &l->meta);
+    log_snapshot_free(snapshot);
+    free_entries(entries, n);
+    if (err != 0)
+        return fail(l, raft_code(err), "converting raft's libuv log in %s: %s", l->dir,
+                    vane_strerror(err));
+    remove_raft_uv_files(l);
+    vane_log(LOG_LEVEL_INFO, "raft", "%s: converted raft's libuv log (%zu entries) to Vane's format",
+             l->dir, n);
+    return 0;
+}
+
+/* ---- init, bootstrap, term and vote ------------------------------------------------ */
+
+static int io_init(struct raft_io *io, raft_id id, const char *address)
+{
+    struct log_io *l = from_io(io);
+    bool raft_uv_files;
+    int rv, err;
+
+    if ((rv = l->net.init(&l->net, id, address)) != 0)
+        return fail(l, rv, "%s", l->net.errmsg);
+    if ((l->dirfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return fail(l, RAFT_IOERR, "open %s: %s", l->dir, strerror(errno));
+    if ((err = log_meta_read(l->dirfd, &l->meta)) != 0 ||
+        (err = list_files(l, &raft_uv_files)) != 0)
+        return fail(l, RAFT_IOERR, "reading %s: %s", l->dir, vane_strerror(err));
+    if (l->meta.version == 0 && raft_uv_files) {
+        if ((rv = convert(l)) != 0)
+            return rv;
+        return (err = list_files(l, &raft_uv_files)) != 0
+                   ? fail(l, RAFT_IOERR, "reading %s: %s", l->dir, vane_strerror(err))
+                   : 0;
+    }
+    return 0;
+}
+
+static int store_meta(struct log_io *l, raft_term term, raft_id vote)
+{
+    struct log_meta next = {l->meta.version + 1, term, vote};
+    int err = log_meta_write(l->dirfd, &next);
+
+    if (err != 0)
+        return fail(l, raft_code(err), "writing the term and vote in %s: %s", l->dir,
+                    vane_strerror(err));
+    l->meta = next;
+    return 0;
+}
+
+static int io_set_term(struct raft_io *io, raft_term term)
+{
+    return store_meta(from_io(io), term, 0);
+}
+
+static int io_set_vote(struct raft_io *io, raft_id server_id)
+{
+    struct log_io *l = from_io(io);
+
+    return store_meta(l, l->meta.term, server_id);
+}
+
+/* The configuration as entry 1, then term 1 (see load() for a crash between). */
+static int io_bootstrap(struct raft_io *io, const struct raft_configuration *conf)
+{
+    struct log_io *l = from_io(io);
+    struct raft_entry entry = {.term = 1, .type = RAFT_CHANGE};
+    int rv, err;
+
+    if (l->meta.term != 0 || l->file_count > 0 || l->snapshot_index != 0)
+        return fail(l, RAFT_CANTBOOTSTRAP, "%s already holds a raft log", l->dir);
+    if ((rv = raft_configuration_encode(conf, &entry.buf)) != 0)
+        return fail(l, rv, "encoding the configuration");
+    err = write_first_file(l, &(struct log_batch){&entry, 1, 1});
+    raft_free(entry.buf.base);
+    if (err != 0)
+        return fail(l, raft_code(err), "writing the first entry in %s: %s", l->dir,
+                    vane_strerror(err));
+    files_push(l, 1);
+    return store_meta(l, 1, 0);
+}
+
+static int io_recover(struct raft_io *io, const struct raft_configuration *conf)
+{
+    (void)conf;
+    return fail(from_io(io), RAFT_NOTFOUND, "forcing a configuration is not supported");
+}
+
+/* ---- load ------------------------------------------------------------------- */
+
+struct loading {
+    struct raft_entry *entries;
+    size_t n, cap;
+    uint8_t *file;         /* the file being read: the entries' batch */
+    bool file_used;
+    raft_term last_term;
+};
+
+static int load_entry(void *arg, raft_index index, raft_term term, unsigned short type,
+                      uint8_t *payload, size_t len)
+{
+    struct loading *ld = arg;
+
+    (void)index;
+    if (ld->n == ld->cap) {
+        ld->cap = ld->cap ? 2 * ld->cap : 256;
+        ld->entries = raft_realloc(ld->entries, ld->cap * sizeof(*ld->entries));
+        if (ld->entries == NULL)
+            return -ENOMEM;
+    }
+    ld->entries[ld->n++] = (struct raft_entry){
+        .term = term, .type = type, .buf = {payload, len}, .batch = ld->file};
+    ld->file_used = true;
+    ld->last_term = term;
+    return 0;
+}
+
+/* A log file cut by a crash mid-write: its end goes, as it was never acknowledged. */
+static int cut_torn_tail(struct log_io *l, const char *name, const struct log_scan *scan,
+                         size_t size)
+{
+    int fd = openat(l->dirfd, name, O_WRONLY | O_CLOEXEC);
+    int err = 0;
+
+    if (fd < 0 || ftruncate(fd, (off_t)scan->valid) != 0 || fdatasync(fd) != 0)
+        err = -errno;
+    if (fd >= 0)
+        close(fd);
+    if (err == 0)
+        vane_log(LOG_LEVEL_WARN, "raft", "%s/%s: %s at byte %zu: cut %zu bytes never acknowledged",
+                 l->dir, name, scan->why, scan->valid, size - scan->valid);
+    return err;
+}
+
+/* Reads log file i into ld. */
+static int load_file(struct log_io *l, size_t i, struct loading *ld, raft_index *next)
+{
+    bool last = i == l->file_count - 1;
+    char name[LOG_NAME_MAX];
+    struct log_scan scan;
+    size_t size;
+    int err;
+
+    log_file_name(name, l->files[i]);
+    if (i > 0 && l->files[i] != *next)
+        return fail(l, RAFT_CORRUPT, "%s/%s: starts at entry %llu, but entry %llu is missing",
+                    l->dir, name, (unsigned long long)l->files[i], (unsigned long long)*next);
+    if ((err = log_read_file(l->dirfd, name, &ld->file, &size)) != 0)
+        return fail(l, raft_code(err), "%s/%s: %s", l->dir, name, vane_strerror(err));
+    ld->file_used = false;
+    err = log_scan(ld->file, size, l->files[i], &scan, load_entry, ld);
+    if (!ld->file_used)
+        raft_free(ld->file);
+    if (err != 0)
+        return fail(l, raft_code(err), "%s/%s: %s", l->dir, name, vane_strerror(err));
+    if (scan.end == LOG_END_CORRUPT || (scan.end == LOG_END_TORN && !last))
+        return fail(l, RAFT_CORRUPT, "%s/%s: %s at byte %zu", l->dir, name, scan.why, scan.valid);
+    if (scan.end == LOG_END_TORN && (err = cut_torn_tail(l, name, &scan, size)) != 0)
+        return fail(l, raft_code(err), "%s/%s: cutting a torn tail: %s", l->dir, name,
+                    vane_strerror(err));
+    *next = scan.last + 1;
+    return 0;
+}
+
+/* Entries a snapshot overtook: those of a log that an installed snapshot
+ * replaced, with a crash before the log files went.  (start is at most
+ * s->index + 1, see load_entries.) */
+static bool log_behind_snapshot(const struct raft_snapshot *s, raft_index start,
+                                const struct loading *ld)
+{
+    raft_index last = start + ld->n - 1;
+
+    if (s == NULL || ld->n == 0 || start == s->index + 1)
+        return false;
+    return last < s->index || ld->entries[s->index - start].term != s->term;
+}
+
+static void drop_loaded(struct loading *ld)
+{
+    free_entries(ld->entries, ld->n);
+    *ld = (struct loading){0};
+}
+
+static int open_tail(struct log_io *l)
+{
+    char name[LOG_NAME_MAX];
+    struct stat st;
+
+    if (l->file_count == 0)
+        return 0;
+    log_file_name(name, l->files[l->file_count - 1]);
+    if ((l->tail_fd = openat(l->dirfd, name, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0 ||
+        fstat(l->tail_fd, &st) != 0)
+        return fail(l, RAFT_IOERR, "%s/%s: %s", l->dir, name, strerror(errno));
+    l->tail_size = (uint64_t)st.st_size;
+    return 0;
+}
+
+static int load_entries(struct log_io *l, const struct raft_snapshot *snapshot,
+                        struct loading *ld, raft_index *start)
+{
+    raft_index next = l->file_count > 0 ? l->files[0] : 0;
+    int rv;
+
+    *start = l->file_count > 0 ? l->files[0] : snapshot != NULL ? snapshot->index + 1 : 1;
+    if (snapshot != NULL && *start > snapshot->index + 1)
+        return fail(l, RAFT_CORRUPT, "%s: the log starts at entry %llu, after a gap from the "
+                    "snapshot at %llu", l->dir, (unsigned long long)*start,
+                    (unsigned long long)snapshot->index);
+    for (size_t i = 0; i < l->file_count; i++)
+        if ((rv = load_file(l, i, ld, &next)) != 0)
+            return rv;
+    if (log_behind_snapshot(snapshot, *start, ld)) {
+        vane_log(LOG_LEVEL_WARN, "raft", "%s: dropping a log the snapshot at %llu replaced",
+                 l->dir, (unsigned long long)snapshot->index);
+        drop_loaded(ld);
+        while (l->file_count > 0)
+            remove_file(l, l->file_count - 1);
+        *start = snapshot->index + 1;
+    }
+    /* No entry at all: only empty files (a crash before a file's first
+     * write), and the log goes on after the snapshot. */
+    if (ld->n == 0) {
+        while (l->file_count > 0)
+            remove_file(l, l->file_count - 1);
+        *start = snapshot != NULL ? snapshot->index + 1 : 1;
+    }
+    l->next_index = *start + ld->n;
+    return open_tail(l);
+}
+
+static int io_load(struct raft_io *io, raft_term *term, raft_id *voted_for,
+                   struct raft_snapshot **snapshot, raft_index *start_index,
+                   struct raft_entry *entries[], size_t *n_entries)
+{
+    struct log_io *l = from_io(io);
+    struct loading ld = {0};
+    char why[96];
+    int rv, err;
+
+    *snapshot = NULL;
+    if (l->snapshot_index != 0 &&
+        (err = log_snapshot_read(l->dirfd, l->snapshot_index, snapshot, why, sizeof(why))) != 0)
+        return fail(l, raft_code(err), "%s: snapshot at %llu: %s", l->dir,
+                    (unsigned long long)l->snapshot_index, why);
+    if ((rv = load_entries(l, *snapshot, &ld, start_index)) != 0) {
+        drop_loaded(&ld);
+        log_snapshot_free(*snapshot);
+        *snapshot = NULL;
+        return rv;
+    }
+    /* A crash between the bootstrap's entry and its term leaves term 0. */
+    *term = l->meta.term > ld.last_term ? l->meta.term : ld.last_term;
+    *voted_for = l->meta.vote;
+    *entries = ld.entries;
+    *n_entries = ld.n;
+    return 0;
+}
+
+/* ---- the jobs ---------------------------------------------------------------- */
+
+static int roll(struct log_io *l)
+{
+    char name[LOG_NAME_MAX];
+    int fd;
+
+    log_file_name(name, l->next_index);
+    if ((fd = log_create_file(l->dirfd, name)) < 0)
+        return fd;
+    close_tail(l);
+    files_push(l, l->next_index);
+    l->tail_fd = fd;
+    l->tail_size = 0;
+    return 0;
+}
+
+/* Every append of the job: one write, one sync. */
+static int run_appends(struct log_io *l)
+{
+    struct log_batch batches[64], *b = batches;
+    size_t count = 0, entries = 0;
+    int64_t written = 0;
+    int err = 0;
+
+    for (struct op *op = l->job; op != NULL; op = op->next)
+        count++;
+    if (count > sizeof(batches) / sizeof(batches[0]))
+        b = vane_malloc(count * sizeof(*b));
+    count = 0;
+    for (struct op *op = l->job; op != NULL; op = op->next) {
+        b[count] = op->append.batch;
+        b[count++].index = l->next_index + entries;
+        entries += op->append.batch.n;
+    }
+    if (l->tail_fd < 0 || l->tail_size >= l->file_size)
+        err = roll(l);
+    if (err == 0 && (written = log_write_entries(l->tail_fd, b, count)) < 0)
+        err = (int)written;
+    else if (err == 0 && fdatasync(l->tail_fd) != 0)
+        err = -errno;
+    if (err == 0) {
+        l->tail_size += (uint64_t)written;
+        l->next_index += entries;
+    }
+    if (b != batches)
+        vane_free(b);
+    return err;
+}
+
+static int run_truncate(struct log_io *l, raft_index index)
+{
+    char name[LOG_NAME_MAX];
+    int64_t offset;
+    int err = 0;
+
+    if (index >= l->next_index)
+        return 0;
+    while (l->file_count > 0 && l->files[l->file_count - 1] >= index)
+        if ((err = remove_file(l, l->file_count - 1)) != 0)
+            return err;
+    l->next_index = index;
+    if (l->file_count == 0)
+        return fsync(l->dirfd) != 0 ? -errno : 0;
+    close_tail(l);
+    log_file_name(name, l->files[l->file_count - 1]);
+    if ((l->tail_fd = openat(l->dirfd, name, O_RDWR | O_APPEND | O_CLOEXEC)) < 0)
+        return -errno;
+    if ((offset = log_entry_offset(l->tail_fd, l->files[l->file_count - 1], index)) < 0)
+        return (int)offset;
+    if (ftruncate(l->tail_fd, offset) != 0 || fdatasync(l->tail_fd) != 0 || fsync(l->dirfd) != 0)
+        err = -errno;
+    l->tail_size = (uint64_t)offset;
+    return err;
+}
+
+static int remove_snapshot(struct log_io *l, raft_index index)
+{
+    char name[LOG_NAME_MAX];
+
+    log_snapshot_name(name, index);
+    return unlinkat(l->dirfd, name, 0) != 0 && errno != ENOENT ? -errno : 0;
+}
+
+/* A snapshot the leader sent: the log starts over after it. */
+static int run_install(struct log_io *l, struct op *op)
+{
+    const struct raft_snapshot *s = op->install.snapshot;
+    int err;
+
+    if ((err = log_snapshot_write(l->dirfd, s)) != 0)
+        return err;
+    if (op->install.replaced != 0 && op->install.replaced != s->index &&
+        (err = remove_snapshot(l, op->install.replaced)) != 0)
+        return err;
+    while (l->file_count > 0)
+        if ((err = remove_file(l, l->file_count - 1)) != 0)
+            return err;
+    l->next_index = s->index + 1;
+    return fsync(l->dirfd) != 0 ? -errno : 0;
+}
+
+static void job_run(uv_work_t *work)
+{
+    struct log_io *l = work->data;
+    struct op *op = l->job;
+    int err;
+
+    if (l->failed) {
+        err = -EIO;
+    } else if (op->kind == OP_APPEND) {
+        err = run_appends(l);
+    } else if (op->kind == OP_TRUNCATE) {
+        err = run_truncate(l, op->truncate);
+    } else if (op->kind == OP_INSTALL) {
+        err = run_install(l, op);
+    } else {
+        char why[96];
+
+        err = log_snapshot_read(l->dirfd, op->get.index, &op->get.snapshot, why, sizeof(why));
+    }
+    if (err != 0 && !l->failed) {
+        snprintf(l->why, sizeof(l->why), "%s: %s", l->dir, vane_strerror(err));
+        l->failed = op->kind != OP_SNAPSHOT_GET;
+    }
+    for (; op != NULL; op = op->next)
+        op->status = err == 0 ? 0 : raft_code(err);
+}
+
+static void finish(struct log_io *l, struct op *op)
+{
+    switch (op->kind) {
+    case OP_APPEND: op->append.req->cb(op->append.req, op->status); break;
+    case OP_TRUNCATE: break;
+    case OP_INSTALL:
+        if (op->status == 0)
+            l->snapshot_index = op->install.snapshot->index;
+        op->install.req->cb(op->install.req, op->status);
+        break;
+    case OP_SNAPSHOT_GET:
+        op->get.req->cb(op->get.req, op->get.snapshot, op->status);
+        break;
+    }
+    vane_free(op);
+}
+
+static void close_when_idle(struct log_io *l);
+
+static void job_done(uv_work_t *work, int status);
+
+struct unlink_job {
+    uv_work_t work;
+    struct log_io *l;
+    size_t count;
+    char names[][LOG_NAME_MAX];
+};
+
+/* No sync of the directory: files a crash brings back hold only entries
+ * the snapshot covers, and load hands raft those too. */
+static void unlink_run(uv_work_t *work)
+{
+    struct unlink_job *job = (struct unlink_job *)work;
+
+    for (size_t i = 0; i < job->count; i++)
+        unlinkat(job->l->dirfd, job->names[i], 0);
+}
+
+static void unlink_done(uv_work_t *work, int status)
+{
+    struct unlink_job *job = (struct unlink_job *)work;
+    struct log_io *l = job->l;
+
+    (void)status;
+    vane_free(job);
+    l->unlinking--;
+    if (l->closing)
+        close_when_idle(l);
+}
+
+/* Takes the files the last snapshot made unneeded off the list (never the
+ * last one) and has them unlinked; between jobs, which own the list. */
+static void drop_unneeded(struct log_io *l)
+{
+    size_t n = 0, max = l->file_count + 1;
+    struct unlink_job *job;
+
+    if (l->busy || (l->drop_upto == 0 && l->drop_snapshot == 0))
+        return;
+    job = vane_malloc(sizeof(*job) + max * LOG_NAME_MAX);
+    if (l->drop_snapshot != 0)
+        log_snapshot_name(job->names[n++], l->drop_snapshot);
+    while (l->file_count > 1 && l->files[1] <= l->drop_upto + 1) {
+        log_file_name(job->names[n++], l->files[0]);
+        memmove(l->files, l->files + 1, --l->file_count * sizeof(*l->files));
+    }
+    l->drop_upto = l->drop_snapshot = 0;
+    job->l = l;
+    job->count = n;
+    if (n == 0 || uv_queue_work(l->loop, &job->work, unlink_run, unlink_done) != 0) {
+        vane_free(job);
+        return;
+    }
+    l->unlinking++;
+}
+
+/* Starts the next job: every append at the head of the queue, or the one request there. */
+static void kick(struct log_io *l)
+{
+    struct op **cut;
+
+    drop_unneeded(l);
+    if (l->busy || l->queue == NULL || l->closing)
+        return;
+    cut = &l->queue->next;
+    if (l->queue->kind == OP_APPEND)
+        while (*cut != NULL && (*cut)->kind == OP_APPEND)
+            cut = &(*cut)->next;
+    if (l->queue->kind == OP_SNAPSHOT_GET)
+        l->queue->get.index = l->snapshot_index;
+    if (l->queue->kind == OP_INSTALL)
+        l->queue->install.replaced = l->snapshot_index;
+    l->job = l->queue;
+    l->queue = *cut;
+    *cut = NULL;
+    if (l->queue == NULL)
+        l->queue_end = &l->queue;
+    l->busy = true;
+    l->work.data = l;
+    if (uv_queue_work(l->loop, &l->work, job_run, job_done) != 0) {
+        l->failed = true;
+        job_done(&l->work, 0);
+    }
+}
+
+static void job_done(uv_work_t *work, int status)
+{
+    struct log_io *l = work->data;
+    struct op *done = l->job;
+
+    (void)status;
+    if (l->why[0] != '\0') {
+        vane_log(LOG_LEVEL_ERROR, "raft", "%s", l->why);
+        snprintf(l->io->errmsg, sizeof(l->io->errmsg), "%s", l->why);
+        l->why[0] = '\0';
+    }
+    l->job = NULL;
+    l->busy = false;
+    while (done != NULL) {
+        struct op *next = done->next;
+
+        finish(l, done);
+        done = next;
+    }
+    if (l->closing)
+        close_when_idle(l);
+    else
+        kick(l);
+}
+
+static int enqueue(struct log_io *l, struct op *op)
+{
+    if (l->closing) {
+        vane_free(op);
+        return RAFT_CANCELED;
+    }
+    *l->queue_end = op;
+    l->queue_end = &op->next;
+    kick(l);
+    return 0;
+}
+
+static int io_append(struct raft_io *io, struct raft_io_append *req,
+                     const struct raft_entry entries[], unsigned n, raft_io_append_cb cb)
+{
+    struct op *op = VANE_NEW(op);
+
+    req->cb = cb;
+    op->kind = OP_APPEND;
+    op->append.req = req;
+    op->append.batch = (struct log_batch){entries, n, 0};
+    return enqueue(from_io(io), op);
+}
+
+static int io_truncate(struct raft_io *io, raft_index index)
+{
+    struct op *op = VANE_NEW(op);
+
+    op->kind = OP_TRUNCATE;
+    op->truncate = index;
+    return enqueue(from_io(io), op);
+}
+
+static void put_run(uv_work_t *work)
+{
+    struct log_io *l = work->data;
+
+    l->put.err = log_snapshot_write(l->dirfd, l->put.snapshot);
+}
+
+
+/* The snapshot is durable: what it makes unneeded goes (drop_unneeded). */
+static void put_done(uv_work_t *work, int status)
+{
+    struct log_io *l = work->data;
+    const struct raft_snapshot *s = l->put.snapshot;
+    int err = status != 0 ? status : l->put.err;
+
+    l->put.busy = false;
+    if (err != 0) {
+        vane_log(LOG_LEVEL_ERROR, "raft", "%s: writing the snapshot at %llu: %s", l->dir,
+                 (unsigned long long)s->index, vane_strerror(err));
+    } else {
+        if (l->snapshot_index != s->index)
+            l->drop_snapshot = l->snapshot_index;
+        if (s->index > l->put.trailing)
+            l->drop_upto = s->index - l->put.trailing;
+        l->snapshot_index = s->index;
+        kick(l);
+    }
+    l->put.req->cb(l->put.req, err == 0 ? 0 : raft_code(err));
+    if (l->closing)
+        close_when_idle(l);
+}
+
+/* A snapshot raft took is written beside the appends, which it must not
+ * hold back; one the leader sent (trailing 0) replaces the log, in turn. */
+static int io_snapshot_put(struct raft_io *io, unsigned trailing,
+                           struct raft_io_snapshot_put *req, const struct raft_snapshot *snapshot,
+                           raft_io_snapshot_put_cb cb)
+{
+    struct log_io *l = from_io(io);
+    struct op *op;
+
+    req->cb = cb;
+    if (trailing == 0) {
+        op = VANE_NEW(op);
+        op->kind = OP_INSTALL;
+        op->install.req = req;
+        op->install.snapshot = snapshot;
+        return enqueue(l, op);
+    }
+    if (l->closing)
+        return RAFT_CANCELED;
+    if (l->put.busy)
+        return fail(l, RAFT_BUSY, "a snapshot is being written");
+    l->put.req = req;
+    l->put.snapshot = snapshot;
+    l->put.trailing = trailing;
+    l->put.work.data = l;
+    if (uv_queue_work(l->loop, &l->put.work, put_run, put_done) != 0)
+        return fail(l, RAFT_IOERR, "cannot queue the snapshot's write");
+    l->put.busy = true;
+    return 0;
+}
+
+static int io_snapshot_get(struct raft_io *io, struct raft_io_snapshot_get *req,
+                           raft_io_snapshot_get_cb cb)
+{
+    struct op *op = VANE_NEW(op);
+
+    req->cb = cb;
+    op->kind = OP_SNAPSHOT_GET;
+    op->get.req = req;
+    return enqueue(from_io(io), op);
+}
+
+/* ---- work raft hands off (snapshots of the state machine) ------------------- */
+
+struct async_job {
+    uv_work_t req;
+    struct raft_io_async_work *work;
+    raft_io_async_work_cb cb;
+    int status;
+};
+
+static void async_run(uv_work_t *req)
+{
+    struct async_job *job = (struct async_job *)req;
+
+    job->status = job->work->work(job->work);
+}
+
+static void async_done(uv_work_t *req, int status)
+{
+    struct async_job *job = (struct async_job *)req;
+
+    job->cb(job->work, status == UV_ECANCELED ? RAFT_CANCELED : job->status);
+    vane_free(job);
+}
+
+static int io_async_work(struct raft_io *io, struct raft_io_async_work *work,
+                         raft_io_async_work_cb cb)
+{
+    struct async_job *job = VANE_NEW(job);
+
+    job->work = work;
+    job->cb = cb;
+    if (uv_queue_work(from_io(io)->loop, &job->req, async_run, async_done) != 0) {
+        vane_free(job);
+        return RAFT_IOERR;
+    }
+    return 0;
+}
+
+/* ---- the network half ------------------------------------------------------- */
+
+static int io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+                    raft_io_recv_cb recv)
+{
+    struct log_io *l = from_io(io);
+    int rv;
+
+    l->net.data = io->data; /* raft's callbacks find the raft there */
+    if ((rv = l->net.start(&l->net, msecs, tick, recv)) != 0)
+        return fail(l, rv, "%s", l->net.errmsg);
+    return 0;
+}
+
+static int io_send(struct raft_io *io, struct raft_io_send *req, const struct raft_message *message,
+                   raft_io_send_cb cb)
+{
+    struct log_io *l = from_io(io);
+    int rv = l->net.send(&l->net, req, message, cb);
+
+    return rv != 0 ? fail(l, rv, "%s", l->net.errmsg) : 0;
+}
+
+static raft_time io_time(struct raft_io *io)
+{
+    return uv_now(from_io(io)->loop);
+}
+
+static int io_random(struct raft_io *io, int min, int max)
+{
+    struct log_io *l = from_io(io);
+
+    return l->net.random(&l->net, min, max);
+}
+
+/* ---- close ------------------------------------------------------------------- */
+
+static void net_closed(struct raft_io *net)
+{
+    struct log_io *l = (struct log_io *)((char *)net - offsetof(struct log_io, net));
+
+    if (l->close_cb != NULL)
+        l->close_cb(l->io);
+}
+
+/* Once no job and no snapshot write runs. */
+static void close_when_idle(struct log_io *l)
+{
+    if (l->busy || l->put.busy || l->unlinking > 0 || l->net_closing)
+        return;
+    l->net_closing = true;
+    close_tail(l);
+    l->net.close(&l->net, net_closed);
+}
+
+static void io_close(struct raft_io *io, raft_io_close_cb cb)
+{
+    struct log_io *l = from_io(io);
+    struct op *waiting = l->queue;
+
+    l->closing = true;
+    l->close_cb = cb;
+    l->queue = NULL;
+    l->queue_end = &l->queue;
+    while (waiting != NULL) {
+        struct op *next = waiting->next;
+
+        waiting->status = RAFT_CANCELED;
+        finish(l, waiting);
+        waiting = next;
+    }
+    close_when_idle(l);
+}
+
+/* ---- making and freeing ------------------------------------------------------ */
+
+int log_io_init(struct raft_io *io, uv_loop_t *loop, const char *dir,
+                struct raft_uv_transport *transport, size_t file_size)
+{
+    struct log_io *l = VANE_NEW(l);
+    int rv;
+
+    *io = (struct raft_io){
+        .version = 2, .impl = l, .init = io_init, .close = io_close, .load = io_load,
+        .start = io_start, .bootstrap = io_bootstrap, .recover = io_recover,
+        .set_term = io_set_term, .set_vote = io_set_vote, .send = io_send, .append = io_append,
+        .truncate = io_truncate, .snapshot_put = io_snapshot_put,
+        .snapshot_get = io_snapshot_get, .time = io_time, .random = io_random,
+        .async_work = io_async_work};
+    l->io = io;
+    l->loop = loop;
+    l->dir = vane_strdup(dir);
+    l->dirfd = -1;
+    l->tail_fd = -1;
+    l->file_size = file_size > 0 ? file_size : LOG_IO_FILE_SIZE;
+    l->queue_end = &l->queue;
+    if ((rv = raft_uv_init(&l->net, loop, dir, transport)) != 0) {
+        snprintf(io->errmsg, sizeof(io->errmsg), "%s", l->net.errmsg);
+        vane_free(l->dir);
+        vane_free(l);
+        io->impl = NULL;
+        return rv;
+    }
+    return 0;
+}
+
+void log_io_close(struct raft_io *io)
+{
+    struct log_io *l = from_io(io);
+
+    if (l == NULL)
+        return;
+    raft_uv_close(&l->net);
+    close_tail(l);
+    if (l->dirfd >= 0)
+        close(l->dirfd);
+    vane_free(l->files);
+    vane_free(l->dir);
+    vane_free(l);
+    io->impl = NULL;
+}
