@@ -649,6 +649,7 @@ struct file_entry {
     raft_term term;
     raft_index index;
     uint8_t type;
+    raft_index write; /* the first entry of the write that stored it */
 };
 
 /* A log file read entry by entry; problem says why the reading stopped
@@ -660,10 +661,17 @@ struct file_scan {
     char problem[128];
 };
 
+/* An entry header's bytes 26..31: the u48 index its write started at. */
+static uint64_t le48(const uint8_t *p)
+{
+    return (uint64_t)le32(p) | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40;
+}
+
 /* Why the entry at offset does not read as the format says, or NULL. */
 static const char *entry_problem(const uint8_t *b, size_t size, size_t offset)
 {
     const uint8_t *h = b + offset;
+    uint64_t write;
     uint32_t len;
 
     if (size - offset < HEADER_SIZE)
@@ -671,9 +679,9 @@ static const char *entry_problem(const uint8_t *b, size_t size, size_t offset)
     len = le32(h + 4);
     if (h[25] != FORMAT_VERSION)
         return "a format version other than 1";
-    for (int i = 26; i < HEADER_SIZE; i++)
-        if (h[i] != 0)
-            return "non-zero bytes 26..31";
+    write = le48(h + 26);
+    if (write == 0 || write > le64(h + 16))
+        return "bytes 26..31 not the index of an entry at or before this one";
     if (size - offset - HEADER_SIZE < padded(len))
         return "a partial payload";
     if (le32(h) != vane_crc32c(vane_crc32c(0, h + 4, HEADER_SIZE - 4), h + HEADER_SIZE, len))
@@ -707,7 +715,8 @@ static bool scan_file(const char *path, struct file_scan *sc)
         sc->e[sc->n++] = (struct file_entry){.offset = offset, .len = le32(b + offset + 4),
                                              .term = le64(b + offset + 8),
                                              .index = le64(b + offset + 16),
-                                             .type = b[offset + 24]};
+                                             .type = b[offset + 24],
+                                             .write = le48(b + offset + 26)};
         offset += HEADER_SIZE + padded(le32(b + offset + 4));
     }
     vane_free(b);

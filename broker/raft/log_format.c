@@ -9,7 +9,7 @@
  *    16  u64 index
  *    24  u8  type       RAFT_COMMAND, RAFT_BARRIER or RAFT_CHANGE
  *    25  u8  format     1
- *    26  6 zero bytes
+ *    26  u48 write      the index of the first entry written with it
  *
  * A meta file is 32 bytes: u32 CRC of bytes 4..31, u32 format, u64 version,
  * u64 term, u64 vote.  A snapshot file is a 48-byte header (u32 CRC of the
@@ -74,6 +74,16 @@ bool log_snapshot_parse(const char *name, raft_index *index)
     return parse_index(name, "snap-", index);
 }
 
+void log_spare_name(char name[LOG_NAME_MAX], raft_index first)
+{
+    snprintf(name, LOG_NAME_MAX, "spare-%020llu", (unsigned long long)first);
+}
+
+bool log_spare_parse(const char *name, raft_index *first)
+{
+    return parse_index(name, "spare-", first);
+}
+
 /* metadata1, metadata2, open-N, snapshot-T-I-S(.meta) and N-M closed
  * segments of 16 digits each. */
 bool log_is_raft_uv_file(const char *name)
@@ -100,7 +110,7 @@ static uint32_t entry_crc(const uint8_t *header, const void *payload, size_t len
 }
 
 void log_entry_header(uint8_t header[LOG_ENTRY_HEADER], const struct raft_entry *entry,
-                      raft_index index)
+                      raft_index index, raft_index write)
 {
     memset(header, 0, LOG_ENTRY_HEADER);
     vane_put32(header + 4, (uint32_t)entry->buf.len);
@@ -108,15 +118,15 @@ void log_entry_header(uint8_t header[LOG_ENTRY_HEADER], const struct raft_entry 
     vane_put64(header + 16, index);
     header[24] = (uint8_t)entry->type;
     header[25] = LOG_FORMAT_VERSION;
+    vane_put_le(header + 26, write, 6);
     vane_put32(header, entry_crc(header, entry->buf.base, entry->buf.len));
 }
 
-static bool zeros(const uint8_t *p, size_t n)
+/* Whether the whole header at bytes is one of entry index. */
+static bool header_of(const uint8_t *h, raft_index index)
 {
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != 0)
-            return false;
-    return true;
+    return h[25] == LOG_FORMAT_VERSION && h[24] >= RAFT_COMMAND && h[24] <= RAFT_CHANGE &&
+           vane_get64(h + 16) == index;
 }
 
 /* Whether the header at bytes is entry index and whole within size; why
@@ -124,18 +134,15 @@ static bool zeros(const uint8_t *p, size_t n)
 static bool entry_fits(const uint8_t *bytes, size_t size, raft_index index, char *why,
                        size_t why_len)
 {
-    const uint8_t *h = bytes;
-
     if (size < LOG_ENTRY_HEADER) {
         snprintf(why, why_len, "entry %llu cut in its header", (unsigned long long)index);
         return false;
     }
-    if (h[25] != LOG_FORMAT_VERSION || h[24] < RAFT_COMMAND || h[24] > RAFT_CHANGE ||
-        vane_get64(h + 16) != index || !zeros(h + 26, 6)) {
+    if (!header_of(bytes, index)) {
         snprintf(why, why_len, "no header of entry %llu", (unsigned long long)index);
         return false;
     }
-    if (log_entry_size(vane_get32(h + 4)) > size) {
+    if (log_entry_size(vane_get32(bytes + 4)) > size) {
         snprintf(why, why_len, "entry %llu cut short", (unsigned long long)index);
         return false;
     }
@@ -154,22 +161,43 @@ static bool entry_valid(const uint8_t *bytes, size_t size, raft_index index, cha
     return true;
 }
 
+/* The newest write among the valid entries after index in bytes (entries
+ * start 8-byte aligned): the index its first entry has, or 0 with none. */
+static raft_index newest_write_after(const uint8_t *bytes, size_t size, raft_index index)
+{
+    raft_index newest = 0;
+    char why[8];
+
+    for (size_t pos = 8; pos + LOG_ENTRY_HEADER <= size; pos += 8) {
+        const uint8_t *h = bytes + pos;
+        raft_index at = vane_get64(h + 16);
+
+        if (h[25] == LOG_FORMAT_VERSION && at > index &&
+            entry_valid(h, size - pos, at, why, sizeof(why)) &&
+            vane_get_le(h + 26, 6) > newest)
+            newest = vane_get_le(h + 26, 6);
+    }
+    return newest;
+}
+
 /*
- * A damaged entry is a torn write when nothing valid follows it: a write
- * cut by a crash leaves the file's end, not its middle.  Where its header
- * still gives a length, the entry after it is looked for there.
+ * What ends the valid entries at bytes, where entry index was expected.
+ * Writes are made durable one at a time, in order, so a valid entry of a
+ * later write than this entry's proves this one was synced: the entry is
+ * damaged.  Valid later entries of this entry's write only, or this
+ * entry's own header, with nothing valid after: a write a crash cut.
+ * Neither: bytes this position never held for this log (zeros, or what a
+ * recycled file kept from its earlier use).
  */
 static enum log_end damage_kind(const uint8_t *bytes, size_t size, raft_index index)
 {
-    char why[8];
-    size_t next;
+    raft_index newest = newest_write_after(bytes, size, index);
 
-    if (zeros(bytes, size) || size < LOG_ENTRY_HEADER ||
-        !entry_fits(bytes, size, index, why, sizeof(why)))
+    if (newest > index)
+        return LOG_END_CORRUPT;
+    if (newest != 0 || size < LOG_ENTRY_HEADER || vane_get64(bytes + 16) == index)
         return LOG_END_TORN;
-    next = log_entry_size(vane_get32(bytes + 4));
-    return entry_valid(bytes + next, size - next, index + 1, why, sizeof(why)) ? LOG_END_CORRUPT
-                                                                               : LOG_END_TORN;
+    return LOG_END_STALE;
 }
 
 int log_scan(uint8_t *bytes, size_t size, raft_index first, struct log_scan *scan,
@@ -254,7 +282,7 @@ int log_read_file(int dirfd, const char *name, uint8_t **bytes, size_t *size)
 
 int log_create_file(int dirfd, const char *name)
 {
-    int fd = openat(dirfd, name, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 
     if (fd < 0)
         return -errno;
@@ -267,17 +295,18 @@ int log_create_file(int dirfd, const char *name)
     return fd;
 }
 
-/* Writes the n buffers, again after short writes; 0 or -errno. */
-static int writev_all(int fd, struct iovec *iov, int n)
+/* Writes the n buffers at offset, again after short writes; 0 or -errno. */
+static int pwritev_all(int fd, struct iovec *iov, int n, int64_t offset)
 {
     while (n > 0) {
-        ssize_t done = writev(fd, iov, n > IOV_MAX ? IOV_MAX : n);
+        ssize_t done = pwritev(fd, iov, n > IOV_MAX ? IOV_MAX : n, (off_t)offset);
 
         if (done < 0) {
             if (errno == EINTR)
                 continue;
             return -errno;
         }
+        offset += done;
         while (n > 0 && (size_t)done >= iov->iov_len) {
             done -= (ssize_t)iov->iov_len;
             iov++, n--;
@@ -290,7 +319,7 @@ static int writev_all(int fd, struct iovec *iov, int n)
     return 0;
 }
 
-int64_t log_write_entries(int fd, const struct log_batch *batches, size_t count)
+int64_t log_write_entries(int fd, int64_t offset, const struct log_batch *batches, size_t count)
 {
     static const uint8_t pad[8];
     size_t entries = 0;
@@ -308,7 +337,7 @@ int64_t log_write_entries(int fd, const struct log_batch *batches, size_t count)
             const struct raft_entry *e = &batches[b].entries[i];
             size_t padding = log_entry_size(e->buf.len) - LOG_ENTRY_HEADER - e->buf.len;
 
-            log_entry_header(headers + h, e, batches[b].index + i);
+            log_entry_header(headers + h, e, batches[b].index + i, batches[0].index);
             iov[n++] = (struct iovec){headers + h, LOG_ENTRY_HEADER};
             if (e->buf.len > 0)
                 iov[n++] = (struct iovec){e->buf.base, e->buf.len};
@@ -317,7 +346,7 @@ int64_t log_write_entries(int fd, const struct log_batch *batches, size_t count)
             bytes += (int64_t)log_entry_size(e->buf.len);
         }
     }
-    err = writev_all(fd, iov, n);
+    err = pwritev_all(fd, iov, n, offset);
     vane_free(headers);
     vane_free(iov);
     return err != 0 ? err : bytes;
@@ -331,7 +360,7 @@ static int write_durably(int dirfd, const char *name, const char *temp, struct i
 
     if (fd < 0)
         return -errno;
-    err = writev_all(fd, iov, n);
+    err = pwritev_all(fd, iov, n, 0);
     if (err == 0 && fdatasync(fd) != 0)
         err = -errno;
     close(fd);

@@ -7,6 +7,8 @@
  *     log-<first index>       entries: a 32-byte header, then the payload
  *                             padded with zeros to a multiple of 8 bytes
  *     snap-<index>            the newest snapshot: its configuration and data
+ *     spare-<index>           a log file no longer needed, kept to be
+ *                             written over as the next one
  *
  * Every number is little endian; every header and file carries a CRC-32C.
  * All names are 20-digit decimal indexes, so they sort as they count.  The
@@ -33,6 +35,9 @@ void log_file_name(char name[LOG_NAME_MAX], raft_index first);
 bool log_file_parse(const char *name, raft_index *first);
 void log_snapshot_name(char name[LOG_NAME_MAX], raft_index index);
 bool log_snapshot_parse(const char *name, raft_index *index);
+/* A log file kept for reuse, named by the first index it held. */
+void log_spare_name(char name[LOG_NAME_MAX], raft_index first);
+bool log_spare_parse(const char *name, raft_index *first);
 /* Whether name is one of the files raft's own libuv backend writes. */
 bool log_is_raft_uv_file(const char *name);
 
@@ -44,15 +49,18 @@ static inline size_t log_entry_size(size_t len)
     return LOG_ENTRY_HEADER + ((len + 7) & ~(size_t)7);
 }
 
-/* Fills the header of entry, stored as index (the CRC covers the payload). */
+/* Fills the header of entry, stored as index by the write that starts with
+ * entry write (the CRC covers the payload). */
 void log_entry_header(uint8_t header[LOG_ENTRY_HEADER], const struct raft_entry *entry,
-                      raft_index index);
+                      raft_index index, raft_index write);
 
 /* How the bytes of a log file end. */
 enum log_end {
     LOG_END_CLEAN,   /* with a whole entry */
-    LOG_END_TORN,    /* with an entry cut or damaged, and nothing valid after it */
-    LOG_END_CORRUPT, /* with a damaged entry that a valid one follows */
+    LOG_END_STALE,   /* with bytes never written there for this log: zeros, or
+                      * what a recycled file kept from its earlier use */
+    LOG_END_TORN,    /* with a write a crash cut: nothing of a later write follows */
+    LOG_END_CORRUPT, /* with a damaged entry that a later write's valid entry follows */
 };
 
 struct log_scan {
@@ -83,16 +91,16 @@ struct log_batch {
     raft_index index;
 };
 
-/* Writes the count batches to fd, in order, with writev(2) and no sync.
- * Returns the bytes written or -errno. */
-int64_t log_write_entries(int fd, const struct log_batch *batches, size_t count);
+/* Writes the count batches to fd at offset, in order, with pwritev(2) and
+ * no sync.  Returns the bytes written or -errno. */
+int64_t log_write_entries(int fd, int64_t offset, const struct log_batch *batches, size_t count);
 
 /* ---- files --------------------------------------------------------------- */
 
 /* Reads the whole file name in dirfd into a raft_malloc()ed buffer. */
 int log_read_file(int dirfd, const char *name, uint8_t **bytes, size_t *size);
 
-/* Creates name in dirfd (which must not hold it) for appending; -errno. */
+/* Creates name in dirfd (which must not hold it) for writing; -errno. */
 int log_create_file(int dirfd, const char *name);
 
 /* ---- term and vote ------------------------------------------------------------ */

@@ -56,6 +56,15 @@ struct op {
     };
 };
 
+/*
+ * Log files a snapshot made unneeded are kept, up to this many, and the
+ * next log file is written over one of them rather than created: blocks
+ * already written need no metadata change, so an fdatasync there is one
+ * data flush, with no journal commit; and an unlink, which ext4 makes wait
+ * for the blocks it frees, is spared as well.
+ */
+#define LOG_SPARES 2
+
 struct log_io {
     struct raft_io *io;
     struct raft_io net;    /* raft's libuv backend: only its network half is used */
@@ -66,6 +75,8 @@ struct log_io {
     struct log_meta meta;
     raft_index *files;     /* the first index of each log file, ascending */
     size_t file_count, file_cap;
+    raft_index spares[LOG_SPARES]; /* spare files, to be written over (by their names) */
+    size_t spare_count;
     int tail_fd;           /* the last log file, open for appending; -1: none */
     uint64_t tail_size;
     raft_index next_index; /* what the next appended entry is */
@@ -85,7 +96,8 @@ struct log_io {
     /* What the last snapshot made unneeded: taken off the list between
      * jobs, and unlinked beside them (unlinking a big file takes a while). */
     raft_index drop_upto, drop_snapshot;
-    unsigned unlinking;    /* unlink jobs running */
+    unsigned unlinking;    /* unlink jobs running (one at a time) */
+    unsigned async_running; /* raft's async_work (state machine snapshots) */
     raft_io_close_cb close_cb;
     char why[192];         /* a job's error, for io->errmsg */
 };
@@ -148,7 +160,16 @@ static DIR *read_dir(struct log_io *l)
     return dir;
 }
 
-/* Lists the log and snapshot files; removes all but the newest snapshot. */
+static bool is_spare(const struct log_io *l, raft_index first)
+{
+    for (size_t i = 0; i < l->spare_count; i++)
+        if (l->spares[i] == first)
+            return true;
+    return false;
+}
+
+/* Lists the log, snapshot and spare files; removes all but the newest
+ * snapshot, and spares past LOG_SPARES. */
 static int list_files(struct log_io *l, bool *raft_uv_files)
 {
     DIR *dir = read_dir(l);
@@ -158,6 +179,7 @@ static int list_files(struct log_io *l, bool *raft_uv_files)
     if (dir == NULL)
         return -errno;
     l->file_count = 0;
+    l->spare_count = 0;
     l->snapshot_index = 0;
     *raft_uv_files = false;
     while ((d = readdir(dir)) != NULL) {
@@ -165,14 +187,17 @@ static int list_files(struct log_io *l, bool *raft_uv_files)
             files_push(l, index);
         else if (log_snapshot_parse(d->d_name, &index) && index > l->snapshot_index)
             l->snapshot_index = index;
+        else if (log_spare_parse(d->d_name, &index) && l->spare_count < LOG_SPARES)
+            l->spares[l->spare_count++] = index;
         else if (log_is_raft_uv_file(d->d_name))
             *raft_uv_files = true;
     }
     /* Older snapshots, and the temporary files of one cut short. */
     rewinddir(dir);
     while ((d = readdir(dir)) != NULL)
-        if (strncmp(d->d_name, "snap-", 5) == 0 &&
-            !(log_snapshot_parse(d->d_name, &index) && index == l->snapshot_index))
+        if ((strncmp(d->d_name, "snap-", 5) == 0 &&
+             !(log_snapshot_parse(d->d_name, &index) && index == l->snapshot_index)) ||
+            (log_spare_parse(d->d_name, &index) && !is_spare(l, index)))
             unlinkat(l->dirfd, d->d_name, 0);
     closedir(dir);
     if (l->file_count > 1)
@@ -220,7 +245,7 @@ static int write_first_file(struct log_io *l, const struct log_batch *batch)
     unlinkat(l->dirfd, name, 0); /* a conversion cut short */
     if ((fd = log_create_file(l->dirfd, name)) < 0)
         return fd;
-    if ((written = log_write_entries(fd, batch, 1)) < 0)
+    if ((written = log_write_entries(fd, 0, batch, 1)) < 0)
         err = (int)written;
     else if (fdatasync(fd) != 0)
         err = -errno;
@@ -274,6 +299,48 @@ static int convert(struct log_io *l)
 
 /* ---- init, bootstrap, term and vote ------------------------------------------------ */
 
+/*
+ * A process killed between a write and its sync leaves the write in the
+ * page cache, where the next process reads it as if it were on disk.  What
+ * start reads is made durable first, so that nothing is handed to raft (a
+ * vote, an entry counted towards a commit) that a power loss could still
+ * take back.  Only files whose last write was cut can be dirty: the meta
+ * files, the snapshot, the last log file and the directory.
+ */
+static int sync_name(struct log_io *l, const char *name)
+{
+    int fd = openat(l->dirfd, name, O_RDONLY | O_CLOEXEC);
+    int err = 0;
+
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (fdatasync(fd) != 0)
+        err = -errno;
+    close(fd);
+    return err;
+}
+
+static int sync_at_start(struct log_io *l)
+{
+    char name[LOG_NAME_MAX];
+    int err;
+
+    if (fsync(l->dirfd) != 0)
+        return -errno;
+    if ((err = sync_name(l, "meta1")) != 0 || (err = sync_name(l, "meta2")) != 0)
+        return err;
+    if (l->snapshot_index != 0) {
+        log_snapshot_name(name, l->snapshot_index);
+        if ((err = sync_name(l, name)) != 0)
+            return err;
+    }
+    if (l->file_count > 0) {
+        log_file_name(name, l->files[l->file_count - 1]);
+        return sync_name(l, name);
+    }
+    return 0;
+}
+
 static int io_init(struct raft_io *io, raft_id id, const char *address)
 {
     struct log_io *l = from_io(io);
@@ -284,8 +351,8 @@ static int io_init(struct raft_io *io, raft_id id, const char *address)
         return fail(l, rv, "%s", l->net.errmsg);
     if ((l->dirfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         return fail(l, RAFT_IOERR, "open %s: %s", l->dir, strerror(errno));
-    if ((err = log_meta_read(l->dirfd, &l->meta)) != 0 ||
-        (err = list_files(l, &raft_uv_files)) != 0)
+    if ((err = list_files(l, &raft_uv_files)) != 0 || (err = sync_at_start(l)) != 0 ||
+        (err = log_meta_read(l->dirfd, &l->meta)) != 0)
         return fail(l, RAFT_IOERR, "reading %s: %s", l->dir, vane_strerror(err));
     if (l->meta.version == 0 && raft_uv_files) {
         if ((rv = convert(l)) != 0)
@@ -328,8 +395,14 @@ static int io_bootstrap(struct raft_io *io, const struct raft_configuration *con
     struct raft_entry entry = {.term = 1, .type = RAFT_CHANGE};
     int rv, err;
 
-    if (l->meta.term != 0 || l->file_count > 0 || l->snapshot_index != 0)
+    if (l->meta.term != 0 || l->snapshot_index != 0)
         return fail(l, RAFT_CANTBOOTSTRAP, "%s already holds a raft log", l->dir);
+    /* Log files without a term: a bootstrap a crash cut (the term is
+     * written last), as any other write sets the term first. */
+    while (l->file_count > 0)
+        if ((err = remove_file(l, l->file_count - 1)) != 0)
+            return fail(l, raft_code(err), "removing a cut bootstrap in %s: %s", l->dir,
+                        vane_strerror(err));
     if ((rv = raft_configuration_encode(conf, &entry.buf)) != 0)
         return fail(l, rv, "encoding the configuration");
     err = write_first_file(l, &(struct log_batch){&entry, 1, 1});
@@ -364,10 +437,13 @@ static int load_entry(void *arg, raft_index index, raft_term term, unsigned shor
 
     (void)index;
     if (ld->n == ld->cap) {
-        ld->cap = ld->cap ? 2 * ld->cap : 256;
-        ld->entries = raft_realloc(ld->entries, ld->cap * sizeof(*ld->entries));
-        if (ld->entries == NULL)
+        size_t cap = ld->cap ? 2 * ld->cap : 256;
+        struct raft_entry *grown = raft_realloc(ld->entries, cap * sizeof(*grown));
+
+        if (grown == NULL)
             return -ENOMEM;
+        ld->entries = grown;
+        ld->cap = cap;
     }
     ld->entries[ld->n++] = (struct raft_entry){
         .term = term, .type = type, .buf = {payload, len}, .batch = ld->file};
@@ -414,12 +490,16 @@ static int load_file(struct log_io *l, size_t i, struct loading *ld, raft_index 
         raft_free(ld->file);
     if (err != 0)
         return fail(l, raft_code(err), "%s/%s: %s", l->dir, name, vane_strerror(err));
+    /* Stale bytes may end any file (the next one must go on from its last
+     * entry); a torn write only the last. */
     if (scan.end == LOG_END_CORRUPT || (scan.end == LOG_END_TORN && !last))
         return fail(l, RAFT_CORRUPT, "%s/%s: %s at byte %zu", l->dir, name, scan.why, scan.valid);
     if (scan.end == LOG_END_TORN && (err = cut_torn_tail(l, name, &scan, size)) != 0)
         return fail(l, raft_code(err), "%s/%s: cutting a torn tail: %s", l->dir, name,
                     vane_strerror(err));
     *next = scan.last + 1;
+    if (last)
+        l->tail_size = scan.valid;
     return 0;
 }
 
@@ -442,18 +522,16 @@ static void drop_loaded(struct loading *ld)
     *ld = (struct loading){0};
 }
 
+/* The last file, written on from its last valid entry (load_file). */
 static int open_tail(struct log_io *l)
 {
     char name[LOG_NAME_MAX];
-    struct stat st;
 
     if (l->file_count == 0)
         return 0;
     log_file_name(name, l->files[l->file_count - 1]);
-    if ((l->tail_fd = openat(l->dirfd, name, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0 ||
-        fstat(l->tail_fd, &st) != 0)
+    if ((l->tail_fd = openat(l->dirfd, name, O_WRONLY | O_CLOEXEC)) < 0)
         return fail(l, RAFT_IOERR, "%s/%s: %s", l->dir, name, strerror(errno));
-    l->tail_size = (uint64_t)st.st_size;
     return 0;
 }
 
@@ -468,9 +546,19 @@ static int load_entries(struct log_io *l, const struct raft_snapshot *snapshot,
         return fail(l, RAFT_CORRUPT, "%s: the log starts at entry %llu, after a gap from the "
                     "snapshot at %llu", l->dir, (unsigned long long)*start,
                     (unsigned long long)snapshot->index);
-    for (size_t i = 0; i < l->file_count; i++)
+    for (size_t i = 0; i < l->file_count; i++) {
+        /* A gap the snapshot covers: a crash brought back a file dropped
+         * after it while a later one stayed gone.  The log starts here. */
+        if (i > 0 && l->files[i] != next && snapshot != NULL &&
+            l->files[i] <= snapshot->index + 1) {
+            drop_loaded(ld);
+            while (i > 0)
+                remove_file(l, --i);
+            *start = next = l->files[0];
+        }
         if ((rv = load_file(l, i, ld, &next)) != 0)
             return rv;
+    }
     if (log_behind_snapshot(snapshot, *start, ld)) {
         vane_log(LOG_LEVEL_WARN, "raft", "%s: dropping a log the snapshot at %llu replaced",
                  l->dir, (unsigned long long)snapshot->index);
@@ -520,13 +608,36 @@ static int io_load(struct raft_io *io, raft_term *term, raft_id *voted_for,
 
 /* ---- the jobs ---------------------------------------------------------------- */
 
+/* Opens a spare file under name, durably renamed; -ENOENT with none. */
+static int reuse_spare(struct log_io *l, const char *name)
+{
+    char spare[LOG_NAME_MAX];
+    int fd;
+
+    if (l->spare_count == 0)
+        return -ENOENT;
+    log_spare_name(spare, l->spares[--l->spare_count]);
+    if (renameat(l->dirfd, spare, l->dirfd, name) != 0)
+        return -errno;
+    if ((fd = openat(l->dirfd, name, O_WRONLY | O_CLOEXEC)) < 0 || fsync(l->dirfd) != 0) {
+        int err = -errno;
+
+        if (fd >= 0)
+            close(fd);
+        return err;
+    }
+    return fd;
+}
+
 static int roll(struct log_io *l)
 {
     char name[LOG_NAME_MAX];
     int fd;
 
     log_file_name(name, l->next_index);
-    if ((fd = log_create_file(l->dirfd, name)) < 0)
+    if ((fd = reuse_spare(l, name)) == -ENOENT)
+        fd = log_create_file(l->dirfd, name);
+    if (fd < 0)
         return fd;
     close_tail(l);
     files_push(l, l->next_index);
@@ -555,7 +666,7 @@ static int run_appends(struct log_io *l)
     }
     if (l->tail_fd < 0 || l->tail_size >= l->file_size)
         err = roll(l);
-    if (err == 0 && (written = log_write_entries(l->tail_fd, b, count)) < 0)
+    if (err == 0 && (written = log_write_entries(l->tail_fd, (int64_t)l->tail_size, b, count)) < 0)
         err = (int)written;
     else if (err == 0 && fdatasync(l->tail_fd) != 0)
         err = -errno;
@@ -580,15 +691,17 @@ static int run_truncate(struct log_io *l, raft_index index)
         if ((err = remove_file(l, l->file_count - 1)) != 0)
             return err;
     l->next_index = index;
-    if (l->file_count == 0)
-        return fsync(l->dirfd) != 0 ? -errno : 0;
+    /* The later files' removal is durable before the cut, so that no crash
+     * leaves a gap behind the cut file. */
+    if (fsync(l->dirfd) != 0 || l->file_count == 0)
+        return l->file_count == 0 ? 0 : -errno;
     close_tail(l);
     log_file_name(name, l->files[l->file_count - 1]);
-    if ((l->tail_fd = openat(l->dirfd, name, O_RDWR | O_APPEND | O_CLOEXEC)) < 0)
+    if ((l->tail_fd = openat(l->dirfd, name, O_RDWR | O_CLOEXEC)) < 0)
         return -errno;
     if ((offset = log_entry_offset(l->tail_fd, l->files[l->file_count - 1], index)) < 0)
         return (int)offset;
-    if (ftruncate(l->tail_fd, offset) != 0 || fdatasync(l->tail_fd) != 0 || fsync(l->dirfd) != 0)
+    if (ftruncate(l->tail_fd, offset) != 0 || fdatasync(l->tail_fd) != 0)
         err = -errno;
     l->tail_size = (uint64_t)offset;
     return err;
@@ -667,6 +780,7 @@ static void finish(struct log_io *l, struct op *op)
 static void close_when_idle(struct log_io *l);
 
 static void job_done(uv_work_t *work, int status);
+static void kick(struct log_io *l);
 
 struct unlink_job {
     uv_work_t work;
@@ -695,22 +809,41 @@ static void unlink_done(uv_work_t *work, int status)
     l->unlinking--;
     if (l->closing)
         close_when_idle(l);
+    else
+        kick(l); /* drops that waited for this one */
+}
+
+/* Renames log file first to a spare, while there is room for one. */
+static bool keep_spare(struct log_io *l, raft_index first)
+{
+    char name[LOG_NAME_MAX], spare[LOG_NAME_MAX];
+
+    if (l->spare_count == LOG_SPARES)
+        return false;
+    log_file_name(name, first);
+    log_spare_name(spare, first);
+    if (renameat(l->dirfd, name, l->dirfd, spare) != 0)
+        return false;
+    l->spares[l->spare_count++] = first;
+    return true;
 }
 
 /* Takes the files the last snapshot made unneeded off the list (never the
- * last one) and has them unlinked; between jobs, which own the list. */
+ * last one), keeps some as spares and has the others unlinked; between
+ * jobs, which own the lists. */
 static void drop_unneeded(struct log_io *l)
 {
     size_t n = 0, max = l->file_count + 1;
     struct unlink_job *job;
 
-    if (l->busy || (l->drop_upto == 0 && l->drop_snapshot == 0))
+    if (l->busy || l->unlinking > 0 || (l->drop_upto == 0 && l->drop_snapshot == 0))
         return;
     job = vane_malloc(sizeof(*job) + max * LOG_NAME_MAX);
     if (l->drop_snapshot != 0)
         log_snapshot_name(job->names[n++], l->drop_snapshot);
     while (l->file_count > 1 && l->files[1] <= l->drop_upto + 1) {
-        log_file_name(job->names[n++], l->files[0]);
+        if (!keep_spare(l, l->files[0]))
+            log_file_name(job->names[n++], l->files[0]);
         memmove(l->files, l->files + 1, --l->file_count * sizeof(*l->files));
     }
     l->drop_upto = l->drop_snapshot = 0;
@@ -748,6 +881,8 @@ static void kick(struct log_io *l)
     l->work.data = l;
     if (uv_queue_work(l->loop, &l->work, job_run, job_done) != 0) {
         l->failed = true;
+        for (struct op *op = l->job; op != NULL; op = op->next)
+            op->status = RAFT_IOERR;
         job_done(&l->work, 0);
     }
 }
@@ -888,6 +1023,7 @@ static int io_snapshot_get(struct raft_io *io, struct raft_io_snapshot_get *req,
 
 struct async_job {
     uv_work_t req;
+    struct log_io *l;
     struct raft_io_async_work *work;
     raft_io_async_work_cb cb;
     int status;
@@ -903,9 +1039,13 @@ static void async_run(uv_work_t *req)
 static void async_done(uv_work_t *req, int status)
 {
     struct async_job *job = (struct async_job *)req;
+    struct log_io *l = job->l;
 
     job->cb(job->work, status == UV_ECANCELED ? RAFT_CANCELED : job->status);
     vane_free(job);
+    l->async_running--;
+    if (l->closing)
+        close_when_idle(l);
 }
 
 static int io_async_work(struct raft_io *io, struct raft_io_async_work *work,
@@ -913,12 +1053,14 @@ static int io_async_work(struct raft_io *io, struct raft_io_async_work *work,
 {
     struct async_job *job = VANE_NEW(job);
 
+    job->l = from_io(io);
     job->work = work;
     job->cb = cb;
-    if (uv_queue_work(from_io(io)->loop, &job->req, async_run, async_done) != 0) {
+    if (uv_queue_work(job->l->loop, &job->req, async_run, async_done) != 0) {
         vane_free(job);
         return RAFT_IOERR;
     }
+    job->l->async_running++;
     return 0;
 }
 
@@ -970,7 +1112,7 @@ static void net_closed(struct raft_io *net)
 /* Once no job and no snapshot write runs. */
 static void close_when_idle(struct log_io *l)
 {
-    if (l->busy || l->put.busy || l->unlinking > 0 || l->net_closing)
+    if (l->busy || l->put.busy || l->unlinking > 0 || l->async_running > 0 || l->net_closing)
         return;
     l->net_closing = true;
     close_tail(l);
