@@ -9,9 +9,14 @@
  * log files rolling; truncation queued behind appends; snapshots with
  * trailing entries and installs (trailing 0), and which files they remove;
  * a torn tail cut at every byte of the last entry; damage before the tail,
- * refused as RAFT_CORRUPT with the file and offset named; a directory that
- * raft's own libuv backend wrote (cleanly closed, and as a crash left it),
- * converted when opened; and a real raft with snapshots on top, restarted.
+ * refused as RAFT_CORRUPT with the file and offset named; log files kept as
+ * spares and written over, and the stale bytes they keep after their valid
+ * entries (never cut, never warned of); damage inside one write (a torn
+ * write) against damage a later write follows (RAFT_CORRUPT); a bootstrap
+ * cut by a crash; a gap between log files that the snapshot covers; a
+ * directory that raft's own libuv backend wrote (cleanly closed, and as a
+ * crash left it), converted when opened; and a real raft with snapshots on
+ * top, restarted.
  *
  * The on-disk format is read here with a parser of this file's own, written
  * from the documented format (log_format.h, doc/storage.md "The raft log"),
@@ -37,6 +42,7 @@
 
 #include "core/alloc.h"
 #include "core/crc32c.h"
+#include "core/log.h"
 #include "harness.h"
 #include "raft/close_delay.h"
 #include "raft/log_io.h"
@@ -1682,7 +1688,815 @@ static void test_damage(void)
     harness_rmtree(template);
 }
 
-/* ---- 10. a directory raft's libuv backend wrote ------------------------------------ */
+/* ---- 10. recycled log files, stale tails ---------------------------------------- */
+
+/* The broker's log, captured in a file while a step runs. */
+struct log_capture {
+    char *dir, *path;
+    int fd;
+};
+
+static void capture_start(struct log_capture *c)
+{
+    c->dir = harness_tempdir();
+    c->path = path_in(c->dir, "log");
+    c->fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    vane_log_setup(LOG_LEVEL_INFO, VANE_LOG_TEXT, c->fd >= 0 ? c->fd : 2);
+}
+
+/* Ends the capture: the lines logged (each also a diagnostic), freed by the caller. */
+static char *capture_end(struct log_capture *c)
+{
+    char *text, *copy, *line, *rest = NULL;
+
+    vane_log_setup(LOG_LEVEL_INFO, VANE_LOG_TEXT, 2);
+    if (c->fd >= 0)
+        close(c->fd);
+    if ((text = harness_read_file(c->path)) == NULL)
+        text = vane_strdup("");
+    copy = vane_strdup(text);
+    for (line = strtok_r(copy, "\n", &rest); line != NULL; line = strtok_r(NULL, "\n", &rest))
+        tap_diag("logged: %s", line);
+    vane_free(copy);
+    vane_free(c->path);
+    harness_rmtree(c->dir);
+    return text;
+}
+
+/* load_dir, with what the broker logged meanwhile in *logged. */
+static int load_dir_logged(const char *dir, size_t file_size, struct loaded *l, char **logged)
+{
+    struct log_capture c;
+    int rv;
+
+    capture_start(&c);
+    rv = load_dir(dir, file_size, l);
+    *logged = capture_end(&c);
+    return rv;
+}
+
+static bool file_stat(const char *dir, const char *name, struct stat *st)
+{
+    char *path = path_in(dir, name);
+    bool good = stat(path, st) == 0;
+
+    vane_free(path);
+    return good;
+}
+
+static size_t file_bytes(const char *dir, const char *name)
+{
+    struct stat st;
+
+    return file_stat(dir, name, &st) ? (size_t)st.st_size : 0;
+}
+
+/* The bytes that dir/name's valid entries take: those reading as
+ * documented and going on one by one from the index in its name (a
+ * recycled file may hold its earlier use's entries after them).  The
+ * file's size in *size. */
+static size_t valid_end(const char *dir, const char *name, size_t *size)
+{
+    struct file_scan sc;
+    raft_index next = name_index(name);
+    size_t end = 0;
+
+    scan_named(dir, name, &sc);
+    for (size_t k = 0; k < sc.n && sc.e[k].index == next; k++, next++)
+        end = sc.e[k].offset + HEADER_SIZE + padded(sc.e[k].len);
+    *size = sc.size;
+    scan_free(&sc);
+    return end;
+}
+
+/* Whether dir holds at most 2 spare-* files, each a former log file (its
+ * entry at byte 0 is the one its name says); says what is wrong. */
+static bool spares_fine(const char *dir)
+{
+    size_t n;
+    char **names = names_with(dir, "spare-", &n);
+    bool good = n <= 2;
+
+    if (!good) {
+        char *listing = dir_listing(dir);
+
+        tap_diag("%zu spare files, want at most 2:%s", n, listing);
+        vane_free(listing);
+    }
+    for (size_t i = 0; i < n && good; i++) {
+        struct file_scan sc;
+
+        scan_named(dir, names[i], &sc);
+        if (sc.n == 0 || sc.e[0].index != name_index(names[i])) {
+            tap_diag("%s starts with %s, want entry %" PRIu64, names[i],
+                     sc.n ? "another entry" : "no valid entry", (uint64_t)name_index(names[i]));
+            good = false;
+        }
+        scan_free(&sc);
+    }
+    names_free(names);
+    return good;
+}
+
+/* The inode numbers of dir's files starting with prefix, at most max. */
+static size_t inodes_with(const char *dir, const char *prefix, ino_t *inodes, size_t max)
+{
+    size_t n, count = 0;
+    char **names = names_with(dir, prefix, &n);
+    struct stat st;
+
+    for (size_t i = 0; i < n && count < max; i++)
+        if (file_stat(dir, names[i], &st))
+            inodes[count++] = st.st_ino;
+    names_free(names);
+    return count;
+}
+
+/* The first log-* file of dir that is one of the inodes, or NULL (freed by the caller). */
+static char *log_file_on(const char *dir, const ino_t *inodes, size_t count)
+{
+    size_t n;
+    char **names = names_with(dir, "log-", &n);
+    char *found = NULL;
+    struct stat st;
+
+    for (size_t i = 0; i < n && found == NULL; i++)
+        for (size_t k = 0; k < count && found == NULL; k++)
+            if (file_stat(dir, names[i], &st) && st.st_ino == inodes[k])
+                found = vane_strdup(names[i]);
+    names_free(names);
+    return found;
+}
+
+#define RECYCLE_ROUNDS 6
+#define RECYCLE_APPENDS 12 /* per round, of 2 entries each */
+#define RECYCLE_TRAILING 8
+
+/* Payload lengths by round, shrinking: a recycled file's earlier use ran
+ * past its new entries, leaving stale bytes after them. */
+static const size_t recycle_lens[RECYCLE_ROUNDS] = {1500, 1500, 700, 700, 300, 300};
+
+/* What the rounds of test_recycling found at each check point. */
+struct recycling {
+    bool steps_ok;     /* every append and put called back with status 0 */
+    bool spares_ok;    /* at most 2 spares, each a former log file */
+    char *reused;      /* a log file made from a spare (its inode), or NULL */
+};
+
+/* One round in s: appends of 2 entries of about len bytes, each waited
+ * for, then a snapshot at the last index with trailing 8 (into t). */
+static void recycle_round(struct store *s, const char *dir, struct model *m, size_t len,
+                          struct test_snapshot *t, struct recycling *r)
+{
+    ino_t spares[8];
+    size_t n_spares = inodes_with(dir, "spare-", spares, 8);
+    size_t lens[2] = {len, len + 3};
+
+    for (unsigned i = 0; i < RECYCLE_APPENDS; i++) {
+        bool issued = append_issue(s, m, 2, 1, lens);
+
+        r->steps_ok = appends_wait() && issued && r->steps_ok;
+        r->spares_ok = spares_fine(dir) && r->spares_ok;
+    }
+    if (r->reused == NULL)
+        r->reused = log_file_on(dir, spares, n_spares);
+    test_snapshot_make(t, model_next(m) - 1, 1, 1, 100, 10);
+    r->steps_ok = snapshot_put(s, RECYCLE_TRAILING, t) == 0 && r->steps_ok;
+    r->spares_ok = spares_fine(dir) && r->spares_ok;
+}
+
+/* The log files that a snapshot at last with trailing 8 keeps are those
+ * holding an entry after last - 8; whether dir's are (names them). */
+static bool kept_after_cutoff(const char *dir, raft_index last)
+{
+    size_t n;
+    char **names = names_with(dir, "log-", &n);
+    raft_index cutoff = last - RECYCLE_TRAILING; /* the last entry a file may end with to go */
+    bool good = n > 0 && name_index(names[0]) <= cutoff + 1 &&
+                (n == 1 || name_index(names[1]) > cutoff + 1);
+
+    if (!good) {
+        char *listing = dir_listing(dir);
+
+        tap_diag("files:%s; want the log files from the one holding entry %" PRIu64 " on",
+                 listing, (uint64_t)cutoff + 1);
+        vane_free(listing);
+    }
+    names_free(names);
+    return good;
+}
+
+/* The log-* files of dir holding stale bytes after their valid entries,
+ * space-separated (freed by the caller; "" with none). */
+static char *files_with_stale_tails(const char *dir)
+{
+    size_t n, size, valid;
+    char **names = names_with(dir, "log-", &n);
+    char *text = vane_strdup("");
+
+    for (size_t i = 0; i < n; i++) {
+        valid = valid_end(dir, names[i], &size);
+        if (valid < size) {
+            char *more = vane_asprintf("%s %s(%zu of %zu bytes valid)", text, names[i], valid,
+                                       size);
+
+            vane_free(text);
+            text = more;
+        }
+    }
+    names_free(names);
+    return text;
+}
+
+/*
+ * A copy of dir, whose last log file is a recycled one with stale bytes
+ * after its valid entries: load takes them for bytes never written for
+ * this log, returns every entry, cuts nothing and warns of nothing.
+ */
+static void stale_tail_case(const char *template, const struct model *m, raft_index from,
+                            const struct test_snapshot *t)
+{
+    char *dir = dir_copy(template), *logged = NULL;
+    size_t n, size = 0, valid = 0;
+    char **names = names_with(dir, "log-", &n);
+    struct loaded l;
+    int rv;
+
+    if (n > 0)
+        valid = valid_end(dir, names[n - 1], &size);
+    if (n == 0 || valid >= size) {
+        ok(false, "the recycled dir's last log file holds stale bytes after its valid entries "
+                  "(%s: %zu of %zu bytes valid)",
+           n ? names[n - 1] : "no log file", valid, size);
+    } else {
+        tap_diag("%s: %zu valid bytes, then %zu stale ones", names[n - 1], valid, size - valid);
+        rv = load_dir_logged(dir, SMALL_FILE_SIZE, &l, &logged);
+        ok(rv == 0 && snapshot_matches(l.snapshot, t) && entries_match(&l, m, from),
+           "stale bytes after the last file's valid entries: load succeeds and returns the "
+           "snapshot and entries %" PRIu64 "..%" PRIu64,
+           (uint64_t)from, (uint64_t)model_next(m) - 1);
+        is_int(file_bytes(dir, names[n - 1]), size, "the last file is not cut (still %zu bytes)",
+               size);
+        ok(rv == 0 && strstr(logged, "warn") == NULL, "and load logs no warning");
+        loaded_free(&l);
+    }
+    vane_free(logged);
+    names_free(names);
+    harness_rmtree(dir);
+}
+
+/* The index the first log-* file of dir is named by; 0 with none. */
+static raft_index first_log_index(const char *dir)
+{
+    size_t n;
+    char **names = names_with(dir, "log-", &n);
+    raft_index first = n ? name_index(names[0]) : 0;
+
+    names_free(names);
+    return first;
+}
+
+/* Adds spares to dir up to 3: copies of its first log file under other names. */
+static bool add_third_spare(const char *dir)
+{
+    size_t n, size;
+    char **names = names_with(dir, "log-", &n);
+    char *from = n ? path_in(dir, names[0]) : NULL;
+    uint8_t *bytes = from ? read_whole(from, &size) : NULL;
+    bool good = bytes != NULL;
+
+    for (unsigned k = 0; good && count_with(dir, "spare-") < 3; k++) {
+        char name[64], *to;
+
+        snprintf(name, sizeof(name), "spare-%020u", 99990 + k);
+        to = path_in(dir, name);
+        good = write_whole(to, bytes, size);
+        vane_free(to);
+    }
+    vane_free(bytes);
+    vane_free(from);
+    names_free(names);
+    return good && count_with(dir, "spare-") == 3;
+}
+
+/* A copy of template gets a third spare (a copy of one under another
+ * name): opening leaves at most 2. */
+static void extra_spare_case(const char *template)
+{
+    char *dir = dir_copy(template);
+    struct store s;
+
+    if (!add_third_spare(dir)) {
+        ok(false, "spare files are added to a copy of the dir up to 3");
+    } else if (store_open(&s, dir, SMALL_FILE_SIZE) == 0) {
+        ok(count_with(dir, "spare-") <= 2, "with 3 spare files, opening leaves at most 2 (%zu)",
+           count_with(dir, "spare-"));
+        store_close(&s);
+    }
+    harness_rmtree(dir);
+}
+
+static void test_recycling(void)
+{
+    char *dir = harness_tempdir(), *stale;
+    struct recycling r = {.steps_ok = true, .spares_ok = true};
+    struct test_snapshot t = {0};
+    struct model m;
+    struct store s;
+    struct loaded l;
+    raft_index from = 0;
+
+    model_init(&m, 1);
+    if (store_open_load(&s, dir, SMALL_FILE_SIZE, &l) == 0) {
+        loaded_free(&l);
+        for (unsigned round = 0; round < RECYCLE_ROUNDS; round++) {
+            if (round > 0)
+                test_snapshot_free(&t);
+            recycle_round(&s, dir, &m, recycle_lens[round], &t, &r);
+        }
+        store_close(&s);
+    }
+    ok(r.steps_ok, "%d rounds of %d appends (file_size %d), each with a snapshot_put "
+                   "(trailing %d) at its last index, call back with status 0",
+       RECYCLE_ROUNDS, RECYCLE_APPENDS, SMALL_FILE_SIZE, RECYCLE_TRAILING);
+    ok(r.spares_ok, "after every append and every put, at most 2 spare-* files exist, each "
+                    "named by the entry at its byte 0");
+    ok(r.reused != NULL, "a new log file is a former spare (%s has a spare's inode)",
+       r.reused ? r.reused : "none");
+    stale = files_with_stale_tails(dir);
+    ok(stale[0] != '\0', "log files were written over: stale bytes follow the valid entries "
+                         "of:%s",
+       stale);
+    ok(kept_after_cutoff(dir, model_next(&m) - 1),
+       "once closed, the log files are those holding an entry after %" PRIu64
+       " (the last snapshot's index - %d)",
+       (uint64_t)(model_next(&m) - 1 - RECYCLE_TRAILING), RECYCLE_TRAILING);
+    from = first_log_index(dir);
+    stale_tail_case(dir, &m, from, &t);
+    extra_spare_case(dir);
+    if (store_open_load(&s, dir, SMALL_FILE_SIZE, &l) == 0) {
+        ok(snapshot_matches(l.snapshot, &t) && entries_match(&l, &m, from),
+           "after a reopen, load returns the snapshot and exactly entries %" PRIu64 "..%" PRIu64,
+           (uint64_t)from, (uint64_t)model_next(&m) - 1);
+        loaded_free(&l);
+        r.steps_ok = true;
+        r.spares_ok = true;
+        for (unsigned i = 0; i < RECYCLE_APPENDS; i++) {
+            bool issued = append_issue(&s, &m, 2, 2, (size_t[]){900, 1100});
+
+            r.steps_ok = appends_wait() && issued && r.steps_ok;
+            r.spares_ok = spares_fine(dir) && r.spares_ok;
+        }
+        ok(r.steps_ok && r.spares_ok, "after the reopen, %d appends of 2 entries (several "
+                                      "files' worth) call back with status 0, at most 2 spares "
+                                      "after each",
+           RECYCLE_APPENDS);
+        store_close(&s);
+    }
+    ok(load_dir(dir, SMALL_FILE_SIZE, &l) == 0 && snapshot_matches(l.snapshot, &t) &&
+           entries_match(&l, &m, from),
+       "reopened again, load returns the snapshot and entries %" PRIu64 "..%" PRIu64,
+       (uint64_t)from, (uint64_t)model_next(&m) - 1);
+    loaded_free(&l);
+    vane_free(stale);
+    vane_free(r.reused);
+    test_snapshot_free(&t);
+    model_free(&m);
+    harness_rmtree(dir);
+}
+
+/* Issues one append of a single entry of len bytes at term 1 and waits for it. */
+static bool append_waited(struct store *s, struct model *m, size_t len)
+{
+    bool issued = append_one(s, m, 1, len);
+
+    return appends_wait() && issued;
+}
+
+/*
+ * A recycled log file whose earlier use ran a few stale bytes past its new
+ * entries (8 to 32: less than a header, or one): with file_size 4096,
+ * entries 1..16 of 1000 bytes make log files of 4128 bytes; a snapshot at
+ * 16 (trailing 4) makes log-1 and log-5 spares; then entries 17..19 of
+ * 1000 bytes and entry 20 of 1000 - stale bytes fill a spare to 4128 -
+ * stale bytes, as log-17.  Unless last, entry 21 rolls into the other
+ * spare: log-17 is a file before the last, where only a crash's damage
+ * can make load fail, and a clean close made none; it must load, uncut
+ * and unwarned.  When last, stale bytes shorter than a header read like a
+ * torn header: load must succeed with every entry (cutting them loses
+ * nothing).
+ */
+static void stale_short_case(size_t stale, bool last)
+{
+    char *dir = harness_tempdir(), *logged = NULL;
+    const char *recycled = "log-00000000000000000017";
+    const char *where = last ? "the last file" : "a file before the last";
+    struct test_snapshot t;
+    struct model m;
+    struct store s;
+    struct loaded l;
+    bool good = false;
+    size_t size = 0, valid = 0;
+    int rv;
+
+    model_init(&m, 1);
+    test_snapshot_make(&t, 16, 1, 1, 50, 0);
+    if (store_open_load(&s, dir, SMALL_FILE_SIZE, &l) == 0) {
+        loaded_free(&l);
+        good = true;
+        for (unsigned i = 0; i < 16 && good; i++)
+            good = append_waited(&s, &m, 1000);
+        good = good && snapshot_put(&s, 4, &t) == 0 && count_with(dir, "spare-") == 2;
+        for (unsigned i = 0; i < 3 && good; i++)
+            good = append_waited(&s, &m, 1000);
+        good = good && append_waited(&s, &m, 1000 - stale) &&
+               (last || append_waited(&s, &m, 1000));
+        store_close(&s);
+    }
+    valid = valid_end(dir, recycled, &size);
+    if (!good || count_with(dir, "log-") != (last ? 2 : 3) || valid != 4128 - stale ||
+        size != 4128) {
+        char *listing = dir_listing(dir);
+
+        ok(false, "%zu stale bytes: building a dir whose %s holds 4128 bytes, %zu valid (%s: "
+                  "%zu of %zu valid;%s)",
+           stale, recycled, 4128 - stale, good ? "built" : "a step failed", valid, size, listing);
+        vane_free(listing);
+    } else {
+        rv = load_dir_logged(dir, SMALL_FILE_SIZE, &l, &logged);
+        ok(rv == 0 && snapshot_matches(l.snapshot, &t) && entries_match(&l, &m, 13),
+           "%s recycled with %zu stale bytes after its valid entries: load returns the "
+           "snapshot and entries 13..%" PRIu64,
+           where, stale, (uint64_t)model_next(&m) - 1);
+        if (!last)
+            ok(rv == 0 && file_bytes(dir, recycled) == 4128 && strstr(logged, "warn") == NULL,
+               "%s, %zu stale bytes: the file is not cut (%zu bytes) and nothing is warned of",
+               where, stale, file_bytes(dir, recycled));
+        loaded_free(&l);
+    }
+    vane_free(logged);
+    test_snapshot_free(&t);
+    model_free(&m);
+    harness_rmtree(dir);
+}
+
+static void test_stale_short(void)
+{
+    static const size_t stale[] = {8, 16, 24, 32};
+
+    for (size_t i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
+        stale_short_case(stale[i], false);
+        stale_short_case(stale[i], true);
+    }
+}
+
+/* ---- 11. damage within one write --------------------------------------------------- */
+
+/* The name of log file first. */
+static void log_name(char name[64], raft_index first)
+{
+    snprintf(name, 64, "log-%020" PRIu64, (uint64_t)first);
+}
+
+/* Builds a dir (file_size): entries 1..3 of first_len bytes, one append
+ * each; entries 4..8 of 200 bytes, in one append when one_write, else in 5;
+ * then after more entries of 200 bytes, one append each; every append
+ * waited for.  Whether every step succeeded. */
+static bool write_dir(const char *dir, size_t file_size, size_t first_len, bool one_write,
+                      unsigned after, struct model *m)
+{
+    static const size_t five[] = {200, 200, 200, 200, 200};
+    struct store s;
+    struct loaded l;
+    bool good = false;
+
+    model_init(m, 1);
+    if (store_open_load(&s, dir, file_size, &l) == 0) {
+        loaded_free(&l);
+        good = true;
+        for (unsigned i = 0; i < 3 && good; i++)
+            good = append_waited(&s, m, first_len);
+        if (good && one_write) {
+            bool issued = append_issue(&s, m, 5, 1, five);
+
+            good = appends_wait() && issued;
+        }
+        for (unsigned i = 0; i < (one_write ? 0 : 5) + after && good; i++)
+            good = append_waited(&s, m, 200);
+        store_close(&s);
+    }
+    return good;
+}
+
+/* Whether each entry's header in dir says the write that stored it: the
+ * first index of its append (4 for 4..8 when one_write). */
+static bool writes_match(const char *dir, bool one_write)
+{
+    size_t n;
+    char **names = names_with(dir, "log-", &n);
+    bool good = n > 0;
+
+    for (size_t i = 0; i < n && good; i++) {
+        struct file_scan sc;
+
+        good = scan_named(dir, names[i], &sc);
+        for (size_t k = 0; k < sc.n && good; k++) {
+            raft_index index = sc.e[k].index;
+            raft_index want = one_write && index >= 4 && index <= 8 ? 4 : index;
+
+            if (sc.e[k].write != want) {
+                tap_diag("%s: entry %" PRIu64 " says write %" PRIu64 ", want %" PRIu64,
+                         names[i], (uint64_t)index, (uint64_t)sc.e[k].write, (uint64_t)want);
+                good = false;
+            }
+        }
+        scan_free(&sc);
+    }
+    names_free(names);
+    return good;
+}
+
+/* The offset of entry index in dir/name; whether it was found. */
+static bool entry_offset(const char *dir, const char *name, raft_index index, size_t *offset)
+{
+    struct file_scan sc;
+    bool found = false;
+
+    scan_named(dir, name, &sc);
+    for (size_t i = 0; i < sc.n && !found; i++)
+        if ((found = sc.e[i].index == index))
+            *offset = sc.e[i].offset;
+    scan_free(&sc);
+    return found;
+}
+
+/* After load took the damaged write for a torn one: an append goes on
+ * after entry 4 and a reopen loads it. */
+static void torn_write_goes_on(struct store *s, const char *dir, size_t file_size,
+                               struct model *m, const char *what)
+{
+    struct loaded l;
+
+    model_truncate(m, 5);
+    ok(append_waited(s, m, 77), "%s: an append after the load calls back with status 0", what);
+    store_close(s);
+    ok(load_dir(dir, file_size, &l) == 0 && entries_match(&l, m, 1),
+       "%s: a reopen loads entries 1..4 and the one appended after", what);
+    loaded_free(&l);
+}
+
+/*
+ * Flips a payload byte of entry 5 -- the second of the append of 4..8 --
+ * in log-1 of a dir write_dir builds.  want_torn: load takes the write for
+ * one a crash cut (nothing of a later write follows the damage), returns
+ * entries 1..4, cuts the file at entry 5 and warns naming it; otherwise
+ * load fails with RAFT_CORRUPT naming the file and the entry's offset.
+ */
+static void one_write_case(const char *what, size_t file_size, size_t first_len, bool one_write,
+                           unsigned after, bool want_torn)
+{
+    char *dir = harness_tempdir(), *path, *logged = NULL;
+    char name[64];
+    struct model m;
+    struct store s;
+    struct loaded l;
+    struct log_capture c;
+    size_t offset = 0;
+    int rv;
+
+    log_name(name, 1);
+    path = path_in(dir, name);
+    if (!write_dir(dir, file_size, first_len, one_write, after, &m) ||
+        !entry_offset(dir, name, 5, &offset)) {
+        ok(false, "%s: building the dir, entry 5 in %s", what, name);
+    } else if (ok(writes_match(dir, one_write), "%s: each header's write is the first index of "
+                                                "the append that stored it",
+                  what) &&
+               flip_byte(path, offset + HEADER_SIZE + 10) &&
+               store_open(&s, dir, file_size) == 0) {
+        capture_start(&c);
+        rv = store_load(&s, &l);
+        logged = capture_end(&c);
+        if (want_torn) {
+            model_truncate(&m, 5);
+            ok(rv == 0 && entries_match(&l, &m, 1), "%s: load succeeds with entries 1..4", what);
+            is_int(file_bytes(dir, name), offset, "%s: %s is cut at entry 5 (byte %zu)", what,
+                   name, offset);
+            ok(strstr(logged, "warn") != NULL && strstr(logged, name) != NULL &&
+                   has_number(logged, offset),
+               "%s: load warns naming %s and byte %zu", what, name, offset);
+            loaded_free(&l);
+            if (rv == 0)
+                torn_write_goes_on(&s, dir, file_size, &m, what);
+            else
+                store_close(&s);
+        } else {
+            is_int(rv, RAFT_CORRUPT, "%s: load fails with RAFT_CORRUPT", what);
+            ok(strstr(s.io.errmsg, name) != NULL && has_number(s.io.errmsg, offset),
+               "%s: the error names %s and byte %zu (\"%s\")", what, name, offset, s.io.errmsg);
+            loaded_free(&l);
+            store_close(&s);
+        }
+    }
+    vane_free(logged);
+    vane_free(path);
+    model_free(&m);
+    harness_rmtree(dir);
+}
+
+static void test_one_write(void)
+{
+    one_write_case("one append of 4..8 last in the last file, entry 5 damaged", 0, 100, true, 0,
+                   true);
+    one_write_case("5 appends of one entry (4..8), entry 5 damaged", 0, 100, false, 0, false);
+    one_write_case("one append of 4..8, then an append of 9, entry 5 damaged", 0, 100, true, 1,
+                   false);
+    one_write_case("one append of 4..8 in a file that is not the last, entry 5 damaged",
+                   SMALL_FILE_SIZE, 1000, true, 1, false);
+}
+
+/* ---- 12. a bootstrap cut by a crash ------------------------------------------------- */
+
+/* Opens dir, bootstraps (rv in *bootstrap_rv), loads: whether load gives
+ * term 1, vote 0, no snapshot and exactly the configuration entry. */
+static bool bootstrap_then_load(const char *dir, const struct raft_configuration *conf,
+                                int *bootstrap_rv)
+{
+    struct store s;
+    struct loaded l;
+    bool good = false;
+
+    *bootstrap_rv = -1;
+    if (store_open(&s, dir, 0) != 0)
+        return false;
+    *bootstrap_rv = said(s.io.bootstrap(&s.io, conf), &s);
+    if (store_load(&s, &l) == 0) {
+        good = l.term == 1 && l.vote == 0 && l.snapshot == NULL && l.start_index == 1 &&
+               l.n == 1 && change_entry_matches(&l.entries[0], conf);
+        if (!good)
+            tap_diag("load gives term %" PRIu64 " vote %" PRIu64 " snapshot %s start_index %" PRIu64
+                     ", %zu entries",
+                     (uint64_t)l.term, (uint64_t)l.vote, l.snapshot ? "yes" : "none",
+                     (uint64_t)l.start_index, l.n);
+    }
+    loaded_free(&l);
+    store_close(&s);
+    return good;
+}
+
+/* A bootstrapped dir, then what a crash during the bootstrap would have left. */
+static char *bootstrapped_dir(const struct raft_configuration *conf, off_t first_file_size)
+{
+    char *dir = harness_tempdir(), *first = path_in(dir, "log-00000000000000000001");
+    char *meta1 = path_in(dir, "meta1"), *meta2 = path_in(dir, "meta2");
+    int bootstrap_rv;
+
+    if (!bootstrap_then_load(dir, conf, &bootstrap_rv) || bootstrap_rv != 0 ||
+        (first_file_size >= 0 && truncate(first, first_file_size) != 0) ||
+        unlink(meta1) != 0 || (unlink(meta2) != 0 && errno != ENOENT))
+        ok(false, "bootstrapping %s and undoing part of it (%s)", dir, strerror(errno));
+    vane_free(first);
+    vane_free(meta1);
+    vane_free(meta2);
+    return dir;
+}
+
+static void test_cut_bootstrap(void)
+{
+    struct raft_configuration conf;
+    char *dir;
+    bool good;
+    int rv;
+
+    conf_single(&conf);
+    /* A crash after log-1 was created, before its entry or the term were written. */
+    dir = bootstrapped_dir(&conf, 0);
+    good = bootstrap_then_load(dir, &conf, &rv);
+    ok(good && rv == 0,
+       "an empty log-1 and no meta file: a reopen's bootstrap succeeds (got %d) and load gives "
+       "term 1 and the configuration entry",
+       rv);
+    good = bootstrap_then_load(dir, &conf, &rv);
+    ok(good && rv == RAFT_CANTBOOTSTRAP,
+       "reopened again: bootstrap is refused (got %d), load gives the same", rv);
+    harness_rmtree(dir);
+    /* A crash after the entry was durable, before the term. */
+    dir = bootstrapped_dir(&conf, -1);
+    good = bootstrap_then_load(dir, &conf, &rv);
+    ok(good && (rv == 0 || rv == RAFT_CANTBOOTSTRAP),
+       "log-1 whole and no meta file: a reopen's bootstrap gives 0 or RAFT_CANTBOOTSTRAP (got "
+       "%d), then load gives term 1 and the configuration entry",
+       rv);
+    harness_rmtree(dir);
+    raft_configuration_close(&conf);
+}
+
+/* ---- 13. a gap between log files that the snapshot covers ---------------------------- */
+
+/* With file_size 4096, entries 1..12 of 1000 bytes, one append each: log-1,
+ * log-5 and log-9 of 4 entries each; NULL unless so. */
+static char *three_files_dir(struct model *m)
+{
+    char *dir = harness_tempdir();
+    struct store s;
+    struct loaded l;
+    bool good = false;
+
+    model_init(m, 1);
+    if (store_open_load(&s, dir, SMALL_FILE_SIZE, &l) == 0) {
+        loaded_free(&l);
+        good = true;
+        for (unsigned i = 0; i < 12 && good; i++)
+            good = append_waited(&s, m, 1000);
+        store_close(&s);
+    }
+    if (!good || first_log_index(dir) != 1 || count_with(dir, "log-00000000000000000005") != 1 ||
+        count_with(dir, "log-00000000000000000009") != 1 || count_with(dir, "log-") != 3) {
+        char *listing = dir_listing(dir);
+
+        ok(false, "12 entries of 1000 bytes make log-1, log-5 and log-9 (%s)", listing);
+        vane_free(listing);
+        harness_rmtree(dir);
+        return NULL;
+    }
+    return dir;
+}
+
+/*
+ * A copy of template gets a snapshot at index (trailing 1000: no file
+ * goes), then loses log-5 (as a crash can leave it when log-5 and log-1
+ * were dropped after the snapshot, and log-1 came back).  covered (the
+ * snapshot reaches past log-5's entries, index >= 8): load starts at
+ * log-9 with the snapshot, and an append and a reopen go on from there.
+ * Otherwise entries would be lost: RAFT_CORRUPT naming log-9.
+ */
+static void gap_case(const char *template, const struct model *base, raft_index index,
+                     bool covered)
+{
+    char *dir = dir_copy(template), *b = path_in(dir, "log-00000000000000000005");
+    struct test_snapshot t;
+    struct model m;
+    struct store s;
+    struct loaded l;
+    bool put = false;
+    int rv;
+
+    model_copy(&m, base);
+    test_snapshot_make(&t, index, 1, 1, 64, 8);
+    if (store_open_load(&s, dir, SMALL_FILE_SIZE, &l) == 0) {
+        loaded_free(&l);
+        put = snapshot_put(&s, 1000, &t) == 0;
+        store_close(&s);
+    }
+    if (!put || count_with(dir, "log-") != 3 || unlink(b) != 0) {
+        ok(false, "snapshot at %" PRIu64 " (trailing 1000) keeps log-1, -5, -9; log-5 removed",
+           (uint64_t)index);
+    } else if (store_open(&s, dir, SMALL_FILE_SIZE) == 0) {
+        rv = store_load(&s, &l);
+        if (covered) {
+            ok(rv == 0 && snapshot_matches(l.snapshot, &t) && entries_match(&l, &m, 9),
+               "log-5 gone, the snapshot at %" PRIu64 " past it: load gives the snapshot, "
+               "start_index 9 and entries 9..12",
+               (uint64_t)index);
+            loaded_free(&l);
+            ok(rv == 0 && append_waited(&s, &m, 50),
+               "snapshot at %" PRIu64 ": an append at 13 after the load calls back with "
+               "status 0", (uint64_t)index);
+            store_close(&s);
+            ok(load_dir(dir, SMALL_FILE_SIZE, &l) == 0 && entries_match(&l, &m, 9),
+               "snapshot at %" PRIu64 ": a reopen loads entries 9..13", (uint64_t)index);
+        } else {
+            is_int(rv, RAFT_CORRUPT, "log-5 gone, the snapshot at %" PRIu64 " short of its "
+                                     "entries: load fails with RAFT_CORRUPT",
+                   (uint64_t)index);
+            ok(strstr(s.io.errmsg, "log-00000000000000000009") != NULL,
+               "snapshot at %" PRIu64 ": the error names log-9 (\"%s\")", (uint64_t)index,
+               s.io.errmsg);
+            store_close(&s);
+        }
+        loaded_free(&l);
+    }
+    test_snapshot_free(&t);
+    model_free(&m);
+    vane_free(b);
+    harness_rmtree(dir);
+}
+
+static void test_snapshot_gap(void)
+{
+    struct model m;
+    char *template = three_files_dir(&m);
+
+    if (template != NULL) {
+        gap_case(template, &m, 10, true);
+        gap_case(template, &m, 8, true);
+        gap_case(template, &m, 6, false);
+        harness_rmtree(template);
+    }
+    model_free(&m);
+}
+
+/* ---- 14. a directory raft's libuv backend wrote ------------------------------------ */
 
 static bool raft_uv_closed;
 
@@ -1863,7 +2677,7 @@ static void test_raft_uv_dir(void)
     harness_rmtree(crashed);
 }
 
-/* ---- 11. a real raft on top -------------------------------------------------------- */
+/* ---- 15. a real raft on top -------------------------------------------------------- */
 
 #define RAFT_APPLIES 2000
 #define APPLY_WINDOW 50
@@ -2068,6 +2882,11 @@ int main(void)
     test_snapshot_install();
     test_torn_tail();
     test_damage();
+    test_recycling();
+    test_stale_short();
+    test_one_write();
+    test_cut_bootstrap();
+    test_snapshot_gap();
     test_raft_uv_dir();
     test_raft();
     is_int(harness_loop_close(&loop), 0, "the loop closes with nothing left on it");

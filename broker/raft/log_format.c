@@ -195,7 +195,9 @@ static enum log_end damage_kind(const uint8_t *bytes, size_t size, raft_index in
 
     if (newest > index)
         return LOG_END_CORRUPT;
-    if (newest != 0 || size < LOG_ENTRY_HEADER || vane_get64(bytes + 16) == index)
+    if (size < LOG_ENTRY_HEADER) /* too short for an entry: written over by the next */
+        return LOG_END_STALE;
+    if (newest != 0 || vane_get64(bytes + 16) == index)
         return LOG_END_TORN;
     return LOG_END_STALE;
 }
