@@ -25,6 +25,7 @@ libvane_la_SOURCES = \
 	broker/raft/replica.c broker/raft/replica.h \
 	broker/raft/close_delay.c broker/raft/close_delay.h \
 	broker/raft/log_io.c broker/raft/log_io.h broker/raft/log_format.c broker/raft/log_format.h \
+	broker/raft/local_transport.c broker/raft/local_transport.h \
 	broker/cluster/peer.c broker/cluster/peer.h \
 	broker/cluster/peer_wire.c broker/cluster/peer_wire.h \
 	broker/cluster/peer_transport.c \

@@ -44,7 +44,7 @@
 #include "core/crc32c.h"
 #include "core/log.h"
 #include "harness.h"
-#include "raft/close_delay.h"
+#include "raft/local_transport.h"
 #include "raft/log_io.h"
 #include "tap.h"
 
@@ -59,39 +59,6 @@
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 static uv_loop_t loop;
-
-/* ---- the transport: a single node never talks to a peer ------------------------- */
-
-static int local_init(struct raft_uv_transport *t, raft_id id, const char *address)
-{
-    (void)t, (void)id, (void)address;
-    return 0;
-}
-
-static int local_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
-{
-    (void)t, (void)cb;
-    return 0;
-}
-
-static int local_connect(struct raft_uv_transport *t, struct raft_uv_connect *req, raft_id id,
-                         const char *address, raft_uv_connect_cb cb)
-{
-    (void)req, (void)id, (void)address, (void)cb;
-    snprintf(t->errmsg, sizeof(t->errmsg), "no peers in test-log-io");
-    return RAFT_NOCONNECTION;
-}
-
-static void local_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
-{
-    raft_transport_close_delayed(&loop, t, cb);
-}
-
-static void local_transport(struct raft_uv_transport *t)
-{
-    *t = (struct raft_uv_transport){.init = local_init, .listen = local_listen,
-                                    .connect = local_connect, .close = local_close};
-}
 
 /* ---- a store: log_io over a directory ------------------------------------------- */
 
@@ -117,7 +84,7 @@ static int store_setup(struct store *s, const char *dir, size_t file_size)
     int rv;
 
     memset(s, 0, sizeof(*s));
-    local_transport(&s->transport);
+    local_transport_init(&s->transport, &loop);
     if ((rv = log_io_init(&s->io, &loop, dir, &s->transport, file_size)) != 0)
         tap_diag("log_io_init %s: %s (%s)", dir, raft_strerror(rv), s->io.errmsg);
     return rv;
@@ -1507,22 +1474,34 @@ static void test_snapshot_install(void)
 /* ---- 8. a torn tail ---------------------------------------------------------------- */
 
 /* Builds in a new dir entries with the payload lengths lens, one append at
- * a time; the model gets them. */
-static char *template_dir(size_t file_size, const size_t *lens, unsigned n, struct model *m)
+ * a time, per_term entries in each term from 1 (0: all in term 1); the
+ * model gets them.  *good says whether all went. */
+static char *appended_dir(size_t file_size, const size_t *lens, unsigned n, unsigned per_term,
+                          struct model *m, bool *good)
 {
     char *dir = harness_tempdir();
     struct store s;
     struct loaded l;
-    bool good = false;
 
+    *good = false;
     model_init(m, 1);
     if (store_open_load(&s, dir, file_size, &l) == 0) {
         loaded_free(&l);
-        good = true;
-        for (unsigned i = 0; i < n && good; i++)
-            good = append_one(&s, m, 1 + i / 3, lens[i]) && appends_wait();
+        *good = true;
+        for (unsigned i = 0; i < n && *good; i++)
+            *good = append_one(&s, m, per_term ? 1 + i / per_term : 1, lens[i]) &&
+                    appends_wait();
         store_close(&s);
     }
+    return dir;
+}
+
+/* The torn-tail template: three entries to a term. */
+static char *template_dir(size_t file_size, const size_t *lens, unsigned n, struct model *m)
+{
+    bool good;
+    char *dir = appended_dir(file_size, lens, n, 3, m, &good);
+
     if (!good)
         ok(false, "building a template log in %s", dir);
     return dir;
@@ -2397,19 +2376,11 @@ static void test_cut_bootstrap(void)
  * log-5 and log-9 of 4 entries each; NULL unless so. */
 static char *three_files_dir(struct model *m)
 {
-    char *dir = harness_tempdir();
-    struct store s;
-    struct loaded l;
-    bool good = false;
+    static const size_t lens[12] = {1000, 1000, 1000, 1000, 1000, 1000,
+                                    1000, 1000, 1000, 1000, 1000, 1000};
+    bool good;
+    char *dir = appended_dir(SMALL_FILE_SIZE, lens, 12, 0, m, &good);
 
-    model_init(m, 1);
-    if (store_open_load(&s, dir, SMALL_FILE_SIZE, &l) == 0) {
-        loaded_free(&l);
-        good = true;
-        for (unsigned i = 0; i < 12 && good; i++)
-            good = append_waited(&s, m, 1000);
-        store_close(&s);
-    }
     if (!good || first_log_index(dir) != 1 || count_with(dir, "log-00000000000000000005") != 1 ||
         count_with(dir, "log-00000000000000000009") != 1 || count_with(dir, "log-") != 3) {
         char *listing = dir_listing(dir);
@@ -2537,7 +2508,7 @@ static bool raft_uv_write(const char *dir, const struct raft_configuration *conf
     int rv;
     bool good = false;
 
-    local_transport(&transport);
+    local_transport_init(&transport, &loop);
     if ((rv = raft_uv_init(&uv, &loop, dir, &transport)) != 0)
         return false;
     if ((rv = uv.init(&uv, NODE_ID, NODE_ADDRESS)) != 0) {

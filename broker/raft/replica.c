@@ -23,7 +23,7 @@
 #include "core/fs.h"
 #include "cluster/forward.h"
 #include "cluster/peer.h"
-#include "raft/close_delay.h"
+#include "raft/local_transport.h"
 #include "raft/log_io.h"
 #include "raft/replica_internal.h"
 
@@ -45,33 +45,6 @@ struct apply_req {
     replica_apply_cb cb;
     void *arg;
 };
-
-/* The local transport: a single-voter group never talks to a peer. */
-static int local_init(struct raft_uv_transport *t, raft_id id, const char *address)
-{
-    (void)t, (void)id, (void)address;
-    return 0;
-}
-
-static int local_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
-{
-    (void)t, (void)cb;
-    return 0;
-}
-
-static int local_connect(struct raft_uv_transport *t, struct raft_uv_connect *req, raft_id id,
-                         const char *address, raft_uv_connect_cb cb)
-{
-    (void)req, (void)id, (void)address, (void)cb;
-    snprintf(t->errmsg, sizeof(t->errmsg), "no peer transport on a single node");
-    return RAFT_NOCONNECTION;
-}
-
-/* close_delay.c explains the delay. */
-static void local_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
-{
-    raft_transport_close_delayed(((struct replica *)t->impl)->loop, t, cb);
-}
 
 /* Translates a raft error code at the boundary. */
 int replica_from_raft(int rv)
@@ -185,9 +158,7 @@ static int init_transport(struct replica *replica, const struct replica_cluster 
                           raft_id *id, const char **address)
 {
     if (cluster == NULL) {
-        replica->transport = (struct raft_uv_transport){
-            .impl = replica, .init = local_init, .listen = local_listen,
-            .connect = local_connect, .close = local_close};
+        local_transport_init(&replica->transport, replica->loop);
         *id = REPLICA_ID;
         *address = REPLICA_ADDRESS;
         return 0;
