@@ -2,14 +2,19 @@
  * log_io.c -- the raft_io of every replica: storage in Vane's files
  * (log_format.h), the network through raft's libuv backend (see log_io.h).
  *
- * Storage requests -- appends, truncations, snapshot writes and reads --
- * wait in one queue and run in order, one job at a time in libuv's thread
- * pool.  A job takes every append queued behind the first one: one
- * writev(2) and one fdatasync(2) make them all durable, and their callbacks
- * then run in order on the loop.  While a job runs, the loop thread touches
- * none of the storage's state (the files, the tail, the next index); the
- * job touches nothing else.  A failed write leaves the log's end unknown,
- * so every request after it fails as well, as raft's own backend does.
+ * Storage requests -- appends, truncations, installed snapshots and
+ * snapshot reads -- wait in one queue and run in order, one job at a time
+ * in libuv's thread pool.  A job takes every append queued behind the
+ * first one: one pwritev(2) and one fdatasync(2) make them all durable, and
+ * their callbacks then run in order on the loop.  While a job runs, the
+ * loop thread touches none of the storage's state (the file list, the
+ * spares, the tail, the next index); the job touches nothing else.  A
+ * failed write leaves the log's end unknown, so every request after it
+ * fails as well, as raft's own backend does.
+ *
+ * Beside the queue run, one at a time each: the writing of a snapshot raft
+ * took, the unlinking of what it made unneeded (taken off the list between
+ * jobs), and raft's own async work.  Close waits for all of them.
  *
  * Loading, bootstrapping and the term and vote are synchronous on the loop,
  * as in raft's backend: they happen at start and on elections.
@@ -693,8 +698,10 @@ static int run_truncate(struct log_io *l, raft_index index)
     l->next_index = index;
     /* The later files' removal is durable before the cut, so that no crash
      * leaves a gap behind the cut file. */
-    if (fsync(l->dirfd) != 0 || l->file_count == 0)
-        return l->file_count == 0 ? 0 : -errno;
+    if (fsync(l->dirfd) != 0)
+        return -errno;
+    if (l->file_count == 0)
+        return 0;
     close_tail(l);
     log_file_name(name, l->files[l->file_count - 1]);
     if ((l->tail_fd = openat(l->dirfd, name, O_RDWR | O_CLOEXEC)) < 0)
@@ -964,8 +971,8 @@ static void put_done(uv_work_t *work, int status)
     if (err != 0) {
         vane_log(LOG_LEVEL_ERROR, "raft", "%s: writing the snapshot at %llu: %s", l->dir,
                  (unsigned long long)s->index, vane_strerror(err));
-    } else {
-        if (l->snapshot_index != s->index)
+    } else if (s->index > l->snapshot_index) { /* raft never installs one meanwhile */
+        if (l->snapshot_index != 0)
             l->drop_snapshot = l->snapshot_index;
         if (s->index > l->put.trailing)
             l->drop_upto = s->index - l->put.trailing;
