@@ -31,10 +31,11 @@
  * Page cache: restart is measured cold when /proc/sys/vm/drop_caches is
  * writable (we sync(2) and write 3 there) and the output says which it was.
  *
- * Phases, in order (--only picks some): disk (the raw references), append
- * and read (durable appends of 1 KiB and 256 B, then reading those logs
- * back), scale (1, 8 and 64 eventlogs), paced (latency at a fixed rate),
+ * Phases, in order (--only picks some): disk (the raw references), paced
+ * (latency at a fixed rate), append and read (durable appends of 1 KiB and
+ * 256 B, then reading those logs back), scale (1, 8 and 64 eventlogs),
  * head (read latency as a log grows to 10 M events), restart (1 and 8 GiB).
+ * Each starts once the disk is quiet (quiet_disk).
  * Sizes and durations are knobs (option or environment variable, table
  * below); --quick shrinks them all for a smoke test.  Three knobs change
  * the store's own options (snapshot threshold, batch and segment size) so
@@ -43,6 +44,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,6 +53,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -1178,6 +1181,55 @@ static void print_header(const struct bench *b)
     fflush(stdout);
 }
 
+/* ---- a quiet disk between phases ------------------------------------------ */
+
+/* The block device's counters (/sys/dev/block/M:m/stat): writes and
+ * discards completed, and requests in flight; false when unreadable. */
+static bool disk_counters(const char *path, uint64_t *done, uint64_t *in_flight)
+{
+    uint64_t f[17] = {0};
+    char name[64];
+    struct stat st;
+    FILE *fp;
+    int n;
+
+    if (stat(path, &st) != 0)
+        return false;
+    snprintf(name, sizeof(name), "/sys/dev/block/%u:%u/stat", major(st.st_dev), minor(st.st_dev));
+    if ((fp = fopen(name, "r")) == NULL)
+        return false;
+    for (n = 0; n < 17 && fscanf(fp, "%" SCNu64, &f[n]) == 1; n++)
+        ;
+    fclose(fp);
+    if (n < 11)
+        return false;
+    *done = f[4] + f[11]; /* writes and (since Linux 4.18) discards completed */
+    *in_flight = f[8];
+    return true;
+}
+
+/*
+ * sync(2), then waits (at most 60 s) until the disk has completed no write
+ * or discard for half a second: a file system mounted with `discard` trims
+ * what a phase removed well after the unlinks returned.
+ */
+static void quiet_disk(struct bench *b)
+{
+    uint64_t done, before, in_flight, start = uv_hrtime();
+    int calm = 0;
+
+    sync();
+    if (!disk_counters(b->root, &before, &in_flight))
+        return;
+    while (calm < 5 && uv_hrtime() - start < 60 * NS_PER_S) {
+        uv_sleep(100);
+        if (!disk_counters(b->root, &done, &in_flight))
+            return;
+        calm = done == before && in_flight == 0 ? calm + 1 : 0;
+        before = done;
+    }
+}
+
 int main(int argc, char **argv)
 {
     static struct bench b;
@@ -1191,20 +1243,23 @@ int main(int argc, char **argv)
     store_overrides = &b.cfg;
     uv_loop_init(&b.loop);
     print_header(&b);
-    /* Each phase starts on a quiet disk: sync(2) first, so none measures
-     * the writeback of the one before. */
+    /* Each phase starts on a quiet disk, so none measures the writeback,
+     * or the discards, of what the one before wrote and removed. */
     if (phase_wanted(&b.cfg, "disk"))
-        sync(), phase_disk(&b);
-    if (phase_wanted(&b.cfg, "append") || phase_wanted(&b.cfg, "read"))
-        sync(), phase_append(&b);
-    if (phase_wanted(&b.cfg, "scale"))
-        sync(), phase_scale(&b);
+        quiet_disk(&b), phase_disk(&b);
+    /* Latency first, before the phases that write and remove gigabytes: a
+     * virtual disk can stay slow for tens of seconds after them, past
+     * what the guest sees (quiet_disk). */
     if (phase_wanted(&b.cfg, "paced"))
-        sync(), phase_paced(&b);
+        quiet_disk(&b), phase_paced(&b);
+    if (phase_wanted(&b.cfg, "append") || phase_wanted(&b.cfg, "read"))
+        quiet_disk(&b), phase_append(&b);
+    if (phase_wanted(&b.cfg, "scale"))
+        quiet_disk(&b), phase_scale(&b);
     if (phase_wanted(&b.cfg, "head"))
-        sync(), phase_head(&b);
+        quiet_disk(&b), phase_head(&b);
     if (phase_wanted(&b.cfg, "restart"))
-        sync(), phase_restart(&b);
+        quiet_disk(&b), phase_restart(&b);
     uv_run(&b.loop, UV_RUN_NOWAIT);
     if ((rc = uv_loop_close(&b.loop)) != 0)
         fprintf(stderr, "bench-store: the loop did not close cleanly: %s\n", uv_strerror(rc));
