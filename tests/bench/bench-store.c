@@ -1174,7 +1174,8 @@ static void print_header(const struct bench *b)
         printf("WARNING: %s is tmpfs; pass --dir on a real disk\n", b->root);
     store_options(&opt);
     eventlog_options_default(&def);
-    if (memcmp(&opt, &def, sizeof(opt)) != 0)
+    if (opt.snapshot_threshold != def.snapshot_threshold ||
+        opt.max_batch_bytes != def.max_batch_bytes || opt.segment_size != def.segment_size)
         printf("NOTE: store options changed from the defaults: snapshot_threshold %u, "
                "max_batch_bytes %s, segment_size %s\n", opt.snapshot_threshold,
                fmt_bytes((double)opt.max_batch_bytes), fmt_bytes((double)opt.segment_size));
