@@ -346,25 +346,30 @@ static int sync_at_start(struct log_io *l)
     return 0;
 }
 
+/*
+ * Vane's files first, raft's backend last: a failure before the backend's
+ * init leaves nothing of it on the loop, so the caller may free the io at
+ * once (log_io_close).  Only a conversion, which reads through the
+ * backend, needs it earlier.
+ */
 static int io_init(struct raft_io *io, raft_id id, const char *address)
 {
     struct log_io *l = from_io(io);
     bool raft_uv_files;
     int rv, err;
 
-    if ((rv = l->net.init(&l->net, id, address)) != 0)
-        return fail(l, rv, "%s", l->net.errmsg);
     if ((l->dirfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         return fail(l, RAFT_IOERR, "open %s: %s", l->dir, strerror(errno));
     if ((err = list_files(l, &raft_uv_files)) != 0 || (err = sync_at_start(l)) != 0 ||
         (err = log_meta_read(l->dirfd, &l->meta)) != 0)
         return fail(l, RAFT_IOERR, "reading %s: %s", l->dir, vane_strerror(err));
+    if ((rv = l->net.init(&l->net, id, address)) != 0)
+        return fail(l, rv, "%s", l->net.errmsg);
     if (l->meta.version == 0 && raft_uv_files) {
         if ((rv = convert(l)) != 0)
             return rv;
-        return (err = list_files(l, &raft_uv_files)) != 0
-                   ? fail(l, RAFT_IOERR, "reading %s: %s", l->dir, vane_strerror(err))
-                   : 0;
+        if ((err = list_files(l, &raft_uv_files)) != 0)
+            return fail(l, RAFT_IOERR, "reading %s: %s", l->dir, vane_strerror(err));
     }
     return 0;
 }
