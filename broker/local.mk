@@ -24,7 +24,8 @@ libvane_la_SOURCES = \
 	broker/event/timestamp.c broker/event/timestamp.h \
 	broker/raft/replica.c broker/raft/replica.h \
 	broker/raft/close_delay.c broker/raft/close_delay.h \
-	broker/raft/log_io.c broker/raft/log_io.h broker/raft/log_format.c broker/raft/log_format.h \
+	broker/raft/log_io.c broker/raft/log_io.h broker/raft/log_io_internal.h broker/raft/log_load.c \
+	broker/raft/log_format.c broker/raft/log_format.h \
 	broker/raft/local_transport.c broker/raft/local_transport.h \
 	broker/cluster/peer.c broker/cluster/peer.h \
 	broker/cluster/peer_wire.c broker/cluster/peer_wire.h \

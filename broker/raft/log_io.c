@@ -16,10 +16,10 @@
  * took, the unlinking of what it made unneeded (taken off the list between
  * jobs), and raft's own async work.  Close waits for all of them.
  *
- * Loading, bootstrapping and the term and vote are synchronous on the loop,
- * as in raft's backend: they happen at start and on elections.
+ * Opening and loading the directory (log_load.c), bootstrapping and the
+ * term and vote are synchronous on the loop, as in raft's backend: they
+ * happen at start and on elections.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -27,14 +27,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "raft/log_format.h"
-#include "raft/log_io.h"
+#include "raft/log_io_internal.h"
 
 enum op_kind { OP_APPEND, OP_TRUNCATE, OP_INSTALL, OP_SNAPSHOT_GET };
 
@@ -61,60 +60,9 @@ struct op {
     };
 };
 
-/*
- * Log files a snapshot made unneeded are kept, up to this many, and the
- * next log file is written over one of them rather than created: blocks
- * already written need no metadata change, so an fdatasync there is one
- * data flush, with no journal commit; and an unlink, which ext4 makes wait
- * for the blocks it frees, is spared as well.
- */
-#define LOG_SPARES 2
-
-struct log_io {
-    struct raft_io *io;
-    struct raft_io net;    /* raft's libuv backend: only its network half is used */
-    uv_loop_t *loop;
-    char *dir;
-    int dirfd;             /* -1 until io->init */
-    size_t file_size;
-    struct log_meta meta;
-    raft_index *files;     /* the first index of each log file, ascending */
-    size_t file_count, file_cap;
-    raft_index spares[LOG_SPARES]; /* spare files, to be written over (by their names) */
-    size_t spare_count;
-    int tail_fd;           /* the last log file, open for appending; -1: none */
-    uint64_t tail_size;
-    raft_index next_index; /* what the next appended entry is */
-    raft_index snapshot_index; /* of the snapshot file, on the loop; 0: none */
-    struct op *queue, **queue_end;
-    struct op *job;        /* the requests the running job serves */
-    uv_work_t work;
-    bool busy, failed, closing, net_closing;
-    struct {               /* a snapshot raft took, written beside the queue */
-        uv_work_t work;
-        struct raft_io_snapshot_put *req;
-        const struct raft_snapshot *snapshot;
-        unsigned trailing;
-        int err;
-        bool busy;
-    } put;
-    /* What the last snapshot made unneeded: taken off the list between
-     * jobs, and unlinked beside them (unlinking a big file takes a while). */
-    raft_index drop_upto, drop_snapshot;
-    unsigned unlinking;    /* unlink jobs running (one at a time) */
-    unsigned async_running; /* raft's async_work (state machine snapshots) */
-    raft_io_close_cb close_cb;
-    char why[192];         /* a job's error, for io->errmsg */
-};
-
-static struct log_io *from_io(struct raft_io *io)
-{
-    return io->impl;
-}
-
 /* ---- the list of log files --------------------------------------------------- */
 
-static void files_push(struct log_io *l, raft_index first)
+void log_io_files_push(struct log_io *l, raft_index first)
 {
     if (l->file_count == l->file_cap) {
         l->file_cap = l->file_cap ? 2 * l->file_cap : 16;
@@ -123,14 +71,7 @@ static void files_push(struct log_io *l, raft_index first)
     l->files[l->file_count++] = first;
 }
 
-static int compare_index(const void *a, const void *b)
-{
-    raft_index x = *(const raft_index *)a, y = *(const raft_index *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static void close_tail(struct log_io *l)
+void log_io_close_tail(struct log_io *l)
 {
     if (l->tail_fd >= 0)
         close(l->tail_fd);
@@ -138,12 +79,12 @@ static void close_tail(struct log_io *l)
 }
 
 /* Removes the log file at position i of the list. */
-static int remove_file(struct log_io *l, size_t i)
+int log_io_remove_file(struct log_io *l, size_t i)
 {
     char name[LOG_NAME_MAX];
 
     if (i == l->file_count - 1)
-        close_tail(l);
+        log_io_close_tail(l);
     log_file_name(name, l->files[i]);
     if (unlinkat(l->dirfd, name, 0) != 0 && errno != ENOENT)
         return -errno;
@@ -152,67 +93,7 @@ static int remove_file(struct log_io *l, size_t i)
     return 0;
 }
 
-/* A stream over the directory from its start (a dup shares the offset). */
-static DIR *read_dir(struct log_io *l)
-{
-    int fd = dup(l->dirfd);
-    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-
-    if (dir != NULL)
-        rewinddir(dir);
-    else if (fd >= 0)
-        close(fd);
-    return dir;
-}
-
-static bool is_spare(const struct log_io *l, raft_index first)
-{
-    for (size_t i = 0; i < l->spare_count; i++)
-        if (l->spares[i] == first)
-            return true;
-    return false;
-}
-
-/* Lists the log, snapshot and spare files; removes all but the newest
- * snapshot, and spares past LOG_SPARES. */
-static int list_files(struct log_io *l, bool *raft_uv_files)
-{
-    DIR *dir = read_dir(l);
-    struct dirent *d;
-    raft_index index;
-
-    if (dir == NULL)
-        return -errno;
-    l->file_count = 0;
-    l->spare_count = 0;
-    l->snapshot_index = 0;
-    *raft_uv_files = false;
-    while ((d = readdir(dir)) != NULL) {
-        if (log_file_parse(d->d_name, &index))
-            files_push(l, index);
-        else if (log_snapshot_parse(d->d_name, &index) && index > l->snapshot_index)
-            l->snapshot_index = index;
-        else if (log_spare_parse(d->d_name, &index) && l->spare_count < LOG_SPARES)
-            l->spares[l->spare_count++] = index;
-        else if (log_is_raft_uv_file(d->d_name))
-            *raft_uv_files = true;
-    }
-    /* Older snapshots, and the temporary files of one cut short. */
-    rewinddir(dir);
-    while ((d = readdir(dir)) != NULL)
-        if ((strncmp(d->d_name, "snap-", 5) == 0 &&
-             !(log_snapshot_parse(d->d_name, &index) && index == l->snapshot_index)) ||
-            (log_spare_parse(d->d_name, &index) && !is_spare(l, index)))
-            unlinkat(l->dirfd, d->d_name, 0);
-    closedir(dir);
-    if (l->file_count > 1)
-        qsort(l->files, l->file_count, sizeof(*l->files), compare_index);
-    return 0;
-}
-
-static int fail(struct log_io *l, int rv, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(struct log_io *l, int rv, const char *fmt, ...)
+int log_io_fail(struct log_io *l, int rv, const char *fmt, ...)
 {
     va_list ap;
 
@@ -222,165 +103,20 @@ static int fail(struct log_io *l, int rv, const char *fmt, ...)
     return rv;
 }
 
-static int raft_code(int err)
+int log_io_raft_code(int err)
 {
     return err == -ENOSPC ? RAFT_NOSPACE : err == VANE_ECORRUPT ? RAFT_CORRUPT
                           : err == -ENOMEM ? RAFT_NOMEM : RAFT_IOERR;
 }
 
-/* ---- converting a directory raft's libuv backend wrote ----------------------- */
-
-static void free_entries(struct raft_entry *entries, size_t n)
-{
-    void *batch = NULL;
-
-    for (size_t i = 0; i < n; i++)
-        if (entries[i].batch != batch)
-            raft_free(batch = entries[i].batch);
-    raft_free(entries);
-}
-
-static int write_first_file(struct log_io *l, const struct log_batch *batch)
-{
-    char name[LOG_NAME_MAX];
-    int64_t written;
-    int fd, err = 0;
-
-    log_file_name(name, batch->index);
-    unlinkat(l->dirfd, name, 0); /* a conversion cut short */
-    if ((fd = log_create_file(l->dirfd, name)) < 0)
-        return fd;
-    if ((written = log_write_entries(fd, 0, batch, 1)) < 0)
-        err = (int)written;
-    else if (fdatasync(fd) != 0)
-        err = -errno;
-    close(fd);
-    return err;
-}
-
-static void remove_raft_uv_files(struct log_io *l)
-{
-    DIR *dir = read_dir(l);
-    struct dirent *d;
-
-    while (dir != NULL && (d = readdir(dir)) != NULL)
-        if (log_is_raft_uv_file(d->d_name))
-            unlinkat(l->dirfd, d->d_name, 0);
-    if (dir != NULL)
-        closedir(dir);
-    fsync(l->dirfd);
-}
-
-/* The snapshot and entries first, the term and vote last: until the meta
- * file exists the conversion starts over. */
-static int convert(struct log_io *l)
-{
-    struct raft_snapshot *snapshot = NULL;
-    struct raft_entry *entries = NULL;
-    raft_index start;
-    size_t n = 0;
-    int rv, err = 0;
-
-    if ((rv = l->net.load(&l->net, &l->meta.term, &l->meta.vote, &snapshot, &start, &entries,
-                          &n)) != 0)
-        return fail(l, rv, "reading raft's libuv log to convert it: %s", l->net.errmsg);
-    if (snapshot != NULL)
-        err = log_snapshot_write(l->dirfd, snapshot);
-    if (err == 0 && n > 0)
-        err = write_first_file(l, &(struct log_batch){entries, (unsigned)n, start});
-    l->meta.version = 1;
-    if (err == 0)
-        err = log_meta_write(l->dirfd, &l->meta);
-    log_snapshot_free(snapshot);
-    free_entries(entries, n);
-    if (err != 0)
-        return fail(l, raft_code(err), "converting raft's libuv log in %s: %s", l->dir,
-                    vane_strerror(err));
-    remove_raft_uv_files(l);
-    vane_log(LOG_LEVEL_INFO, "raft", "%s: converted raft's libuv log (%zu entries) to Vane's format",
-             l->dir, n);
-    return 0;
-}
-
-/* ---- init, bootstrap, term and vote ------------------------------------------------ */
-
-/*
- * A process killed between a write and its sync leaves the write in the
- * page cache, where the next process reads it as if it were on disk.  What
- * start reads is made durable first, so that nothing is handed to raft (a
- * vote, an entry counted towards a commit) that a power loss could still
- * take back.  Only files whose last write was cut can be dirty: the meta
- * files, the snapshot, the last log file and the directory.
- */
-static int sync_name(struct log_io *l, const char *name)
-{
-    int fd = openat(l->dirfd, name, O_RDONLY | O_CLOEXEC);
-    int err = 0;
-
-    if (fd < 0)
-        return errno == ENOENT ? 0 : -errno;
-    if (fdatasync(fd) != 0)
-        err = -errno;
-    close(fd);
-    return err;
-}
-
-static int sync_at_start(struct log_io *l)
-{
-    char name[LOG_NAME_MAX];
-    int err;
-
-    if (fsync(l->dirfd) != 0)
-        return -errno;
-    if ((err = sync_name(l, "meta1")) != 0 || (err = sync_name(l, "meta2")) != 0)
-        return err;
-    if (l->snapshot_index != 0) {
-        log_snapshot_name(name, l->snapshot_index);
-        if ((err = sync_name(l, name)) != 0)
-            return err;
-    }
-    if (l->file_count > 0) {
-        log_file_name(name, l->files[l->file_count - 1]);
-        return sync_name(l, name);
-    }
-    return 0;
-}
-
-/*
- * Vane's files first, raft's backend last: a failure before the backend's
- * init leaves nothing of it on the loop, so the caller may free the io at
- * once (log_io_close).  Only a conversion, which reads through the
- * backend, needs it earlier.
- */
-static int io_init(struct raft_io *io, raft_id id, const char *address)
-{
-    struct log_io *l = from_io(io);
-    bool raft_uv_files;
-    int rv, err;
-
-    if ((l->dirfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-        return fail(l, RAFT_IOERR, "open %s: %s", l->dir, strerror(errno));
-    if ((err = list_files(l, &raft_uv_files)) != 0 || (err = sync_at_start(l)) != 0 ||
-        (err = log_meta_read(l->dirfd, &l->meta)) != 0)
-        return fail(l, RAFT_IOERR, "reading %s: %s", l->dir, vane_strerror(err));
-    if ((rv = l->net.init(&l->net, id, address)) != 0)
-        return fail(l, rv, "%s", l->net.errmsg);
-    if (l->meta.version == 0 && raft_uv_files) {
-        if ((rv = convert(l)) != 0)
-            return rv;
-        if ((err = list_files(l, &raft_uv_files)) != 0)
-            return fail(l, RAFT_IOERR, "reading %s: %s", l->dir, vane_strerror(err));
-    }
-    return 0;
-}
-
+/* ---- bootstrap, term and vote ----------------------------------------------------- */
 static int store_meta(struct log_io *l, raft_term term, raft_id vote)
 {
     struct log_meta next = {l->meta.version + 1, term, vote};
     int err = log_meta_write(l->dirfd, &next);
 
     if (err != 0)
-        return fail(l, raft_code(err), "writing the term and vote in %s: %s", l->dir,
+        return log_io_fail(l, log_io_raft_code(err), "writing the term and vote in %s: %s", l->dir,
                     vane_strerror(err));
     l->meta = next;
     return 0;
@@ -406,214 +142,28 @@ static int io_bootstrap(struct raft_io *io, const struct raft_configuration *con
     int rv, err;
 
     if (l->meta.term != 0 || l->snapshot_index != 0)
-        return fail(l, RAFT_CANTBOOTSTRAP, "%s already holds a raft log", l->dir);
+        return log_io_fail(l, RAFT_CANTBOOTSTRAP, "%s already holds a raft log", l->dir);
     /* Log files without a term: a bootstrap a crash cut (the term is
      * written last), as any other write sets the term first. */
     while (l->file_count > 0)
-        if ((err = remove_file(l, l->file_count - 1)) != 0)
-            return fail(l, raft_code(err), "removing a cut bootstrap in %s: %s", l->dir,
+        if ((err = log_io_remove_file(l, l->file_count - 1)) != 0)
+            return log_io_fail(l, log_io_raft_code(err), "removing a cut bootstrap in %s: %s", l->dir,
                         vane_strerror(err));
     if ((rv = raft_configuration_encode(conf, &entry.buf)) != 0)
-        return fail(l, rv, "encoding the configuration");
-    err = write_first_file(l, &(struct log_batch){&entry, 1, 1});
+        return log_io_fail(l, rv, "encoding the configuration");
+    err = log_io_write_first_file(l, &(struct log_batch){&entry, 1, 1});
     raft_free(entry.buf.base);
     if (err != 0)
-        return fail(l, raft_code(err), "writing the first entry in %s: %s", l->dir,
+        return log_io_fail(l, log_io_raft_code(err), "writing the first entry in %s: %s", l->dir,
                     vane_strerror(err));
-    files_push(l, 1);
+    log_io_files_push(l, 1);
     return store_meta(l, 1, 0);
 }
 
 static int io_recover(struct raft_io *io, const struct raft_configuration *conf)
 {
     (void)conf;
-    return fail(from_io(io), RAFT_NOTFOUND, "forcing a configuration is not supported");
-}
-
-/* ---- load ------------------------------------------------------------------- */
-
-struct loading {
-    struct raft_entry *entries;
-    size_t n, cap;
-    uint8_t *file;         /* the file being read: the entries' batch */
-    bool file_used;
-    raft_term last_term;
-};
-
-static int load_entry(void *arg, raft_index index, raft_term term, unsigned short type,
-                      uint8_t *payload, size_t len)
-{
-    struct loading *ld = arg;
-
-    (void)index;
-    if (ld->n == ld->cap) {
-        size_t cap = ld->cap ? 2 * ld->cap : 256;
-        struct raft_entry *grown = raft_realloc(ld->entries, cap * sizeof(*grown));
-
-        if (grown == NULL)
-            return -ENOMEM;
-        ld->entries = grown;
-        ld->cap = cap;
-    }
-    ld->entries[ld->n++] = (struct raft_entry){
-        .term = term, .type = type, .buf = {payload, len}, .batch = ld->file};
-    ld->file_used = true;
-    ld->last_term = term;
-    return 0;
-}
-
-/* A log file cut by a crash mid-write: its end goes, as it was never acknowledged. */
-static int cut_torn_tail(struct log_io *l, const char *name, const struct log_scan *scan,
-                         size_t size)
-{
-    int fd = openat(l->dirfd, name, O_WRONLY | O_CLOEXEC);
-    int err = 0;
-
-    if (fd < 0 || ftruncate(fd, (off_t)scan->valid) != 0 || fdatasync(fd) != 0)
-        err = -errno;
-    if (fd >= 0)
-        close(fd);
-    if (err == 0)
-        vane_log(LOG_LEVEL_WARN, "raft", "%s/%s: %s at byte %zu: cut %zu bytes never acknowledged",
-                 l->dir, name, scan->why, scan->valid, size - scan->valid);
-    return err;
-}
-
-/* Reads log file i into ld. */
-static int load_file(struct log_io *l, size_t i, struct loading *ld, raft_index *next)
-{
-    bool last = i == l->file_count - 1;
-    char name[LOG_NAME_MAX];
-    struct log_scan scan;
-    size_t size;
-    int err;
-
-    log_file_name(name, l->files[i]);
-    if (i > 0 && l->files[i] != *next)
-        return fail(l, RAFT_CORRUPT, "%s/%s: starts at entry %llu, but entry %llu is missing",
-                    l->dir, name, (unsigned long long)l->files[i], (unsigned long long)*next);
-    if ((err = log_read_file(l->dirfd, name, &ld->file, &size)) != 0)
-        return fail(l, raft_code(err), "%s/%s: %s", l->dir, name, vane_strerror(err));
-    ld->file_used = false;
-    err = log_scan(ld->file, size, l->files[i], &scan, load_entry, ld);
-    if (!ld->file_used)
-        raft_free(ld->file);
-    if (err != 0)
-        return fail(l, raft_code(err), "%s/%s: %s", l->dir, name, vane_strerror(err));
-    /* Stale bytes may end any file (the next one must go on from its last
-     * entry); a torn write only the last. */
-    if (scan.end == LOG_END_CORRUPT || (scan.end == LOG_END_TORN && !last))
-        return fail(l, RAFT_CORRUPT, "%s/%s: %s at byte %zu", l->dir, name, scan.why, scan.valid);
-    if (scan.end == LOG_END_TORN && (err = cut_torn_tail(l, name, &scan, size)) != 0)
-        return fail(l, raft_code(err), "%s/%s: cutting a torn tail: %s", l->dir, name,
-                    vane_strerror(err));
-    *next = scan.last + 1;
-    if (last)
-        l->tail_size = scan.valid;
-    return 0;
-}
-
-/* Entries a snapshot overtook: those of a log that an installed snapshot
- * replaced, with a crash before the log files went.  (start is at most
- * s->index + 1, see load_entries.) */
-static bool log_behind_snapshot(const struct raft_snapshot *s, raft_index start,
-                                const struct loading *ld)
-{
-    raft_index last = start + ld->n - 1;
-
-    if (s == NULL || ld->n == 0 || start == s->index + 1)
-        return false;
-    return last < s->index || ld->entries[s->index - start].term != s->term;
-}
-
-static void drop_loaded(struct loading *ld)
-{
-    free_entries(ld->entries, ld->n);
-    *ld = (struct loading){0};
-}
-
-/* The last file, written on from its last valid entry (load_file). */
-static int open_tail(struct log_io *l)
-{
-    char name[LOG_NAME_MAX];
-
-    if (l->file_count == 0)
-        return 0;
-    log_file_name(name, l->files[l->file_count - 1]);
-    if ((l->tail_fd = openat(l->dirfd, name, O_WRONLY | O_CLOEXEC)) < 0)
-        return fail(l, RAFT_IOERR, "%s/%s: %s", l->dir, name, strerror(errno));
-    return 0;
-}
-
-static int load_entries(struct log_io *l, const struct raft_snapshot *snapshot,
-                        struct loading *ld, raft_index *start)
-{
-    raft_index next = l->file_count > 0 ? l->files[0] : 0;
-    int rv;
-
-    *start = l->file_count > 0 ? l->files[0] : snapshot != NULL ? snapshot->index + 1 : 1;
-    if (snapshot != NULL && *start > snapshot->index + 1)
-        return fail(l, RAFT_CORRUPT, "%s: the log starts at entry %llu, after a gap from the "
-                    "snapshot at %llu", l->dir, (unsigned long long)*start,
-                    (unsigned long long)snapshot->index);
-    for (size_t i = 0; i < l->file_count; i++) {
-        /* A gap the snapshot covers: a crash brought back a file dropped
-         * after it while a later one stayed gone.  The log starts here. */
-        if (i > 0 && l->files[i] != next && snapshot != NULL &&
-            l->files[i] <= snapshot->index + 1) {
-            drop_loaded(ld);
-            while (i > 0)
-                remove_file(l, --i);
-            *start = next = l->files[0];
-        }
-        if ((rv = load_file(l, i, ld, &next)) != 0)
-            return rv;
-    }
-    if (log_behind_snapshot(snapshot, *start, ld)) {
-        vane_log(LOG_LEVEL_WARN, "raft", "%s: dropping a log the snapshot at %llu replaced",
-                 l->dir, (unsigned long long)snapshot->index);
-        drop_loaded(ld);
-        while (l->file_count > 0)
-            remove_file(l, l->file_count - 1);
-        *start = snapshot->index + 1;
-    }
-    /* No entry at all: only empty files (a crash before a file's first
-     * write), and the log goes on after the snapshot. */
-    if (ld->n == 0) {
-        while (l->file_count > 0)
-            remove_file(l, l->file_count - 1);
-        *start = snapshot != NULL ? snapshot->index + 1 : 1;
-    }
-    l->next_index = *start + ld->n;
-    return open_tail(l);
-}
-
-static int io_load(struct raft_io *io, raft_term *term, raft_id *voted_for,
-                   struct raft_snapshot **snapshot, raft_index *start_index,
-                   struct raft_entry *entries[], size_t *n_entries)
-{
-    struct log_io *l = from_io(io);
-    struct loading ld = {0};
-    char why[96];
-    int rv, err;
-
-    *snapshot = NULL;
-    if (l->snapshot_index != 0 &&
-        (err = log_snapshot_read(l->dirfd, l->snapshot_index, snapshot, why, sizeof(why))) != 0)
-        return fail(l, raft_code(err), "%s: snapshot at %llu: %s", l->dir,
-                    (unsigned long long)l->snapshot_index, why);
-    if ((rv = load_entries(l, *snapshot, &ld, start_index)) != 0) {
-        drop_loaded(&ld);
-        log_snapshot_free(*snapshot);
-        *snapshot = NULL;
-        return rv;
-    }
-    /* A crash between the bootstrap's entry and its term leaves term 0. */
-    *term = l->meta.term > ld.last_term ? l->meta.term : ld.last_term;
-    *voted_for = l->meta.vote;
-    *entries = ld.entries;
-    *n_entries = ld.n;
-    return 0;
+    return log_io_fail(from_io(io), RAFT_NOTFOUND, "forcing a configuration is not supported");
 }
 
 /* ---- the jobs ---------------------------------------------------------------- */
@@ -649,8 +199,8 @@ static int roll(struct log_io *l)
         fd = log_create_file(l->dirfd, name);
     if (fd < 0)
         return fd;
-    close_tail(l);
-    files_push(l, l->next_index);
+    log_io_close_tail(l);
+    log_io_files_push(l, l->next_index);
     l->tail_fd = fd;
     l->tail_size = 0;
     return 0;
@@ -698,7 +248,7 @@ static int run_truncate(struct log_io *l, raft_index index)
     if (index >= l->next_index)
         return 0;
     while (l->file_count > 0 && l->files[l->file_count - 1] >= index)
-        if ((err = remove_file(l, l->file_count - 1)) != 0)
+        if ((err = log_io_remove_file(l, l->file_count - 1)) != 0)
             return err;
     l->next_index = index;
     /* The later files' removal is durable before the cut, so that no crash
@@ -707,7 +257,7 @@ static int run_truncate(struct log_io *l, raft_index index)
         return -errno;
     if (l->file_count == 0)
         return 0;
-    close_tail(l);
+    log_io_close_tail(l);
     log_file_name(name, l->files[l->file_count - 1]);
     if ((l->tail_fd = openat(l->dirfd, name, O_RDWR | O_CLOEXEC)) < 0)
         return -errno;
@@ -739,7 +289,7 @@ static int run_install(struct log_io *l, struct op *op)
         (err = remove_snapshot(l, op->install.replaced)) != 0)
         return err;
     while (l->file_count > 0)
-        if ((err = remove_file(l, l->file_count - 1)) != 0)
+        if ((err = log_io_remove_file(l, l->file_count - 1)) != 0)
             return err;
     l->next_index = s->index + 1;
     return fsync(l->dirfd) != 0 ? -errno : 0;
@@ -769,7 +319,7 @@ static void job_run(uv_work_t *work)
         l->failed = op->kind != OP_SNAPSHOT_GET;
     }
     for (; op != NULL; op = op->next)
-        op->status = err == 0 ? 0 : raft_code(err);
+        op->status = err == 0 ? 0 : log_io_raft_code(err);
 }
 
 static void finish(struct log_io *l, struct op *op)
@@ -984,7 +534,7 @@ static void put_done(uv_work_t *work, int status)
         l->snapshot_index = s->index;
         kick(l);
     }
-    l->put.req->cb(l->put.req, err == 0 ? 0 : raft_code(err));
+    l->put.req->cb(l->put.req, err == 0 ? 0 : log_io_raft_code(err));
     if (l->closing)
         close_when_idle(l);
 }
@@ -1009,13 +559,13 @@ static int io_snapshot_put(struct raft_io *io, unsigned trailing,
     if (l->closing)
         return RAFT_CANCELED;
     if (l->put.busy)
-        return fail(l, RAFT_BUSY, "a snapshot is being written");
+        return log_io_fail(l, RAFT_BUSY, "a snapshot is being written");
     l->put.req = req;
     l->put.snapshot = snapshot;
     l->put.trailing = trailing;
     l->put.work.data = l;
     if (uv_queue_work(l->loop, &l->put.work, put_run, put_done) != 0)
-        return fail(l, RAFT_IOERR, "cannot queue the snapshot's write");
+        return log_io_fail(l, RAFT_IOERR, "cannot queue the snapshot's write");
     l->put.busy = true;
     return 0;
 }
@@ -1086,7 +636,7 @@ static int io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
 
     l->net.data = io->data; /* raft's callbacks find the raft there */
     if ((rv = l->net.start(&l->net, msecs, tick, recv)) != 0)
-        return fail(l, rv, "%s", l->net.errmsg);
+        return log_io_fail(l, rv, "%s", l->net.errmsg);
     return 0;
 }
 
@@ -1096,7 +646,7 @@ static int io_send(struct raft_io *io, struct raft_io_send *req, const struct ra
     struct log_io *l = from_io(io);
     int rv = l->net.send(&l->net, req, message, cb);
 
-    return rv != 0 ? fail(l, rv, "%s", l->net.errmsg) : 0;
+    return rv != 0 ? log_io_fail(l, rv, "%s", l->net.errmsg) : 0;
 }
 
 static raft_time io_time(struct raft_io *io)
@@ -1127,7 +677,7 @@ static void close_when_idle(struct log_io *l)
     if (l->busy || l->put.busy || l->unlinking > 0 || l->async_running > 0 || l->net_closing)
         return;
     l->net_closing = true;
-    close_tail(l);
+    log_io_close_tail(l);
     l->net.close(&l->net, net_closed);
 }
 
@@ -1159,7 +709,7 @@ int log_io_init(struct raft_io *io, uv_loop_t *loop, const char *dir,
     int rv;
 
     *io = (struct raft_io){
-        .version = 2, .impl = l, .init = io_init, .close = io_close, .load = io_load,
+        .version = 2, .impl = l, .init = log_load_init, .close = io_close, .load = log_load,
         .start = io_start, .bootstrap = io_bootstrap, .recover = io_recover,
         .set_term = io_set_term, .set_vote = io_set_vote, .send = io_send, .append = io_append,
         .truncate = io_truncate, .snapshot_put = io_snapshot_put,
@@ -1189,7 +739,7 @@ void log_io_close(struct raft_io *io)
     if (l == NULL)
         return;
     raft_uv_close(&l->net);
-    close_tail(l);
+    log_io_close_tail(l);
     if (l->dirfd >= 0)
         close(l->dirfd);
     vane_free(l->files);
