@@ -45,6 +45,7 @@
 #include "core/log.h"
 #include "harness.h"
 #include "raft/local_transport.h"
+#include "raft/log_format.h"
 #include "raft/log_io.h"
 #include "tap.h"
 
@@ -171,18 +172,8 @@ static int load_dir(const char *dir, size_t file_size, struct loaded *l)
 
 /* ---- freeing what load gives, as raft does --------------------------------------- */
 
-static void snapshot_free(struct raft_snapshot *snapshot)
-{
-    if (snapshot == NULL)
-        return;
-    raft_configuration_close(&snapshot->configuration);
-    for (unsigned i = 0; i < snapshot->n_bufs; i++)
-        raft_free(snapshot->bufs[i].base);
-    raft_free(snapshot->bufs);
-    raft_free(snapshot);
-}
-
-/* An entry's payload is freed through its batch, each distinct batch once;
+/* (A snapshot goes with log_snapshot_free, which frees it as raft does.)
+ * An entry's payload is freed through its batch, each distinct batch once;
  * an entry without a batch owns its payload (raft's log.c does the same). */
 static void entries_free(struct raft_entry *entries, size_t n)
 {
@@ -204,7 +195,7 @@ static void entries_free(struct raft_entry *entries, size_t n)
 static void loaded_free(struct loaded *l)
 {
     entries_free(l->entries, l->n);
-    snapshot_free(l->snapshot);
+    log_snapshot_free(l->snapshot);
     memset(l, 0, sizeof(*l));
 }
 
@@ -1303,7 +1294,7 @@ static bool put_session(const char *dir, const struct test_snapshot *t, raft_ind
                                          " returns it (index, term, configuration, data in one "
                                          "buffer)",
                (uint64_t)t->s.index);
-            snapshot_free(got);
+            log_snapshot_free(got);
         }
         store_close(&s);
     }
@@ -1383,7 +1374,7 @@ static void test_snapshot_trailing(void)
     if (store_open_load(&s, dir, SMALL_FILE_SIZE, &l) == 0) {
         got = snapshot_get(&s);
         ok(snapshot_matches(got, &second), "after a reopen, snapshot_get returns the snapshot");
-        snapshot_free(got);
+        log_snapshot_free(got);
         loaded_free(&l);
         store_close(&s);
     }

@@ -110,6 +110,7 @@ int log_io_raft_code(int err)
 }
 
 /* ---- bootstrap, term and vote ----------------------------------------------------- */
+
 static int store_meta(struct log_io *l, raft_term term, raft_id vote)
 {
     struct log_meta next = {l->meta.version + 1, term, vote};
