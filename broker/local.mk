@@ -40,6 +40,7 @@ libvane_la_SOURCES = \
 	broker/store/segment.c broker/store/segment.h \
 	broker/store/eventlog.c broker/store/eventlog.h \
 	broker/store/eventlog_internal.h broker/store/eventlog_catchup.c \
+	broker/store/eventlog_writer.c \
 	broker/store/store.c broker/store/store.h \
 	broker/controller/controller.c broker/controller/controller.h \
 	broker/controller/controller_internal.h \

@@ -337,6 +337,7 @@ static void test_torn_tail(void)
     char *path = segment_path(dir, 0, "log"), *copy = vane_asprintf("%s.orig", path);
     char *save = vane_asprintf("cp %s %s", path, copy), *restore = vane_asprintf("cp %s %s", copy, path);
     struct eventlog_options opt;
+    struct eventlog_stats st;
     uint64_t offsets[20], full, last_start;
     struct eventlog *log;
     size_t cuts = 0, right = 0;
@@ -345,7 +346,9 @@ static void test_torn_tail(void)
     log = open_log(dir, &opt);
     if (!ok(log != NULL, "an eventlog for the torn-tail test opens"))
         return;
-    append_many(log, 0, 20, 150, offsets);
+    /* Two raft entries, each written (and synced) on its own. */
+    append_many(log, 0, 10, 150, offsets);
+    append_many(log, 10, 10, 150, offsets);
     close_log(log);
     full = file_size(path);
     last_start = last_record_at(path);
@@ -370,11 +373,19 @@ static void test_torn_tail(void)
     is_int(cuts, full - last_start, "the segment opens after a cut at every byte of its last record");
     is_int(right, cuts, "each time it keeps the 19 whole records and invents nothing");
 
-    /* Through the eventlog, raft's log brings the cut record back. */
+    /* Through the eventlog: the records are written once, in the segment,
+     * and a write cut short is the last one, which was never acknowledged.
+     * Its raft entry goes whole; the entry before it is served. */
     truncate_file(path, last_start + 7);
     log = open_log(dir, &opt);
     if (ok(log != NULL, "the eventlog opens over a torn tail")) {
-        check_range(log, 0, 20, "the acknowledged record is replayed from raft");
+        check_range(log, 0, 10, "the entry before the torn one");
+        eventlog_stats(log, &st);
+        is_int(st.next_offset, 10, "nothing of the torn entry is served or invented");
+        ok(!st.damaged, "a torn last write is not damage");
+        ok(append_many(log, 10, 5, 150, offsets) && offsets[0] == 10,
+           "appends go on at offset 10");
+        check_range(log, 0, 15, "with the new records after the old");
         close_log(log);
     }
     vane_free(save);
@@ -398,15 +409,18 @@ static void zero_fill(const char *path, uint64_t at, size_t len)
 
 /*
  * Power-loss shapes of a torn tail: the file grew but the data did not reach
- * the disk.  A header that survived with zeros after it is a torn tail, not
- * damage; a segment whose seal was interrupted is cut and becomes the active
- * one again.  Either way raft's log brings back every acknowledged event.
+ * the disk.  A header that survived with zeros after it, in the newest
+ * segment, is a torn last write, not damage: its raft entry (never
+ * acknowledged) goes.  A full segment, synced before the next one began,
+ * that ends torn lost records after they were acknowledged: that is damage,
+ * reported, and nothing from there on is served or written.
  */
 static void test_power_loss(void)
 {
     char *dir = vane_asprintf("%s/power", tmpdir);
     char *seg0 = segment_path(dir, 0, "log"), *idx0 = segment_path(dir, 0, "idx");
     struct eventlog_options opt;
+    struct eventlog_batch b = EVENTLOG_BATCH_INIT;
     struct eventlog_stats st;
     uint64_t offsets[80], last;
     struct eventlog *log;
@@ -416,7 +430,8 @@ static void test_power_loss(void)
     log = open_log(dir, &opt);
     if (!ok(log != NULL, "an eventlog for the power-loss tests opens"))
         return;
-    append_many(log, 0, 80, 150, offsets);
+    for (size_t i = 0; i < 8; i++)
+        append_many(log, i * 10, 10, 150, offsets);
     eventlog_stats(log, &st);
     close_log(log);
     ok(st.segments > 3, "the events span %zu segments", st.segments);
@@ -427,8 +442,8 @@ static void test_power_loss(void)
         char *active = NULL;
 
         /* The newest .log is the one with the largest base offset. */
-        for (uint64_t b = st.next_offset; active == NULL && b-- > 0;) {
-            active = segment_path(dir, b, "log");
+        for (uint64_t base = st.next_offset; active == NULL && base-- > 0;) {
+            active = segment_path(dir, base, "log");
             if (access(active, F_OK) != 0) {
                 vane_free(active);
                 active = NULL;
@@ -440,22 +455,36 @@ static void test_power_loss(void)
         if (ok(log != NULL, "a header followed by zeros is a torn tail, not damage")) {
             eventlog_stats(log, &st);
             ok(!st.damaged, "the eventlog is not marked damaged");
-            check_range(log, 0, 80, "raft restores the torn record");
+            check_range(log, 0, 70, "the entries before the torn one");
+            is_int(st.next_offset, 70, "the torn entry's records are gone, none invented");
+            ok(append_many(log, 70, 10, 150, offsets) && offsets[0] == 70,
+               "and appends go on at 70");
             close_log(log);
         }
         vane_free(active);
     }
 
-    /* The first segment's seal never happened: no index, and a torn tail. */
+    /* The first segment, full and synced, ends torn: acknowledged records are gone. */
     unlink(idx0);
     last = last_record_at(seg0);
     truncate_file(seg0, last + 10);
     log = open_log(dir, &opt);
-    if (ok(log != NULL, "a torn segment whose seal was interrupted does not stop the start")) {
-        check_range(log, 0, 80, "raft restores it and everything after it");
-        ok(append_many(log, 80, 5, 150, offsets) && offsets[0] == 80, "and appends go on at 80");
+    if (ok(log != NULL, "a full segment that ends torn does not stop the start")) {
+        uint64_t torn_at;
+
+        eventlog_stats(log, &st);
+        ok(st.damaged, "the eventlog is marked damaged");
+        torn_at = st.next_offset;
+        ok(torn_at > 0 && torn_at < 80, "it serves up to the tear (offset %llu)",
+           (unsigned long long)torn_at);
+        check_range(log, 0, (size_t)torn_at, "the records before the tear");
+        is_int(eventlog_read(log, torn_at, 10, 1 << 20, &b), VANE_ECORRUPT,
+               "a read at the tear says the log is damaged");
+        is_int(b.count, 0, "and serves nothing");
+        ok(!append_many(log, torn_at, 1, 150, offsets), "appends are refused");
         close_log(log);
     }
+    eventlog_batch_free(&b);
     vane_free(seg0);
     vane_free(idx0);
     vane_free(dir);
@@ -474,37 +503,59 @@ static void flip_byte(const char *path, uint64_t at)
     close(fd);
 }
 
-static void test_flipped_byte(void)
+/*
+ * A byte flipped in the 5th record of sealed segment 0.  Records a snapshot
+ * covers are found damaged when read; those of an entry still in raft's log
+ * when the entry is loaded at start.  Either way the records before the
+ * damage are served and nothing from it on.
+ */
+static void flipped_byte(const char *name, unsigned snapshot_threshold, size_t batches)
 {
-    char *dir = vane_asprintf("%s/flip", tmpdir);
+    char *dir = vane_asprintf("%s/%s", tmpdir, name);
     char *path = segment_path(dir, 0, "log");
     struct eventlog_options opt;
     struct eventlog_batch b = EVENTLOG_BATCH_INIT;
+    struct eventlog_stats st;
     uint64_t offsets[60];
     struct eventlog *log;
+    int rc;
 
     eventlog_options_default(&opt);
     opt.segment_size = 4096;
+    opt.snapshot_threshold = snapshot_threshold;
     log = open_log(dir, &opt);
-    if (!ok(log != NULL, "an eventlog for the flipped-byte test opens"))
+    if (!ok(log != NULL, "%s: an eventlog opens", name))
         return;
-    append_many(log, 0, 60, 150, offsets);
+    for (size_t i = 0; i < batches; i++)
+        append_many(log, i * (60 / batches), 60 / batches, 150, offsets);
     for (int i = 0; i < 50; i++)
         uv_run(&loop, UV_RUN_NOWAIT), uv_sleep(1);
     close_log(log);
     /* Segment 0 is sealed; damage its 5th record (~200 B each). */
     flip_byte(path, 4 * 200 + 100);
     log = open_log(dir, &opt);
-    if (ok(log != NULL, "it opens (damage in a sealed segment is found on read)")) {
-        is_int(eventlog_read(log, 0, 100, 1 << 20, &b), VANE_ECORRUPT, "the read stops with a corruption error");
-        ok(b.count >= 3 && b.count <= 5, "the records before the damage are served (%zu)", b.count);
-        is_int(eventlog_read(log, 10, 10, 1 << 20, &b), VANE_ECORRUPT, "nothing past the damage is served");
-        is_int(b.count, 0, "not one record");
+    if (ok(log != NULL, "%s: it opens", name)) {
+        rc = eventlog_read(log, 0, 100, 1 << 20, &b);
+        ok(rc == (snapshot_threshold ? VANE_ECORRUPT : 0), "%s: the read stops at the damage (%d)",
+           name, rc);
+        ok(b.count >= 3 && b.count <= 5, "%s: the records before the damage are served (%zu)",
+           name, b.count);
+        eventlog_stats(log, &st);
+        ok(st.damaged, "%s: the eventlog is marked damaged", name);
+        is_int(eventlog_read(log, 10, 10, 1 << 20, &b), VANE_ECORRUPT,
+               "%s: nothing past the damage is served", name);
+        is_int(b.count, 0, "%s: not one record", name);
         close_log(log);
     }
     eventlog_batch_free(&b);
     vane_free(path);
     vane_free(dir);
+}
+
+static void test_flipped_byte(void)
+{
+    flipped_byte("flip-read", 2, 12);
+    flipped_byte("flip-start", 0, 1);
 }
 
 int main(void)

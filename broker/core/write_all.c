@@ -22,3 +22,21 @@ int write_all(int fd, const void *bytes, size_t len)
     }
     return 0;
 }
+
+int pwrite_all(int fd, const void *bytes, size_t len, off_t offset)
+{
+    const char *next = bytes;
+
+    while (len > 0) {
+        ssize_t n = pwrite(fd, next, len, offset);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        next += n;
+        offset += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}

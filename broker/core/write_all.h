@@ -8,6 +8,7 @@
 #define VANE_CORE_WRITE_ALL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * Writes the len bytes to fd, again after a short write or EINTR, so a
@@ -15,5 +16,8 @@
  * Returns 0 or -errno.
  */
 int write_all(int fd, const void *bytes, size_t len);
+
+/* As write_all(), at offset in the file (the descriptor's own offset stays). */
+int pwrite_all(int fd, const void *bytes, size_t len, off_t offset);
 
 #endif

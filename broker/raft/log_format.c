@@ -8,7 +8,9 @@
  *     8  u64 term
  *    16  u64 index
  *    24  u8  type       RAFT_COMMAND, RAFT_BARRIER or RAFT_CHANGE
- *    25  u8  format     1
+ *    25  u8  format     1, or 2 when the payload is partly outside the log:
+ *                       its head, then a 48-byte reference (u64 the length
+ *                       of the rest, then the keeper's own 40 bytes)
  *    26  u48 write      the index of the first entry written with it
  *
  * A meta file is 32 bytes: u32 CRC of bytes 4..31, u32 format, u64 version,
@@ -110,22 +112,28 @@ static uint32_t entry_crc(const uint8_t *header, const void *payload, size_t len
 }
 
 void log_entry_header(uint8_t header[LOG_ENTRY_HEADER], const struct raft_entry *entry,
-                      raft_index index, raft_index write)
+                      raft_index index, raft_index write, uint8_t format)
 {
     memset(header, 0, LOG_ENTRY_HEADER);
     vane_put32(header + 4, (uint32_t)entry->buf.len);
     vane_put64(header + 8, entry->term);
     vane_put64(header + 16, index);
     header[24] = (uint8_t)entry->type;
-    header[25] = LOG_FORMAT_VERSION;
+    header[25] = format;
     vane_put_le(header + 26, write, 6);
     vane_put32(header, entry_crc(header, entry->buf.base, entry->buf.len));
+}
+
+static bool known_format(const uint8_t *h)
+{
+    return h[25] == LOG_FORMAT_VERSION ||
+           (h[25] == LOG_FORMAT_EXTERNAL && vane_get32(h + 4) >= LOG_EXTERN_REF);
 }
 
 /* Whether the whole header at bytes is one of entry index. */
 static bool header_of(const uint8_t *h, raft_index index)
 {
-    return h[25] == LOG_FORMAT_VERSION && h[24] >= RAFT_COMMAND && h[24] <= RAFT_CHANGE &&
+    return known_format(h) && h[24] >= RAFT_COMMAND && h[24] <= RAFT_CHANGE &&
            vane_get64(h + 16) == index;
 }
 
@@ -172,7 +180,7 @@ static raft_index newest_write_after(const uint8_t *bytes, size_t size, raft_ind
         const uint8_t *h = bytes + pos;
         raft_index at = vane_get64(h + 16);
 
-        if (h[25] == LOG_FORMAT_VERSION && at > index &&
+        if (known_format(h) && at > index &&
             entry_valid(h, size - pos, at, why, sizeof(why)) &&
             vane_get_le(h + 26, 6) > newest)
             newest = vane_get_le(h + 26, 6);
@@ -218,7 +226,7 @@ int log_scan(uint8_t *bytes, size_t size, raft_index first, struct log_scan *sca
             break;
         }
         if (each != NULL &&
-            (rv = each(arg, index, vane_get64(h + 8), h[24], h + LOG_ENTRY_HEADER,
+            (rv = each(arg, index, vane_get64(h + 8), h[24], h[25], h + LOG_ENTRY_HEADER,
                        vane_get32(h + 4))) != 0)
             return rv;
         pos += log_entry_size(vane_get32(h + 4));
@@ -243,6 +251,26 @@ int64_t log_entry_offset(int fd, raft_index first, raft_index index)
         pos += (int64_t)log_entry_size(vane_get32(h + 4));
     }
     return pos;
+}
+
+int log_find_extern(int fd, int64_t offset, int64_t end, uint8_t ref[LOG_EXTERN_REF])
+{
+    uint8_t h[LOG_ENTRY_HEADER];
+    ssize_t got = 0;
+
+    while (offset + LOG_ENTRY_HEADER <= end &&
+           (got = pread(fd, h, sizeof(h), offset)) == (ssize_t)sizeof(h)) {
+        uint32_t len = vane_get32(h + 4);
+
+        if (!known_format(h))
+            return 0;
+        if (h[25] == LOG_FORMAT_EXTERNAL) {
+            got = pread(fd, ref, LOG_EXTERN_REF, offset + LOG_ENTRY_HEADER + len - LOG_EXTERN_REF);
+            return got == LOG_EXTERN_REF ? 1 : got < 0 ? -errno : VANE_ECORRUPT;
+        }
+        offset += (int64_t)log_entry_size(len);
+    }
+    return got < 0 ? -errno : 0;
 }
 
 /* ---- files ---------------------------------------------------------------- */
@@ -339,7 +367,8 @@ int64_t log_write_entries(int fd, int64_t offset, const struct log_batch *batche
             const struct raft_entry *e = &batches[b].entries[i];
             size_t padding = log_entry_size(e->buf.len) - LOG_ENTRY_HEADER - e->buf.len;
 
-            log_entry_header(headers + h, e, batches[b].index + i, batches[0].index);
+            log_entry_header(headers + h, e, batches[b].index + i, batches[0].index,
+                             batches[b].formats ? batches[b].formats[i] : LOG_FORMAT_VERSION);
             iov[n++] = (struct iovec){headers + h, LOG_ENTRY_HEADER};
             if (e->buf.len > 0)
                 iov[n++] = (struct iovec){e->buf.base, e->buf.len};

@@ -26,6 +26,11 @@
 #include <raft.h>
 
 #define LOG_FORMAT_VERSION 1
+/* An entry whose payload is partly kept outside the log (log_io.h,
+ * struct log_extern): the log holds its head and then LOG_EXTERN_REF bytes
+ * saying where the rest is, the first 8 of them its length. */
+#define LOG_FORMAT_EXTERNAL 2
+#define LOG_EXTERN_REF 48
 #define LOG_ENTRY_HEADER 32
 #define LOG_NAME_MAX 32
 
@@ -49,10 +54,10 @@ static inline size_t log_entry_size(size_t len)
     return LOG_ENTRY_HEADER + ((len + 7) & ~(size_t)7);
 }
 
-/* Fills the header of entry, stored as index by the write that starts with
- * entry write (the CRC covers the payload). */
+/* Fills the header of entry, stored as index in format by the write that
+ * starts with entry write (the CRC covers the payload). */
 void log_entry_header(uint8_t header[LOG_ENTRY_HEADER], const struct raft_entry *entry,
-                      raft_index index, raft_index write);
+                      raft_index index, raft_index write, uint8_t format);
 
 /* How the bytes of a log file end. */
 enum log_end {
@@ -70,9 +75,10 @@ struct log_scan {
     char why[96];       /* what is wrong at byte valid, unless LOG_END_CLEAN */
 };
 
-/* Called for each valid entry; a non-zero return stops the scan. */
+/* Called for each valid entry (format LOG_FORMAT_VERSION or
+ * LOG_FORMAT_EXTERNAL); a non-zero return stops the scan. */
 typedef int (*log_entry_cb)(void *arg, raft_index index, raft_term term, unsigned short type,
-                            uint8_t *payload, size_t len);
+                            uint8_t format, uint8_t *payload, size_t len);
 
 /* Scans the size bytes of a log file whose first entry is index first.
  * Returns 0, or what each returned. */
@@ -84,11 +90,18 @@ int log_scan(uint8_t *bytes, size_t size, raft_index first, struct log_scan *sca
  * does not hold it. */
 int64_t log_entry_offset(int fd, raft_index first, raft_index index);
 
-/* Entries raft handed over together, the first to be stored as index. */
+/* The reference of the first entry kept partly outside the log between
+ * bytes offset and end of the log file at fd: 1 with ref filled, 0 with
+ * none, or -errno. */
+int log_find_extern(int fd, int64_t offset, int64_t end, uint8_t ref[LOG_EXTERN_REF]);
+
+/* Entries raft handed over together, the first to be stored as index;
+ * formats, unless NULL (all LOG_FORMAT_VERSION), gives each one's. */
 struct log_batch {
     const struct raft_entry *entries;
     unsigned n;
     raft_index index;
+    const uint8_t *formats;
 };
 
 /* Writes the count batches to fd at offset, in order, with pwritev(2) and

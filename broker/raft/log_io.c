@@ -27,10 +27,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/endian.h"
 #include "core/error.h"
+#include "core/write_all.h"
 #include "core/log.h"
 #include "raft/log_format.h"
 #include "raft/log_io_internal.h"
@@ -76,6 +79,7 @@ void log_io_close_tail(struct log_io *l)
     if (l->tail_fd >= 0)
         close(l->tail_fd);
     l->tail_fd = -1;
+    l->tail_alloc = 0;
 }
 
 /* Removes the log file at position i of the list. */
@@ -152,7 +156,7 @@ static int io_bootstrap(struct raft_io *io, const struct raft_configuration *con
                         vane_strerror(err));
     if ((rv = raft_configuration_encode(conf, &entry.buf)) != 0)
         return log_io_fail(l, rv, "encoding the configuration");
-    err = log_io_write_first_file(l, &(struct log_batch){&entry, 1, 1});
+    err = log_io_write_first_file(l, &(struct log_batch){&entry, 1, 1, NULL});
     raft_free(entry.buf.base);
     if (err != 0)
         return log_io_fail(l, log_io_raft_code(err), "writing the first entry in %s: %s", l->dir,
@@ -207,47 +211,198 @@ static int roll(struct log_io *l)
     return 0;
 }
 
-/* Every append of the job: one write, one sync. */
+/*
+ * The entries of batch b as the log stores them: when the group keeps
+ * payloads (l->ext), each entry's stored part goes there, and the log gets
+ * its head and the reference, in copies of the entries (*copies, one
+ * block, freed by the caller).
+ */
+static int keep_outside(struct log_io *l, struct log_batch *b, void **copies)
+{
+    size_t head = b->n * (sizeof(struct raft_entry) + 1 + sizeof(size_t) + LOG_EXTERN_REF);
+    size_t bytes = head;
+    struct raft_entry *entries;
+    uint8_t *formats, (*refs)[LOG_EXTERN_REF], *p;
+    size_t *keeps;
+
+    *copies = vane_malloc(head);
+    entries = *copies;
+    refs = (uint8_t(*)[LOG_EXTERN_REF])(entries + b->n);
+    keeps = (size_t *)(refs + b->n);
+    for (unsigned i = 0; i < b->n; i++) {
+        const struct raft_entry *e = &b->entries[i];
+        int err;
+
+        keeps[i] = e->buf.len;
+        if ((err = l->ext->store(l->ext->data, e, b->index + i, &keeps[i], refs[i])) != 0)
+            return err;
+        if (keeps[i] < e->buf.len)
+            bytes += keeps[i] + LOG_EXTERN_REF;
+    }
+    /* The heads and references after the arrays (which stay where they are). */
+    *copies = vane_realloc(*copies, bytes);
+    entries = *copies;
+    refs = (uint8_t(*)[LOG_EXTERN_REF])(entries + b->n);
+    keeps = (size_t *)(refs + b->n);
+    formats = (uint8_t *)(keeps + b->n);
+    p = (uint8_t *)*copies + head;
+    for (unsigned i = 0; i < b->n; i++) {
+        const struct raft_entry *e = &b->entries[i];
+
+        entries[i] = *e;
+        formats[i] = LOG_FORMAT_VERSION;
+        if (keeps[i] == e->buf.len)
+            continue;
+        memcpy(p, e->buf.base, keeps[i]);
+        memcpy(p + keeps[i], refs[i], LOG_EXTERN_REF);
+        vane_put64(p + keeps[i], e->buf.len - keeps[i]);
+        entries[i].buf = (struct raft_buffer){p, keeps[i] + LOG_EXTERN_REF};
+        formats[i] = LOG_FORMAT_EXTERNAL;
+        p += keeps[i] + LOG_EXTERN_REF;
+    }
+    b->entries = entries;
+    b->formats = formats;
+    return 0;
+}
+
+static uint64_t batches_size(const struct log_batch *b, size_t count)
+{
+    uint64_t bytes = 0;
+
+    for (size_t i = 0; i < count; i++)
+        for (unsigned k = 0; k < b[i].n; k++)
+            bytes += log_entry_size(b[i].entries[k].buf.len);
+    return bytes;
+}
+
+/*
+ * With a keeper, a log file's bytes are written once (zeros) and synced
+ * before entries go there, up to need and at least file_size: appending is
+ * then writing over allocated blocks, which changes no metadata, so the
+ * entries are durable once their writes completed and any flush of the
+ * disk's cache followed -- the keeper's own sync gives that flush
+ * (sync_with_kept).  Zeros read as stale bytes at load.
+ */
+static int preallocate(struct log_io *l, uint64_t need)
+{
+    static const uint8_t zeros[64 << 10];
+    uint64_t target;
+    struct stat st;
+
+    if (need <= l->tail_alloc)
+        return 0;
+    if (fstat(l->tail_fd, &st) != 0)
+        return -errno;
+    if ((uint64_t)st.st_size >= need) {
+        l->tail_alloc = (uint64_t)st.st_size;
+        return 0;
+    }
+    target = need > l->file_size ? need : l->file_size;
+    for (uint64_t at = (uint64_t)st.st_size; at < target; at += sizeof(zeros)) {
+        size_t len = target - at < sizeof(zeros) ? (size_t)(target - at) : sizeof(zeros);
+        int err = pwrite_all(l->tail_fd, zeros, len, (off_t)at);
+
+        if (err != 0)
+            return err;
+    }
+    if (fdatasync(l->tail_fd) != 0)
+        return -errno;
+    l->tail_alloc = target;
+    return 0;
+}
+
+/* The entries just written (len bytes at the tail's end), durable with
+ * what the keeper stored for them, by the keeper's sync (log_io.h). */
+static int sync_with_kept(struct log_io *l, uint64_t len)
+{
+    if (sync_file_range(l->tail_fd, (off_t)l->tail_size, (off_t)len, SYNC_FILE_RANGE_WRITE) != 0)
+        return -errno;
+    return l->ext->sync(l->ext->data, l->tail_fd, l->tail_size, len);
+}
+
+/* Every append of the job: one write, one sync (and the kept payloads' sync). */
 static int run_appends(struct log_io *l)
 {
     struct log_batch batches[64], *b = batches;
+    void *copies[64], **kept = copies;
     size_t count = 0, entries = 0;
     int64_t written = 0;
     int err = 0;
 
     for (struct op *op = l->job; op != NULL; op = op->next)
         count++;
-    if (count > sizeof(batches) / sizeof(batches[0]))
+    if (count > sizeof(batches) / sizeof(batches[0])) {
         b = vane_malloc(count * sizeof(*b));
+        kept = vane_malloc(count * sizeof(*kept));
+    }
     count = 0;
     for (struct op *op = l->job; op != NULL; op = op->next) {
         b[count] = op->append.batch;
-        b[count++].index = l->next_index + entries;
+        b[count].index = l->next_index + entries;
+        kept[count] = NULL;
+        if (l->ext != NULL && err == 0)
+            err = keep_outside(l, &b[count], &kept[count]);
         entries += op->append.batch.n;
+        count++;
     }
-    if (l->tail_fd < 0 || l->tail_size >= l->file_size)
+    if (err == 0 && (l->tail_fd < 0 || l->tail_size >= l->file_size))
         err = roll(l);
+    if (err == 0 && l->ext != NULL)
+        err = preallocate(l, l->tail_size + batches_size(b, count));
     if (err == 0 && (written = log_write_entries(l->tail_fd, (int64_t)l->tail_size, b, count)) < 0)
         err = (int)written;
+    if (err == 0 && l->ext != NULL)
+        err = sync_with_kept(l, (uint64_t)written);
     else if (err == 0 && fdatasync(l->tail_fd) != 0)
         err = -errno;
     if (err == 0) {
         l->tail_size += (uint64_t)written;
         l->next_index += entries;
     }
-    if (b != batches)
+    for (size_t i = 0; i < count; i++)
+        vane_free(kept[i]);
+    if (b != batches) {
         vane_free(b);
+        vane_free(kept);
+    }
     return err;
 }
 
-static int run_truncate(struct log_io *l, raft_index index)
+/* The reference of the first entry kept partly outside the log from entry
+ * index on (file i holds index): 1 with ref filled, 0 with none, or -errno. */
+static int find_extern(struct log_io *l, size_t i, raft_index index, uint8_t ref[LOG_EXTERN_REF])
+{
+    int rv = 0;
+
+    for (; rv == 0 && i < l->file_count; i++) {
+        char name[LOG_NAME_MAX];
+        int fd;
+        int64_t from = 0;
+        struct stat st;
+
+        log_file_name(name, l->files[i]);
+        if ((fd = openat(l->dirfd, name, O_RDONLY | O_CLOEXEC)) < 0)
+            return -errno;
+        if (l->files[i] <= index)
+            from = log_entry_offset(fd, l->files[i], index);
+        if (from < 0)
+            rv = (int)from;
+        else if (fstat(fd, &st) != 0)
+            rv = -errno;
+        else
+            rv = log_find_extern(fd, from, i == l->file_count - 1 ? (int64_t)l->tail_size
+                                                                   : (int64_t)st.st_size, ref);
+        close(fd);
+    }
+    return rv;
+}
+
+int log_io_truncate(struct log_io *l, raft_index index)
 {
     char name[LOG_NAME_MAX];
     int64_t offset;
     int err = 0;
 
-    if (index >= l->next_index)
-        return 0;
     while (l->file_count > 0 && l->files[l->file_count - 1] >= index)
         if ((err = log_io_remove_file(l, l->file_count - 1)) != 0)
             return err;
@@ -268,6 +423,29 @@ static int run_truncate(struct log_io *l, raft_index index)
         err = -errno;
     l->tail_size = (uint64_t)offset;
     return err;
+}
+
+/* Cuts the log from entry index on; then what the group kept of the cut
+ * entries (after: a crash between leaves kept bytes no entry refers to,
+ * which the next load drops, never an entry without its bytes). */
+static int run_truncate(struct log_io *l, raft_index index)
+{
+    uint8_t ref[LOG_EXTERN_REF];
+    int found = 0, err;
+
+    if (index >= l->next_index)
+        return 0;
+    if (l->ext != NULL && l->file_count > 0) {
+        size_t i = l->file_count - 1;
+
+        while (i > 0 && l->files[i] > index)
+            i--;
+        if ((found = find_extern(l, i, index, ref)) < 0)
+            return found;
+    }
+    if ((err = log_io_truncate(l, index)) != 0)
+        return err;
+    return found ? l->ext->cut(l->ext->data, ref) : 0;
 }
 
 static int remove_snapshot(struct log_io *l, raft_index index)
@@ -293,7 +471,11 @@ static int run_install(struct log_io *l, struct op *op)
         if ((err = log_io_remove_file(l, l->file_count - 1)) != 0)
             return err;
     l->next_index = s->index + 1;
-    return fsync(l->dirfd) != 0 ? -errno : 0;
+    if (fsync(l->dirfd) != 0)
+        return -errno;
+    if (l->ext != NULL)
+        l->ext->replaced(l->ext->data);
+    return 0;
 }
 
 static void job_run(uv_work_t *work)
@@ -427,6 +609,8 @@ static void kick(struct log_io *l)
     drop_unneeded(l);
     if (l->busy || l->queue == NULL || l->closing)
         return;
+    if (l->ext != NULL && l->ext->held(l->ext->data))
+        return;
     cut = &l->queue->next;
     if (l->queue->kind == OP_APPEND)
         while (*cut != NULL && (*cut)->kind == OP_APPEND)
@@ -456,6 +640,8 @@ static void job_done(uv_work_t *work, int status)
     struct op *done = l->job;
 
     (void)status;
+    if (l->ext != NULL && done->kind == OP_APPEND)
+        l->ext->written(l->ext->data);
     if (l->why[0] != '\0') {
         vane_log(LOG_LEVEL_ERROR, "raft", "%s", l->why);
         snprintf(l->io->errmsg, sizeof(l->io->errmsg), "%s", l->why);
@@ -495,7 +681,7 @@ static int io_append(struct raft_io *io, struct raft_io_append *req,
     req->cb = cb;
     op->kind = OP_APPEND;
     op->append.req = req;
-    op->append.batch = (struct log_batch){entries, n, 0};
+    op->append.batch = (struct log_batch){entries, n, 0, NULL};
     return enqueue(from_io(io), op);
 }
 
@@ -731,6 +917,16 @@ int log_io_init(struct raft_io *io, uv_loop_t *loop, const char *dir,
         return rv;
     }
     return 0;
+}
+
+void log_io_set_extern(struct raft_io *io, const struct log_extern *ext)
+{
+    from_io(io)->ext = ext;
+}
+
+void log_io_resume(struct raft_io *io)
+{
+    kick(from_io(io));
 }
 
 void log_io_close(struct raft_io *io)

@@ -28,11 +28,15 @@
 #ifndef VANE_RAFT_LOG_IO_H
 #define VANE_RAFT_LOG_IO_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <raft.h>
 #include <raft/uv.h>
 #include <uv.h>
+
+#include "raft/log_format.h"
 
 #define LOG_IO_FILE_SIZE (8u << 20) /* a log file rolls past this many bytes, by default */
 
@@ -44,6 +48,61 @@
  */
 int log_io_init(struct raft_io *io, uv_loop_t *loop, const char *dir,
                 struct raft_uv_transport *transport, size_t file_size);
+
+/*
+ * A group may keep the bulk of its entries' payloads itself, so that they
+ * reach the disk once: an eventlog's records go straight into its segments
+ * (store/eventlog_writer.c).  The log then holds such an entry's head and
+ * a reference to the rest (LOG_FORMAT_EXTERNAL, log_format.h).
+ *
+ * The job-thread calls run one at a time, in order, inside log_io's jobs;
+ * the loop-thread ones between jobs (never while one runs).
+ */
+struct log_extern {
+    void *data;
+    /* Job thread, for each entry appended, in order: stores the payload of
+     * entry (stored as index) from byte *keep on, filling ref from byte 8
+     * on, and sets *keep; or leaves *keep at the payload's length to store
+     * none of it.  0 or -errno. */
+    int (*store)(void *data, const struct raft_entry *entry, raft_index index, size_t *keep,
+                 uint8_t ref[LOG_EXTERN_REF]);
+    /* Job thread: makes what the job stored durable, and with it the len
+     * bytes the log wrote at offset of the file at log_fd (over blocks
+     * already allocated), by one flush of the disk's cache: once those
+     * writes have completed (sync_file_range), an fdatasync of its own
+     * file when it stored anything, else of log_fd. */
+    int (*sync)(void *data, int log_fd, uint64_t offset, uint64_t len);
+    /* Job thread: a truncation removed the entries from the stored one whose
+     * reference is ref on. */
+    int (*cut)(void *data, const uint8_t ref[LOG_EXTERN_REF]);
+    /* Job thread: a snapshot the leader sent replaced the whole log. */
+    void (*replaced)(void *data);
+    /* Loop thread, at load: begin(snapshot or NULL); then for each entry, in
+     * order, fetch (a stored one's len bytes into dst; -ENOENT when they
+     * are gone, VANE_ECORRUPT when damaged, other errors when cut short;
+     * what could not be read zeroed) or adopt (an entry
+     * after the snapshot that the log holds whole, written before the
+     * group kept payloads: store it now); then end.  Non-zero from begin,
+     * adopt or end fails the load. */
+    int (*load_begin)(void *data, const struct raft_snapshot *snapshot);
+    int (*fetch)(void *data, raft_index index, const uint8_t ref[LOG_EXTERN_REF], uint8_t *dst,
+                 size_t len);
+    int (*adopt)(void *data, raft_index index, const struct raft_entry *entry);
+    int (*load_end)(void *data);
+    /* Loop thread, at load: the stored part of entry index is damaged (fetch
+     * failed) in a write that was synced; raft gets what fetch read. */
+    void (*damaged)(void *data, raft_index index, const uint8_t ref[LOG_EXTERN_REF]);
+    /* Loop thread: whether the queued requests must wait (log_io_resume). */
+    bool (*held)(void *data);
+    /* Loop thread: after each job that appended. */
+    void (*written)(void *data);
+};
+
+/* Has io keep payloads with ext (which must outlive it): before raft_init. */
+void log_io_set_extern(struct raft_io *io, const struct log_extern *ext);
+
+/* Runs the requests that waited while ext->held said so. */
+void log_io_resume(struct raft_io *io);
 
 /* Frees what log_io_init allocated: after raft_close's callback, or after
  * io->close's own when raft never took io (a failed raft_init). */

@@ -38,6 +38,7 @@ struct log_io {
     size_t spare_count;
     int tail_fd;           /* the last log file, open for appending; -1: none */
     uint64_t tail_size;
+    uint64_t tail_alloc;   /* bytes of the tail known written once and synced (0: ask) */
     raft_index next_index; /* what the next appended entry is */
     raft_index snapshot_index; /* of the snapshot file, on the loop; 0: none */
     struct op *queue, **queue_end;
@@ -57,6 +58,7 @@ struct log_io {
     raft_index drop_upto, drop_snapshot;
     unsigned unlinking;    /* unlink jobs running (one at a time) */
     unsigned async_running; /* raft's async_work (state machine snapshots) */
+    const struct log_extern *ext; /* NULL: payloads are kept whole in the log */
     raft_io_close_cb close_cb;
     char why[192];         /* a job's error, for io->errmsg */
 };
@@ -73,6 +75,9 @@ static inline struct log_io *from_io(struct raft_io *io)
 void log_io_files_push(struct log_io *l, raft_index first);
 int log_io_remove_file(struct log_io *l, size_t i);
 void log_io_close_tail(struct log_io *l);
+
+/* Removes the entries from index on (which the log holds) from its files. */
+int log_io_truncate(struct log_io *l, raft_index index);
 
 /* Sets io->errmsg and returns rv. */
 int log_io_fail(struct log_io *l, int rv, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/endian.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "raft/log_io_internal.h"
@@ -93,7 +94,9 @@ static void free_entries(struct raft_entry *entries, size_t n)
     void *batch = NULL;
 
     for (size_t i = 0; i < n; i++)
-        if (entries[i].batch != batch)
+        if (entries[i].batch == NULL)
+            raft_free(entries[i].buf.base);
+        else if (entries[i].batch != batch)
             raft_free(batch = entries[i].batch);
     raft_free(entries);
 }
@@ -145,7 +148,7 @@ static int convert(struct log_io *l)
     if (snapshot != NULL)
         err = log_snapshot_write(l->dirfd, snapshot);
     if (err == 0 && n > 0)
-        err = log_io_write_first_file(l, &(struct log_batch){entries, (unsigned)n, start});
+        err = log_io_write_first_file(l, &(struct log_batch){entries, (unsigned)n, start, NULL});
     l->meta.version = 1;
     if (err == 0)
         err = log_meta_write(l->dirfd, &l->meta);
@@ -236,31 +239,74 @@ int log_load_init(struct raft_io *io, raft_id id, const char *address)
 /* ---- load ------------------------------------------------------------------- */
 
 struct loading {
+    struct log_io *l;
     struct raft_entry *entries;
     size_t n, cap;
     uint8_t *file;         /* the file being read: the entries' batch */
     bool file_used;
     raft_term last_term;
+    /* With payloads kept outside (l->ext), each entry has its own buffer,
+     * and these, by entry: */
+    uint8_t (*refs)[LOG_EXTERN_REF]; /* the reference, for LOG_FORMAT_EXTERNAL */
+    uint8_t *formats;
+    raft_index *writes;    /* the first entry of the write that stored it */
 };
 
+static int grow_loading(struct loading *ld)
+{
+    size_t cap = ld->cap ? 2 * ld->cap : 256;
+    struct raft_entry *grown = raft_realloc(ld->entries, cap * sizeof(*grown));
+
+    if (grown == NULL)
+        return -ENOMEM;
+    ld->entries = grown;
+    if (ld->l->ext != NULL) {
+        ld->refs = vane_realloc(ld->refs, cap * sizeof(*ld->refs));
+        ld->formats = vane_realloc(ld->formats, cap);
+        ld->writes = vane_realloc(ld->writes, cap * sizeof(*ld->writes));
+    }
+    ld->cap = cap;
+    return 0;
+}
+
+/* An entry of a group that keeps payloads: its own buffer, with room for
+ * the kept part (fetched in load_kept()). */
+static int own_entry(struct loading *ld, uint8_t format, const uint8_t *payload, size_t len,
+                     struct raft_buffer *buf)
+{
+    size_t keep = len, total = len;
+
+    if (format == LOG_FORMAT_EXTERNAL) {
+        keep = len - LOG_EXTERN_REF;
+        total = keep + vane_get64(payload + keep);
+        memcpy(ld->refs[ld->n], payload + keep, LOG_EXTERN_REF);
+    }
+    if ((buf->base = raft_malloc(total > 0 ? total : 1)) == NULL)
+        return -ENOMEM;
+    memcpy(buf->base, payload, keep);
+    buf->len = total;
+    ld->formats[ld->n] = format;
+    ld->writes[ld->n] = vane_get_le(payload - LOG_ENTRY_HEADER + 26, 6);
+    return 0;
+}
+
 static int load_entry(void *arg, raft_index index, raft_term term, unsigned short type,
-                      uint8_t *payload, size_t len)
+                      uint8_t format, uint8_t *payload, size_t len)
 {
     struct loading *ld = arg;
+    struct raft_buffer buf = {payload, len};
+    int err;
 
     (void)index;
-    if (ld->n == ld->cap) {
-        size_t cap = ld->cap ? 2 * ld->cap : 256;
-        struct raft_entry *grown = raft_realloc(ld->entries, cap * sizeof(*grown));
-
-        if (grown == NULL)
-            return -ENOMEM;
-        ld->entries = grown;
-        ld->cap = cap;
-    }
+    if (ld->n == ld->cap && (err = grow_loading(ld)) != 0)
+        return err;
+    if (ld->l->ext != NULL && (err = own_entry(ld, format, payload, len, &buf)) != 0)
+        return err;
+    if (ld->l->ext == NULL && format != LOG_FORMAT_VERSION)
+        return VANE_ECORRUPT; /* kept outside, by a group that no longer says where */
     ld->entries[ld->n++] = (struct raft_entry){
-        .term = term, .type = type, .buf = {payload, len}, .batch = ld->file};
-    ld->file_used = true;
+        .term = term, .type = type, .buf = buf, .batch = ld->l->ext ? NULL : ld->file};
+    ld->file_used = ld->l->ext == NULL;
     ld->last_term = term;
     return 0;
 }
@@ -331,8 +377,13 @@ static bool log_behind_snapshot(const struct raft_snapshot *s, raft_index start,
 
 static void drop_loaded(struct loading *ld)
 {
+    struct log_io *l = ld->l;
+
     free_entries(ld->entries, ld->n);
-    *ld = (struct loading){0};
+    vane_free(ld->refs);
+    vane_free(ld->formats);
+    vane_free(ld->writes);
+    *ld = (struct loading){.l = l};
 }
 
 /* The last file, written on from its last valid entry (load_file). */
@@ -391,12 +442,96 @@ static int load_entries(struct log_io *l, const struct raft_snapshot *snapshot,
     return open_tail(l);
 }
 
+/* Drops the first count loaded entries: the log starts after them. */
+static void drop_first(struct loading *ld, size_t count, raft_index *start)
+{
+    struct raft_entry *e = ld->entries;
+
+    for (size_t i = 0; i < count; i++)
+        raft_free(e[i].buf.base);
+    ld->n -= count;
+    memmove(e, e + count, ld->n * sizeof(*e));
+    memmove(ld->refs, ld->refs + count, ld->n * sizeof(*ld->refs));
+    memmove(ld->formats, ld->formats + count, ld->n);
+    memmove(ld->writes, ld->writes + count, ld->n * sizeof(*ld->writes));
+    *start += count;
+}
+
+/* Drops the loaded entries from position i on, and cuts them from the log. */
+static int cut_last_write(struct log_io *l, struct loading *ld, size_t i, raft_index start)
+{
+    raft_index index = start + i;
+    size_t count = ld->n - i;
+    int err;
+
+    for (size_t k = i; k < ld->n; k++)
+        raft_free(ld->entries[k].buf.base);
+    ld->n = i;
+    if ((err = log_io_truncate(l, index)) != 0)
+        return log_io_fail(l, log_io_raft_code(err), "%s: cutting entry %llu: %s", l->dir,
+                           (unsigned long long)index, vane_strerror(err));
+    vane_log(LOG_LEVEL_WARN, "raft", "%s: the payload of entry %llu, kept outside the log, is "
+             "missing or damaged, in the last write: cut %zu entries never acknowledged",
+             l->dir, (unsigned long long)index, count);
+    return 0;
+}
+
+/*
+ * A group that keeps payloads (l->ext) is handed, in order, each loaded
+ * entry's kept part to fetch, or each entry after the snapshot that the
+ * log holds whole to adopt.  An entry the snapshot covers whose kept part
+ * is gone (retention removed it) or cannot be read back is not needed:
+ * the log starts after it (readers find any damage in the group's own
+ * files).
+ * One missing or cut short in the last write was never acknowledged: the
+ * log is cut there.  Anything else is damage, which the group reports and
+ * stops at; raft gets what fetch could read, zeros after.
+ */
+static int load_kept(struct log_io *l, const struct raft_snapshot *snapshot, struct loading *ld,
+                     raft_index *start)
+{
+    const struct log_extern *ext = l->ext;
+    raft_index covered = snapshot != NULL ? snapshot->index : 0;
+    int err;
+
+    if ((err = ext->load_begin(ext->data, snapshot)) != 0)
+        return log_io_fail(l, log_io_raft_code(err), "%s: %s", l->dir, vane_strerror(err));
+    for (size_t i = 0; i < ld->n; i++) {
+        raft_index index = *start + i;
+        struct raft_entry *e = &ld->entries[i];
+        size_t len;
+
+        if (ld->formats[i] != LOG_FORMAT_EXTERNAL) {
+            if (index > covered && e->type == RAFT_COMMAND &&
+                (err = ext->adopt(ext->data, index, e)) != 0)
+                return log_io_fail(l, log_io_raft_code(err), "%s: entry %llu: %s", l->dir,
+                                   (unsigned long long)index, vane_strerror(err));
+            continue;
+        }
+        len = vane_get64(ld->refs[i]);
+        err = ext->fetch(ext->data, index, ld->refs[i], (uint8_t *)e->buf.base + e->buf.len - len,
+                         len);
+        if (err != 0 && index <= covered) {
+            drop_first(ld, i + 1, start);
+            i = (size_t)-1;
+        } else if (err != 0 && err != VANE_ECORRUPT && ld->writes[i] >= ld->writes[ld->n - 1]) {
+            if ((err = cut_last_write(l, ld, i, *start)) != 0)
+                return err;
+        } else if (err != 0) {
+            ext->damaged(ext->data, index, ld->refs[i]);
+        }
+    }
+    if ((err = ext->load_end(ext->data)) != 0)
+        return log_io_fail(l, log_io_raft_code(err), "%s: %s", l->dir, vane_strerror(err));
+    return 0;
+}
+
 int log_load(struct raft_io *io, raft_term *term, raft_id *voted_for,
              struct raft_snapshot **snapshot, raft_index *start_index,
              struct raft_entry *entries[], size_t *n_entries)
 {
     struct log_io *l = from_io(io);
-    struct loading ld = {0};
+    struct loading ld = {.l = l};
     char why[96];
     int rv, err;
 
@@ -405,7 +540,8 @@ int log_load(struct raft_io *io, raft_term *term, raft_id *voted_for,
         (err = log_snapshot_read(l->dirfd, l->snapshot_index, snapshot, why, sizeof(why))) != 0)
         return log_io_fail(l, log_io_raft_code(err), "%s: snapshot at %llu: %s", l->dir,
                     (unsigned long long)l->snapshot_index, why);
-    if ((rv = load_entries(l, *snapshot, &ld, start_index)) != 0) {
+    if ((rv = load_entries(l, *snapshot, &ld, start_index)) != 0 ||
+        (l->ext != NULL && (rv = load_kept(l, *snapshot, &ld, start_index)) != 0)) {
         drop_loaded(&ld);
         log_snapshot_free(*snapshot);
         *snapshot = NULL;
@@ -416,5 +552,8 @@ int log_load(struct raft_io *io, raft_term *term, raft_id *voted_for,
     *voted_for = l->meta.vote;
     *entries = ld.entries;
     *n_entries = ld.n;
+    vane_free(ld.refs);
+    vane_free(ld.formats);
+    vane_free(ld.writes);
     return 0;
 }

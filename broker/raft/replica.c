@@ -223,6 +223,8 @@ int replica_start(struct replica **out, uv_loop_t *loop, const char *dir, struct
         vane_free(replica);
         return err;
     }
+    if (options->keeper != NULL)
+        log_io_set_extern(&replica->io, options->keeper);
     if ((rv = raft_init(&replica->raft, &replica->io, &replica->fsm, id, address)) != 0) {
         replica->raft_initialized = true; /* for its errmsg */
         err = fail(replica, rv, "raft init", errmsg);
@@ -322,6 +324,11 @@ void replica_set_can_lead(struct replica *replica, bool can_lead)
     replica->can_lead = can_lead;
     if (!can_lead)
         replica_step_down(replica);
+}
+
+void replica_resume_log(struct replica *replica)
+{
+    log_io_resume(&replica->io);
 }
 
 void replica_status(struct replica *replica, struct replica_status *status)

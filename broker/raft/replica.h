@@ -35,6 +35,8 @@
 #include <raft/uv.h>
 #include <uv.h>
 
+struct log_extern; /* raft/log_io.h */
+
 struct replica;
 
 typedef void (*replica_ready_cb)(struct replica *replica, int status, void *arg);
@@ -74,6 +76,9 @@ struct replica_options {
      * it does not bootstrap one; it waits for the leader to add it
      * (replica_set_members() on the leader's node). */
     bool join;
+    /* The state machine keeps the bulk of its entries' payloads itself
+     * (raft/log_io.h); NULL: the log keeps them whole. */
+    const struct log_extern *keeper;
 };
 
 /*
@@ -125,6 +130,9 @@ void replica_step_down(struct replica *replica);
  * refuses other nodes', as a follower does.
  */
 void replica_set_can_lead(struct replica *replica, bool can_lead);
+
+/* The log's requests that waited while the keeper held them run (log_io_resume). */
+void replica_resume_log(struct replica *replica);
 
 /*
  * In a cluster: the members the group should have (voters first, as in

@@ -7,9 +7,11 @@
  *     u32 magic "VEB1", u32 count, i64 proposed_at (ns), then count records
  *     encoded by record_encode() (offsets, time and CRC still zero)
  *
- * Apply copies the records into the tail, seals them there and writes them
- * from the tail to the active segment.  The tail is the active segment's
- * newest bytes: tail.buf[0] is at byte tail.position of tail.segment.
+ * Raft's log writes the records, sealed, into the segments as it appends
+ * the entry (eventlog_writer.c).  Apply copies them into the tail and
+ * seals them there the same way, and indexes them: from then on readers
+ * see them.  The tail is the active segment's newest bytes: tail.buf[0] is
+ * at byte tail.position of the active segment.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,8 +30,8 @@
 #include "raft/replica.h"
 #include "store/eventlog_internal.h"
 
-#define BATCH_MAGIC 0x31424556u /* "VEB1" */
-#define BATCH_HEADER_SIZE 16
+#define BATCH_MAGIC EVENTLOG_BATCH_MAGIC
+#define BATCH_HEADER_SIZE EVENTLOG_BATCH_HEADER
 #define SNAPSHOT_MAGIC 0x31534556u /* "VES1" */
 #define SNAPSHOT_SIZE 24
 
@@ -82,12 +84,8 @@ void eventlog_options_default(struct eventlog_options *options)
 #define SNAPSHOT_TRAILING 16
 #define SNAPSHOT_MIN_ENTRIES 16
 #define SNAPSHOT_MAX_ENTRIES 65536
-/* Written segment bytes that start a background writeback: a little at a
- * time, so that the disk never holds a burst of segment data that raft's
- * own fdatasync, small and frequent, has to wait behind; and each
- * snapshot's fdatasync finds little left to write. */
-#define BACKGROUND_SYNC_BYTES (256u << 10)
-
+/* Entries up to this size are copied out of the batch buffer (size_to_entry). */
+#define SMALL_ENTRY (64u << 10)
 
 static int64_t wall_ns(void)
 {
@@ -115,8 +113,7 @@ static int compare_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Lists the base offsets of the .log files in dir, sorted. */
-static int list_segments(const char *dir, uint64_t **bases, size_t *count)
+int eventlog_list_segments(const char *dir, uint64_t **bases, size_t *count)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -144,11 +141,28 @@ static int list_segments(const char *dir, uint64_t **bases, size_t *count)
     return 0;
 }
 
+/* What the segments show: the last record's fields, and the tail empty at the end. */
+static void take_extent(struct eventlog *log)
+{
+    struct segment *last = eventlog_active(log);
+
+    log->last_raft_index = last->last_raft_index;
+    log->last_entry_pos = last->last_entry_pos;
+    log->last_time = last->last_time;
+    for (size_t i = log->nsegs; log->last_raft_index == 0 && i-- > 0;)
+        log->last_raft_index = log->segs[i]->last_raft_index,
+        log->last_entry_pos = log->segs[i]->last_entry_pos,
+        log->last_time = log->segs[i]->last_time;
+    log->tail.len = 0;
+    log->tail.position = last->size;
+    log->written_next = last->next_offset;
+}
+
 static int open_segments(struct eventlog *log, char **errmsg)
 {
     uint64_t *bases;
     size_t count;
-    int err = list_segments(log->dir, &bases, &count);
+    int err = eventlog_list_segments(log->dir, &bases, &count);
 
     for (size_t i = 0; err == 0 && i < count; i++) {
         struct segment *seg;
@@ -162,16 +176,14 @@ static int open_segments(struct eventlog *log, char **errmsg)
             break; /* nothing past damage is served */
         }
         if (err == 0 && i + 1 < count && seg->cut) {
-            /* A power loss interrupted its seal: nothing after it reached
-             * the disk in order.  Raft's log still has those entries (no
-             * snapshot can have completed since), so this segment becomes
-             * the active one again and the later ones go. */
-            for (size_t k = i + 1; k < count; k++) {
-                vane_log_warn(component, "%s: removing segment %" PRIu64 " written after a torn "
-                              "one; raft's log restores it", log->dir, bases[k]);
-                segment_remove_files(log->dir, bases[k]);
-            }
-            lseek(seg->fd, (off_t)seg->size, SEEK_SET);
+            /* A full segment was synced before the next one began: bytes
+             * missing from its end were lost after they were acknowledged. */
+            vane_log_error(component, "%s: a segment that is not the newest ends torn at "
+                           "offset %" PRIu64 "; serving offsets below it only", seg->log_path,
+                           seg->next_offset);
+            log->failure = VANE_ECORRUPT;
+            log->damaged_offset = seg->next_offset;
+            seg->damaged = true;
             break;
         }
         if (err == 0 && i + 1 < count && seg->next_offset != bases[i + 1]) {
@@ -187,72 +199,67 @@ static int open_segments(struct eventlog *log, char **errmsg)
         if ((err = segment_create(&seg, log->dir, 0, errmsg)) == 0)
             push_segment(log, seg);
     }
-    if (err == 0) {
-        struct segment *last = eventlog_active(log);
-
-        log->last_raft_index = last->last_raft_index;
-        log->last_entry_pos = last->last_entry_pos;
-        log->last_time = last->last_time;
-        for (size_t i = log->nsegs; log->last_raft_index == 0 && i-- > 0;)
-            log->last_raft_index = log->segs[i]->last_raft_index,
-            log->last_entry_pos = log->segs[i]->last_entry_pos,
-            log->last_time = log->segs[i]->last_time;
-        log->tail.position = last->size;
-    }
+    if (err == 0)
+        take_extent(log);
     return err;
 }
 
 static void after_seal(uv_work_t *req, int status);
 
-struct sync_work {
-    uv_work_t req;
-    struct eventlog *log;
-    int fd; /* a dup: the segment may be sealed or deleted meanwhile */
-};
-
-/* Starts the writeback of what is dirty and returns: no journal commit, no
- * cache flush (the snapshot's fdatasync makes the records durable). */
-static void sync_work(uv_work_t *req)
+int eventlog_sync_unsealed(struct eventlog *log)
 {
-    struct sync_work *work = (struct sync_work *)req;
+    for (size_t i = 0; i < log->nsegs; i++)
+        if (!log->segs[i]->sealed && fdatasync(log->segs[i]->fd) != 0)
+            return -errno;
+    return 0;
+}
 
-    sync_file_range(work->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-    close(work->fd);
+/* Damage found in the segments stops the log there. */
+static void take_damage(struct eventlog *log)
+{
+    log->failure = 0;
+    log->damaged_offset = UINT64_MAX;
+    for (size_t i = 0; i < log->nsegs; i++)
+        if (log->segs[i]->damaged) {
+            eventlog_mark_damaged(log, log->segs[i]->next_offset);
+            break;
+        }
+}
+
+void eventlog_mark_damaged(struct eventlog *log, uint64_t offset)
+{
+    log->failure = VANE_ECORRUPT;
+    if (offset < log->damaged_offset)
+        log->damaged_offset = offset;
+}
+
+int eventlog_show_upto(struct eventlog *log, uint64_t next)
+{
+    size_t keep = log->nsegs;
+    int err;
+
+    while (keep > 1 && log->segs[keep - 1]->base_offset > next)
+        keep--;
+    for (size_t i = keep; i < log->nsegs; i++)
+        segment_close(log->segs[i]); /* the files stay: raft applies their records again */
+    log->nsegs = keep;
+    if ((err = segment_limit(eventlog_active(log), next)) != 0) {
+        vane_log_error(component, "%s: cannot read back to offset %" PRIu64 ": %s",
+                       eventlog_active(log)->log_path, next, vane_strerror(err));
+        return err;
+    }
+    take_extent(log);
+    take_damage(log);
+    return 0;
+}
+
+bool eventlog_is_batch(const struct raft_entry *entry)
+{
+    return entry->type == RAFT_COMMAND && entry->buf.len >= BATCH_HEADER_SIZE &&
+           vane_get32(entry->buf.base) == BATCH_MAGIC;
 }
 
 static void maybe_closed(struct eventlog *log);
-
-static void after_sync(uv_work_t *req, int status)
-{
-    struct sync_work *work = (struct sync_work *)req;
-    struct eventlog *log = work->log;
-
-    (void)status;
-    log->syncing = false;
-    vane_free(work);
-    if (log->closing)
-        maybe_closed(log);
-}
-
-/* Starts a background fdatasync of the active segment once enough is written. */
-static void maybe_sync(struct eventlog *log, size_t written)
-{
-    struct sync_work *work;
-
-    log->unsynced += written;
-    if (log->syncing || log->unsynced < BACKGROUND_SYNC_BYTES)
-        return;
-    work = VANE_NEW(work);
-    work->log = log;
-    work->fd = dup(eventlog_active(log)->fd);
-    if (work->fd < 0) {
-        vane_free(work);
-        return;
-    }
-    log->unsynced = 0;
-    log->syncing = true;
-    uv_queue_work(log->loop, &work->req, sync_work, after_sync);
-}
 
 static void seal_work(uv_work_t *req)
 {
@@ -261,11 +268,33 @@ static void seal_work(uv_work_t *req)
     work->status = segment_seal(work->segment);
 }
 
-/* Starts a new active segment at the next offset; the old one is sealed off the loop. */
-static int roll(struct eventlog *log)
+static void seal(struct eventlog *log, struct segment *seg)
+{
+    struct seal_work *work = VANE_NEW(work);
+
+    work->log = log;
+    work->segment = seg;
+    seg->sealing = true;
+    log->sealing++;
+    uv_queue_work(log->loop, &work->req, seal_work, after_seal);
+}
+
+void eventlog_seal_written(struct eventlog *log)
+{
+    for (size_t i = 0; i + 1 < log->nsegs; i++) {
+        struct segment *seg = log->segs[i];
+
+        if (!seg->sealed && !seg->sealing && seg->next_offset <= log->written_next)
+            seal(log, seg);
+    }
+}
+
+/* Starts a new active segment at the next offset.  The old one is sealed
+ * off the loop once its records are in the file: at once when the loop
+ * wrote them (written), else when the log's writer has. */
+static int roll(struct eventlog *log, bool written)
 {
     struct segment *old = eventlog_active(log), *seg;
-    struct seal_work *work;
     char *errmsg = NULL;
     int err = segment_create(&seg, log->dir, old->next_offset, &errmsg);
 
@@ -277,11 +306,10 @@ static int roll(struct eventlog *log)
     push_segment(log, seg);
     log->tail.len = 0;
     log->tail.position = 0;
-    work = VANE_NEW(work);
-    work->log = log;
-    work->segment = old;
-    log->sealing++;
-    uv_queue_work(log->loop, &work->req, seal_work, after_seal);
+    if (written)
+        seal(log, old);
+    else
+        eventlog_seal_written(log);
     return 0;
 }
 
@@ -311,16 +339,19 @@ static void tail_trim(struct eventlog *log)
     log->tail.position += cut;
 }
 
-/* Writes tail bytes [from, len) to the active segment. */
-static int write_staged(struct eventlog *log, size_t from)
+/* Takes tail bytes [from, len) into the active segment: writes them
+ * there (write), or indexes them where the log's writer put them. */
+static int take_staged(struct eventlog *log, size_t from, bool write)
 {
-    int err;
+    int err = 0;
 
     if (from == log->tail.len)
         return 0;
+    if (!write) {
+        segment_note(eventlog_active(log), log->tail.buf + from, log->tail.len - from);
+        return 0;
+    }
     err = segment_append(eventlog_active(log), log->tail.buf + from, log->tail.len - from);
-    if (err == 0)
-        maybe_sync(log, log->tail.len - from);
     if (err != 0) {
         vane_log_error(component, "cannot write %s: %s; the eventlog takes no more writes",
                        eventlog_active(log)->log_path, vane_strerror(err));
@@ -331,16 +362,17 @@ static int write_staged(struct eventlog *log, size_t from)
 
 /*
  * Copies one record of size bytes into the tail after the staged ones,
- * first writing them and rolling to a new segment when it would not fit
- * in the active one.  *staged is where the tail's unwritten bytes begin.
+ * first taking them and rolling to a new segment when it would not fit
+ * in the active one.  *staged is where the tail's untaken bytes begin.
  */
-static int stage_record(struct eventlog *log, const uint8_t *p, uint32_t size, size_t *staged)
+static int stage_record(struct eventlog *log, const uint8_t *p, uint32_t size, size_t *staged,
+                        bool write)
 {
     uint64_t bytes = eventlog_active(log)->size + (log->tail.len - *staged);
     int err;
 
     if (bytes > 0 && bytes + size > log->opt.segment_size) {
-        if ((err = write_staged(log, *staged)) != 0 || (err = roll(log)) != 0)
+        if ((err = take_staged(log, *staged, write)) != 0 || (err = roll(log, write)) != 0)
             return err;
         *staged = 0;
     }
@@ -349,33 +381,34 @@ static int stage_record(struct eventlog *log, const uint8_t *p, uint32_t size, s
     return 0;
 }
 
-/* Stages, seals and writes records [skip, count) of a batch; *first is the
- * offset of the batch's first record. */
+/* Stages, seals and indexes records [skip, count) of a batch; *first is
+ * the offset of the batch's first record. */
 static int apply_records(struct eventlog *log, const uint8_t *p, uint32_t count, uint32_t skip,
                          int64_t stored_at, uint64_t raft_index, uint64_t *first)
 {
-    size_t staged = log->tail.len; /* tail bytes [staged, len) are not written yet */
+    size_t staged = log->tail.len; /* tail bytes [staged, len) are not indexed yet */
     uint64_t next = eventlog_active(log)->next_offset;
     int err;
 
     *first = next - skip;
-    for (uint32_t i = 0; i < count; i++) {
+    for (uint32_t i = 0; i < count && next < log->damaged_offset; i++) {
         uint32_t size = record_peek_size(p, RECORD_HEADER_SIZE);
 
         if (i >= skip) {
-            if ((err = stage_record(log, p, size, &staged)) != 0)
+            if ((err = stage_record(log, p, size, &staged, false)) != 0)
                 return err;
             record_seal(log->tail.buf + log->tail.len, next++, stored_at, raft_index, i);
             log->tail.len += size;
         }
         p += size;
     }
-    return write_staged(log, staged);
+    return take_staged(log, staged, false);
 }
 
+/* Records fetched while catching up: the loop writes them itself. */
 int eventlog_write_sealed(struct eventlog *log, const uint8_t *records, size_t len)
 {
-    size_t staged = log->tail.len, at = 0;
+    size_t staged, at = 0;
     struct record_view view;
     int err;
 
@@ -383,7 +416,7 @@ int eventlog_write_sealed(struct eventlog *log, const uint8_t *records, size_t l
     staged = log->tail.len;
     while (at < len) {
         record_peek_header(records + at, &view);
-        if ((err = stage_record(log, records + at, view.size, &staged)) != 0)
+        if ((err = stage_record(log, records + at, view.size, &staged, true)) != 0)
             return err;
         log->tail.len += view.size;
         log->last_raft_index = view.raft_index;
@@ -391,7 +424,9 @@ int eventlog_write_sealed(struct eventlog *log, const uint8_t *records, size_t l
         log->last_time = view.stored_at;
         at += view.size;
     }
-    return write_staged(log, staged);
+    if ((err = take_staged(log, staged, true)) == 0)
+        log->written_next = eventlog_active(log)->next_offset;
+    return err;
 }
 
 /* Drops the watches unwatched while callbacks ran. */
@@ -463,8 +498,10 @@ int eventlog_apply_entry(struct eventlog *log, const uint8_t *p, size_t len, raf
         return 0;
     }
     /* Entries whose records are already in the segments (replayed after a
-     * restart) add only what is missing. */
-    if (index < log->last_raft_index || log->failure != 0)
+     * restart) add only what is missing; damage stops the log (the records
+     * before it in a damaged entry are applied). */
+    if (index < log->last_raft_index || (log->failure != 0 && log->failure != VANE_ECORRUPT) ||
+        eventlog_active(log)->next_offset >= log->damaged_offset)
         return 0;
     count = vane_get32(p + 4);
     if (index == log->last_raft_index)
@@ -500,40 +537,22 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
                                 result);
 }
 
-/* While catching up the segments do not reach what raft has applied: no
- * snapshot may say they do (raft takes RAFT_BUSY as "later"). */
+/* While catching up, or while this node's log has not written every record
+ * applied (a cluster's leader applies what the others stored), the
+ * segments do not hold what raft has applied: no snapshot may say they do
+ * (raft takes RAFT_BUSY as "later").  The records it covers are on disk:
+ * the log's writer synced them before their entries, and a catch-up its
+ * own before the writer went on. */
 static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
     struct eventlog *log = fsm->data;
     struct raft_buffer *buf;
     uint8_t *p;
 
-    if (log->catchup.target != 0)
+    if (log->catchup.target != 0 || log->written_next < eventlog_active(log)->next_offset)
         return RAFT_BUSY;
     buf = raft_malloc(sizeof(*buf));
     p = raft_malloc(SNAPSHOT_SIZE);
-
-    /* The records of every segment not yet sealed must reach the disk
-     * before raft drops the entries they came from. */
-    log->snap_fds = vane_calloc(log->nsegs, sizeof(int));
-    log->snap_nfds = 0;
-    for (size_t i = 0; i < log->nsegs; i++) {
-        int fd;
-
-        if (log->segs[i]->sealed)
-            continue;
-        /* Without the descriptor the records could not be synced: no snapshot. */
-        if ((fd = dup(log->segs[i]->fd)) < 0) {
-            while (log->snap_nfds > 0)
-                close(log->snap_fds[--log->snap_nfds]);
-            vane_free(log->snap_fds);
-            log->snap_fds = NULL;
-            raft_free(buf);
-            raft_free(p);
-            return RAFT_IOERR;
-        }
-        log->snap_fds[log->snap_nfds++] = fd;
-    }
     vane_put32(p, SNAPSHOT_MAGIC);
     vane_put32(p + 4, log->last_entry_pos);
     vane_put64(p + 8, log->last_raft_index);
@@ -545,32 +564,27 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     return 0;
 }
 
-static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
-{
-    struct eventlog *log = fsm->data;
-
-    (void)bufs, (void)n_bufs;
-    for (size_t i = 0; i < log->snap_nfds; i++)
-        if (log->snap_fds[i] >= 0 && fdatasync(log->snap_fds[i]) != 0)
-            return RAFT_IOERR;
-    return 0;
-}
-
 static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[],
                                  unsigned *n_bufs)
 {
-    struct eventlog *log = fsm->data;
-
-    for (size_t i = 0; i < log->snap_nfds; i++)
-        if (log->snap_fds[i] >= 0)
-            close(log->snap_fds[i]);
-    vane_free(log->snap_fds);
-    log->snap_fds = NULL;
-    log->snap_nfds = 0;
+    (void)fsm;
     replica_free_snapshot(bufs, n_bufs);
     return 0;
 }
 
+uint64_t eventlog_snapshot_next(const void *snapshot, size_t len)
+{
+    const uint8_t *p = snapshot;
+
+    return len == SNAPSHOT_SIZE && vane_get32(p) == SNAPSHOT_MAGIC ? vane_get64(p + 16) : 0;
+}
+
+/*
+ * At start the writer has placed itself already (eventlog_writer.c,
+ * load_begin).  A snapshot the leader installed replaced the log: the
+ * writer goes on from what was applied, after the records the snapshot
+ * says the segments lack are fetched (eventlog_catchup.c).
+ */
 static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 {
     struct eventlog *log = fsm->data;
@@ -593,6 +607,8 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
                        "snapshot covers up to %" PRIu64 "; events were lost outside vaned",
                        log->dir, eventlog_active(log)->next_offset, next);
         rv = RAFT_CORRUPT;
+    } else if (log->writer.held && writer_restart(log) != 0) {
+        rv = RAFT_IOERR;
     }
     raft_free(buf->base);
     return rv;
@@ -608,7 +624,13 @@ static struct batch *batch_new(struct eventlog *log)
     /* Room for a full batch and its padding at once: growing by doubling
      * would copy it several times.  It shrinks to size when proposed. */
     b->cap = BATCH_HEADER_SIZE + log->opt.max_batch_bytes + 8;
-    b->buf = raft_malloc(b->cap);
+    if (log->spare_buf != NULL && log->spare_cap >= b->cap) {
+        b->buf = log->spare_buf;
+        b->cap = log->spare_cap;
+        log->spare_buf = NULL;
+    } else {
+        b->buf = raft_malloc(b->cap);
+    }
     b->len = BATCH_HEADER_SIZE;
     if (log->pending_last != NULL)
         log->pending_last->next = b;
@@ -643,6 +665,31 @@ static void on_batch_applied(void *arg, int status, void *result)
         uv_prepare_start(&log->flush, on_flush);
 }
 
+/*
+ * raft keeps the entry until a snapshot: it gets only what is used, padded
+ * to 8 bytes here so that replica_apply() does not move it.  A small batch
+ * is copied out of the full-size buffer, which the next batch reuses: the
+ * C library maps a buffer that size on its own, and raft frees a
+ * snapshot's worth of entries at once -- as many unmaps on the loop.
+ */
+static void size_to_entry(struct eventlog *log, struct batch *b)
+{
+    size_t padded = (b->len + 7) & ~(size_t)7;
+
+    if (padded <= SMALL_ENTRY && log->spare_buf == NULL) {
+        uint8_t *small = raft_malloc(padded);
+
+        memcpy(small, b->buf, b->len);
+        log->spare_buf = b->buf;
+        log->spare_cap = b->cap;
+        b->buf = small;
+    } else {
+        b->buf = raft_realloc(b->buf, padded);
+    }
+    memset(b->buf + b->len, 0, padded - b->len);
+    b->len = padded;
+}
+
 /* Proposes the pending batches, as many as may be in flight; runs once per
  * loop iteration before the loop waits, so every append of the iteration
  * is in the batch. */
@@ -661,15 +708,7 @@ static void on_flush(uv_prepare_t *handle)
         vane_put32(b->buf, BATCH_MAGIC);
         vane_put32(b->buf + 4, b->count);
         vane_put64(b->buf + 8, (uint64_t)wall_ns());
-        /* raft keeps the entry until a snapshot: hand it only what is used,
-         * padded to 8 bytes here so that replica_apply() does not move it. */
-        {
-            size_t padded = (b->len + 7) & ~(size_t)7;
-
-            b->buf = raft_realloc(b->buf, padded);
-            memset(b->buf + b->len, 0, padded - b->len);
-            b->len = padded;
-        }
+        size_to_entry(log, b);
         if ((err = replica_apply(log->replica, b->buf, b->len, on_batch_applied, b)) != 0) {
             raft_free(b->buf);
             batch_finish(b, err, 0);
@@ -765,12 +804,12 @@ static int read_damage(struct eventlog *log, struct segment *seg, uint64_t posit
 
 /*
  * Takes the whole records at p (avail bytes, the first at byte position of
- * seg) whose offsets are >= batch->next_offset into the batch, within the
- * limits.  Returns the bytes consumed, or a negative error on damage.
- * *full is set when a limit was reached.
+ * seg) whose offsets are >= batch->next_offset and below stop into the
+ * batch, within the limits.  Returns the bytes consumed, or a negative
+ * error on damage.  *full is set when a limit was reached.
  */
 static ssize_t collect(struct eventlog *log, struct segment *seg, const uint8_t *p, size_t avail,
-                       uint64_t position, size_t max_count, size_t max_bytes,
+                       uint64_t position, uint64_t stop, size_t max_count, size_t max_bytes,
                        struct eventlog_batch *batch, bool *full)
 {
     size_t used = 0;
@@ -801,7 +840,7 @@ static ssize_t collect(struct eventlog *log, struct segment *seg, const uint8_t 
             batch->count++;
             batch->next_offset++;
             *full = batch->count >= max_count || batch->buf.len >= max_bytes ||
-                    batch->next_offset >= log->damaged_offset;
+                    batch->next_offset >= stop;
         }
         used += view.size;
     }
@@ -835,7 +874,8 @@ static int read_tail(struct eventlog *log, size_t max_count, size_t max_bytes,
         return 0;
     position -= log->tail.position;
     *rc = collect(log, seg, log->tail.buf + position, log->tail.len - position,
-                  log->tail.position + position, max_count, max_bytes, batch, &full);
+                  log->tail.position + position, log->damaged_offset, max_count, max_bytes, batch,
+                  &full);
     return 1;
 }
 
@@ -853,6 +893,8 @@ static ssize_t read_file(struct eventlog *log, struct segment *seg, size_t max_c
                   : max_bytes > READ_CHUNK_MAX ? READ_CHUNK_MAX
                                                : max_bytes;
     size_t chunk = SEGMENT_INDEX_INTERVAL + want;
+    uint64_t stop = log->written_next < log->damaged_offset ? log->written_next
+                                                            : log->damaged_offset;
     uint8_t *buf = vane_malloc(chunk);
     bool full = false;
     ssize_t rc = 0;
@@ -864,7 +906,7 @@ static ssize_t read_file(struct eventlog *log, struct segment *seg, size_t max_c
             rc = n < 0 ? n : -EIO;
             break;
         }
-        rc = collect(log, seg, buf, (size_t)n, position, max_count, max_bytes, batch, &full);
+        rc = collect(log, seg, buf, (size_t)n, position, stop, max_count, max_bytes, batch, &full);
         if (rc < 0)
             break;
         if (rc == 0) { /* one record larger than the buffer */
@@ -895,6 +937,8 @@ int eventlog_read(struct eventlog *log, uint64_t offset, size_t max_count, size_
 
         if (seg == eventlog_active(log) && read_tail(log, max_count, max_bytes, batch, &rc))
             break;
+        if (batch->next_offset >= log->written_next)
+            break; /* applied before this node's log wrote it (a cluster's leader) */
         rc = read_file(log, seg, max_count, max_bytes, batch);
         if (rc >= 0 && batch->next_offset < seg->next_offset)
             break; /* the file ended early: never loop on it */
@@ -1026,6 +1070,7 @@ static void after_seal(uv_work_t *req, int status)
                        vane_strerror(work->status));
     else
         work->segment->sealed = true;
+    work->segment->sealing = false;
     vane_free(work);
     if (log->closing)
         maybe_closed(log);
@@ -1043,6 +1088,7 @@ static void on_ready(struct replica *replica, int status, void *arg)
 
 void eventlog_free(struct eventlog *log)
 {
+    writer_free(log);
     for (size_t i = 0; i < log->nsegs; i++)
         segment_close(log->segs[i]);
     for (struct watch *w = log->watches; w != NULL; w = w->next)
@@ -1050,6 +1096,7 @@ void eventlog_free(struct eventlog *log)
     sweep_watches(log);
     vane_free(log->segs);
     vane_free(log->tail.buf);
+    raft_free(log->spare_buf);
     vane_free(log->dir);
     vane_free(log);
 }
@@ -1071,13 +1118,13 @@ int eventlog_open(struct eventlog **out, uv_loop_t *loop, const char *dir,
     log->damaged_offset = UINT64_MAX;
     log->fsm = (struct raft_fsm){.version = 3, .data = log, .apply = fsm_apply,
                                  .snapshot = fsm_snapshot, .restore = fsm_restore,
-                                 .snapshot_finalize = fsm_snapshot_finalize,
-                                 .snapshot_async = fsm_snapshot_async};
+                                 .snapshot_finalize = fsm_snapshot_finalize};
     if ((err = vane_fs_mkdir_p(dir, 0755)) != 0) {
         *errmsg = vane_asprintf("cannot create %s: %s", dir, vane_strerror(err));
         eventlog_free(log);
         return err;
     }
+    writer_init(log);
     if ((err = open_segments(log, errmsg)) != 0) {
         eventlog_free(log);
         return err;
@@ -1090,6 +1137,7 @@ int eventlog_open(struct eventlog **out, uv_loop_t *loop, const char *dir,
     ropt.cluster = options->cluster;
     ropt.join = options->join;
     ropt.await_local_apply = false; /* an append answers with its offsets; reads follow */
+    ropt.keeper = &log->writer.ops;
     if (options->cluster != NULL) {
         log->forwarder = options->cluster->forwarder;
         log->group = options->cluster->group_id;
@@ -1111,7 +1159,7 @@ int eventlog_open(struct eventlog **out, uv_loop_t *loop, const char *dir,
 
 static void maybe_closed(struct eventlog *log)
 {
-    if (log->closes_pending > 0 || log->sealing > 0 || log->inflight > 0 || log->syncing)
+    if (log->closes_pending > 0 || log->sealing > 0 || log->inflight > 0)
         return;
     if (log->close_cb != NULL)
         log->close_cb(log, log->close_arg);
@@ -1148,7 +1196,7 @@ void eventlog_close(struct eventlog *log, eventlog_close_cb cb, void *arg)
         batch_finish(b, VANE_ESHUTDOWN, 0);
     }
     log->pending_last = NULL;
-    log->closes_pending = 2;
+    log->closes_pending += 2; /* beside a catch-up's sync, which may be running */
     eventlog_catchup_close(log);
     uv_close((uv_handle_t *)&log->flush, on_flush_closed);
     replica_close(log->replica, on_replica_closed, log);

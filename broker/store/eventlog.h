@@ -49,7 +49,7 @@
 #include "raft/replica.h"
 #include "store/record.h"
 
-#define EVENTLOG_MAX_INFLIGHT 4
+#define EVENTLOG_MAX_INFLIGHT 8
 
 struct eventlog;
 

@@ -25,9 +25,11 @@
  * snapshot would say the segments reach further than they do.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
@@ -101,15 +103,22 @@ static int take_records(struct eventlog *log, const uint8_t *p, size_t len)
     return used > 0 ? eventlog_write_sealed(log, p, used) : -EAGAIN;
 }
 
-/* The records are in: the entries held meanwhile are applied, in order. */
+/* The records are in and durable: the log's writer goes on after them,
+ * and the entries held meanwhile are applied, in order. */
 static void finish(struct eventlog *log)
 {
     struct catchup_entry *e;
     void *result;
+    int err;
 
     vane_log_info(component, "%s: caught up to offset %" PRIu64 " from the leader's segments; "
                   "applying the %s raft entries that came meanwhile", log->dir,
                   log->catchup.target, log->catchup.queue ? "held" : "(no)");
+    if ((err = writer_restart(log)) != 0) {
+        vane_log_error(component, "%s: cannot go on writing after the catch-up: %s; the "
+                       "eventlog takes no more writes", log->dir, vane_strerror(err));
+        log->failure = err;
+    }
     log->catchup.target = 0;
     replica_set_can_lead(log->replica, true);
     while ((e = log->catchup.queue) != NULL) {
@@ -119,6 +128,55 @@ static void finish(struct eventlog *log)
     }
     log->catchup.queue_last = NULL;
     eventlog_notify(log);
+}
+
+static void sync_work(uv_work_t *req)
+{
+    struct catchup *c = req->data;
+
+    c->sync_status = fdatasync(c->sync_fd) != 0 ? -errno : 0;
+}
+
+static void after_sync(uv_work_t *req, int status)
+{
+    struct eventlog *log = (struct eventlog *)((char *)req->data - offsetof(struct eventlog, catchup));
+
+    close(log->catchup.sync_fd);
+    log->catchup.syncing = false;
+    if (log->closing) {
+        eventlog_part_done(log);
+        return;
+    }
+    log->closes_pending--;
+    if (status == 0 && log->catchup.sync_status == 0) {
+        finish(log);
+        return;
+    }
+    vane_log_warn(component, "%s: syncing the records fetched: %s; trying again", log->dir,
+                  vane_strerror(status != 0 ? status : log->catchup.sync_status));
+    retry_later(log);
+}
+
+/* The fetched records reach the disk before the writer's go after them. */
+static void sync_then_finish(struct eventlog *log)
+{
+    struct catchup *c = &log->catchup;
+
+    if (c->syncing)
+        return;
+    if ((c->sync_fd = dup(eventlog_active(log)->fd)) < 0) {
+        retry_later(log);
+        return;
+    }
+    c->syncing = true;
+    c->sync.data = c;
+    log->closes_pending++;
+    if (uv_queue_work(log->loop, &c->sync, sync_work, after_sync) != 0) {
+        close(c->sync_fd);
+        c->syncing = false;
+        log->closes_pending--;
+        retry_later(log);
+    }
 }
 
 static void on_fetched(void *arg, int status, const void *records, size_t len)
@@ -137,7 +195,7 @@ static void on_fetched(void *arg, int status, const void *records, size_t len)
         return;
     }
     if (eventlog_active(log)->next_offset >= log->catchup.target)
-        finish(log);
+        sync_then_finish(log);
     else
         fetch_next(log);
 }
@@ -149,7 +207,7 @@ static void fetch_next(struct eventlog *log)
     if (log->closing || log->catchup.target == 0 || log->catchup.fetching != NULL)
         return;
     if (eventlog_active(log)->next_offset >= log->catchup.target) {
-        finish(log);
+        sync_then_finish(log);
         return;
     }
     leader = log->replica != NULL ? replica_leader_address(log->replica) : NULL;
@@ -170,6 +228,7 @@ int eventlog_catchup_begin(struct eventlog *log, uint64_t target)
                   "at %" PRIu64 ": fetching the records in between from the leader", log->dir,
                   eventlog_active(log)->next_offset, target);
     log->catchup.target = target;
+    writer_hold(log); /* the log's appends wait: their records come after these */
     replica_set_can_lead(log->replica, false);
     retry_later(log); /* from the loop: raft is restoring now */
     return 0;

@@ -1,6 +1,7 @@
 /*
- * eventlog_internal.h -- what eventlog.c and eventlog_catchup.c share: the
- * eventlog itself and the few steps of applying records both take.
+ * eventlog_internal.h -- what eventlog.c, eventlog_writer.c and
+ * eventlog_catchup.c share: the eventlog itself, its writer, and the few
+ * steps of applying records they take.
  */
 #ifndef VANE_STORE_EVENTLOG_INTERNAL_H
 #define VANE_STORE_EVENTLOG_INTERNAL_H
@@ -8,8 +9,14 @@
 #include <raft.h>
 
 #include "cluster/forward.h"
+#include "raft/log_io.h"
 #include "store/eventlog.h"
 #include "store/segment.h"
+
+/* A raft entry of an eventlog holds one batch: u32 magic "VEB1", u32
+ * count, i64 proposed_at (ns), then the count records. */
+#define EVENTLOG_BATCH_MAGIC 0x31424556u
+#define EVENTLOG_BATCH_HEADER 16
 
 struct batch;
 struct watch;
@@ -23,6 +30,33 @@ struct catchup {
     uv_timer_t retry;
     bool retry_open;
     struct raft_transfer step_down;
+    uv_work_t sync;             /* the fetched records' fdatasync, before going on */
+    int sync_fd, sync_status;
+    bool syncing;
+};
+
+/* The writer of the segments (eventlog_writer.c): the part of raft's log
+ * that holds the records.  Its position fields belong to log_io's jobs
+ * while one runs, and to the loop between them. */
+struct writer {
+    struct log_extern ops;
+    struct eventlog *log;
+    int fd;                  /* the segment written; -1: not open */
+    int dirfd;               /* the eventlog's directory, for syncing new files */
+    uint64_t base, position; /* that segment, and where the next record goes */
+    uint64_t next_offset;    /* the next record's */
+    int64_t last_time;       /* the store time of the last record */
+    uint64_t durable;        /* records below this offset are synced */
+    bool unsynced;           /* records written since the last sync */
+    struct {
+        uint8_t *buf;        /* sealed records not yet written, from position */
+        size_t len, cap;
+        uint64_t position;
+    } pending;
+    raft_index covered;      /* the index of the snapshot loaded */
+    uint64_t bad_offset;     /* where the last fetch found damage */
+    bool held;               /* no position yet: appends wait */
+    bool frozen;             /* damage: no more records, and the files stay as found */
 };
 
 struct eventlog {
@@ -34,6 +68,8 @@ struct eventlog {
     struct replica *replica;
     struct raft_fsm fsm;
     struct batch *pending, *pending_last; /* FIFO of batches not yet proposed */
+    uint8_t *spare_buf;          /* a full-size batch buffer to reuse (size_to_entry) */
+    size_t spare_cap;
     int inflight;
     uv_prepare_t flush;
     struct {
@@ -51,17 +87,15 @@ struct eventlog {
     uint32_t last_entry_pos;
     int64_t last_time;
     int sealing;
-    int *snap_fds;
-    size_t snap_nfds;
     uint64_t entry_bytes_avg;   /* running average size of the raft entries applied */
-    uint64_t unsynced;          /* bytes written since the last background sync began */
-    bool syncing;               /* a background sync is running */
     eventlog_close_cb close_cb;
     void *close_arg;
     int closes_pending;
     struct forwarder *forwarder; /* in a cluster; NULL on a single node */
     uint64_t group;              /* its raft group's id in a cluster */
     struct catchup catchup;
+    struct writer writer;
+    uint64_t written_next;       /* records below this offset are in the segment files */
 };
 
 /* The segment appended to: the last. */
@@ -74,9 +108,33 @@ static inline struct segment *eventlog_active(const struct eventlog *log)
 int eventlog_apply_entry(struct eventlog *log, const uint8_t *p, size_t len, raft_index index,
                          void **result);
 int eventlog_write_sealed(struct eventlog *log, const uint8_t *records, size_t len);
+bool eventlog_is_batch(const struct raft_entry *entry);
+/* The offset after the last record a snapshot of the eventlog covers. */
+uint64_t eventlog_snapshot_next(const void *snapshot, size_t len);
+/* Lists the base offsets of the segment files in dir, sorted. */
+int eventlog_list_segments(const char *dir, uint64_t **bases, size_t *count);
+/* fdatasyncs every segment not sealed (at start: a killed process's writes). */
+int eventlog_sync_unsealed(struct eventlog *log);
+/* Shows readers the segments up to offset next only (raft applies the rest again). */
+int eventlog_show_upto(struct eventlog *log, uint64_t next);
+/* Damage at offset: nothing at or past it is served, and nothing more written. */
+void eventlog_mark_damaged(struct eventlog *log, uint64_t offset);
+/* Seals the full segments whose records the writer has written (written_next). */
+void eventlog_seal_written(struct eventlog *log);
 void eventlog_notify(struct eventlog *log);
 void eventlog_part_done(struct eventlog *log); /* a part that held the close back is done */
 void eventlog_free(struct eventlog *log);
+
+/*
+ * eventlog_writer.c.  init: before raft starts (log->writer.ops is then
+ * given to it).  restart: the writer goes on from what readers see, after
+ * dropping what the files hold beyond it, and the log's requests resume.
+ * hold: the log's requests wait.  free: closes its files.
+ */
+void writer_init(struct eventlog *log);
+int writer_restart(struct eventlog *log);
+void writer_hold(struct eventlog *log);
+void writer_free(struct eventlog *log);
 
 /*
  * eventlog_catchup.c.  open: in a cluster, serves the log's records to

@@ -65,9 +65,9 @@ int segment_create(struct segment **out, const char *dir, uint64_t base, char **
 {
     struct segment *seg = segment_new(dir, base);
 
-    /* A file of this name can only be a leftover with no acknowledged record
-     * in it: every record below base is in an earlier segment. */
-    seg->fd = open(seg->log_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* Not truncated: the log's writer (eventlog_writer.c) may have written
+     * records there already, which this segment indexes as they apply. */
+    seg->fd = open(seg->log_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (seg->fd < 0) {
         int err = -errno;
 
@@ -99,18 +99,11 @@ static void note_record(struct segment *seg, uint64_t position, const struct rec
     seg->last_time = view->stored_at;
 }
 
-int segment_append(struct segment *seg, const void *records, size_t len)
+void segment_note(struct segment *seg, const void *records, size_t len)
 {
     const uint8_t *p = records, *end = p + len;
     uint64_t position = seg->size;
-    int err;
 
-    if ((err = write_all(seg->fd, records, len)) != 0) {
-        /* Put the file back to its last whole record. */
-        if (ftruncate(seg->fd, (off_t)seg->size) == 0)
-            lseek(seg->fd, (off_t)seg->size, SEEK_SET);
-        return err;
-    }
     while (p < end) {
         struct record_view view;
 
@@ -119,6 +112,70 @@ int segment_append(struct segment *seg, const void *records, size_t len)
         note_record(seg, position, &view);
         position += view.size;
         p += view.size;
+    }
+}
+
+int segment_append(struct segment *seg, const void *records, size_t len)
+{
+    int err = pwrite_all(seg->fd, records, len, (off_t)seg->size);
+
+    if (err != 0) {
+        /* Put the file back to its last whole record. */
+        if (ftruncate(seg->fd, (off_t)seg->size) != 0)
+            vane_log_warn(component, "%s: cannot cut a failed write: %s", seg->log_path,
+                          strerror(errno));
+        return err;
+    }
+    segment_note(seg, records, len);
+    return 0;
+}
+
+/* The extent as of index entry k: its record next, nothing after it indexed. */
+static void rewind_to_entry(struct segment *seg, size_t k)
+{
+    const struct segment_entry *e = &seg->index[k];
+
+    seg->next_offset = seg->base_offset + e->rel_offset;
+    seg->size = e->position;
+    seg->next_index_at = e->position;
+    seg->index_count = k;
+}
+
+int segment_limit(struct segment *seg, uint64_t next_offset)
+{
+    size_t k = 0;
+    uint8_t header[RECORD_HEADER_SIZE];
+
+    if (next_offset >= seg->next_offset)
+        return 0;
+    while (k < seg->index_count && seg->base_offset + seg->index[k].rel_offset < next_offset)
+        k++;
+    seg->sealed = false;
+    if (seg->damaged && seg->next_offset >= next_offset) {
+        seg->damaged = false; /* past the limit: the bytes will be read again */
+        vane_free(seg->damage);
+        seg->damage = NULL;
+    }
+    if (k == 0) {
+        seg->index_count = 0;
+        seg->next_offset = seg->base_offset;
+        seg->size = seg->next_index_at = 0;
+        seg->last_raft_index = seg->last_entry_pos = 0;
+        seg->last_time = 0;
+        return 0;
+    }
+    rewind_to_entry(seg, k - 1);
+    /* Forward from the entry by the records' headers, which the scan or
+     * the seal checked. */
+    while (seg->next_offset < next_offset) {
+        struct record_view view;
+
+        if (pread(seg->fd, header, sizeof(header), (off_t)seg->size) != (ssize_t)sizeof(header))
+            return -EIO;
+        record_peek_header(header, &view);
+        if (view.offset != seg->next_offset || view.size < RECORD_HEADER_SIZE)
+            return VANE_ECORRUPT;
+        note_record(seg, seg->size, &view);
     }
     return 0;
 }
@@ -237,17 +294,17 @@ static bool zeros_to_end(int fd, uint64_t position, uint64_t file_size)
  * its start -- as a power loss leaves a file whose size grew before its data
  * reached the disk.
  */
-static bool is_torn(const struct segment *seg, const uint8_t *p, size_t avail, uint64_t position,
-                    uint64_t file_size)
+bool segment_is_torn(int fd, const uint8_t *p, size_t avail, uint64_t position,
+                     uint64_t file_size)
 {
     uint32_t claimed = record_peek_size(p, avail);
     bool plausible = claimed >= RECORD_HEADER_SIZE && claimed <= RECORD_MAX_SIZE;
 
     if (plausible && position + claimed >= file_size)
         return true;
-    if (plausible && zeros_to_end(seg->fd, position + claimed, file_size))
+    if (plausible && zeros_to_end(fd, position + claimed, file_size))
         return true;
-    return zeros_to_end(seg->fd, position, file_size);
+    return zeros_to_end(fd, position, file_size);
 }
 
 static void note_damage(struct segment *seg, uint64_t position, const char *why)
@@ -299,7 +356,7 @@ static size_t scan_chunk(struct segment *seg, const uint8_t *buf, size_t avail, 
             }
         }
         *stop = true;
-        if (rc == -ENODATA || is_torn(seg, p, avail - used, at, file_size))
+        if (rc == -ENODATA || segment_is_torn(seg->fd, p, avail - used, at, file_size))
             *err = cut_tail(seg, at, file_size);
         else
             note_damage(seg, at, why);
@@ -366,8 +423,6 @@ int segment_open(struct segment **out, const char *dir, uint64_t base, bool acti
             seg->sealed = err == 0;
         }
     }
-    if (active)
-        lseek(seg->fd, (off_t)seg->size, SEEK_SET);
     *out = seg;
     return 0;
 }

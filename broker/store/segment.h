@@ -49,12 +49,14 @@ struct segment {
     size_t index_count, index_cap;
     uint64_t next_index_at;    /* position at which the next entry is due */
     bool sealed;
+    bool sealing;              /* the eventlog is sealing it */
     bool damaged;              /* a corrupt record stops the segment at next_offset */
     bool cut;                  /* a torn tail was cut off when it was opened */
     char *damage;              /* what and where, for the log and for readers */
 };
 
-/* Creates an empty active segment with base offset base in dir. */
+/* Opens, or creates, segment base in dir as an empty active one: bytes
+ * already in the file (the log's writer's, not yet applied) are left. */
 int segment_create(struct segment **segment, const char *dir, uint64_t base, char **errmsg);
 
 /*
@@ -68,10 +70,23 @@ int segment_open(struct segment **segment, const char *dir, uint64_t base, bool 
                  char **errmsg);
 
 /*
- * Appends len bytes of sealed records (record_seal()) to the active segment
- * and indexes them.  Returns 0 or -errno (then nothing is indexed).
+ * Writes len bytes of sealed records (record_seal()) at the active
+ * segment's end and indexes them.  Returns 0 or -errno (then nothing is
+ * indexed).
  */
 int segment_append(struct segment *segment, const void *records, size_t len);
+
+/* Indexes len bytes of sealed records that are at the segment's end in
+ * the file already (the log's writer put them there). */
+void segment_note(struct segment *segment, const void *records, size_t len);
+
+/*
+ * Forgets what the segment holds from offset next_offset on (the file
+ * keeps it), making it the active one again: a restart shows only what
+ * raft applied, and raft applies the rest again.  Returns 0, or an error
+ * when the records before it cannot be read.
+ */
+int segment_limit(struct segment *segment, uint64_t next_offset);
 
 /*
  * Makes the segment durable and sealed: fdatasync, then the .idx file with
@@ -93,6 +108,15 @@ uint64_t segment_offset_of_time(const struct segment *segment, int64_t time);
 
 /* Reads up to len bytes at position.  Returns the bytes read or -errno. */
 ssize_t segment_read(const struct segment *segment, uint64_t position, void *buf, size_t len);
+
+/*
+ * Whether the bad record at position of the file at fd (avail bytes of it
+ * at p) begins a torn tail rather than damage: it reaches the end of the
+ * file, or only zeros follow it (from its claimed end, or from its start),
+ * as a crash or a power loss leaves a file whose last write was cut.
+ */
+bool segment_is_torn(int fd, const uint8_t *p, size_t avail, uint64_t position,
+                     uint64_t file_size);
 
 /* Closes the file and frees the segment. */
 void segment_close(struct segment *segment);

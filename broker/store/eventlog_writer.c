@@ -1,0 +1,615 @@
+/*
+ * eventlog_writer.c -- an eventlog's records are written once: into its
+ * segments, by raft's log as it appends each entry (raft/log_io.h, struct
+ * log_extern), and the log keeps only the entry's head and where its
+ * records went (doc/storage.md, "Written once").
+ *
+ * The writer seals the records as it writes them: offsets following the
+ * log's own records, the store time the proposer gave the batch (never
+ * before the previous record's), the entry's raft index and each record's
+ * place in it -- what applying the entry computes too, from the same log,
+ * so that the bytes the segment holds are the bytes apply puts in the
+ * in-memory tail.  Records are written at the writer's position and made
+ * durable before the log's entries are; a segment rolls where applying
+ * rolls it (segment_size, record by record).
+ *
+ * The segments therefore hold records of entries raft has not committed
+ * yet.  What readers see is what raft has applied: at start the segments
+ * are shown only up to the snapshot (eventlog_show_upto) and raft applies
+ * the rest again, indexing records already in place; a truncation cuts the
+ * records of the entries it removes; and a snapshot the leader installs
+ * has the writer start again from what was applied.  While a follower
+ * fetches the records a snapshot says it lacks (eventlog_catchup.c), the
+ * writer is held: the log's appends wait, as their records come after.
+ *
+ * Threads: store, sync, cut and replaced run in log_io's jobs, one at a
+ * time; every other function here runs on the loop between jobs.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/endian.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/write_all.h"
+#include "raft/replica.h"
+#include "store/eventlog_internal.h"
+#include "store/record.h"
+
+/*
+ * The keeper's part of an entry's reference (after log_io's u64 length):
+ *
+ *     u64 base          the segment of the first record
+ *     u64 first_offset  the first record's offset
+ *     i64 prev_time     the store time of the record before it
+ *     u32 position      the first record's byte position in its segment
+ *     u32 first_part    bytes of records there; the rest fill the next
+ *                       segments from their start, each named by the offset
+ *                       of its first record
+ *     u32 records_len   bytes of records (the payload's padding follows)
+ *     u32 count         records
+ */
+#define REF_BASE 8
+#define REF_FIRST 16
+#define REF_PREV_TIME 24
+#define REF_POSITION 32
+#define REF_FIRST_PART 36
+#define REF_RECORDS_LEN 40
+#define REF_COUNT 44
+
+static const char component[] = "store";
+
+struct ref {
+    uint64_t base, first_offset;
+    int64_t prev_time;
+    uint32_t position, first_part, records_len, count;
+};
+
+static void ref_get(const uint8_t *p, struct ref *r)
+{
+    r->base = vane_get64(p + REF_BASE);
+    r->first_offset = vane_get64(p + REF_FIRST);
+    r->prev_time = (int64_t)vane_get64(p + REF_PREV_TIME);
+    r->position = vane_get32(p + REF_POSITION);
+    r->first_part = vane_get32(p + REF_FIRST_PART);
+    r->records_len = vane_get32(p + REF_RECORDS_LEN);
+    r->count = vane_get32(p + REF_COUNT);
+}
+
+static void ref_put(uint8_t *p, const struct ref *r)
+{
+    vane_put64(p + REF_BASE, r->base);
+    vane_put64(p + REF_FIRST, r->first_offset);
+    vane_put64(p + REF_PREV_TIME, (uint64_t)r->prev_time);
+    vane_put32(p + REF_POSITION, r->position);
+    vane_put32(p + REF_FIRST_PART, r->first_part);
+    vane_put32(p + REF_RECORDS_LEN, r->records_len);
+    vane_put32(p + REF_COUNT, r->count);
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+static int sync_dir(const struct writer *w)
+{
+    return w->dirfd >= 0 && fsync(w->dirfd) != 0 ? -errno : 0;
+}
+
+/* Opens the segment at the writer's base; a new one (position 0) starts empty. */
+static int open_segment(struct writer *w)
+{
+    char *path = segment_path(w->log->dir, w->base, "log");
+    int flags = O_RDWR | O_CREAT | O_CLOEXEC | (w->position == 0 ? O_TRUNC : 0), err = 0;
+
+    if ((w->fd = open(path, flags, 0644)) < 0)
+        err = -errno;
+    else if (w->position == 0)
+        err = sync_dir(w);
+    vane_free(path);
+    return err;
+}
+
+static void close_segment(struct writer *w)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    w->fd = -1;
+    w->pending.len = 0;
+}
+
+/* Writes the sealed records waiting in pending. */
+static int flush(struct writer *w)
+{
+    int err = 0;
+
+    if (w->pending.len > 0)
+        err = pwrite_all(w->fd, w->pending.buf, w->pending.len, (off_t)w->pending.position);
+    w->pending.len = 0;
+    return err;
+}
+
+/* The segment is full: it is made durable, and the next one starts at the next offset. */
+static int roll(struct writer *w)
+{
+    int err = flush(w);
+
+    if (err == 0 && fdatasync(w->fd) != 0)
+        err = -errno;
+    close_segment(w);
+    if (err != 0)
+        return err;
+    w->base = w->next_offset;
+    w->position = 0;
+    return open_segment(w);
+}
+
+/* Removes the segment files after the writer's and cuts its own at its
+ * position: what is there no entry of the log refers to. */
+static int drop_beyond(struct writer *w)
+{
+    uint64_t *bases;
+    size_t count;
+    int err = eventlog_list_segments(w->log->dir, &bases, &count);
+
+    for (size_t i = 0; err == 0 && i < count; i++)
+        if (bases[i] > w->base)
+            err = segment_remove_files(w->log->dir, bases[i]);
+    vane_free(bases);
+    if (err == 0 && w->fd < 0)
+        err = open_segment(w);
+    if (err == 0 && (ftruncate(w->fd, (off_t)w->position) != 0 || fdatasync(w->fd) != 0))
+        err = -errno;
+    return err == 0 ? sync_dir(w) : err;
+}
+
+/* ---- the log's appends (job thread) ---------------------------------------- */
+
+static uint8_t *reserve(struct writer *w, size_t size)
+{
+    if (w->pending.len == 0)
+        w->pending.position = w->position;
+    if (w->pending.len + size > w->pending.cap) {
+        w->pending.cap = w->pending.cap ? w->pending.cap : 1u << 20;
+        while (w->pending.len + size > w->pending.cap)
+            w->pending.cap *= 2;
+        w->pending.buf = vane_realloc(w->pending.buf, w->pending.cap);
+    }
+    return w->pending.buf + w->pending.len;
+}
+
+/* Seals and queues the count records at p (end: the payload's end). */
+static int put_records(struct writer *w, const uint8_t *p, const uint8_t *end, uint32_t count,
+                       int64_t stored_at, raft_index index, struct ref *r)
+{
+    uint64_t segment_size = w->log->opt.segment_size;
+    int err;
+
+    r->first_part = UINT32_MAX;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t size = record_peek_size(p, (size_t)(end - p));
+        uint8_t *to;
+
+        if (size < RECORD_HEADER_SIZE || size > (size_t)(end - p))
+            return VANE_ECORRUPT;
+        if (w->position > 0 && w->position + size > segment_size) {
+            if (r->first_part == UINT32_MAX)
+                r->first_part = r->records_len;
+            if ((err = roll(w)) != 0)
+                return err;
+        }
+        to = reserve(w, size);
+        w->unsynced = true;
+        memcpy(to, p, size);
+        record_seal(to, w->next_offset++, stored_at, index, i);
+        w->pending.len += size;
+        w->position += size;
+        r->records_len += size;
+        p += size;
+    }
+    if (r->first_part == UINT32_MAX)
+        r->first_part = r->records_len;
+    return 0;
+}
+
+static int store(void *data, const struct raft_entry *entry, raft_index index, size_t *keep,
+                 uint8_t ref[LOG_EXTERN_REF])
+{
+    struct writer *w = data;
+    const uint8_t *p = entry->buf.base;
+    struct ref r = {0};
+    int64_t stored_at;
+    uint32_t count;
+    int err;
+
+    if (!eventlog_is_batch(entry))
+        return 0;
+    if (w->held)
+        return -EAGAIN;
+    if (w->frozen)
+        return VANE_ECORRUPT;
+    if (w->fd < 0 && (err = open_segment(w)) != 0)
+        return err;
+    count = vane_get32(p + 4);
+    stored_at = (int64_t)vane_get64(p + 8);
+    if (stored_at < w->last_time)
+        stored_at = w->last_time;
+    r.base = w->base;
+    r.position = (uint32_t)w->position;
+    r.first_offset = w->next_offset;
+    r.prev_time = w->last_time;
+    r.count = count;
+    if ((err = put_records(w, p + EVENTLOG_BATCH_HEADER, p + entry->buf.len, count, stored_at,
+                           index, &r)) != 0)
+        return err;
+    if (count > 0)
+        w->last_time = stored_at;
+    ref_put(ref, &r);
+    *keep = EVENTLOG_BATCH_HEADER;
+    return 0;
+}
+
+/*
+ * The records written and the log's entries that refer to them (len bytes
+ * at offset of log_fd, writing over allocated blocks), durable by one
+ * flush: both writes go out together, the log's is waited for, and the
+ * fdatasync of the segment -- its data, its size, then the flush of the
+ * disk's cache -- covers the log's as well (log_io.h).  log_fd < 0: the
+ * records alone.
+ */
+static int sync_records(void *data, int log_fd, uint64_t offset, uint64_t len)
+{
+    const unsigned wait = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                          SYNC_FILE_RANGE_WAIT_AFTER;
+    struct writer *w = data;
+    int err = w->fd >= 0 ? flush(w) : 0;
+    int fd = w->unsynced ? w->fd : log_fd;
+
+    if (err == 0 && w->unsynced && log_fd >= 0 &&
+        (sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0 ||
+         sync_file_range(log_fd, (off_t)offset, (off_t)len, wait) != 0))
+        err = -errno;
+    if (err == 0 && fd >= 0 && fdatasync(fd) != 0)
+        err = -errno;
+    if (err == 0) {
+        w->durable = w->next_offset;
+        w->unsynced = false;
+    }
+    return err;
+}
+
+static int cut(void *data, const uint8_t ref[LOG_EXTERN_REF])
+{
+    struct writer *w = data;
+    struct ref r;
+
+    ref_get(ref, &r);
+    close_segment(w);
+    w->base = r.base;
+    w->position = r.position;
+    w->next_offset = r.first_offset;
+    w->last_time = r.prev_time;
+    if (w->durable > w->next_offset)
+        w->durable = w->next_offset;
+    return drop_beyond(w);
+}
+
+static void replaced(void *data)
+{
+    struct writer *w = data;
+
+    close_segment(w);
+    w->held = true; /* until restore says where the segments end */
+}
+
+/* ---- loading (loop thread) ------------------------------------------------- */
+
+/* Reads up to len bytes at position of segment base (*got: how many; all
+ * of them unless the file ends first); -ENOENT when it is gone. */
+static int read_part(const struct writer *w, uint64_t base, uint64_t position, uint8_t *dst,
+                     size_t len, size_t *got)
+{
+    char *path = segment_path(w->log->dir, base, "log");
+    int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+    ssize_t n = 0;
+
+    if (fd < 0)
+        err = -errno;
+    else if ((n = pread(fd, dst, len, (off_t)position)) < 0)
+        err = -errno;
+    *got = n > 0 ? (size_t)n : 0;
+    if (fd >= 0)
+        close(fd);
+    vane_free(path);
+    return err;
+}
+
+/* A bad record at position of segment base (avail bytes of it at p): -EIO
+ * when the file is torn there (a cut write), VANE_ECORRUPT when valid
+ * bytes follow (damage). */
+static int bad_record(const struct writer *w, uint64_t base, const uint8_t *p, size_t avail,
+                      uint64_t position)
+{
+    char *path = segment_path(w->log->dir, base, "log");
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rv = VANE_ECORRUPT;
+    struct stat st;
+
+    if (fd >= 0 && fstat(fd, &st) == 0 &&
+        segment_is_torn(fd, p, avail, position, (uint64_t)st.st_size))
+        rv = -EIO;
+    if (fd >= 0)
+        close(fd);
+    vane_free(path);
+    return rv;
+}
+
+/* Checks the records at p (len bytes) of entry index, from offset *next on;
+ * *last_time gets the last one's store time, *used the bytes of the good ones. */
+static int check_records(const uint8_t *p, size_t len, raft_index index, uint64_t *next,
+                         uint32_t *pos, int64_t *last_time, size_t *used)
+{
+    for (*used = 0; *used < len;) {
+        struct record_view view;
+        const char *why;
+        int rc = record_decode(p + *used, len - *used, &view, &why);
+
+        if (rc != 0)
+            return rc;
+        if (view.offset != *next || view.raft_index != index || view.entry_pos != *pos)
+            return VANE_ECORRUPT;
+        *used += view.size;
+        *last_time = view.stored_at;
+        (*next)++, (*pos)++;
+    }
+    return 0;
+}
+
+/* Where an entry's records end: the segment and the byte after them. */
+struct span_end {
+    uint64_t base, position, next_offset;
+    int64_t last_time;
+};
+
+/*
+ * Reads and checks the records of entry index that ref points to into dst:
+ * first_part bytes at its position, then the rest from the start of the
+ * segments that follow, each named by the offset its first record has (a
+ * full segment's file ends where its records do).  0; -ENOENT when a file
+ * is gone; -EIO when a file ends or is torn inside them; VANE_ECORRUPT when
+ * they are damaged.
+ */
+static int read_records(const struct writer *w, raft_index index, const struct ref *r,
+                        uint8_t *dst, struct span_end *end)
+{
+    uint64_t base = r->base, position = r->position;
+    size_t done = 0, want = r->first_part, got, used;
+    uint32_t pos = 0;
+    int err;
+
+    end->next_offset = r->first_offset;
+    end->last_time = r->prev_time;
+    for (;;) {
+        if ((err = read_part(w, base, position, dst + done, want, &got)) != 0)
+            return err;
+        err = check_records(dst + done, got, index, &end->next_offset, &pos, &end->last_time,
+                            &used);
+        if (err == -ENODATA || (err == 0 && got < want && done == 0))
+            return -EIO; /* the file ends inside them */
+        if (err != 0)
+            return bad_record(w, base, dst + done + used, got - used, position + used);
+        done += got;
+        end->base = base;
+        end->position = position + got;
+        if (done == r->records_len)
+            break;
+        if (got == 0 && position == 0)
+            return -EIO; /* an empty segment in the middle of an entry */
+        base = end->next_offset;
+        position = 0;
+        want = r->records_len - done;
+    }
+    return pos == r->count ? 0 : VANE_ECORRUPT;
+}
+
+/* Fetching failed at the record after end: it and what follows read as zeros. */
+static void zero_from(struct writer *w, uint8_t *dst, size_t len, const struct span_end *end)
+{
+    size_t valid = 0;
+
+    for (const uint8_t *p = dst; valid < len;) {
+        struct record_view view;
+        const char *why;
+
+        if (record_decode(p, len - valid, &view, &why) != 0 || view.offset >= end->next_offset)
+            break;
+        valid += view.size;
+        p += view.size;
+    }
+    memset(dst + valid, 0, len - valid);
+    w->bad_offset = end->next_offset;
+}
+
+static int fetch(void *data, raft_index index, const uint8_t ref[LOG_EXTERN_REF], uint8_t *dst,
+                 size_t len)
+{
+    struct writer *w = data;
+    struct span_end end;
+    struct ref r;
+    int err;
+
+    ref_get(ref, &r);
+    w->bad_offset = r.first_offset;
+    if (r.records_len > len || r.first_part > r.records_len) {
+        memset(dst, 0, len);
+        return VANE_ECORRUPT;
+    }
+    if ((err = read_records(w, index, &r, dst, &end)) != 0) {
+        zero_from(w, dst, len, &end);
+        return err;
+    }
+    memset(dst + r.records_len, 0, len - r.records_len);
+    if (index <= w->covered || w->held || w->frozen)
+        return 0;
+    /* After the snapshot: the records must go on from where the writer is. */
+    if (r.base != w->base || r.position != w->position || r.first_offset != w->next_offset)
+        return VANE_ECORRUPT;
+    w->base = end.base;
+    w->position = end.position;
+    w->next_offset = end.next_offset;
+    w->last_time = end.last_time;
+    return 0;
+}
+
+/* The snapshot's extent: the offset after the last record it covers. */
+static uint64_t snapshot_extent(const struct raft_snapshot *snapshot)
+{
+    if (snapshot == NULL || snapshot->n_bufs == 0)
+        return 0;
+    return eventlog_snapshot_next(snapshot->bufs[0].base, snapshot->bufs[0].len);
+}
+
+/* Where the writer goes on from: the end of what readers see. */
+static void take_visible_end(struct writer *w)
+{
+    const struct segment *active = eventlog_active(w->log);
+
+    close_segment(w);
+    w->base = active->base_offset;
+    w->position = active->size;
+    w->next_offset = active->next_offset;
+    w->last_time = w->log->last_time;
+    w->durable = w->next_offset;
+    w->held = false;
+}
+
+static int load_begin(void *data, const struct raft_snapshot *snapshot)
+{
+    struct writer *w = data;
+    struct eventlog *log = w->log;
+    uint64_t extent = snapshot_extent(snapshot);
+    int err;
+
+    w->covered = snapshot != NULL ? snapshot->index : 0;
+    if ((err = eventlog_sync_unsealed(log)) != 0)
+        return err;
+    if (log->failure != 0) {
+        /* Damage found opening the segments: they stay as they are. */
+        take_visible_end(w);
+        w->frozen = true;
+        log->written_next = eventlog_active(log)->next_offset;
+        return 0;
+    }
+    if (extent > eventlog_active(log)->next_offset) {
+        /* Records the snapshot covers are missing: a catch-up (restore
+         * decides) writes them before the writer goes on. */
+        w->held = true;
+        log->written_next = eventlog_active(log)->next_offset;
+        return 0;
+    }
+    if ((err = eventlog_show_upto(log, extent)) != 0)
+        return err;
+    take_visible_end(w);
+    return 0;
+}
+
+static int adopt(void *data, raft_index index, const struct raft_entry *entry)
+{
+    struct writer *w = data;
+    uint8_t ref[LOG_EXTERN_REF];
+    size_t keep = entry->buf.len;
+
+    return w->held && eventlog_is_batch(entry) ? -EBUSY : store(w, entry, index, &keep, ref);
+}
+
+static int load_end(void *data)
+{
+    struct writer *w = data;
+    int err;
+
+    if (w->held || w->frozen)
+        return 0;
+    if ((err = sync_records(w, -1, 0, 0)) != 0 || (err = drop_beyond(w)) != 0)
+        return err;
+    w->log->written_next = w->durable;
+    return 0;
+}
+
+static void damaged(void *data, raft_index index, const uint8_t ref[LOG_EXTERN_REF])
+{
+    struct writer *w = data;
+    struct ref r;
+
+    ref_get(ref, &r);
+    vane_log_error(component, "%s: the records of raft entry %llu (offsets %" PRIu64 "-%" PRIu64
+                   ", from segment %" PRIu64 " byte %" PRIu32 ") are missing or damaged at "
+                   "offset %" PRIu64 "; serving offsets below it only", w->log->dir,
+                   (unsigned long long)index, r.first_offset, r.first_offset + r.count - 1, r.base,
+                   r.position, w->bad_offset);
+    eventlog_mark_damaged(w->log, w->bad_offset);
+    w->frozen = true;
+}
+
+static bool held(void *data)
+{
+    return ((struct writer *)data)->held;
+}
+
+static void written(void *data)
+{
+    struct writer *w = data;
+
+    w->log->written_next = w->durable;
+    eventlog_seal_written(w->log);
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+void writer_init(struct eventlog *log)
+{
+    struct writer *w = &log->writer;
+
+    w->ops = (struct log_extern){.data = w, .store = store, .sync = sync_records, .cut = cut,
+                                 .replaced = replaced, .load_begin = load_begin, .fetch = fetch,
+                                 .adopt = adopt, .load_end = load_end, .damaged = damaged,
+                                 .held = held, .written = written};
+    w->log = log;
+    w->fd = -1;
+    w->held = true;
+    w->dirfd = open(log->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+int writer_restart(struct eventlog *log)
+{
+    struct writer *w = &log->writer;
+    int err;
+
+    take_visible_end(w);
+    if ((err = drop_beyond(w)) != 0) {
+        w->held = true;
+        return err;
+    }
+    log->written_next = w->durable;
+    replica_resume_log(log->replica);
+    return 0;
+}
+
+void writer_hold(struct eventlog *log)
+{
+    log->writer.held = true;
+}
+
+void writer_free(struct eventlog *log)
+{
+    struct writer *w = &log->writer;
+
+    if (w->log == NULL)
+        return; /* never initialised */
+    close_segment(w);
+    if (w->dirfd >= 0)
+        close(w->dirfd);
+    vane_free(w->pending.buf);
+}
