@@ -17,7 +17,9 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "harness.h"
+#include "raft/log_format.h"
 #include "store/eventlog.h"
+#include "store/record.h"
 #include "store/segment.h"
 #include "tap.h"
 
@@ -558,6 +560,113 @@ static void test_flipped_byte(void)
     flipped_byte("flip-start", 0, 1);
 }
 
+/*
+ * Appends count batches of per records each to the raft log in dir/raft as
+ * Vane wrote them before the records were kept outside the log: whole, in
+ * the entry (format 1), unsealed, and not in the segments yet (a process
+ * killed right after the log's write).  n counts the events.
+ */
+static bool append_whole_entries(const char *dir, size_t count, size_t per, size_t *n)
+{
+    char *raft = vane_asprintf("%s/raft", dir), name[LOG_NAME_MAX];
+    struct log_meta meta;
+    struct log_scan scan;
+    struct event e = EVENT_INIT;
+    char id[32], payload[150];
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    int dirfd = open(raft, O_RDONLY | O_DIRECTORY), fd = -1;
+    bool done = false;
+
+    log_file_name(name, 1);
+    if (dirfd < 0 || log_meta_read(dirfd, &meta) != 0 || log_read_file(dirfd, name, &bytes, &size) != 0)
+        goto out;
+    log_scan(bytes, size, 1, &scan, NULL, NULL);
+    fd = openat(dirfd, name, O_WRONLY);
+    for (size_t b = 0; fd >= 0 && b < count; b++) {
+        struct raft_entry entry = {.term = meta.term, .type = RAFT_COMMAND};
+        uint8_t *p = raft_malloc(16 + per * 512);
+        size_t len = 16;
+        int64_t written;
+
+        for (size_t i = 0; i < per; i++, (*n)++) {
+            make_event(&e, id, payload, *n, sizeof(payload));
+            len += record_encode(&e, p + len);
+        }
+        memcpy(p, "VEB1", 4);
+        memcpy(p + 4, &(uint32_t){(uint32_t)per}, 4);
+        memcpy(p + 8, &(int64_t){(int64_t)1800000000000000000 + (int64_t)*n}, 8);
+        len = (len + 7) & ~(size_t)7;
+        entry.buf = (struct raft_buffer){p, len};
+        written = log_write_entries(fd, (int64_t)scan.valid,
+                                    &(struct log_batch){&entry, 1, scan.last + 1, NULL}, 1);
+        raft_free(p);
+        if (written < 0)
+            goto out;
+        scan.valid += (size_t)written;
+        scan.last++;
+    }
+    done = fd >= 0 && fdatasync(fd) == 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (dirfd >= 0)
+        close(dirfd);
+    raft_free(bytes);
+    event_free(&e);
+    vane_free(raft);
+    return done;
+}
+
+/*
+ * An eventlog from before the records were written once: its raft log
+ * holds entries whole.  At start the records of those after the snapshot
+ * are written into the segments (adopted) and raft applies them; later
+ * entries are kept outside the log; and restarts keep every acknowledged
+ * record, the adopted ones written again each time until a snapshot drops
+ * their entries -- across segment rolls among them.  (test-crash kills.)
+ */
+static void test_whole_entries_adopted(void)
+{
+    char *dir = vane_asprintf("%s/adopt", tmpdir);
+    struct eventlog_options opt;
+    struct eventlog_stats st;
+    uint64_t offsets[20];
+    struct eventlog *log;
+    size_t n = 0;
+
+    eventlog_options_default(&opt);
+    opt.segment_size = 4096;
+    log = open_log(dir, &opt);
+    if (!ok(log != NULL, "adopt: a new eventlog opens"))
+        return;
+    close_log(log);
+    ok(append_whole_entries(dir, 6, 10, &n), "adopt: 6 whole entries of 10 records are in its raft log");
+    log = open_log(dir, &opt);
+    if (!ok(log != NULL, "adopt: it opens over them"))
+        return;
+    check_range(log, 0, 60, "adopt: their records");
+    eventlog_stats(log, &st);
+    ok(st.segments > 2 && !st.damaged, "adopt: written into %zu segments", st.segments);
+    ok(append_many(log, 60, 10, 150, offsets) && offsets[0] == 60, "adopt: appends go on at 60");
+    close_log(log);
+    for (int round = 0; round < 2; round++) {
+        log = open_log(dir, &opt);
+        if (!ok(log != NULL, "adopt: it opens again (%d)", round))
+            return;
+        check_range(log, 0, 70 + 10 * (size_t)round, "adopt: every record after a restart");
+        ok(append_many(log, 70 + 10 * (size_t)round, 10, 150, offsets),
+           "adopt: and takes 10 more (%d)", round);
+        close_log(log);
+    }
+    log = open_log(dir, &opt);
+    if (ok(log != NULL, "adopt: it opens a third time")) {
+        check_range(log, 0, 90, "adopt: every acknowledged record");
+        close_log(log);
+    }
+    vane_free(dir);
+}
+
 int main(void)
 {
     uv_loop_init(&loop);
@@ -569,6 +678,7 @@ int main(void)
     test_torn_tail();
     test_flipped_byte();
     test_power_loss();
+    test_whole_entries_adopted();
     is_int(harness_loop_close(&loop), 0, "every handle was closed");
     harness_rmtree(tmpdir);
     return tap_done();

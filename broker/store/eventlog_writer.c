@@ -100,15 +100,21 @@ static int sync_dir(const struct writer *w)
     return w->dirfd >= 0 && fsync(w->dirfd) != 0 ? -errno : 0;
 }
 
-/* Opens the segment at the writer's base; a new one (position 0) starts empty. */
+/*
+ * Opens (or creates) the segment at the writer's base, to write on from
+ * the writer's position.  Never truncated: the bytes there may be records
+ * an entry of the log refers to (at load, an adopted entry is written again
+ * over its own records); bytes no entry refers to are cut at load, after a
+ * truncation and after a snapshot replaced the log (drop_beyond).
+ */
 static int open_segment(struct writer *w)
 {
     char *path = segment_path(w->log->dir, w->base, "log");
-    int flags = O_RDWR | O_CREAT | O_CLOEXEC | (w->position == 0 ? O_TRUNC : 0), err = 0;
+    int err = 0;
 
-    if ((w->fd = open(path, flags, 0644)) < 0)
+    if ((w->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
         err = -errno;
-    else if (w->position == 0)
+    else
         err = sync_dir(w);
     vane_free(path);
     return err;
@@ -133,14 +139,25 @@ static int flush(struct writer *w)
     return err;
 }
 
+/* The writer moves to another segment: what waits for the one open is
+ * written there first. */
+static int leave_segment(struct writer *w)
+{
+    int err = w->fd >= 0 ? flush(w) : 0;
+
+    if (err == 0 && w->fd >= 0 && w->unsynced && fdatasync(w->fd) != 0)
+        err = -errno;
+    if (err == 0)
+        w->unsynced = false;
+    close_segment(w);
+    return err;
+}
+
 /* The segment is full: it is made durable, and the next one starts at the next offset. */
 static int roll(struct writer *w)
 {
-    int err = flush(w);
+    int err = leave_segment(w);
 
-    if (err == 0 && fdatasync(w->fd) != 0)
-        err = -errno;
-    close_segment(w);
     if (err != 0)
         return err;
     w->base = w->next_offset;
@@ -457,6 +474,8 @@ static int fetch(void *data, raft_index index, const uint8_t ref[LOG_EXTERN_REF]
     /* After the snapshot: the records must go on from where the writer is. */
     if (r.base != w->base || r.position != w->position || r.first_offset != w->next_offset)
         return VANE_ECORRUPT;
+    if (end.base != w->base && (err = leave_segment(w)) != 0)
+        return err;
     w->base = end.base;
     w->position = end.position;
     w->next_offset = end.next_offset;
