@@ -269,22 +269,21 @@ static int grow_loading(struct loading *ld)
     return 0;
 }
 
-/* An entry of a group that keeps payloads: its own buffer, with room for
- * the kept part (fetched in load_kept()). */
+/* An entry of a group that keeps payloads: its own buffer, with its head
+ * only until load_kept() fetches the rest. */
 static int own_entry(struct loading *ld, uint8_t format, const uint8_t *payload, size_t len,
                      struct raft_buffer *buf)
 {
-    size_t keep = len, total = len;
+    size_t keep = len;
 
     if (format == LOG_FORMAT_EXTERNAL) {
         keep = len - LOG_EXTERN_REF;
-        total = keep + vane_get64(payload + keep);
         memcpy(ld->refs[ld->n], payload + keep, LOG_EXTERN_REF);
     }
-    if ((buf->base = raft_malloc(total > 0 ? total : 1)) == NULL)
+    if ((buf->base = raft_malloc(keep > 0 ? keep : 1)) == NULL)
         return -ENOMEM;
     memcpy(buf->base, payload, keep);
-    buf->len = total;
+    buf->len = keep;
     ld->formats[ld->n] = format;
     ld->writes[ld->n] = vane_get_le(payload - LOG_ENTRY_HEADER + 26, 6);
     return 0;
@@ -476,13 +475,27 @@ static int cut_last_write(struct log_io *l, struct loading *ld, size_t i, raft_i
     return 0;
 }
 
+/* The rest of a loaded entry's payload, from the keeper: its buffer grows to hold it. */
+static int fetch_kept(const struct log_extern *ext, raft_index index, struct raft_entry *e,
+                      const uint8_t ref[LOG_EXTERN_REF])
+{
+    size_t len = vane_get64(ref);
+    void *grown = raft_realloc(e->buf.base, e->buf.len + len);
+
+    if (grown == NULL)
+        return -ENOMEM;
+    e->buf.base = grown;
+    e->buf.len += len;
+    return ext->fetch(ext->data, index, ref, (uint8_t *)grown + e->buf.len - len, len);
+}
+
 /*
  * A group that keeps payloads (l->ext) is handed, in order, each loaded
  * entry's kept part to fetch, or each entry after the snapshot that the
- * log holds whole to adopt.  An entry the snapshot covers whose kept part
- * is gone (retention removed it) or cannot be read back is not needed:
- * the log starts after it (readers find any damage in the group's own
- * files).
+ * log holds whole to adopt.  Entries the snapshot covers are not needed:
+ * they are dropped unread, and the log starts after the snapshot (their
+ * records are the group's state; reading them back would read all of it,
+ * as one log file holds the heads of many gigabytes of records).
  * One missing or cut short in the last write was never acknowledged: the
  * log is cut there.  Anything else is damage, which the group reports and
  * stops at; raft gets what fetch could read, zeros after.
@@ -496,25 +509,22 @@ static int load_kept(struct log_io *l, const struct raft_snapshot *snapshot, str
 
     if ((err = ext->load_begin(ext->data, snapshot)) != 0)
         return log_io_fail(l, log_io_raft_code(err), "%s: %s", l->dir, vane_strerror(err));
+    if (ld->n > 0 && *start <= covered)
+        drop_first(ld, covered - *start + 1 < ld->n ? covered - *start + 1 : ld->n, start);
     for (size_t i = 0; i < ld->n; i++) {
         raft_index index = *start + i;
         struct raft_entry *e = &ld->entries[i];
-        size_t len;
 
         if (ld->formats[i] != LOG_FORMAT_EXTERNAL) {
-            if (index > covered && e->type == RAFT_COMMAND &&
-                (err = ext->adopt(ext->data, index, e)) != 0)
+            if (e->type == RAFT_COMMAND && (err = ext->adopt(ext->data, index, e)) != 0)
                 return log_io_fail(l, log_io_raft_code(err), "%s: entry %llu: %s", l->dir,
                                    (unsigned long long)index, vane_strerror(err));
             continue;
         }
-        len = vane_get64(ld->refs[i]);
-        err = ext->fetch(ext->data, index, ld->refs[i], (uint8_t *)e->buf.base + e->buf.len - len,
-                         len);
-        if (err != 0 && index <= covered) {
-            drop_first(ld, i + 1, start);
-            i = (size_t)-1;
-        } else if (err != 0 && err != VANE_ECORRUPT && ld->writes[i] >= ld->writes[ld->n - 1]) {
+        if ((err = fetch_kept(ext, index, e, ld->refs[i])) == -ENOMEM)
+            return log_io_fail(l, RAFT_NOMEM, "%s: entry %llu: out of memory", l->dir,
+                               (unsigned long long)index);
+        if (err != 0 && err != VANE_ECORRUPT && ld->writes[i] >= ld->writes[ld->n - 1]) {
             if ((err = cut_last_write(l, ld, i, *start)) != 0)
                 return err;
         } else if (err != 0) {
