@@ -13,9 +13,12 @@
  *
  * By network: each node runs in a network namespace of its own on a bridge
  * (harness_netns.h; root only, skipped otherwise), and the leader's link
- * is set down.  The majority elects a leader and acknowledges publishes as
- * above; the node cut off no longer leads and acknowledges nothing (it
- * answers 503, or never); once the link is up again it catches up.
+ * is set down.  At once an event is published to it: it appends the entry
+ * (and writes its records) but can never commit it.  The majority elects a
+ * leader and acknowledges publishes as above; the node cut off no longer
+ * leads and acknowledges nothing (it answers 503, or never); once the link
+ * is up again it loses the uncommitted entry, and its records, to the new
+ * leader's log, and catches up.
  *
  * Both end the same way: every event acknowledged, before, during and
  * after, is read back from all three nodes, at dense offsets and once.  The
@@ -29,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "harness.h"
 #include "harness_cluster.h"
 #include "tap.h"
@@ -209,6 +213,16 @@ static bool cut_node_refuses(const struct vcluster *c, struct vcluster_publisher
     return status != 200;
 }
 
+/* Whether node v's log holds text. */
+static bool log_says(const struct vaned *v, const char *text)
+{
+    char *log = harness_read_file(v->log_path);
+    bool says = log != NULL && strstr(log, text) != NULL;
+
+    vane_free(log);
+    return says;
+}
+
 static bool partition_network(struct vcluster *c)
 {
     struct vcluster_publisher p = {.bus = "cut", .prefix = "cut"};
@@ -230,6 +244,10 @@ static bool partition_network(struct vcluster *c)
 
     good &= ok(vcluster_cut(c, (size_t)leader) == 0, "node %d's link is down", leader + 1);
     cut_at = now_ms();
+    /* At once, before it knows it is cut off: the leader appends this event to
+     * its log, its records to its segments, and can never commit it. */
+    good &= ok(cut_node_refuses(c, &p, (size_t)leader),
+               "the leader just cut off acknowledges nothing");
     good &= publish_through_partition(c, &p, majority, (size_t)leader, cut_at);
     next = wait_new_leader(c, ((size_t)leader + 1) % NODES, "cut", (size_t)leader, &new_term);
     good &= ok(next >= 0, "node %d leads the majority at term %lld (was %lld)", next + 1,
@@ -244,6 +262,9 @@ static bool partition_network(struct vcluster *c)
     healed_at = now_ms();
     good &= all_hold(c, &p, 20000, "once healed");
     tap_diag("the logs agreed %ld ms after the link came back", now_ms() - healed_at);
+    good &= ok(log_says(&c->node[leader], "removed entries never committed here"),
+               "node %d's raft log lost the entry it could not commit, and its records with it",
+               leader + 1);
     good &= is_int(vcluster_publish_round(c, &p, vcluster_every_node(c), 30, 20000), 30,
                    "30 more acknowledged round all three nodes after healing");
     good &= all_hold(c, &p, 10000, "and after those");

@@ -305,6 +305,9 @@ static int cut(void *data, const uint8_t ref[LOG_EXTERN_REF])
     struct ref r;
 
     ref_get(ref, &r);
+    vane_log_info(component, "%s: raft's log removed entries never committed here; their "
+                  "records, from offset %" PRIu64 " (segment %" PRIu64 " byte %" PRIu32 "), go "
+                  "too", w->log->dir, r.first_offset, r.base, r.position);
     close_segment(w);
     w->base = r.base;
     w->position = r.position;
