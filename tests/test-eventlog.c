@@ -236,6 +236,8 @@ static void test_time_watch_retention(void)
 
     eventlog_options_default(&opt);
     opt.segment_size = 4096;
+    /* Retention deletes only records a raft snapshot covers: one per entry here. */
+    opt.snapshot_threshold = 1;
     log = open_log(dir, &opt);
     if (!ok(log != NULL, "an eventlog with 4 KiB segments opens"))
         return;
@@ -252,7 +254,7 @@ static void test_time_watch_retention(void)
     is_int(eventlog_offset_at_time(log, 0), 0, "a time before everything gives offset 0");
     is_int(eventlog_offset_at_time(log, INT64_MAX), 100, "a time after everything gives the end");
 
-    /* Let the seals finish, then keep about 8 KiB. */
+    /* Let the seals and the snapshot finish, then keep about 8 KiB. */
     for (int i = 0; i < 50; i++)
         uv_run(&loop, UV_RUN_NOWAIT), uv_sleep(1);
     ok(eventlog_retain(log, 0, 0, 8192) > 0, "retention by size deletes whole segments");
@@ -274,6 +276,41 @@ static void test_time_watch_retention(void)
     append_many(log, 101, 1, 200, offsets);
     is_int(wa.calls + wb.calls, 2, "and the one left is still called");
     eventlog_batch_free(&b);
+    close_log(log);
+    vane_free(dir);
+}
+
+/*
+ * Retention never deletes records of entries raft's log still refers to
+ * (a restart reads them back): it asks for a snapshot instead, which comes
+ * after a few more entries, and then deletes.
+ */
+static void test_retention_waits_for_snapshot(void)
+{
+    char *dir = vane_asprintf("%s/retain-snap", tmpdir);
+    struct eventlog_options opt;
+    uint64_t offsets[100];
+    struct eventlog *log;
+    size_t dropped = 0;
+
+    eventlog_options_default(&opt);
+    opt.segment_size = 4096;
+    log = open_log(dir, &opt);
+    if (!ok(log != NULL, "an eventlog snapshotting by size opens"))
+        return;
+    append_many(log, 0, 100, 200, offsets);
+    for (int i = 0; i < 50; i++)
+        uv_run(&loop, UV_RUN_NOWAIT), uv_sleep(1);
+    is_int(eventlog_retain(log, INT64_MAX, 1, 0), 0,
+           "retention keeps the records raft's log still refers to (no snapshot yet)");
+    for (size_t i = 0; i < 40 && dropped == 0; i++) {
+        append_many(log, 100 + i, 1, 200, offsets);
+        for (int k = 0; k < 5; k++)
+            uv_run(&loop, UV_RUN_NOWAIT), uv_sleep(1);
+        dropped = eventlog_retain(log, INT64_MAX, 1, 0);
+    }
+    ok(dropped > 0, "it asked for a snapshot, and deletes once one covers them (%zu segments)",
+       dropped);
     close_log(log);
     vane_free(dir);
 }
@@ -675,6 +712,7 @@ int main(void)
     test_roll_and_edges();
     test_time_watch_retention();
     test_snapshots();
+    test_retention_waits_for_snapshot();
     test_torn_tail();
     test_flipped_byte();
     test_power_loss();

@@ -253,16 +253,19 @@ int64_t log_entry_offset(int fd, raft_index first, raft_index index)
     return pos;
 }
 
-int log_find_extern(int fd, int64_t offset, int64_t end, uint8_t ref[LOG_EXTERN_REF])
+int log_find_extern(int fd, int64_t offset, int64_t end, raft_index index,
+                    uint8_t ref[LOG_EXTERN_REF])
 {
     uint8_t h[LOG_ENTRY_HEADER];
     ssize_t got = 0;
 
-    while (offset + LOG_ENTRY_HEADER <= end &&
-           (got = pread(fd, h, sizeof(h), offset)) == (ssize_t)sizeof(h)) {
+    for (; offset + LOG_ENTRY_HEADER <= end &&
+           (got = pread(fd, h, sizeof(h), offset)) == (ssize_t)sizeof(h);
+         index++) {
         uint32_t len = vane_get32(h + 4);
 
-        if (!known_format(h))
+        /* Stale bytes (zeros, a spare's earlier use) end the entries. */
+        if (!header_of(h, index))
             return 0;
         if (h[25] == LOG_FORMAT_EXTERNAL) {
             got = pread(fd, ref, LOG_EXTERN_REF, offset + LOG_ENTRY_HEADER + len - LOG_EXTERN_REF);

@@ -91,9 +91,11 @@ int log_scan(uint8_t *bytes, size_t size, raft_index first, struct log_scan *sca
 int64_t log_entry_offset(int fd, raft_index first, raft_index index);
 
 /* The reference of the first entry kept partly outside the log between
- * bytes offset and end of the log file at fd: 1 with ref filled, 0 with
+ * bytes offset (where entry index is) and end of the log file at fd,
+ * following the entries while their indexes do: 1 with ref filled, 0 with
  * none, or -errno. */
-int log_find_extern(int fd, int64_t offset, int64_t end, uint8_t ref[LOG_EXTERN_REF]);
+int log_find_extern(int fd, int64_t offset, int64_t end, raft_index index,
+                    uint8_t ref[LOG_EXTERN_REF]);
 
 /* Entries raft handed over together, the first to be stored as index;
  * formats, unless NULL (all LOG_FORMAT_VERSION), gives each one's. */

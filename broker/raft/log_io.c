@@ -391,7 +391,8 @@ static int find_extern(struct log_io *l, size_t i, raft_index index, uint8_t ref
             rv = -errno;
         else
             rv = log_find_extern(fd, from, i == l->file_count - 1 ? (int64_t)l->tail_size
-                                                                   : (int64_t)st.st_size, ref);
+                                                                   : (int64_t)st.st_size,
+                                 l->files[i] <= index ? index : l->files[i], ref);
         close(fd);
     }
     return rv;
@@ -467,15 +468,13 @@ static int run_install(struct log_io *l, struct op *op)
     if (op->install.replaced != 0 && op->install.replaced != s->index &&
         (err = remove_snapshot(l, op->install.replaced)) != 0)
         return err;
+    if (l->ext != NULL && (err = l->ext->replaced(l->ext->data)) != 0)
+        return err;
     while (l->file_count > 0)
         if ((err = log_io_remove_file(l, l->file_count - 1)) != 0)
             return err;
     l->next_index = s->index + 1;
-    if (fsync(l->dirfd) != 0)
-        return -errno;
-    if (l->ext != NULL)
-        l->ext->replaced(l->ext->data);
-    return 0;
+    return fsync(l->dirfd) != 0 ? -errno : 0;
 }
 
 static void job_run(uv_work_t *work)
@@ -619,6 +618,8 @@ static void kick(struct log_io *l)
         l->queue->get.index = l->snapshot_index;
     if (l->queue->kind == OP_INSTALL)
         l->queue->install.replaced = l->snapshot_index;
+    if (l->queue->kind == OP_INSTALL && l->ext != NULL)
+        l->ext->replacing(l->ext->data);
     l->job = l->queue;
     l->queue = *cut;
     *cut = NULL;
@@ -719,6 +720,8 @@ static void put_done(uv_work_t *work, int status)
         if (s->index > l->put.trailing)
             l->drop_upto = s->index - l->put.trailing;
         l->snapshot_index = s->index;
+        if (l->ext != NULL)
+            l->ext->snapshotted(l->ext->data, s);
         kick(l);
     }
     l->put.req->cb(l->put.req, err == 0 ? 0 : log_io_raft_code(err));

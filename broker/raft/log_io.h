@@ -75,8 +75,13 @@ struct log_extern {
     /* Job thread: a truncation removed the entries from the stored one whose
      * reference is ref on. */
     int (*cut)(void *data, const uint8_t ref[LOG_EXTERN_REF]);
-    /* Job thread: a snapshot the leader sent replaced the whole log. */
-    void (*replaced)(void *data);
+    /* A snapshot the leader sent replaces the whole log.  Loop thread,
+     * before the job: replacing.  Job thread, once the snapshot is durable
+     * and before the log's files go: replaced, which drops what it kept
+     * for entries not applied (a crash between leaves entries the snapshot
+     * covers, which load drops unread).  0 or -errno. */
+    void (*replacing)(void *data);
+    int (*replaced)(void *data);
     /* Loop thread, at load: begin(snapshot or NULL); then for each entry, in
      * order, fetch (a stored one's len bytes into dst; -ENOENT when they
      * are gone, VANE_ECORRUPT when damaged, other errors when cut short;
@@ -92,6 +97,9 @@ struct log_extern {
     /* Loop thread, at load: the stored part of entry index is damaged (fetch
      * failed) in a write that was synced; raft gets what fetch read. */
     void (*damaged)(void *data, raft_index index, const uint8_t ref[LOG_EXTERN_REF]);
+    /* Loop thread: a snapshot raft took is durable (the log may drop the
+     * entries it covers). */
+    void (*snapshotted)(void *data, const struct raft_snapshot *snapshot);
     /* Loop thread: whether the queued requests must wait (log_io_resume). */
     bool (*held)(void *data);
     /* Loop thread: after each job that appended. */

@@ -238,7 +238,10 @@ int eventlog_show_upto(struct eventlog *log, uint64_t next)
     size_t keep = log->nsegs;
     int err;
 
-    while (keep > 1 && log->segs[keep - 1]->base_offset > next)
+    /* The segment holding the record before next: the writer and apply
+     * roll only when a record does not fit, so a segment starting at next
+     * is not begun yet. */
+    while (keep > 1 && log->segs[keep - 1]->base_offset >= next)
         keep--;
     for (size_t i = keep; i < log->nsegs; i++)
         segment_close(log->segs[i]); /* the files stay: raft applies their records again */
@@ -464,6 +467,13 @@ void eventlog_notify(struct eventlog *log)
  * the entry count follows the average entry size to make snapshots come
  * about every snapshot_bytes (unless a fixed snapshot_threshold is set).
  */
+void eventlog_snapshot_durable(struct eventlog *log, uint64_t next)
+{
+    if (next > log->snapshot_next)
+        log->snapshot_next = next;
+    log->snapshot_wanted = false;
+}
+
 static void adapt_snapshots(struct eventlog *log, size_t entry_bytes)
 {
     uint64_t entries;
@@ -476,7 +486,7 @@ static void adapt_snapshots(struct eventlog *log, size_t entry_bytes)
                                ? entry_bytes
                                : (log->entry_bytes_avg * 15 + entry_bytes) / 16;
     entries = log->opt.snapshot_bytes / (log->entry_bytes_avg ? log->entry_bytes_avg : 1);
-    if (entries < SNAPSHOT_MIN_ENTRIES)
+    if (entries < SNAPSHOT_MIN_ENTRIES || log->snapshot_wanted)
         entries = SNAPSHOT_MIN_ENTRIES;
     if (entries > SNAPSHOT_MAX_ENTRIES)
         entries = SNAPSHOT_MAX_ENTRIES;
@@ -589,15 +599,16 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 {
     struct eventlog *log = fsm->data;
     const uint8_t *p = buf->base;
-    uint64_t next;
+    uint64_t next = eventlog_snapshot_next(buf->base, buf->len);
     int rv = 0;
 
     if (buf->len != SNAPSHOT_SIZE || vane_get32(p) != SNAPSHOT_MAGIC) {
         vane_log_error(component, "%s: raft snapshot is not an eventlog snapshot", log->dir);
         rv = RAFT_CORRUPT;
-    } else if ((next = vane_get64(p + 16)) > eventlog_active(log)->next_offset && log->failure == 0 &&
+    } else if (next > eventlog_active(log)->next_offset && log->failure == 0 &&
                log->forwarder != NULL) {
         /* Sent by the leader to a follower far behind: the records come from its segments. */
+        eventlog_snapshot_durable(log, next);
         log->last_entry_pos = vane_get32(p + 4);
         log->last_raft_index = vane_get64(p + 8);
         rv = eventlog_catchup_begin(log, next);
@@ -607,8 +618,10 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
                        "snapshot covers up to %" PRIu64 "; events were lost outside vaned",
                        log->dir, eventlog_active(log)->next_offset, next);
         rv = RAFT_CORRUPT;
-    } else if (log->writer.held && writer_restart(log) != 0) {
-        rv = RAFT_IOERR;
+    } else {
+        eventlog_snapshot_durable(log, next);
+        if (log->writer.held && writer_restart(log) != 0)
+            rv = RAFT_IOERR;
     }
     raft_free(buf->base);
     return rv;
@@ -1035,7 +1048,9 @@ size_t eventlog_retain(struct eventlog *log, int64_t now_ns, int64_t max_age_ns,
     size_t dropped = 0;
 
     eventlog_stats(log, &stats);
-    /* Whole sealed segments only; never the active one. */
+    /* Whole sealed segments only; never the active one, nor records of
+     * entries raft's log still refers to (those after its snapshot: a
+     * restart reads them back), for which a snapshot is asked soon. */
     while (log->nsegs > 1 && log->segs[0]->sealed) {
         struct segment *seg = log->segs[0];
         bool too_old = max_age_ns > 0 && now_ns - seg->last_time > max_age_ns;
@@ -1043,6 +1058,10 @@ size_t eventlog_retain(struct eventlog *log, int64_t now_ns, int64_t max_age_ns,
 
         if (!too_old && !too_big)
             break;
+        if (seg->next_offset > log->snapshot_next) {
+            log->snapshot_wanted = true;
+            break;
+        }
         stats.bytes -= seg->size;
         vane_log_info(component, "retention: deleting %s (offsets %" PRIu64 "-%" PRIu64 ")",
                       seg->log_path, seg->base_offset, seg->next_offset - 1);

@@ -35,6 +35,13 @@ struct catchup {
     bool syncing;
 };
 
+/* A place in the segments: the next record's segment, byte and offset, and
+ * the store time of the record before it. */
+struct writer_end {
+    uint64_t base, position, next_offset;
+    int64_t last_time;
+};
+
 /* The writer of the segments (eventlog_writer.c): the part of raft's log
  * that holds the records.  Its position fields belong to log_io's jobs
  * while one runs, and to the loop between them. */
@@ -54,6 +61,7 @@ struct writer {
         uint64_t position;
     } pending;
     raft_index covered;      /* the index of the snapshot loaded */
+    struct writer_end applied; /* where applying was when a snapshot came to be installed */
     uint64_t bad_offset;     /* where the last fetch found damage */
     bool held;               /* no position yet: appends wait */
     bool frozen;             /* damage: no more records, and the files stay as found */
@@ -96,6 +104,8 @@ struct eventlog {
     struct catchup catchup;
     struct writer writer;
     uint64_t written_next;       /* records below this offset are in the segment files */
+    uint64_t snapshot_next;      /* the durable raft snapshot covers the records below */
+    bool snapshot_wanted;        /* retention waits for a snapshot: one soon */
 };
 
 /* The segment appended to: the last. */
@@ -121,6 +131,9 @@ int eventlog_show_upto(struct eventlog *log, uint64_t next);
 void eventlog_mark_damaged(struct eventlog *log, uint64_t offset);
 /* Seals the full segments whose records the writer has written (written_next). */
 void eventlog_seal_written(struct eventlog *log);
+/* A raft snapshot covering the records below offset next is durable:
+ * retention may delete them (raft's log no longer refers to them). */
+void eventlog_snapshot_durable(struct eventlog *log, uint64_t next);
 void eventlog_notify(struct eventlog *log);
 void eventlog_part_done(struct eventlog *log); /* a part that held the close back is done */
 void eventlog_free(struct eventlog *log);

@@ -97,7 +97,9 @@ static void ref_put(uint8_t *p, const struct ref *r)
 
 static int sync_dir(const struct writer *w)
 {
-    return w->dirfd >= 0 && fsync(w->dirfd) != 0 ? -errno : 0;
+    if (w->dirfd < 0)
+        return -EBADF;
+    return fsync(w->dirfd) != 0 ? -errno : 0;
 }
 
 /*
@@ -187,7 +189,8 @@ static int drop_beyond(struct writer *w)
     size_t count;
     int err = eventlog_list_segments(w->log->dir, &bases, &count);
 
-    for (size_t i = 0; err == 0 && i < count; i++)
+    /* The newest first: a crash between two unlinks leaves no gap. */
+    for (size_t i = count; err == 0 && i-- > 0;)
         if (bases[i] > w->base)
             err = segment_remove_files(w->log->dir, bases[i]);
     vane_free(bases);
@@ -332,12 +335,33 @@ static int cut(void *data, const uint8_t ref[LOG_EXTERN_REF])
     return drop_beyond(w);
 }
 
-static void replaced(void *data)
+/* Where applying reached: what the segments hold after it belongs to
+ * entries the snapshot about to be installed replaces (never applied
+ * here, maybe never committed). */
+static void replacing(void *data)
+{
+    struct writer *w = data;
+    const struct segment *active = eventlog_active(w->log);
+
+    w->applied = (struct writer_end){active->base_offset, active->size, active->next_offset,
+                                     w->log->last_time};
+}
+
+/* The writer stops at what was applied, the rest of the files gone, until
+ * restore says where the segments go on (a catch-up, or at once). */
+static int replaced(void *data)
 {
     struct writer *w = data;
 
     close_segment(w);
-    w->held = true; /* until restore says where the segments end */
+    w->held = true;
+    w->base = w->applied.base;
+    w->position = w->applied.position;
+    w->next_offset = w->applied.next_offset;
+    w->last_time = w->applied.last_time;
+    if (w->durable > w->next_offset)
+        w->durable = w->next_offset;
+    return drop_beyond(w);
 }
 
 /* ---- loading (loop thread) ------------------------------------------------- */
@@ -402,12 +426,6 @@ static int check_records(const uint8_t *p, size_t len, raft_index index, uint64_
     return 0;
 }
 
-/* Where an entry's records end: the segment and the byte after them. */
-struct span_end {
-    uint64_t base, position, next_offset;
-    int64_t last_time;
-};
-
 /*
  * Reads and checks the records of entry index that ref points to into dst:
  * first_part bytes at its position, then the rest from the start of the
@@ -417,7 +435,7 @@ struct span_end {
  * they are damaged.
  */
 static int read_records(const struct writer *w, raft_index index, const struct ref *r,
-                        uint8_t *dst, struct span_end *end)
+                        uint8_t *dst, struct writer_end *end)
 {
     uint64_t base = r->base, position = r->position;
     size_t done = 0, want = r->first_part, got, used;
@@ -450,7 +468,7 @@ static int read_records(const struct writer *w, raft_index index, const struct r
 }
 
 /* Fetching failed at the record after end: it and what follows read as zeros. */
-static void zero_from(struct writer *w, uint8_t *dst, size_t len, const struct span_end *end)
+static void zero_from(struct writer *w, uint8_t *dst, size_t len, const struct writer_end *end)
 {
     size_t valid = 0;
 
@@ -471,7 +489,7 @@ static int fetch(void *data, raft_index index, const uint8_t ref[LOG_EXTERN_REF]
                  size_t len)
 {
     struct writer *w = data;
-    struct span_end end;
+    struct writer_end end;
     struct ref r;
     int err;
 
@@ -530,6 +548,7 @@ static int load_begin(void *data, const struct raft_snapshot *snapshot)
     int err;
 
     w->covered = snapshot != NULL ? snapshot->index : 0;
+    eventlog_snapshot_durable(log, extent);
     if ((err = eventlog_sync_unsealed(log)) != 0)
         return err;
     if (log->failure != 0) {
@@ -589,6 +608,13 @@ static void damaged(void *data, raft_index index, const uint8_t ref[LOG_EXTERN_R
     w->frozen = true;
 }
 
+static void snapshotted(void *data, const struct raft_snapshot *snapshot)
+{
+    struct writer *w = data;
+
+    eventlog_snapshot_durable(w->log, snapshot_extent(snapshot));
+}
+
 static bool held(void *data)
 {
     return ((struct writer *)data)->held;
@@ -608,10 +634,11 @@ void writer_init(struct eventlog *log)
 {
     struct writer *w = &log->writer;
 
-    w->ops = (struct log_extern){.data = w, .store = store, .sync = sync_records, .cut = cut,
-                                 .replaced = replaced, .load_begin = load_begin, .fetch = fetch,
-                                 .adopt = adopt, .load_end = load_end, .damaged = damaged,
-                                 .held = held, .written = written};
+    w->ops = (struct log_extern){
+        .data = w, .store = store, .sync = sync_records, .cut = cut, .replacing = replacing,
+        .replaced = replaced, .load_begin = load_begin, .fetch = fetch, .adopt = adopt,
+        .load_end = load_end, .damaged = damaged, .snapshotted = snapshotted, .held = held,
+        .written = written};
     w->log = log;
     w->fd = -1;
     w->held = true;
@@ -625,7 +652,9 @@ int writer_restart(struct eventlog *log)
 
     take_visible_end(w);
     if ((err = drop_beyond(w)) != 0) {
-        w->held = true;
+        /* The log's requests run, and fail: the group stops rather than waits. */
+        w->frozen = true;
+        replica_resume_log(log->replica);
         return err;
     }
     log->written_next = w->durable;
