@@ -20,4 +20,8 @@ int write_all(int fd, const void *bytes, size_t len);
 /* As write_all(), at offset in the file (the descriptor's own offset stays). */
 int pwrite_all(int fd, const void *bytes, size_t len, off_t offset);
 
+/* The n buffers at offset, again after short writes (iov is used up); 0 or -errno. */
+struct iovec;
+int pwritev_all(int fd, struct iovec *iov, int n, off_t offset);
+
 #endif

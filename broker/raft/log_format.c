@@ -32,6 +32,7 @@
 #include "core/crc32c.h"
 #include "core/endian.h"
 #include "core/error.h"
+#include "core/write_all.h"
 #include "raft/log_format.h"
 
 #define META_SIZE 32
@@ -326,30 +327,6 @@ int log_create_file(int dirfd, const char *name)
         return err;
     }
     return fd;
-}
-
-/* Writes the n buffers at offset, again after short writes; 0 or -errno. */
-static int pwritev_all(int fd, struct iovec *iov, int n, int64_t offset)
-{
-    while (n > 0) {
-        ssize_t done = pwritev(fd, iov, n > IOV_MAX ? IOV_MAX : n, (off_t)offset);
-
-        if (done < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        offset += done;
-        while (n > 0 && (size_t)done >= iov->iov_len) {
-            done -= (ssize_t)iov->iov_len;
-            iov++, n--;
-        }
-        if (n > 0) {
-            iov->iov_base = (char *)iov->iov_base + done;
-            iov->iov_len -= (size_t)done;
-        }
-    }
-    return 0;
 }
 
 int64_t log_write_entries(int fd, int64_t offset, const struct log_batch *batches, size_t count)

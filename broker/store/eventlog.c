@@ -30,8 +30,6 @@
 #include "raft/replica.h"
 #include "store/eventlog_internal.h"
 
-#define BATCH_MAGIC EVENTLOG_BATCH_MAGIC
-#define BATCH_HEADER_SIZE EVENTLOG_BATCH_HEADER
 #define SNAPSHOT_MAGIC 0x31534556u /* "VES1" */
 #define SNAPSHOT_SIZE 24
 
@@ -256,10 +254,14 @@ int eventlog_show_upto(struct eventlog *log, uint64_t next)
     return 0;
 }
 
+static bool is_batch(const uint8_t *p, size_t len)
+{
+    return len >= EVENTLOG_BATCH_HEADER && vane_get32(p) == EVENTLOG_BATCH_MAGIC;
+}
+
 bool eventlog_is_batch(const struct raft_entry *entry)
 {
-    return entry->type == RAFT_COMMAND && entry->buf.len >= BATCH_HEADER_SIZE &&
-           vane_get32(entry->buf.base) == BATCH_MAGIC;
+    return entry->type == RAFT_COMMAND && is_batch(entry->buf.base, entry->buf.len);
 }
 
 static void maybe_closed(struct eventlog *log);
@@ -502,7 +504,7 @@ int eventlog_apply_entry(struct eventlog *log, const uint8_t *p, size_t len, raf
     int err;
 
     *result = NULL;
-    if (len < BATCH_HEADER_SIZE || vane_get32(p) != BATCH_MAGIC) {
+    if (!is_batch(p, len)) {
         vane_log_error(component, "%s: raft entry %llu is not a batch; skipped", log->dir,
                        (unsigned long long)index);
         return 0;
@@ -522,7 +524,8 @@ int eventlog_apply_entry(struct eventlog *log, const uint8_t *p, size_t len, raf
     if (stored_at < log->last_time)
         stored_at = log->last_time;
     tail_trim(log);
-    if ((err = apply_records(log, p + BATCH_HEADER_SIZE, count, skip, stored_at, index, &first)) != 0) {
+    err = apply_records(log, p + EVENTLOG_BATCH_HEADER, count, skip, stored_at, index, &first);
+    if (err != 0) {
         log->failure = err;
         return 0;
     }
@@ -636,7 +639,7 @@ static struct batch *batch_new(struct eventlog *log)
     b->log = log;
     /* Room for a full batch and its padding at once: growing by doubling
      * would copy it several times.  It shrinks to size when proposed. */
-    b->cap = BATCH_HEADER_SIZE + log->opt.max_batch_bytes + 8;
+    b->cap = EVENTLOG_BATCH_HEADER + log->opt.max_batch_bytes + 8;
     if (log->spare_buf != NULL && log->spare_cap >= b->cap) {
         b->buf = log->spare_buf;
         b->cap = log->spare_cap;
@@ -644,7 +647,7 @@ static struct batch *batch_new(struct eventlog *log)
     } else {
         b->buf = raft_malloc(b->cap);
     }
-    b->len = BATCH_HEADER_SIZE;
+    b->len = EVENTLOG_BATCH_HEADER;
     if (log->pending_last != NULL)
         log->pending_last->next = b;
     else
@@ -718,7 +721,7 @@ static void on_flush(uv_prepare_t *handle)
         log->pending = b->next;
         if (log->pending == NULL)
             log->pending_last = NULL;
-        vane_put32(b->buf, BATCH_MAGIC);
+        vane_put32(b->buf, EVENTLOG_BATCH_MAGIC);
         vane_put32(b->buf + 4, b->count);
         vane_put64(b->buf + 8, (uint64_t)wall_ns());
         size_to_entry(log, b);

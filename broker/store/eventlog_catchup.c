@@ -150,12 +150,11 @@ static void after_sync(uv_work_t *req, int status)
     log->closes_pending--;
     /* The full segments the catch-up rolled past are synced by their seals:
      * the writer goes on only once those are done too. */
-    if (status == 0 && log->catchup.sync_status == 0 && log->sealing == 0) {
-        finish(log);
-        return;
-    }
     if (status == 0 && log->catchup.sync_status == 0) {
-        retry_later(log);
+        if (log->sealing == 0)
+            finish(log);
+        else
+            retry_later(log);
         return;
     }
     vane_log_warn(component, "%s: syncing the records fetched: %s; trying again", log->dir,

@@ -60,7 +60,6 @@ struct writer {
         size_t len, cap;
         uint64_t position;
     } pending;
-    raft_index covered;      /* the index of the snapshot loaded */
     struct writer_end applied; /* where applying was when a snapshot came to be installed */
     uint64_t bad_offset;     /* where the last fetch found damage */
     bool held;               /* no position yet: appends wait */

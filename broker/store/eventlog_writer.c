@@ -122,6 +122,17 @@ static int open_segment(struct writer *w)
     return err;
 }
 
+/* The writer goes on from end (its segment file closed already). */
+static void place(struct writer *w, const struct writer_end *end)
+{
+    w->base = end->base;
+    w->position = end->position;
+    w->next_offset = end->next_offset;
+    w->last_time = end->last_time;
+    if (w->durable > w->next_offset)
+        w->durable = w->next_offset;
+}
+
 static void close_segment(struct writer *w)
 {
     if (w->fd >= 0)
@@ -290,7 +301,8 @@ static int store(void *data, const struct raft_entry *entry, raft_index index, s
 /*
  * The records written and the log's entries that refer to them (len bytes
  * at offset of log_fd, writing over allocated blocks), durable by one
- * flush: both writes go out together, the log's is waited for, and the
+ * flush: the records are on their way already (write_out), the log's
+ * write is waited for, and the
  * fdatasync of the segment -- its data, its size, then the flush of the
  * disk's cache -- covers the log's as well (log_io.h).  log_fd < 0: the
  * records alone.
@@ -304,8 +316,7 @@ static int sync_records(void *data, int log_fd, uint64_t offset, uint64_t len)
     int fd = w->unsynced ? w->fd : log_fd;
 
     if (err == 0 && w->unsynced && log_fd >= 0 &&
-        (sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0 ||
-         sync_file_range(log_fd, (off_t)offset, (off_t)len, wait) != 0))
+        sync_file_range(log_fd, (off_t)offset, (off_t)len, wait) != 0)
         err = -errno;
     if (err == 0 && fd >= 0 && fdatasync(fd) != 0)
         err = -errno;
@@ -326,12 +337,7 @@ static int cut(void *data, const uint8_t ref[LOG_EXTERN_REF])
                   "records, from offset %" PRIu64 " (segment %" PRIu64 " byte %" PRIu32 "), go "
                   "too", w->log->dir, r.first_offset, r.base, r.position);
     close_segment(w);
-    w->base = r.base;
-    w->position = r.position;
-    w->next_offset = r.first_offset;
-    w->last_time = r.prev_time;
-    if (w->durable > w->next_offset)
-        w->durable = w->next_offset;
+    place(w, &(struct writer_end){r.base, r.position, r.first_offset, r.prev_time});
     return drop_beyond(w);
 }
 
@@ -355,12 +361,7 @@ static int replaced(void *data)
 
     close_segment(w);
     w->held = true;
-    w->base = w->applied.base;
-    w->position = w->applied.position;
-    w->next_offset = w->applied.next_offset;
-    w->last_time = w->applied.last_time;
-    if (w->durable > w->next_offset)
-        w->durable = w->next_offset;
+    place(w, &w->applied);
     return drop_beyond(w);
 }
 
@@ -504,17 +505,14 @@ static int fetch(void *data, raft_index index, const uint8_t ref[LOG_EXTERN_REF]
         return err;
     }
     memset(dst + r.records_len, 0, len - r.records_len);
-    if (index <= w->covered || w->held || w->frozen)
+    if (w->held || w->frozen)
         return 0;
     /* After the snapshot: the records must go on from where the writer is. */
     if (r.base != w->base || r.position != w->position || r.first_offset != w->next_offset)
         return VANE_ECORRUPT;
     if (end.base != w->base && (err = leave_segment(w)) != 0)
         return err;
-    w->base = end.base;
-    w->position = end.position;
-    w->next_offset = end.next_offset;
-    w->last_time = end.last_time;
+    place(w, &end);
     return 0;
 }
 
@@ -532,10 +530,8 @@ static void take_visible_end(struct writer *w)
     const struct segment *active = eventlog_active(w->log);
 
     close_segment(w);
-    w->base = active->base_offset;
-    w->position = active->size;
-    w->next_offset = active->next_offset;
-    w->last_time = w->log->last_time;
+    place(w, &(struct writer_end){active->base_offset, active->size, active->next_offset,
+                                  w->log->last_time});
     w->durable = w->next_offset;
     w->held = false;
 }
@@ -547,7 +543,6 @@ static int load_begin(void *data, const struct raft_snapshot *snapshot)
     uint64_t extent = snapshot_extent(snapshot);
     int err;
 
-    w->covered = snapshot != NULL ? snapshot->index : 0;
     eventlog_snapshot_durable(log, extent);
     if ((err = eventlog_sync_unsealed(log)) != 0)
         return err;
