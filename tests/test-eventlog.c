@@ -446,11 +446,25 @@ static void zero_fill(const char *path, uint64_t at, size_t len)
     vane_free(zeros);
 }
 
+/* Writes len bytes that are neither zeros nor records at position at of path. */
+static void junk_fill(const char *path, uint64_t at, size_t len)
+{
+    char *junk = vane_malloc(len);
+    int fd = open(path, O_WRONLY);
+
+    memset(junk, 0x5a, len);
+    if (fd < 0 || pwrite(fd, junk, len, (off_t)at) != (ssize_t)len)
+        tap_diag("cannot write into %s", path);
+    close(fd);
+    vane_free(junk);
+}
+
 /*
  * Power-loss shapes of a torn tail: the file grew but the data did not reach
  * the disk.  A header that survived with zeros after it, in the newest
  * segment, is a torn last write, not damage: its raft entry (never
- * acknowledged) goes.  A full segment, synced before the next one began,
+ * acknowledged) goes; so do bytes after the last record that no entry of
+ * raft's log refers to.  A full segment, synced before the next one began,
  * that ends torn lost records after they were acknowledged: that is damage,
  * reported, and nothing from there on is served or written.
  */
@@ -498,6 +512,20 @@ static void test_power_loss(void)
             is_int(st.next_offset, 70, "the torn entry's records are gone, none invented");
             ok(append_many(log, 70, 10, 150, offsets) && offsets[0] == 70,
                "and appends go on at 70");
+            close_log(log);
+        }
+        /* A later block of a write that was never synced reached the disk,
+         * an earlier one did not: bytes that are not zeros after the last
+         * record.  No entry of raft's log refers to them: they go, and
+         * nothing is damaged. */
+        junk_fill(active, file_size(active), 700);
+        log = open_log(dir, &opt);
+        if (ok(log != NULL, "bytes after the last record that no entry refers to open")) {
+            eventlog_stats(log, &st);
+            ok(!st.damaged, "they are not damage");
+            check_range(log, 0, 80, "every acknowledged record");
+            ok(append_many(log, 80, 10, 150, offsets) && offsets[0] == 80,
+               "and appends go on at 80");
             close_log(log);
         }
         vane_free(active);

@@ -641,7 +641,7 @@ static void job_done(uv_work_t *work, int status)
     struct op *done = l->job;
 
     (void)status;
-    if (l->ext != NULL && done->kind == OP_APPEND)
+    if (l->ext != NULL && (done->kind == OP_APPEND || done->kind == OP_TRUNCATE))
         l->ext->written(l->ext->data);
     if (l->why[0] != '\0') {
         vane_log(LOG_LEVEL_ERROR, "raft", "%s", l->why);

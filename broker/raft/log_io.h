@@ -102,7 +102,8 @@ struct log_extern {
     void (*snapshotted)(void *data, const struct raft_snapshot *snapshot);
     /* Loop thread: whether the queued requests must wait (log_io_resume). */
     bool (*held)(void *data);
-    /* Loop thread: after each job that appended. */
+    /* Loop thread: after each job that appended or truncated (what was
+     * written may have shrunk). */
     void (*written)(void *data);
 };
 

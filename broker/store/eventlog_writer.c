@@ -546,8 +546,11 @@ static int load_begin(void *data, const struct raft_snapshot *snapshot)
     eventlog_snapshot_durable(log, extent);
     if ((err = eventlog_sync_unsealed(log)) != 0)
         return err;
-    if (log->failure != 0) {
-        /* Damage found opening the segments: they stay as they are. */
+    if (log->failure != 0 && log->damaged_offset < extent) {
+        /* Damage in records the snapshot covers, found opening the
+         * segments: they stay as they are.  (Damage past the extent is in
+         * records of raft's log, which fetch checks, or of entries never
+         * written there, which load_end cuts.) */
         take_visible_end(w);
         w->frozen = true;
         log->written_next = eventlog_active(log)->next_offset;
