@@ -19,6 +19,7 @@
 #include "harness.h"
 #include "raft/log_format.h"
 #include "store/eventlog.h"
+#include "store/eventlog_internal.h"
 #include "store/record.h"
 #include "store/segment.h"
 #include "tap.h"
@@ -732,6 +733,52 @@ static void test_whole_entries_adopted(void)
     vane_free(dir);
 }
 
+/*
+ * A truncation of raft's log (in a cluster: entries a deposed leader never
+ * committed) that removes adopted entries cuts their records too: the log
+ * holds no reference for them, the writer keeps one.  The cut is made
+ * through the writer's hook, as log_io's truncation job makes it, on an
+ * eventlog left idle.
+ */
+static void test_adopted_entries_cut(void)
+{
+    char *dir = vane_asprintf("%s/adopt-cut", tmpdir);
+    struct eventlog_options opt;
+    struct eventlog_batch b = EVENTLOG_BATCH_INIT;
+    struct eventlog *log;
+    struct segment *seg;
+    uint64_t *bases = NULL;
+    size_t n = 0, count = 0;
+    char *errmsg = NULL;
+
+    eventlog_options_default(&opt);
+    opt.segment_size = 4096;
+    log = open_log(dir, &opt);
+    if (!ok(log != NULL, "adopt-cut: a new eventlog opens"))
+        return;
+    close_log(log);
+    append_whole_entries(dir, 6, 10, &n);
+    log = open_log(dir, &opt);
+    if (!ok(log != NULL && eventlog_read(log, 30, 1, 1 << 20, &b) == 0 && b.count == 1,
+            "adopt-cut: it opens over 6 whole entries; offset 30 starts the 4th"))
+        return;
+    is_int(log->writer.ops.cut(log->writer.ops.data, b.records[0].raft_index, NULL), 0,
+           "adopt-cut: a truncation from the 4th entry on cuts");
+    is_int(log->writer.next_offset, 30, "adopt-cut: the writer goes on at offset 30");
+    if (eventlog_list_segments(dir, &bases, &count) == 0 && count > 0 &&
+        segment_open(&seg, dir, bases[count - 1], true, &errmsg) == 0) {
+        is_int(seg->next_offset, 30, "adopt-cut: the segment files end with offset 29");
+        segment_close(seg);
+    } else {
+        ok(false, "adopt-cut: the newest segment opens: %s", errmsg ? errmsg : "none");
+    }
+    close_log(log);
+    eventlog_batch_free(&b);
+    vane_free(bases);
+    vane_free(errmsg);
+    vane_free(dir);
+}
+
 int main(void)
 {
     uv_loop_init(&loop);
@@ -745,6 +792,7 @@ int main(void)
     test_flipped_byte();
     test_power_loss();
     test_whole_entries_adopted();
+    test_adopted_entries_cut();
     is_int(harness_loop_close(&loop), 0, "every handle was closed");
     harness_rmtree(tmpdir);
     return tap_done();

@@ -446,7 +446,7 @@ static int run_truncate(struct log_io *l, raft_index index)
     }
     if ((err = log_io_truncate(l, index)) != 0)
         return err;
-    return found ? l->ext->cut(l->ext->data, ref) : 0;
+    return l->ext != NULL ? l->ext->cut(l->ext->data, index, found ? ref : NULL) : 0;
 }
 
 static int remove_snapshot(struct log_io *l, raft_index index)

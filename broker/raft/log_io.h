@@ -72,9 +72,10 @@ struct log_extern {
      * writes have completed (sync_file_range), an fdatasync of its own
      * file when it stored anything, else of log_fd. */
     int (*sync)(void *data, int log_fd, uint64_t offset, uint64_t len);
-    /* Job thread: a truncation removed the entries from the stored one whose
-     * reference is ref on. */
-    int (*cut)(void *data, const uint8_t ref[LOG_EXTERN_REF]);
+    /* Job thread: a truncation removed the entries from index on; ref is
+     * the reference of the first of them the log holds one for, or NULL
+     * (entries adopted at load have none: the keeper knows them). */
+    int (*cut)(void *data, raft_index index, const uint8_t ref[LOG_EXTERN_REF]);
     /* A snapshot the leader sent replaces the whole log.  Loop thread,
      * before the job: replacing.  Job thread, once the snapshot is durable
      * and before the log's files go: replaced, which drops what it kept

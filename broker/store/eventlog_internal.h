@@ -42,6 +42,14 @@ struct writer_end {
     int64_t last_time;
 };
 
+/* An entry of raft's log adopted at load (written before the log kept
+ * records outside it): the log holds it whole, with no reference to where
+ * its records went, so the writer keeps one for a truncation. */
+struct adopted {
+    uint64_t index;
+    uint8_t ref[LOG_EXTERN_REF];
+};
+
 /* The writer of the segments (eventlog_writer.c): the part of raft's log
  * that holds the records.  Its position fields belong to log_io's jobs
  * while one runs, and to the loop between them. */
@@ -61,6 +69,8 @@ struct writer {
         uint64_t position;
     } pending;
     struct writer_end applied; /* where applying was when a snapshot came to be installed */
+    struct adopted *adopted; /* in index order; the job thread's once load is done */
+    size_t nadopted, capadopted;
     uint64_t bad_offset;     /* where the last fetch found damage */
     bool held;               /* no position yet: appends wait */
     bool frozen;             /* damage: no more records, and the files stay as found */

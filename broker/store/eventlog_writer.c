@@ -327,11 +327,21 @@ static int sync_records(void *data, int log_fd, uint64_t offset, uint64_t len)
     return err;
 }
 
-static int cut(void *data, const uint8_t ref[LOG_EXTERN_REF])
+static int cut(void *data, raft_index index, const uint8_t ref[LOG_EXTERN_REF])
 {
     struct writer *w = data;
+    size_t first = 0;
     struct ref r;
 
+    /* Adopted entries come before any the log refers to: the first of
+     * them cut, if any, is where the cut records begin. */
+    while (first < w->nadopted && w->adopted[first].index < index)
+        first++;
+    if (first < w->nadopted)
+        ref = w->adopted[first].ref;
+    w->nadopted = first;
+    if (ref == NULL)
+        return 0;
     ref_get(ref, &r);
     vane_log_info(component, "%s: raft's log removed entries never committed here; their "
                   "records, from offset %" PRIu64 " (segment %" PRIu64 " byte %" PRIu32 "), go "
@@ -361,6 +371,7 @@ static int replaced(void *data)
 
     close_segment(w);
     w->held = true;
+    w->nadopted = 0;
     place(w, &w->applied);
     return drop_beyond(w);
 }
@@ -572,10 +583,21 @@ static int load_begin(void *data, const struct raft_snapshot *snapshot)
 static int adopt(void *data, raft_index index, const struct raft_entry *entry)
 {
     struct writer *w = data;
-    uint8_t ref[LOG_EXTERN_REF];
     size_t keep = entry->buf.len;
+    int err;
 
-    return w->held && eventlog_is_batch(entry) ? -EBUSY : store(w, entry, index, &keep, ref);
+    if (!eventlog_is_batch(entry))
+        return 0;
+    if (w->held)
+        return -EBUSY;
+    if (w->nadopted == w->capadopted) {
+        w->capadopted = w->capadopted ? 2 * w->capadopted : 16;
+        w->adopted = vane_realloc(w->adopted, w->capadopted * sizeof(*w->adopted));
+    }
+    if ((err = store(w, entry, index, &keep, w->adopted[w->nadopted].ref)) != 0)
+        return err;
+    w->adopted[w->nadopted++].index = index;
+    return 0;
 }
 
 static int load_end(void *data)
@@ -675,4 +697,5 @@ void writer_free(struct eventlog *log)
     if (w->dirfd >= 0)
         close(w->dirfd);
     vane_free(w->pending.buf);
+    vane_free(w->adopted);
 }

@@ -639,7 +639,7 @@ struct latencies {
 /* Events a pace of rate per second has made due after ns. */
 static uint64_t events_due(uint64_t ns, uint64_t rate)
 {
-    return (uint64_t)((double)ns / NS_PER_S * (double)rate);
+    return ns * rate / 1000000000u;
 }
 
 /* The disk's own latency at the paced rate, as the ideal store would see
@@ -660,7 +660,8 @@ static void paced_disk(const char *root, const struct config *cfg, size_t size,
     uint64_t window_from = start + (uint64_t)(cfg->warmup * NS_PER_S);
     uint64_t window_to = window_from + (uint64_t)(cfg->duration * NS_PER_S);
     uint64_t total = events_due(window_to - start, cfg->rate);
-    size_t cap = (size_t)((double)cfg->rate * (cfg->duration + 1)) * size + size;
+    uint64_t deadline = window_to + (uint64_t)(DRAIN_TIMEOUT * NS_PER_S);
+    size_t cap = (size_t)cfg->rate * size + size; /* a second's events per write at most */
     char *buf = vane_malloc(cap);
 
     if (fd < 0)
@@ -669,13 +670,12 @@ static void paced_disk(const char *root, const struct config *cfg, size_t size,
     lat->cap = (size_t)((double)cfg->rate * cfg->duration) + 1;
     lat->ns = vane_calloc(lat->cap, sizeof(*lat->ns));
     lat->n = 0;
-    while (done < total) {
+    while (done < total && uv_hrtime() < deadline) {
         uint64_t now = uv_hrtime(), ticks = (now - start) / tick_ns;
         uint64_t due = events_due(ticks * tick_ns, cfg->rate);
 
         if (due > total)
             due = total;
-
         if (due == done) {
             struct timespec next = {0, 0};
             uint64_t at = start + (ticks + 1) * tick_ns;
@@ -694,8 +694,9 @@ static void paced_disk(const char *root, const struct config *cfg, size_t size,
         now = uv_hrtime();
         for (; done < due; done++) {
             /* event i is issued at the first tick that makes more than i due */
-            uint64_t k = (uint64_t)((double)(done + 1) * NS_PER_S / (double)cfg->rate / tick_ns + 0.999999);
-            uint64_t issued = start + k * tick_ns;
+            uint64_t per_tick = tick_ns * cfg->rate;
+            uint64_t tick = ((done + 1) * 1000000000u + per_tick - 1) / per_tick;
+            uint64_t issued = start + tick * tick_ns;
 
             if (issued < idle_end && issued + tick_ns > idle_end)
                 issued = idle_end;
