@@ -558,6 +558,43 @@ static void test_power_loss(void)
     vane_free(dir);
 }
 
+/*
+ * Junk right at the snapshot's extent: a snapshot covers every record, and
+ * bytes that are neither zeros nor records follow the last one.  No entry
+ * refers to them: they go, and nothing is damaged.
+ */
+static void test_junk_at_extent(void)
+{
+    char *dir = vane_asprintf("%s/junk-extent", tmpdir), *seg0 = segment_path(dir, 0, "log");
+    struct eventlog_options opt;
+    struct eventlog_stats st;
+    uint64_t offsets[10];
+    struct eventlog *log;
+
+    eventlog_options_default(&opt);
+    opt.snapshot_threshold = 1;
+    log = open_log(dir, &opt);
+    if (!ok(log != NULL, "junk at the extent: an eventlog snapshotting every entry opens"))
+        return;
+    for (size_t i = 0; i < 4; i++)
+        append_many(log, i * 10, 10, 150, offsets);
+    for (int i = 0; i < 50; i++)
+        uv_run(&loop, UV_RUN_NOWAIT), uv_sleep(1);
+    close_log(log);
+    junk_fill(seg0, file_size(seg0), 700);
+    log = open_log(dir, &opt);
+    if (ok(log != NULL, "junk at the extent: it opens")) {
+        eventlog_stats(log, &st);
+        ok(!st.damaged, "junk at the extent: the eventlog is not marked damaged");
+        check_range(log, 0, 40, "junk at the extent: every acknowledged record");
+        ok(append_many(log, 40, 10, 150, offsets) && offsets[0] == 40,
+           "junk at the extent: appends go on at 40");
+        close_log(log);
+    }
+    vane_free(seg0);
+    vane_free(dir);
+}
+
 static void flip_byte(const char *path, uint64_t at)
 {
     int fd = open(path, O_RDWR);
@@ -624,6 +661,49 @@ static void test_flipped_byte(void)
 {
     flipped_byte("flip-read", 2, 12);
     flipped_byte("flip-start", 0, 1);
+}
+
+/*
+ * Damage that loading raft's log finds, past the snapshot's extent, with
+ * more records before it than the in-memory tail holds: the files serve
+ * every record up to the damage (what this node has written reaches it),
+ * also once later entries trim the tail.
+ */
+static void test_damage_past_tail(void)
+{
+    char *dir = vane_asprintf("%s/damage-tail", tmpdir), *path = segment_path(dir, 0, "log");
+    struct eventlog_options opt;
+    struct eventlog_batch b = EVENTLOG_BATCH_INIT;
+    struct eventlog_stats st;
+    uint64_t offsets[60];
+    struct eventlog *log;
+
+    eventlog_options_default(&opt);
+    opt.snapshot_threshold = 0;
+    opt.tail_size = 2048;
+    log = open_log(dir, &opt);
+    if (!ok(log != NULL, "damage past the tail: an eventlog with a 2 KiB tail opens"))
+        return;
+    /* Two entries: applying the second at start trims the first's records
+     * from the tail. */
+    append_many(log, 0, 30, 150, offsets);
+    append_many(log, 30, 30, 150, offsets);
+    close_log(log);
+    flip_byte(path, file_size(path) / 60 * 40 + 100); /* in record 40 (all of one size) */
+    log = open_log(dir, &opt);
+    if (ok(log != NULL, "damage past the tail: it opens")) {
+        eventlog_stats(log, &st);
+        ok(st.damaged, "damage past the tail: the eventlog is marked damaged");
+        is_int(st.next_offset, 40, "damage past the tail: it ends at the damage");
+        is_int(log->written_next, 40, "damage past the tail: the files serve every record before it");
+        check_range(log, 0, 40, "damage past the tail: the records before it");
+        is_int(eventlog_read(log, 45, 10, 1 << 20, &b), VANE_ECORRUPT,
+               "damage past the tail: nothing past it is served");
+        close_log(log);
+    }
+    eventlog_batch_free(&b);
+    vane_free(path);
+    vane_free(dir);
 }
 
 /*
@@ -790,7 +870,9 @@ int main(void)
     test_retention_waits_for_snapshot();
     test_torn_tail();
     test_flipped_byte();
+    test_damage_past_tail();
     test_power_loss();
+    test_junk_at_extent();
     test_whole_entries_adopted();
     test_adopted_entries_cut();
     is_int(harness_loop_close(&loop), 0, "every handle was closed");

@@ -320,7 +320,7 @@ static int sync_records(void *data, int log_fd, uint64_t offset, uint64_t len)
         err = -errno;
     if (err == 0 && fd >= 0 && fdatasync(fd) != 0)
         err = -errno;
-    if (err == 0) {
+    if (err == 0 && !w->frozen) { /* frozen: durable stays at the damage (damaged()) */
         w->durable = w->next_offset;
         w->unsynced = false;
     }
@@ -332,6 +332,9 @@ static int cut(void *data, raft_index index, const uint8_t ref[LOG_EXTERN_REF])
     struct writer *w = data;
     size_t first = 0;
     struct ref r;
+
+    if (w->frozen)
+        return 0; /* damage: the files stay as found */
 
     /* Adopted entries come before any the log refers to: the first of
      * them cut, if any, is where the cut records begin. */
@@ -547,6 +550,33 @@ static void take_visible_end(struct writer *w)
     w->held = false;
 }
 
+/* fdatasyncs the segment files after base: opening stopped at damage in
+ * segment base, past the snapshot's extent, and raft's log may refer to
+ * records in the later files that a killed process left in the page cache
+ * only. */
+static int sync_files_after(const struct writer *w, uint64_t base)
+{
+    uint64_t *bases;
+    size_t count;
+    int err = eventlog_list_segments(w->log->dir, &bases, &count);
+
+    for (size_t i = 0; err == 0 && i < count; i++) {
+        char *path;
+        int fd;
+
+        if (bases[i] <= base)
+            continue;
+        path = segment_path(w->log->dir, bases[i], "log");
+        if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fdatasync(fd) != 0)
+            err = -errno;
+        if (fd >= 0)
+            close(fd);
+        vane_free(path);
+    }
+    vane_free(bases);
+    return err;
+}
+
 static int load_begin(void *data, const struct raft_snapshot *snapshot)
 {
     struct writer *w = data;
@@ -567,6 +597,8 @@ static int load_begin(void *data, const struct raft_snapshot *snapshot)
         log->written_next = eventlog_active(log)->next_offset;
         return 0;
     }
+    if (log->failure != 0 && (err = sync_files_after(w, eventlog_active(log)->base_offset)) != 0)
+        return err;
     if (extent > eventlog_active(log)->next_offset) {
         /* Records the snapshot covers are missing: a catch-up (restore
          * decides) writes them before the writer goes on. */
@@ -626,6 +658,10 @@ static void damaged(void *data, raft_index index, const uint8_t ref[LOG_EXTERN_R
                    r.position, w->bad_offset);
     eventlog_mark_damaged(w->log, w->bad_offset);
     w->frozen = true;
+    /* The records before the damage were read back from the files, synced
+     * at load_begin: readers are served them from there. */
+    w->durable = w->log->damaged_offset;
+    w->log->written_next = w->durable;
 }
 
 static void snapshotted(void *data, const struct raft_snapshot *snapshot)

@@ -146,16 +146,16 @@ int segment_limit(struct segment *seg, uint64_t next_offset)
     size_t k = 0;
     uint8_t header[RECORD_HEADER_SIZE];
 
+    if (seg->damaged && seg->next_offset >= next_offset) {
+        seg->damaged = false; /* at or past the limit: the bytes will be read again */
+        vane_free(seg->damage);
+        seg->damage = NULL;
+    }
     if (next_offset >= seg->next_offset)
         return 0;
     while (k < seg->index_count && seg->base_offset + seg->index[k].rel_offset < next_offset)
         k++;
     seg->sealed = false;
-    if (seg->damaged && seg->next_offset >= next_offset) {
-        seg->damaged = false; /* past the limit: the bytes will be read again */
-        vane_free(seg->damage);
-        seg->damage = NULL;
-    }
     if (k == 0) {
         seg->index_count = 0;
         seg->next_offset = seg->base_offset;
