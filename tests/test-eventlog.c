@@ -558,6 +558,14 @@ static void test_power_loss(void)
     vane_free(dir);
 }
 
+static uint64_t next_offset(struct eventlog *log)
+{
+    struct eventlog_stats st;
+
+    eventlog_stats(log, &st);
+    return st.next_offset;
+}
+
 /*
  * Junk right at the snapshot's extent: a snapshot covers every record, and
  * bytes that are neither zeros nor records follow the last one.  No entry
@@ -568,7 +576,7 @@ static void test_junk_at_extent(void)
     char *dir = vane_asprintf("%s/junk-extent", tmpdir), *seg0 = segment_path(dir, 0, "log");
     struct eventlog_options opt;
     struct eventlog_stats st;
-    uint64_t offsets[10];
+    uint64_t offsets[10], last;
     struct eventlog *log;
 
     eventlog_options_default(&opt);
@@ -576,19 +584,26 @@ static void test_junk_at_extent(void)
     log = open_log(dir, &opt);
     if (!ok(log != NULL, "junk at the extent: an eventlog snapshotting every entry opens"))
         return;
-    for (size_t i = 0; i < 4; i++)
-        append_many(log, i * 10, 10, 150, offsets);
-    for (int i = 0; i < 50; i++)
-        uv_run(&loop, UV_RUN_NOWAIT), uv_sleep(1);
+    /* Raft snapshots after an entry is applied, unless one is being taken:
+     * entries go on until one snapshot covers them all. */
+    for (size_t i = 0; i < 20 && (i < 2 || log->snapshot_next < next_offset(log)); i++) {
+        append_many(log, next_offset(log), 10, 150, offsets);
+        for (int k = 0; k < 100 && log->snapshot_next < next_offset(log); k++)
+            uv_run(&loop, UV_RUN_NOWAIT), uv_sleep(1);
+    }
+    last = next_offset(log);
+    ok(last >= 20 && log->snapshot_next == last,
+       "junk at the extent: a snapshot covers all %llu records (extent %llu)",
+       (unsigned long long)last, (unsigned long long)log->snapshot_next);
     close_log(log);
     junk_fill(seg0, file_size(seg0), 700);
     log = open_log(dir, &opt);
     if (ok(log != NULL, "junk at the extent: it opens")) {
         eventlog_stats(log, &st);
         ok(!st.damaged, "junk at the extent: the eventlog is not marked damaged");
-        check_range(log, 0, 40, "junk at the extent: every acknowledged record");
-        ok(append_many(log, 40, 10, 150, offsets) && offsets[0] == 40,
-           "junk at the extent: appends go on at 40");
+        check_range(log, 0, (size_t)last, "junk at the extent: every acknowledged record");
+        ok(append_many(log, (size_t)last, 10, 150, offsets) && offsets[0] == last,
+           "junk at the extent: appends go on after them");
         close_log(log);
     }
     vane_free(seg0);
@@ -663,6 +678,21 @@ static void test_flipped_byte(void)
     flipped_byte("flip-start", 0, 1);
 }
 
+/* A damaged eventlog refuses raft a snapshot: the entries past the damage
+ * count as applied without their records. */
+static void no_snapshot(struct eventlog *log, const char *what)
+{
+    struct raft_buffer *bufs = NULL;
+    unsigned n = 0;
+    int rc = log->fsm.snapshot(&log->fsm, &bufs, &n);
+
+    is_int(rc, RAFT_BUSY, "%s: it takes no snapshot", what);
+    if (rc == 0) {
+        raft_free(bufs[0].base);
+        raft_free(bufs);
+    }
+}
+
 /*
  * Damage that loading raft's log finds, past the snapshot's extent, with
  * more records before it than the in-memory tail holds: the files serve
@@ -689,7 +719,7 @@ static void test_damage_past_tail(void)
     append_many(log, 0, 30, 150, offsets);
     append_many(log, 30, 30, 150, offsets);
     close_log(log);
-    flip_byte(path, file_size(path) / 60 * 40 + 100); /* in record 40 (all of one size) */
+    flip_byte(path, file_size(path) / 60 * 40 + 100); /* in record 40 (all of about one size) */
     log = open_log(dir, &opt);
     if (ok(log != NULL, "damage past the tail: it opens")) {
         eventlog_stats(log, &st);
@@ -699,6 +729,14 @@ static void test_damage_past_tail(void)
         check_range(log, 0, 40, "damage past the tail: the records before it");
         is_int(eventlog_read(log, 45, 10, 1 << 20, &b), VANE_ECORRUPT,
                "damage past the tail: nothing past it is served");
+        no_snapshot(log, "damage past the tail");
+        close_log(log);
+    }
+    log = open_log(dir, &opt);
+    if (ok(log != NULL, "damage past the tail: it opens again")) {
+        eventlog_stats(log, &st);
+        ok(st.damaged && st.next_offset == 40, "damage past the tail: still damaged at 40");
+        check_range(log, 0, 40, "damage past the tail: the records before it, again");
         close_log(log);
     }
     eventlog_batch_free(&b);

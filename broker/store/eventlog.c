@@ -553,16 +553,19 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 /* While catching up, or while this node's log has not written every record
  * applied (a cluster's leader applies what the others stored), the
  * segments do not hold what raft has applied: no snapshot may say they do
- * (raft takes RAFT_BUSY as "later").  The records it covers are on disk:
- * the log's writer synced them before their entries, and a catch-up its
- * own before the writer went on. */
+ * (raft takes RAFT_BUSY as "later").  Nor once damaged: entries past the
+ * damage count as applied without their records, and a snapshot would
+ * drop them from the log.  The records it covers are on disk: the log's
+ * writer synced them before their entries, and a catch-up its own before
+ * the writer went on. */
 static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
     struct eventlog *log = fsm->data;
     struct raft_buffer *buf;
     uint8_t *p;
 
-    if (log->catchup.target != 0 || log->written_next < eventlog_active(log)->next_offset)
+    if (log->catchup.target != 0 || log->written_next < eventlog_active(log)->next_offset ||
+        log->damaged_offset != UINT64_MAX)
         return RAFT_BUSY;
     buf = raft_malloc(sizeof(*buf));
     p = raft_malloc(SNAPSHOT_SIZE);

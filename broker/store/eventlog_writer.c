@@ -522,8 +522,10 @@ static int fetch(void *data, raft_index index, const uint8_t ref[LOG_EXTERN_REF]
     if (w->held || w->frozen)
         return 0;
     /* After the snapshot: the records must go on from where the writer is. */
-    if (r.base != w->base || r.position != w->position || r.first_offset != w->next_offset)
+    if (r.base != w->base || r.position != w->position || r.first_offset != w->next_offset) {
+        w->bad_offset = r.first_offset < w->next_offset ? r.first_offset : w->next_offset;
         return VANE_ECORRUPT;
+    }
     if (end.base != w->base && (err = leave_segment(w)) != 0)
         return err;
     place(w, &end);
@@ -637,9 +639,12 @@ static int load_end(void *data)
     struct writer *w = data;
     int err;
 
-    if (w->held || w->frozen)
+    if (w->held)
         return 0;
-    if ((err = sync_records(w, -1, 0, 0)) != 0 || (err = drop_beyond(w)) != 0)
+    /* What adopt wrote is synced; frozen, the rest of the files stays. */
+    if ((err = sync_records(w, -1, 0, 0)) != 0)
+        return err;
+    if (!w->frozen && (err = drop_beyond(w)) != 0)
         return err;
     w->log->written_next = w->durable;
     return 0;
@@ -659,7 +664,8 @@ static void damaged(void *data, raft_index index, const uint8_t ref[LOG_EXTERN_R
     eventlog_mark_damaged(w->log, w->bad_offset);
     w->frozen = true;
     /* The records before the damage were read back from the files, synced
-     * at load_begin: readers are served them from there. */
+     * at load_begin (those adopted: at load_end): readers are served them
+     * from there. */
     w->durable = w->log->damaged_offset;
     w->log->written_next = w->durable;
 }
