@@ -814,6 +814,7 @@ static int read_damage(struct eventlog *log, struct segment *seg, uint64_t posit
     if (offset < log->damaged_offset) {
         log->damaged_offset = offset;
         log->failure = VANE_ECORRUPT;
+        log->writer.frozen = true; /* a cluster's follower takes no more entries */
         vane_log_error(component, "%s: corrupt record at byte %" PRIu64 " (offset %" PRIu64
                        "): %s; serving offsets below %" PRIu64 " only",
                        seg->log_path, position, offset, why, offset);

@@ -7,6 +7,7 @@
 #define VANE_STORE_EVENTLOG_INTERNAL_H
 
 #include <raft.h>
+#include <stdatomic.h>
 
 #include "cluster/forward.h"
 #include "raft/log_io.h"
@@ -73,7 +74,8 @@ struct writer {
     size_t nadopted, capadopted;
     uint64_t bad_offset;     /* where the last fetch found damage */
     bool held;               /* no position yet: appends wait */
-    bool frozen;             /* damage: no more records, and the files stay as found */
+    atomic_bool frozen;      /* damage: no more records, and the files stay as found
+                              * (set on the loop when a reader finds damage) */
 };
 
 struct eventlog {

@@ -483,7 +483,7 @@ static int read_records(const struct writer *w, raft_index index, const struct r
 }
 
 /* Fetching failed at the record after end: it and what follows read as zeros. */
-static void zero_from(struct writer *w, uint8_t *dst, size_t len, const struct writer_end *end)
+static void zero_from(uint8_t *dst, size_t len, const struct writer_end *end)
 {
     size_t valid = 0;
 
@@ -497,7 +497,6 @@ static void zero_from(struct writer *w, uint8_t *dst, size_t len, const struct w
         p += view.size;
     }
     memset(dst + valid, 0, len - valid);
-    w->bad_offset = end->next_offset;
 }
 
 static int fetch(void *data, raft_index index, const uint8_t ref[LOG_EXTERN_REF], uint8_t *dst,
@@ -506,26 +505,30 @@ static int fetch(void *data, raft_index index, const uint8_t ref[LOG_EXTERN_REF]
     struct writer *w = data;
     struct writer_end end;
     struct ref r;
+    bool follows;
     int err;
 
     ref_get(ref, &r);
-    w->bad_offset = r.first_offset;
+    /* After the snapshot the records must go on from where the writer is;
+     * when they do not, nothing from the writer's offset on is known. */
+    follows = w->held || w->frozen ||
+              (r.base == w->base && r.position == w->position && r.first_offset == w->next_offset);
+    w->bad_offset = follows || r.first_offset < w->next_offset ? r.first_offset : w->next_offset;
     if (r.records_len > len || r.first_part > r.records_len) {
         memset(dst, 0, len);
         return VANE_ECORRUPT;
     }
     if ((err = read_records(w, index, &r, dst, &end)) != 0) {
-        zero_from(w, dst, len, &end);
+        zero_from(dst, len, &end);
+        if (follows)
+            w->bad_offset = end.next_offset;
         return err;
     }
     memset(dst + r.records_len, 0, len - r.records_len);
     if (w->held || w->frozen)
         return 0;
-    /* After the snapshot: the records must go on from where the writer is. */
-    if (r.base != w->base || r.position != w->position || r.first_offset != w->next_offset) {
-        w->bad_offset = r.first_offset < w->next_offset ? r.first_offset : w->next_offset;
+    if (!follows)
         return VANE_ECORRUPT;
-    }
     if (end.base != w->base && (err = leave_segment(w)) != 0)
         return err;
     place(w, &end);
