@@ -814,7 +814,8 @@ static int read_damage(struct eventlog *log, struct segment *seg, uint64_t posit
     if (offset < log->damaged_offset) {
         log->damaged_offset = offset;
         log->failure = VANE_ECORRUPT;
-        log->writer.frozen = true; /* a cluster's follower takes no more entries */
+        if (log->replica != NULL)
+            replica_set_can_lead(log->replica, false); /* see eventlog_may_lead() */
         vane_log_error(component, "%s: corrupt record at byte %" PRIu64 " (offset %" PRIu64
                        "): %s; serving offsets below %" PRIu64 " only",
                        seg->log_path, position, offset, why, offset);
@@ -1102,12 +1103,25 @@ static void after_seal(uv_work_t *req, int status)
         maybe_closed(log);
 }
 
+/*
+ * In a cluster, a damaged eventlog hands the lead on: it serves and
+ * applies nothing past the damage, so proposals it led would be answered
+ * while its own copy went without them.  As a follower it goes on storing
+ * the leader's entries (raft's log keeps them, snapshots wait: see
+ * fsm_snapshot) for whoever repairs it.
+ */
+bool eventlog_may_lead(const struct eventlog *log)
+{
+    return log->damaged_offset == UINT64_MAX;
+}
+
 static void on_ready(struct replica *replica, int status, void *arg)
 {
     struct eventlog *log = arg;
 
-    (void)replica;
     log->ready_done = status == 0;
+    if (status == 0 && !eventlog_may_lead(log))
+        replica_set_can_lead(replica, false);
     if (log->ready != NULL)
         log->ready(log, status, log->ready_arg);
 }

@@ -120,7 +120,7 @@ static void finish(struct eventlog *log)
         log->failure = err;
     }
     log->catchup.target = 0;
-    replica_set_can_lead(log->replica, true);
+    replica_set_can_lead(log->replica, eventlog_may_lead(log));
     while ((e = log->catchup.queue) != NULL) {
         log->catchup.queue = e->next;
         eventlog_apply_entry(log, e->bytes, e->len, e->index, &result);

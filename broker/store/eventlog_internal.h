@@ -7,7 +7,6 @@
 #define VANE_STORE_EVENTLOG_INTERNAL_H
 
 #include <raft.h>
-#include <stdatomic.h>
 
 #include "cluster/forward.h"
 #include "raft/log_io.h"
@@ -74,8 +73,7 @@ struct writer {
     size_t nadopted, capadopted;
     uint64_t bad_offset;     /* where the last fetch found damage */
     bool held;               /* no position yet: appends wait */
-    atomic_bool frozen;      /* damage: no more records, and the files stay as found
-                              * (set on the loop when a reader finds damage) */
+    bool frozen;             /* damage: no more records, and the files stay as found */
 };
 
 struct eventlog {
@@ -140,6 +138,9 @@ int eventlog_sync_unsealed(struct eventlog *log);
 int eventlog_show_upto(struct eventlog *log, uint64_t next);
 /* Damage at offset: nothing at or past it is served, and nothing more written. */
 void eventlog_mark_damaged(struct eventlog *log, uint64_t offset);
+/* Whether the eventlog may lead its group (not when damaged). */
+bool eventlog_may_lead(const struct eventlog *log);
+
 /* Seals the full segments whose records the writer has written (written_next). */
 void eventlog_seal_written(struct eventlog *log);
 /* A raft snapshot covering the records below offset next is durable:
