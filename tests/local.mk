@@ -50,6 +50,8 @@ integration_tests += tests/test-cluster-catchup
 integration_tests += tests/test-cluster-four
 # A fourth node joins (replicas move onto it) and leaves (they move back), with no loss.
 integration_tests += tests/test-cluster-membership
+# A damaged eventlog (a byte flipped under a leader) hands the lead on; no acknowledged event is lost.
+integration_tests += tests/test-cluster-damage
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests)
 
