@@ -18,6 +18,7 @@
 #include "core/buf.h"
 #include "harness_cluster.h"
 #include "tap.h"
+#include "tap.h"
 
 /* The ports of every node in its own namespace. */
 #define NETNS_HTTP_PORT 8080
@@ -132,6 +133,17 @@ int vcluster_start(struct vcluster *c, size_t count, const char *extra)
         c->peer_port[i] = free_port();
     }
     return launch(c, extra);
+}
+
+bool vcluster_start_ok(struct vcluster *c, size_t count, const char *extra)
+{
+    static const char *const numbers[] = {"no", "one", "two", "three", "four", "five"};
+    bool started = vcluster_start(c, count, extra) == 0;
+
+    ok(started, "%s nodes start and become ready", count <= VCLUSTER_MAX ? numbers[count] : "the");
+    if (!started)
+        vcluster_cleanup(c);
+    return started;
 }
 
 int vcluster_start_netns(struct vcluster *c, size_t count, const char *extra)

@@ -52,6 +52,10 @@ struct vcluster {
 /* Starts count nodes at once and waits until each is ready.  Returns 0 or -1. */
 int vcluster_start(struct vcluster *c, size_t count, const char *extra);
 
+/* vcluster_start(), reported as the test point "N nodes start and become
+ * ready"; false (the cluster cleaned up) when they did not. */
+bool vcluster_start_ok(struct vcluster *c, size_t count, const char *extra);
+
 /*
  * The same with node i in network namespace vane-<pid>-<i+1> at 10.77.0.<i+1>
  * (check netns_unusable() first).  Returns 0 or -1; call vcluster_cleanup()

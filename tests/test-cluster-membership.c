@@ -223,11 +223,8 @@ int main(void)
     size_t via;
     int rc, leader;
 
-    if (vcluster_start(&c, 3, NULL) != 0) {
-        ok(false, "three nodes start and become ready");
-        vcluster_cleanup(&c);
+    if (!vcluster_start_ok(&c, 3, NULL))
         return tap_done();
-    }
     ok(vcluster_create_bus(&c, 0, BUS, EVENTLOGS) == 201, "an eventbus of %d eventlogs",
        EVENTLOGS);
     ok(vcluster_publish_round(&c, &p, vcluster_every_node(&c), 100, 20000) == 100,
