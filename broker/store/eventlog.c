@@ -229,6 +229,8 @@ void eventlog_mark_damaged(struct eventlog *log, uint64_t offset)
     log->failure = VANE_ECORRUPT;
     if (offset < log->damaged_offset)
         log->damaged_offset = offset;
+    if (log->replica != NULL)
+        replica_set_can_lead(log->replica, false); /* see eventlog_may_lead() */
 }
 
 int eventlog_show_upto(struct eventlog *log, uint64_t next)
@@ -463,12 +465,6 @@ void eventlog_notify(struct eventlog *log)
     sweep_watches(log);
 }
 
-/*
- * Raft snapshots by entry count, but what a snapshot bounds is bytes: raft's
- * log in memory and on disk, and the records fsynced at each snapshot.  So
- * the entry count follows the average entry size to make snapshots come
- * about every snapshot_bytes (unless a fixed snapshot_threshold is set).
- */
 void eventlog_snapshot_durable(struct eventlog *log, uint64_t next)
 {
     if (next > log->snapshot_next)
@@ -476,6 +472,12 @@ void eventlog_snapshot_durable(struct eventlog *log, uint64_t next)
     log->snapshot_wanted = false;
 }
 
+/*
+ * Raft snapshots by entry count, but what a snapshot bounds is bytes: raft's
+ * log in memory and on disk, and the records fsynced at each snapshot.  So
+ * the entry count follows the average entry size to make snapshots come
+ * about every snapshot_bytes (unless a fixed snapshot_threshold is set).
+ */
 static void adapt_snapshots(struct eventlog *log, size_t entry_bytes)
 {
     uint64_t entries;
@@ -565,7 +567,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     uint8_t *p;
 
     if (log->catchup.target != 0 || log->written_next < eventlog_active(log)->next_offset ||
-        log->damaged_offset != UINT64_MAX)
+        !eventlog_may_lead(log))
         return RAFT_BUSY;
     buf = raft_malloc(sizeof(*buf));
     p = raft_malloc(SNAPSHOT_SIZE);
@@ -812,10 +814,7 @@ static int read_damage(struct eventlog *log, struct segment *seg, uint64_t posit
                        uint64_t offset, const char *why)
 {
     if (offset < log->damaged_offset) {
-        log->damaged_offset = offset;
-        log->failure = VANE_ECORRUPT;
-        if (log->replica != NULL)
-            replica_set_can_lead(log->replica, false); /* see eventlog_may_lead() */
+        eventlog_mark_damaged(log, offset);
         vane_log_error(component, "%s: corrupt record at byte %" PRIu64 " (offset %" PRIu64
                        "): %s; serving offsets below %" PRIu64 " only",
                        seg->log_path, position, offset, why, offset);
@@ -1107,8 +1106,8 @@ static void after_seal(uv_work_t *req, int status)
  * In a cluster, a damaged eventlog hands the lead on: it serves and
  * applies nothing past the damage, so proposals it led would be answered
  * while its own copy went without them.  As a follower it goes on storing
- * the leader's entries (raft's log keeps them, snapshots wait: see
- * fsm_snapshot) for whoever repairs it.
+ * the leader's entries (raft's log keeps them: a damaged eventlog takes no
+ * snapshot, see fsm_snapshot) for whoever repairs it.
  */
 bool eventlog_may_lead(const struct eventlog *log)
 {

@@ -136,11 +136,11 @@ int eventlog_list_segments(const char *dir, uint64_t **bases, size_t *count);
 int eventlog_sync_unsealed(struct eventlog *log);
 /* Shows readers the segments up to offset next only (raft applies the rest again). */
 int eventlog_show_upto(struct eventlog *log, uint64_t next);
-/* Damage at offset: nothing at or past it is served, and nothing more written. */
+/* Damage at offset: nothing at or past it is served, nothing more written,
+ * and in a cluster the group is led by another node. */
 void eventlog_mark_damaged(struct eventlog *log, uint64_t offset);
 /* Whether the eventlog may lead its group (not when damaged). */
 bool eventlog_may_lead(const struct eventlog *log);
-
 /* Seals the full segments whose records the writer has written (written_next). */
 void eventlog_seal_written(struct eventlog *log);
 /* A raft snapshot covering the records below offset next is durable:
