@@ -3,7 +3,8 @@
  * raft group: appends and group commit, reads across segments and at their
  * edges, a roll in the middle of a batch, restart, time lookups, watchers,
  * retention under a reader, snapshots, torn tails cut at every byte of the
- * last record, and flipped bytes refused.
+ * last record, flipped bytes refused, and an old-format raft directory that
+ * cannot be converted.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/fs.h"
 #include "harness.h"
 #include "raft/log_format.h"
 #include "store/eventlog.h"
@@ -897,6 +899,59 @@ static void test_adopted_entries_cut(void)
     vane_free(dir);
 }
 
+/* Writes len bytes to dir/name; returns the path, or NULL. */
+static char *write_bytes(const char *dir, const char *name, const uint8_t *bytes, size_t len)
+{
+    char *path = vane_asprintf("%s/%s", dir, name);
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    bool good = fd >= 0 && write(fd, bytes, len) == (ssize_t)len;
+
+    if (fd >= 0)
+        close(fd);
+    if (!good)
+        vane_free(path);
+    return good ? path : NULL;
+}
+
+/*
+ * A raft directory of Vane before its own log (raft_uv's format) whose
+ * snapshot is unreadable: raft's libuv backend opens it, and starts its
+ * timer and the transport, then its load fails.  The eventlog fails to
+ * open with the error, and everything that backend started is closed on
+ * the loop before the memory under it goes (main's last check: nothing is
+ * left on the loop).
+ */
+static void test_failed_conversion(void)
+{
+    char *dir = vane_asprintf("%s/unconvertible", tmpdir), *raft = vane_asprintf("%s/raft", dir);
+    char *seg = NULL, *errmsg = NULL;
+    struct eventlog_options opt;
+    struct eventlog *log = NULL;
+    int err = -1;
+    /* 64-bit little-endian words: the metadata's format 1, version 1,
+     * term 3, no vote; a snapshot whose metadata has format 9. */
+    static const uint8_t meta[32] = {1, [8] = 1, [16] = 3}, bad[64] = {9};
+    char *meta_path = NULL, *data = NULL;
+
+    eventlog_options_default(&opt);
+    if (vane_fs_mkdir_p(raft, 0755) == 0 &&
+        (meta_path = write_bytes(raft, "metadata1", meta, sizeof(meta))) != NULL &&
+        (data = write_bytes(raft, "snapshot-1-8-1000", bad, sizeof(bad))) != NULL &&
+        (seg = write_bytes(raft, "snapshot-1-8-1000.meta", bad, sizeof(bad))) != NULL)
+        err = eventlog_open(&log, &loop, dir, &opt, NULL, NULL, &errmsg);
+    ok(err != 0 && log == NULL && errmsg != NULL && strstr(errmsg, "convert") != NULL,
+       "an unreadable raft_uv dir: the eventlog fails to open, saying the conversion did (%s)",
+       errmsg ? errmsg : "no message");
+    ok(access(seg ? seg : dir, F_OK) == 0, "the old snapshot stays where it was");
+    harness_loop_until(&loop, &(bool){false}, 500); /* the closes the failure began */
+    vane_free(errmsg);
+    vane_free(meta_path);
+    vane_free(data);
+    vane_free(seg);
+    vane_free(raft);
+    vane_free(dir);
+}
+
 int main(void)
 {
     uv_loop_init(&loop);
@@ -913,6 +968,7 @@ int main(void)
     test_junk_at_extent();
     test_whole_entries_adopted();
     test_adopted_entries_cut();
+    test_failed_conversion();
     is_int(harness_loop_close(&loop), 0, "every handle was closed");
     harness_rmtree(tmpdir);
     return tap_done();

@@ -91,20 +91,6 @@ static int store_setup(struct store *s, const char *dir, size_t file_size)
     return rv;
 }
 
-/* store_setup and io.init: ready for load.  A failure is reported as a failing check. */
-static int store_open(struct store *s, const char *dir, size_t file_size)
-{
-    int rv = store_setup(s, dir, file_size);
-
-    if (rv == 0 && (rv = s->io.init(&s->io, NODE_ID, NODE_ADDRESS)) != 0) {
-        tap_diag("io.init %s: %s (%s)", dir, raft_strerror(rv), s->io.errmsg);
-        log_io_close(&s->io); /* as replica.c does when raft_init fails */
-    }
-    if (rv != 0)
-        ok(false, "log_io opens %s", dir);
-    return rv;
-}
-
 static void on_store_closed(struct raft_io *io)
 {
     container_of(io, struct store, io)->closed = true;
@@ -120,6 +106,20 @@ static void store_close(struct store *s)
         return; /* its memory may still be in use: leaked */
     }
     log_io_close(&s->io);
+}
+
+/* store_setup and io.init: ready for load.  A failure is reported as a failing check. */
+static int store_open(struct store *s, const char *dir, size_t file_size)
+{
+    int rv = store_setup(s, dir, file_size);
+
+    if (rv == 0 && (rv = s->io.init(&s->io, NODE_ID, NODE_ADDRESS)) != 0) {
+        tap_diag("io.init %s: %s (%s)", dir, raft_strerror(rv), s->io.errmsg);
+        store_close(s); /* as replica.c does when raft_init fails (log_io.h) */
+    }
+    if (rv != 0)
+        ok(false, "log_io opens %s", dir);
+    return rv;
 }
 
 static int store_load(struct store *s, struct loaded *l)
@@ -2605,6 +2605,43 @@ static void convert_case(const char *what, const char *dir, const struct model *
     ok(!has_raft_uv_files(dir), "%s: still no raft_uv files after the reopen", what);
 }
 
+/* Flips the last byte of dir's first closed raft_uv segment: its data's checksum fails. */
+static bool raft_uv_damage(const char *dir)
+{
+    size_t n;
+    char **names = names_with(dir, "0000", &n);
+    char *path = n > 0 ? path_in(dir, names[0]) : NULL;
+    struct stat st;
+    bool good = path != NULL && stat(path, &st) == 0 && st.st_size > 0 &&
+                flip_byte(path, (size_t)st.st_size - 1);
+
+    vane_free(path);
+    names_free(names);
+    return good;
+}
+
+/* A conversion that fails fails io.init; io.close then closes what raft's
+ * backend had started by then (its timer, the transport) before
+ * log_io_close frees the io: the loop closes clean at the end (main). */
+static void test_raft_uv_bad(const struct raft_configuration *conf)
+{
+    char *dir = harness_tempdir();
+    struct store s;
+    int rv = -1;
+
+    if (!raft_uv_write(dir, conf, 3, NULL) || !raft_uv_damage(dir)) {
+        ok(false, "raft_uv writes a dir with 3 entries, and a byte of its data is flipped");
+    } else if (store_setup(&s, dir, 0) == 0) {
+        rv = s.io.init(&s.io, NODE_ID, NODE_ADDRESS);
+        ok(rv != 0 && strstr(s.io.errmsg, "convert") != NULL,
+           "a raft_uv dir with a bad checksum: io.init fails and says the conversion did (%s)",
+           s.io.errmsg);
+        store_close(&s);
+    }
+    ok(has_raft_uv_files(dir), "the raft_uv files stay as they were");
+    harness_rmtree(dir);
+}
+
 static void test_raft_uv_dir(void)
 {
     char *plain = harness_tempdir(), *more = harness_tempdir(), *crashed = harness_tempdir();
@@ -2632,6 +2669,7 @@ static void test_raft_uv_dir(void)
     } else {
         ok(false, "raft_uv writes a dir with 3 appended entries");
     }
+    test_raft_uv_bad(&conf);
     model_free(&m);
     raft_configuration_close(&conf);
     harness_rmtree(plain);
@@ -2734,7 +2772,7 @@ static bool raft_run_start(struct raft_run *r, const char *dir, int *bootstrap_r
         return false;
     if ((rv = raft_init(&r->raft, &r->store.io, &r->fsm, NODE_ID, NODE_ADDRESS)) != 0) {
         tap_diag("raft_init: %s (%s)", raft_strerror(rv), r->store.io.errmsg);
-        log_io_close(&r->store.io);
+        store_close(&r->store);
         return false;
     }
     r->initialized = true;

@@ -23,7 +23,9 @@
  *
  *     log_io_init(&io, loop, dir, transport, file_size);
  *     raft_init(&raft, &io, ...) ... raft_close(&raft, cb)
- *     in cb (or when raft_init failed): log_io_close(&io);
+ *     in cb: log_io_close(&io);
+ *     when raft_init failed: io.close(&io, cb2), and in cb2 log_io_close(&io)
+ *     (raft's backend may have started on the loop before io's init failed)
  */
 #ifndef VANE_RAFT_LOG_IO_H
 #define VANE_RAFT_LOG_IO_H

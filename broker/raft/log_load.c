@@ -144,7 +144,8 @@ static int convert(struct log_io *l)
 
     if ((rv = l->net.load(&l->net, &l->meta.term, &l->meta.vote, &snapshot, &start, &entries,
                           &n)) != 0)
-        return log_io_fail(l, rv, "reading raft's libuv log to convert it: %s", l->net.errmsg);
+        return log_io_fail(l, rv, "reading raft's libuv log in %s to convert it: %s", l->dir,
+                           l->net.errmsg[0] != '\0' ? l->net.errmsg : "raft_uv gave no detail");
     if (snapshot != NULL)
         err = log_snapshot_write(l->dirfd, snapshot);
     if (err == 0 && n > 0)

@@ -16,6 +16,7 @@
  * aborts), so replica_close defers it to a zero timer when it is.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -178,6 +179,21 @@ static void drop_transport(struct replica *replica)
         peer_transport_close(&replica->transport);
 }
 
+/*
+ * raft_init failed, and raft never took the io: the io is closed as raft
+ * would close it (log_io.h), since raft's backend may have begun on the
+ * loop (its timer, the transport) before the io's init failed.  The
+ * replica, which holds the io and the transport, goes after that.
+ */
+static void free_unstarted(struct raft_io *io)
+{
+    struct replica *replica = (struct replica *)((char *)io - offsetof(struct replica, io));
+
+    log_io_close(io);
+    drop_transport(replica);
+    vane_free(replica);
+}
+
 /* Single node: ready once a barrier shows every entry in the log applied. */
 static int await_ready(struct replica *replica, char **errmsg)
 {
@@ -228,9 +244,7 @@ int replica_start(struct replica **out, uv_loop_t *loop, const char *dir, struct
     if ((rv = raft_init(&replica->raft, &replica->io, &replica->fsm, id, address)) != 0) {
         replica->raft_initialized = true; /* for its errmsg */
         err = fail(replica, rv, "raft init", errmsg);
-        log_io_close(&replica->io);
-        drop_transport(replica);
-        vane_free(replica);
+        replica->io.close(&replica->io, free_unstarted);
         return err;
     }
     replica->raft_initialized = true;
