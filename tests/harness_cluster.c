@@ -18,7 +18,6 @@
 #include "core/buf.h"
 #include "harness_cluster.h"
 #include "tap.h"
-#include "tap.h"
 
 /* The ports of every node in its own namespace. */
 #define NETNS_HTTP_PORT 8080
@@ -271,6 +270,42 @@ json_t *vcluster_group(const struct vcluster *c, size_t i, const char *bus, int 
     }
     json_decref(status);
     return found;
+}
+
+void vcluster_count_roles(const json_t *status, json_int_t id, int *voters, int *standbys)
+{
+    const json_t *g, *n;
+    size_t i, k;
+
+    *voters = *standbys = 0;
+    json_array_foreach(json_object_get(status, "groups"), i, g) {
+        if (strcmp(json_string_value(json_object_get(g, "kind")), "eventlog") != 0)
+            continue;
+        json_array_foreach(json_object_get(g, "voters"), k, n)
+            *voters += json_integer_value(n) == id;
+        json_array_foreach(json_object_get(g, "standbys"), k, n)
+            *standbys += json_integer_value(n) == id;
+    }
+}
+
+bool vcluster_knows(const struct vcluster *c, size_t via, json_int_t id)
+{
+    json_t *status = vcluster_status(c, via), *meta = vcluster_group(c, via, NULL, 0);
+    const json_t *n;
+    int voters, standbys;
+    bool listed = status == NULL;
+    size_t i;
+
+    json_array_foreach(json_object_get(status, "nodes"), i, n)
+        listed = listed || json_integer_value(json_object_get(n, "id")) == id;
+    json_array_foreach(json_object_get(meta, "voters"), i, n)
+        listed = listed || json_integer_value(n) == id;
+    json_array_foreach(json_object_get(meta, "standbys"), i, n)
+        listed = listed || json_integer_value(n) == id;
+    vcluster_count_roles(status, id, &voters, &standbys);
+    json_decref(status);
+    json_decref(meta);
+    return listed || voters > 0 || standbys > 0;
 }
 
 /* The leader node of a group as node i sees it, waiting for one other than node

@@ -103,6 +103,14 @@ json_t *vcluster_status(const struct vcluster *c, size_t i);
  */
 json_t *vcluster_group(const struct vcluster *c, size_t i, const char *bus, int index);
 
+/* How many eventlog groups in status (a GET /api/v1/cluster answer) have node id as a voter,
+ * and as a standby. */
+void vcluster_count_roles(const json_t *status, json_int_t id, int *voters, int *standbys);
+
+/* Whether node via still lists node id: in its node list, the metadata group or any eventlog's
+ * voters or standbys (true when via does not answer: it cannot tell). */
+bool vcluster_knows(const struct vcluster *c, size_t via, json_int_t id);
+
 /*
  * The node leading eventlog number index of bus as node i sees it, waiting
  * up to timeout_ms for one to be known; -1 when none is.

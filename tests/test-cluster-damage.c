@@ -1,17 +1,23 @@
 /*
- * test-cluster-damage.c -- a damaged eventlog hands the lead on.  Three real
- * vaned processes; on the node that leads an eventlog, a byte of the first
- * stored event is flipped in its segment file (as bit rot would), and a read
- * there finds it.  That node serves nothing from the damage on and hands the
- * lead of the group to another voter; publishing goes on through the two
- * others, whose copies hold every acknowledged event.  (Before, the damaged
- * leader went on leading and answered every publish with an error, though
- * the others stored it.)
+ * test-cluster-damage.c -- a damaged eventlog hands the lead on, and the
+ * damaged node is replaced as any node is.  Four real vaned processes,
+ * replicas 3 (three voters of the eventlog and a standby); on the node that
+ * leads an eventlog, a byte of the first stored event is flipped in its
+ * segment file (as bit rot would), and a read there finds it.  That node
+ * serves nothing from the damage on and hands the lead of the group to
+ * another voter; publishing goes on through the others, whose copies hold
+ * every acknowledged event.  (Before, the damaged leader went on leading and
+ * answered every publish with an error, though the others stored it.)
+ * Then the damaged node is made to leave (DELETE /api/v1/cluster/nodes/{id},
+ * doc/cluster.md): its voter role moves to the standby, every group and the
+ * node list drop it, and the three others still hold every acknowledged
+ * event and take new ones.
  * The first events are large so that they are read from the file, not from
  * the newest events the eventlog keeps in memory (4 MiB).  Bounded in time.
  */
 #include <fcntl.h>
 #include <glob.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,13 +30,15 @@
 #include "harness_cluster.h"
 #include "tap.h"
 
-#define NODES 3
+#define NODES 4
 #define BIG_SIZE (100 * 1024)
 #define BIG_EVENTS 60 /* 6 MB: past what the eventlog keeps in memory */
 #define SMALL_EVENTS 40
 #define SMALL_EVERY_MS 200
 #define STABLE_MS 5000 /* more than the 3 s after which a leader hands on to the one placed */
 #define SETTLE_TIMEOUT_MS 30000
+#define LEAVE_TIMEOUT_MS 60000
+#define AFTER_LEAVE 10
 
 static long publish_big(const struct vcluster *c, size_t i, int n, const char *data)
 {
@@ -102,14 +110,58 @@ static int settled_leader(const struct vcluster *c)
     return -1;
 }
 
-static void test_damage_hands_lead_on(struct vcluster *c)
+/* Whether every node but skip holds the BIG_EVENTS, then the acknowledged
+ * ids in order, and nothing else. */
+static void others_hold(const struct vcluster *c, size_t skip, const struct vcluster_ids *acked,
+                        const char *when)
+{
+    struct vcluster_ids log = {0};
+
+    for (size_t k = 0; k < NODES; k++) {
+        bool all;
+
+        if (k == skip)
+            continue;
+        all = vcluster_read_log(c, k, "damaged", 0, &log) == 0 &&
+              log.count == BIG_EVENTS + acked->count;
+        for (size_t i = 0; all && i < acked->count; i++)
+            all = strcmp(log.ids[BIG_EVENTS + i], acked->ids[i]) == 0;
+        ok(all, "%s: node %zu holds every acknowledged event, densely and once (%zu in the log)",
+           when, k + 1, log.count);
+        vcluster_ids_free(&log);
+    }
+}
+
+/* Publishes n events named prefix-i round the nodes but skip, every SMALL_EVERY_MS; the
+ * acknowledged ones go to acked.  Returns how many were. */
+static size_t publish_round(const struct vcluster *c, size_t skip, const char *prefix, int n,
+                            struct vcluster_ids *acked)
+{
+    size_t count = 0;
+
+    for (int i = 0; i < n; i++) {
+        size_t via = ((size_t)i % (NODES - 1) + skip + 1) % NODES;
+        char id[32];
+
+        snprintf(id, sizeof(id), "%s-%d", prefix, i);
+        if (vcluster_publish(c, via, "damaged", id) == 200) {
+            vcluster_ids_add(acked, id);
+            count++;
+        }
+        usleep(SMALL_EVERY_MS * 1000);
+    }
+    return count;
+}
+
+/* The damage and the hand-over; returns the damaged node, or -1 (acked: what was published
+ * after the big events). */
+static int test_damage_hands_lead_on(struct vcluster *c, struct vcluster_ids *acked)
 {
     char *big = vane_malloc(BIG_SIZE + 1);
-    struct vcluster_ids acked = {0}, log = {0};
-    size_t sent = 0, healthy[2], n = 0;
+    size_t sent = 0;
     json_t *answer;
     long status;
-    int leader, next;
+    int leader, next = -1;
 
     memset(big, 'd', BIG_SIZE);
     big[BIG_SIZE] = '\0';
@@ -125,9 +177,6 @@ static void test_damage_hands_lead_on(struct vcluster *c)
     leader = settled_leader(c);
     if (!ok(leader >= 0, "the lead settles on node %d", leader + 1))
         goto out;
-    for (size_t i = 0; i < NODES; i++)
-        if ((int)i != leader)
-            healthy[n++] = i;
     ok(flip_first_event(c, (size_t)leader), "a byte of the first event is flipped on node %d",
        leader + 1);
     answer = vcluster_api(c, (size_t)leader, "GET",
@@ -136,43 +185,67 @@ static void test_damage_hands_lead_on(struct vcluster *c)
     ok(status == 200 && json_array_size(json_object_get(answer, "events")) == 0,
        "a read of it there serves nothing from the damage on (%ld)", status);
     json_decref(answer);
-    next = vcluster_next_leader(c, healthy[0], "damaged", 0, (size_t)leader, 15000);
+    next = vcluster_next_leader(c, ((size_t)leader + 1) % NODES, "damaged", 0, (size_t)leader,
+                                15000);
     ok(next >= 0 && next != leader, "the damaged node hands the lead on: node %d leads", next + 1);
     /* Over some seconds, past the leader's hand-back to the node placed to
      * lead (which hands the lead on again when that node is the damaged
      * one): every publish through the others is answered. */
-    for (int i = 0; i < SMALL_EVENTS; i++) {
-        char id[32];
-
-        snprintf(id, sizeof(id), "after-%d", i);
-        if (vcluster_publish(c, healthy[i % 2], "damaged", id) == 200)
-            vcluster_ids_add(&acked, id);
-        usleep(SMALL_EVERY_MS * 1000);
-    }
-    is_int(acked.count, SMALL_EVENTS, "publishing goes on through the two others for %d s",
-           SMALL_EVENTS * SMALL_EVERY_MS / 1000);
-    for (size_t k = 0; k < 2; k++) {
-        bool all = vcluster_read_log(c, healthy[k], "damaged", 0, &log) == 0 &&
-                   log.count == BIG_EVENTS + SMALL_EVENTS;
-
-        for (size_t i = 0; all && i < acked.count; i++)
-            all = strcmp(log.ids[BIG_EVENTS + i], acked.ids[i]) == 0;
-        ok(all, "node %zu holds every acknowledged event, densely and once (%zu in the log)",
-           healthy[k] + 1, log.count);
-    }
+    is_int(publish_round(c, (size_t)leader, "after", SMALL_EVENTS, acked), SMALL_EVENTS,
+           "publishing goes on through the others for %d s", SMALL_EVENTS * SMALL_EVERY_MS / 1000);
+    others_hold(c, (size_t)leader, acked, "after the hand-over");
 out:
-    vcluster_ids_free(&acked);
-    vcluster_ids_free(&log);
     vane_free(big);
+    return next >= 0 && next != leader ? leader : -1;
+}
+
+/* Whether no node but damaged lists it any more. */
+static bool forgotten(const struct vcluster *c, size_t damaged)
+{
+    for (size_t i = 0; i < NODES; i++)
+        if (i != damaged && vcluster_knows(c, i, (json_int_t)damaged + 1))
+            return false;
+    return true;
+}
+
+/* The damaged node leaves as any node does; the others keep everything. */
+static void test_damaged_node_leaves(struct vcluster *c, size_t damaged, struct vcluster_ids *acked)
+{
+    char *path = vane_asprintf("/api/v1/cluster/nodes/%zu", damaged + 1);
+    uint64_t deadline = now_ms() + (uint64_t)harness_ms(LEAVE_TIMEOUT_MS);
+    size_t via = (damaged + 1) % NODES;
+    bool gone = false;
+    json_t *group;
+    long status;
+
+    json_decref(vcluster_api(c, via, "DELETE", path, NULL, NULL, &status));
+    is_int(status, 202, "the damaged node %zu is asked to leave, through node %zu", damaged + 1,
+           via + 1);
+    while (!(gone = forgotten(c, damaged)) && now_ms() < deadline)
+        usleep(500 * 1000);
+    ok(gone, "its voter role moves on, and every group and the node list drop it");
+    group = vcluster_group(c, via, "damaged", 0);
+    is_int(json_array_size(json_object_get(group, "voters")), 3,
+           "the eventlog has three voters still, all of them undamaged");
+    json_decref(group);
+    vcluster_kill(c, damaged);
+    is_int(publish_round(c, damaged, "left", AFTER_LEAVE, acked), AFTER_LEAVE,
+           "the three others take %d events more", AFTER_LEAVE);
+    others_hold(c, damaged, acked, "after the leave");
+    vane_free(path);
 }
 
 int main(void)
 {
+    struct vcluster_ids acked = {0};
     struct vcluster c;
+    int damaged;
 
     if (!vcluster_start_ok(&c, NODES, NULL))
         return tap_done();
-    test_damage_hands_lead_on(&c);
+    if ((damaged = test_damage_hands_lead_on(&c, &acked)) >= 0)
+        test_damaged_node_leaves(&c, (size_t)damaged, &acked);
+    vcluster_ids_free(&acked);
     vcluster_cleanup(&c);
     return tap_done();
 }

@@ -48,22 +48,6 @@ static int vanectl(const struct vcluster *c, size_t via, const char *const *args
 }
 
 /* How many eventlog groups, as node via sees them, have node id as a voter, a standby. */
-static void count_roles(const json_t *status, json_int_t id, int *voters, int *standbys)
-{
-    const json_t *g, *n;
-    size_t i, k;
-
-    *voters = *standbys = 0;
-    json_array_foreach(json_object_get(status, "groups"), i, g) {
-        if (strcmp(json_string_value(json_object_get(g, "kind")), "eventlog") != 0)
-            continue;
-        json_array_foreach(json_object_get(g, "voters"), k, n)
-            *voters += json_integer_value(n) == id;
-        json_array_foreach(json_object_get(g, "standbys"), k, n)
-            *standbys += json_integer_value(n) == id;
-    }
-}
-
 /*
  * Whether node via sees the eventlogs' voters spread evenly over the nodes
  * whose bit is set in nodes (each holds as many as any other, or one fewer,
@@ -81,34 +65,13 @@ static bool balanced(const struct vcluster *c, size_t via, unsigned nodes, size_
 
         if (!(nodes & (1u << i)))
             continue;
-        count_roles(status, (json_int_t)i + 1, &voters, &standbys);
+        vcluster_count_roles(status, (json_int_t)i + 1, &voters, &standbys);
         most = voters > most ? voters : most;
         fewest = voters < fewest ? voters : fewest;
     }
     json_decref(status);
     json_decref(meta);
     return even && fewest >= 1 && most - fewest <= 1;
-}
-
-/* Whether node via lists node id at all: in its node list or any group. */
-static bool knows(const struct vcluster *c, size_t via, json_int_t id)
-{
-    json_t *status = vcluster_status(c, via), *meta = vcluster_group(c, via, NULL, 0);
-    const json_t *n;
-    int voters, standbys;
-    bool listed = status == NULL;
-    size_t i;
-
-    json_array_foreach(json_object_get(status, "nodes"), i, n)
-        listed = listed || json_integer_value(json_object_get(n, "id")) == id;
-    json_array_foreach(json_object_get(meta, "voters"), i, n)
-        listed = listed || json_integer_value(n) == id;
-    json_array_foreach(json_object_get(meta, "standbys"), i, n)
-        listed = listed || json_integer_value(n) == id;
-    count_roles(status, id, &voters, &standbys);
-    json_decref(status);
-    json_decref(meta);
-    return listed || voters > 0 || standbys > 0;
 }
 
 /* Publishes rounds of 20 round the nodes in mask until done(c) or timeout_ms (scaled). */
@@ -155,7 +118,7 @@ static size_t departing; /* the index of the node that leaves */
 static bool moved_off(const struct vcluster *c)
 {
     for (size_t i = 0; i < c->count; i++)
-        if (i != departing && knows(c, i, (json_int_t)departing + 1))
+        if (i != departing && vcluster_knows(c, i, (json_int_t)departing + 1))
             return false;
     return true;
 }
