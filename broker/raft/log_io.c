@@ -12,6 +12,11 @@
  * failed write leaves the log's end unknown, so every request after it
  * fails as well, as raft's own backend does.
  *
+ * With a keeper (log_io.h), an append job only writes; the written jobs
+ * then wait in a round for a sync of their own (start_sync), which runs
+ * beside the next job with descriptors the jobs detached, and completes
+ * them in order.  Any other request waits until no round is left.
+ *
  * Beside the queue run, one at a time each: the writing of a snapshot raft
  * took, the unlinking of what it made unneeded (taken off the list between
  * jobs), and raft's own async work.  Close waits for all of them.
@@ -311,16 +316,36 @@ static int preallocate(struct log_io *l, uint64_t need)
     return 0;
 }
 
-/* The entries just written (len bytes at the tail's end), durable with
- * what the keeper stored for them, by the keeper's sync (log_io.h). */
-static int sync_with_kept(struct log_io *l, uint64_t len)
+/* The entries just written (len bytes at the tail's end) have completed,
+ * and what the keeper stored is detached for the sync (l->target): both
+ * on their way to the disk first, then the log's write waited for, so that
+ * the sync's flush covers it (log_io.h).  The job syncs it itself when it
+ * may (job_syncs) and no append waits for it to end. */
+static int detach_written(struct log_io *l, uint64_t len)
 {
+    const unsigned wait = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                          SYNC_FILE_RANGE_WAIT_AFTER;
+    int err;
+
     if (sync_file_range(l->tail_fd, (off_t)l->tail_size, (off_t)len, SYNC_FILE_RANGE_WRITE) != 0)
         return -errno;
-    return l->ext->sync(l->ext->data, l->tail_fd, l->tail_size, len);
+    if ((err = l->ext->detach(l->ext->data, &l->target)) != 0)
+        return err;
+    /* Nothing stored: the log's own file carries the flush. */
+    if (l->target.fd < 0 && (l->target.fd = fcntl(l->tail_fd, F_DUPFD_CLOEXEC, 0)) < 0)
+        return -errno;
+    if (sync_file_range(l->tail_fd, (off_t)l->tail_size, (off_t)len, wait) != 0)
+        return -errno;
+    if (!l->job_syncs || atomic_load(&l->appends_waiting))
+        return 0;
+    if (fdatasync(l->target.fd) != 0)
+        return -errno;
+    l->job_synced = true;
+    return 0;
 }
 
-/* Every append of the job: one write, one sync (and the kept payloads' sync). */
+/* Every append of the job: one write, and without a keeper one sync (with
+ * one, the sync comes after: start_sync). */
 static int run_appends(struct log_io *l)
 {
     struct log_batch batches[64], *b = batches;
@@ -352,7 +377,7 @@ static int run_appends(struct log_io *l)
     if (err == 0 && (written = log_write_entries(l->tail_fd, (int64_t)l->tail_size, b, count)) < 0)
         err = (int)written;
     if (err == 0 && l->ext != NULL)
-        err = sync_with_kept(l, (uint64_t)written);
+        err = detach_written(l, (uint64_t)written);
     else if (err == 0 && fdatasync(l->tail_fd) != 0)
         err = -errno;
     if (err == 0) {
@@ -610,6 +635,8 @@ static void kick(struct log_io *l)
         return;
     if (l->ext != NULL && l->ext->held(l->ext->data))
         return;
+    if (l->queue->kind != OP_APPEND && (l->sync_busy || l->round.ops != NULL))
+        return; /* after the appends before it are durable (sync_done kicks) */
     cut = &l->queue->next;
     if (l->queue->kind == OP_APPEND)
         while (*cut != NULL && (*cut)->kind == OP_APPEND)
@@ -627,6 +654,10 @@ static void kick(struct log_io *l)
         l->queue_end = &l->queue;
     l->busy = true;
     l->work.data = l;
+    l->target = (struct log_sync_target){-1, 0};
+    l->job_syncs = !l->sync_busy && l->round.ops == NULL;
+    l->job_synced = false;
+    atomic_store(&l->appends_waiting, false);
     if (uv_queue_work(l->loop, &l->work, job_run, job_done) != 0) {
         l->failed = true;
         for (struct op *op = l->job; op != NULL; op = op->next)
@@ -635,13 +666,122 @@ static void kick(struct log_io *l)
     }
 }
 
+/* ---- the syncs of a keeper's appends ------------------------------------------ */
+
+static void round_reset(struct sync_round *r)
+{
+    *r = (struct sync_round){.ops = NULL, .ops_end = &r->ops};
+}
+
+/* The ops of a written job join the round, with what the job detached. */
+static void round_add(struct sync_round *r, struct op *ops, const struct log_sync_target *t)
+{
+    *r->ops_end = ops;
+    while (*r->ops_end != NULL) {
+        if (r->status == 0)
+            r->status = (*r->ops_end)->status;
+        r->ops_end = &(*r->ops_end)->next;
+    }
+    if (t->fd >= 0) {
+        r->fds = vane_realloc(r->fds, (r->nfds + 1) * sizeof(*r->fds));
+        r->fds[r->nfds++] = t->fd;
+    }
+    if (ops->status == 0) {
+        r->mark = t->mark;
+        r->marked = true;
+    }
+}
+
+/* One fdatasync per detached file: each also flushes the disk's cache,
+ * which covers the log's writes, completed before the round began. */
+static void sync_run(uv_work_t *work)
+{
+    struct log_io *l = work->data;
+    struct sync_round *r = &l->syncing;
+
+    for (size_t i = 0; i < r->nfds && r->status == 0; i++)
+        if (fdatasync(r->fds[i]) != 0) {
+            snprintf(l->sync_why, sizeof(l->sync_why), "%s: %s", l->dir, vane_strerror(-errno));
+            r->status = RAFT_IOERR;
+        }
+}
+
+static void start_sync(struct log_io *l);
+
+/* A sync that failed leaves the log's end unknown: the log fails from
+ * here on, as after a failed write (job_run), once no job runs. */
+static void fail_log(struct log_io *l)
+{
+    if (l->busy)
+        l->fail_after_job = true;
+    else
+        l->failed = true;
+}
+
+static void sync_done(uv_work_t *work, int status)
+{
+    struct log_io *l = work->data;
+    struct sync_round *r = &l->syncing;
+    struct op *done = r->ops;
+
+    (void)status;
+    for (size_t i = 0; i < r->nfds; i++)
+        close(r->fds[i]);
+    vane_free(r->fds);
+    if (r->status == 0 && r->marked)
+        l->ext->synced(l->ext->data, r->mark);
+    if (r->status == 0) {
+        l->ext->written(l->ext->data);
+    } else {
+        /* What was written after it can be durable no more than it. */
+        fail_log(l);
+        if (l->round.status == 0)
+            l->round.status = RAFT_IOERR;
+    }
+    if (l->sync_why[0] != '\0') {
+        vane_log(LOG_LEVEL_ERROR, "raft", "%s", l->sync_why);
+        snprintf(l->io->errmsg, sizeof(l->io->errmsg), "%s", l->sync_why);
+        l->sync_why[0] = '\0';
+    }
+    for (; done != NULL; done = r->ops) {
+        r->ops = done->next;
+        done->status = r->status;
+        finish(l, done);
+    }
+    round_reset(r);
+    l->sync_busy = false;
+    start_sync(l);
+    if (l->closing)
+        close_when_idle(l);
+    else
+        kick(l);
+}
+
+/* Syncs the waiting round, unless a sync runs (its end starts the next). */
+static void start_sync(struct log_io *l)
+{
+    if (l->sync_busy || l->round.ops == NULL)
+        return;
+    l->syncing = l->round;
+    round_reset(&l->round);
+    if (!l->busy && l->failed && l->syncing.status == 0) /* a job reads failed while it runs */
+        l->syncing.status = RAFT_IOERR;
+    l->sync_busy = true;
+    l->sync_work.data = l;
+    if (uv_queue_work(l->loop, &l->sync_work, sync_run, sync_done) != 0) {
+        l->syncing.status = RAFT_IOERR;
+        sync_done(&l->sync_work, 0);
+    }
+}
+
 static void job_done(uv_work_t *work, int status)
 {
     struct log_io *l = work->data;
     struct op *done = l->job;
+    bool written = l->ext != NULL && done->kind == OP_APPEND;
 
     (void)status;
-    if (l->ext != NULL && (done->kind == OP_APPEND || done->kind == OP_TRUNCATE))
+    if (l->ext != NULL && done->kind == OP_TRUNCATE)
         l->ext->written(l->ext->data);
     if (l->why[0] != '\0') {
         vane_log(LOG_LEVEL_ERROR, "raft", "%s", l->why);
@@ -650,6 +790,19 @@ static void job_done(uv_work_t *work, int status)
     }
     l->job = NULL;
     l->busy = false;
+    if (l->fail_after_job)
+        l->failed = true;
+    l->fail_after_job = false;
+    if (written && l->job_synced && done->status == 0) {
+        /* Durable already, and nothing before it waits for a sync. */
+        close(l->target.fd);
+        l->ext->synced(l->ext->data, l->target.mark);
+        l->ext->written(l->ext->data);
+    } else if (written) {
+        round_add(&l->round, done, &l->target);
+        start_sync(l);
+        done = NULL;
+    }
     while (done != NULL) {
         struct op *next = done->next;
 
@@ -670,6 +823,8 @@ static int enqueue(struct log_io *l, struct op *op)
     }
     *l->queue_end = op;
     l->queue_end = &op->next;
+    if (l->busy && op->kind == OP_APPEND)
+        atomic_store(&l->appends_waiting, true);
     kick(l);
     return 0;
 }
@@ -864,7 +1019,8 @@ static void net_closed(struct raft_io *net)
 /* Once no job and no snapshot write runs. */
 static void close_when_idle(struct log_io *l)
 {
-    if (l->busy || l->put.busy || l->unlinking > 0 || l->async_running > 0 || l->net_closing)
+    if (l->busy || l->sync_busy || l->round.ops != NULL || l->put.busy || l->unlinking > 0 ||
+        l->async_running > 0 || l->net_closing)
         return;
     l->net_closing = true;
     log_io_close_tail(l);
@@ -912,6 +1068,8 @@ int log_io_init(struct raft_io *io, uv_loop_t *loop, const char *dir,
     l->tail_fd = -1;
     l->file_size = file_size > 0 ? file_size : LOG_IO_FILE_SIZE;
     l->queue_end = &l->queue;
+    round_reset(&l->round);
+    round_reset(&l->syncing);
     if ((rv = raft_uv_init(&l->net, loop, dir, transport)) != 0) {
         snprintf(io->errmsg, sizeof(io->errmsg), "%s", l->net.errmsg);
         vane_free(l->dir);

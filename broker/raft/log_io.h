@@ -51,6 +51,12 @@
 int log_io_init(struct raft_io *io, uv_loop_t *loop, const char *dir,
                 struct raft_uv_transport *transport, size_t file_size);
 
+/* What one append job stored, for the sync that makes it durable (log_extern.detach). */
+struct log_sync_target {
+    int fd;
+    uint64_t mark;
+};
+
 /*
  * A group may keep the bulk of its entries' payloads itself, so that they
  * reach the disk once: an eventlog's records go straight into its segments
@@ -58,7 +64,17 @@ int log_io_init(struct raft_io *io, uv_loop_t *loop, const char *dir,
  * a reference to the rest (LOG_FORMAT_EXTERNAL, log_format.h).
  *
  * The job-thread calls run one at a time, in order, inside log_io's jobs;
- * the loop-thread ones between jobs (never while one runs).
+ * the loop-thread ones between jobs (never while one runs), but synced and
+ * written (below).
+ *
+ * Such a group's appends are pipelined: a job writes (the keeper's records,
+ * then the log's entries, waited for), and the sync that makes it durable
+ * -- one fdatasync per file the keeper detached, which also flushes the
+ * disk's cache over the log's writes -- runs beside the next job, which
+ * meanwhile writes.  So the disk is kept writing while it syncs, instead of
+ * idling between a sync and the next job's writes.  Appends complete in
+ * order, after the sync that covers them.  A group without a keeper syncs
+ * inside each job.
  */
 struct log_extern {
     void *data;
@@ -68,12 +84,16 @@ struct log_extern {
      * none of it.  0 or -errno. */
     int (*store)(void *data, const struct raft_entry *entry, raft_index index, size_t *keep,
                  uint8_t ref[LOG_EXTERN_REF]);
-    /* Job thread: makes what the job stored durable, and with it the len
-     * bytes the log wrote at offset of the file at log_fd (over blocks
-     * already allocated), by one flush of the disk's cache: once those
-     * writes have completed (sync_file_range), an fdatasync of its own
-     * file when it stored anything, else of log_fd. */
-    int (*sync)(void *data, int log_fd, uint64_t offset, uint64_t len);
+    /* Job thread, at the end of each append job: everything the job
+     * stored is written (its writeback started), and becomes the caller's
+     * to make durable: t->fd, a descriptor of its own (dup) of the file
+     * to fdatasync for it, or -1 when that file holds nothing new; t->mark,
+     * handed back to synced.  0 or -errno. */
+    int (*detach)(void *data, struct log_sync_target *t);
+    /* Loop thread, possibly while the next append job runs (it touches
+     * nothing that job does): a sync covering the jobs up to the one whose
+     * detach gave mark succeeded. */
+    void (*synced)(void *data, uint64_t mark);
     /* Job thread: a truncation removed the entries from index on; ref is
      * the reference of the first of them the log holds one for, or NULL
      * (entries adopted at load have none: the keeper knows them). */
@@ -105,8 +125,9 @@ struct log_extern {
     void (*snapshotted)(void *data, const struct raft_snapshot *snapshot);
     /* Loop thread: whether the queued requests must wait (log_io_resume). */
     bool (*held)(void *data);
-    /* Loop thread: after each job that appended or truncated (what was
-     * written may have shrunk). */
+    /* Loop thread: after each sync of appended jobs (after synced, and
+     * like it possibly beside the next append job), and after each
+     * truncation (what was written may have shrunk). */
     void (*written)(void *data);
 };
 

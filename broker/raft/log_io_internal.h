@@ -6,6 +6,7 @@
 #ifndef VANE_RAFT_LOG_IO_INTERNAL_H
 #define VANE_RAFT_LOG_IO_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,6 +60,26 @@ struct log_io {
     unsigned unlinking;    /* unlink jobs running (one at a time) */
     unsigned async_running; /* raft's async_work (state machine snapshots) */
     const struct log_extern *ext; /* NULL: payloads are kept whole in the log */
+    /* With ext, appends written and not yet synced (log_io.h): those
+     * waiting for the next sync, and those of the sync running. */
+    struct sync_round {
+        struct op *ops, **ops_end;
+        int *fds;          /* what the jobs' detach gave, to fdatasync */
+        size_t nfds;
+        uint64_t mark;     /* the last job's, for synced */
+        bool marked;
+        int status;        /* a raft code: the first failure among them */
+    } round, syncing;
+    uv_work_t sync_work;
+    bool sync_busy;
+    bool fail_after_job;   /* a sync failed while a job ran: fail the log after it */
+    /* No sync runs or waits: the job may sync itself, as a group without a
+     * keeper does, when no append came meanwhile (the fewest hops at a
+     * steady pace); then it did. */
+    bool job_syncs, job_synced;
+    atomic_bool appends_waiting; /* set by the loop while the job runs */
+    char sync_why[192];    /* the sync's error, for io->errmsg */
+    struct log_sync_target target; /* the running job's detach */
     raft_io_close_cb close_cb;
     char why[192];         /* a job's error, for io->errmsg */
 };

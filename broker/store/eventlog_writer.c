@@ -22,8 +22,10 @@
  * fetches the records a snapshot says it lacks (eventlog_catchup.c), the
  * writer is held: the log's appends wait, as their records come after.
  *
- * Threads: store, sync, cut and replaced run in log_io's jobs, one at a
- * time; every other function here runs on the loop between jobs.
+ * Threads: store, detach, cut and replaced run in log_io's jobs, one at a
+ * time; every other function here runs on the loop between jobs, but
+ * synced and written, which may run beside an append job: they touch only
+ * what is made durable (durable, written_next), which appending does not.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -299,28 +301,42 @@ static int store(void *data, const struct raft_entry *entry, raft_index index, s
 }
 
 /*
- * The records written and the log's entries that refer to them (len bytes
- * at offset of log_fd, writing over allocated blocks), durable by one
- * flush: the records are on their way already (write_out), the log's
- * write is waited for, and the
- * fdatasync of the segment -- its data, its size, then the flush of the
- * disk's cache -- covers the log's as well (log_io.h).  log_fd < 0: the
- * records alone.
+ * The job's records are written, and on their way to the disk
+ * (write_out); their segment is detached for the sync that follows the job
+ * (log_io.h): a descriptor of its own, which a roll in the next job does
+ * not close under the sync.  The sync makes the records below the mark
+ * durable.  (A segment left in a roll was synced then: leave_segment.)
  */
-static int sync_records(void *data, int log_fd, uint64_t offset, uint64_t len)
+static int detach(void *data, struct log_sync_target *t)
 {
-    const unsigned wait = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                          SYNC_FILE_RANGE_WAIT_AFTER;
     struct writer *w = data;
     int err = w->fd >= 0 ? flush(w) : 0;
-    int fd = w->unsynced ? w->fd : log_fd;
 
-    if (err == 0 && w->unsynced && log_fd >= 0 &&
-        sync_file_range(log_fd, (off_t)offset, (off_t)len, wait) != 0)
+    t->fd = -1;
+    t->mark = w->next_offset;
+    if (err == 0 && w->unsynced && (t->fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0)) < 0)
         err = -errno;
-    if (err == 0 && fd >= 0 && fdatasync(fd) != 0)
+    if (err == 0)
+        w->unsynced = false;
+    return err;
+}
+
+static void synced(void *data, uint64_t mark)
+{
+    struct writer *w = data;
+
+    if (!w->frozen) /* frozen: durable stays at the damage (damaged()) */
+        w->durable = mark;
+}
+
+/* At load, on the loop: what adopt wrote is made durable. */
+static int sync_now(struct writer *w)
+{
+    int err = w->fd >= 0 ? flush(w) : 0;
+
+    if (err == 0 && w->fd >= 0 && w->unsynced && fdatasync(w->fd) != 0)
         err = -errno;
-    if (err == 0 && !w->frozen) { /* frozen: durable stays at the damage (damaged()) */
+    if (err == 0 && !w->frozen) {
         w->durable = w->next_offset;
         w->unsynced = false;
     }
@@ -645,7 +661,7 @@ static int load_end(void *data)
     if (w->held)
         return 0;
     /* What adopt wrote is synced; frozen, the rest of the files stays. */
-    if ((err = sync_records(w, -1, 0, 0)) != 0)
+    if ((err = sync_now(w)) != 0)
         return err;
     if (!w->frozen && (err = drop_beyond(w)) != 0)
         return err;
@@ -700,7 +716,8 @@ void writer_init(struct eventlog *log)
     struct writer *w = &log->writer;
 
     w->ops = (struct log_extern){
-        .data = w, .store = store, .sync = sync_records, .cut = cut, .replacing = replacing,
+        .data = w, .store = store, .detach = detach, .synced = synced, .cut = cut,
+        .replacing = replacing,
         .replaced = replaced, .load_begin = load_begin, .fetch = fetch, .adopt = adopt,
         .load_end = load_end, .damaged = damaged, .snapshotted = snapshotted, .held = held,
         .written = written};
