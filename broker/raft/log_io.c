@@ -53,6 +53,8 @@ struct op {
         struct {
             struct raft_io_append *req;
             struct log_batch batch;
+            struct log_batch stored; /* as the log writes it (keep_outside) */
+            void *kept;              /* its copies of the entries, if any */
         } append;
         raft_index truncate; /* the first index to go */
         struct {
@@ -316,61 +318,78 @@ static int preallocate(struct log_io *l, uint64_t need)
     return 0;
 }
 
-/* The entries just written (len bytes at the tail's end) have completed,
- * and what the keeper stored is detached for the sync (l->target): both
- * on their way to the disk first, then the log's write waited for, so that
- * the sync's flush covers it (log_io.h).  The job syncs it itself when it
- * may (job_syncs) and no append waits for it to end. */
+/*
+ * The entries just written (len bytes at the tail's end): what the keeper
+ * stored for them is detached for the sync (l->target, log_io.h), and the
+ * log's write waited for, so that the sync's flush covers it; with nothing
+ * stored, the log's own file carries that flush.  The job syncs them
+ * itself when it may (job_syncs) and no append waits for it to end
+ * (job_synced): the fewest hops at a steady pace.
+ */
 static int detach_written(struct log_io *l, uint64_t len)
 {
     const unsigned wait = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
                           SYNC_FILE_RANGE_WAIT_AFTER;
-    int err;
+    int err, fd;
 
     if (sync_file_range(l->tail_fd, (off_t)l->tail_size, (off_t)len, SYNC_FILE_RANGE_WRITE) != 0)
         return -errno;
     if ((err = l->ext->detach(l->ext->data, &l->target)) != 0)
         return err;
-    /* Nothing stored: the log's own file carries the flush. */
-    if (l->target.fd < 0 && (l->target.fd = fcntl(l->tail_fd, F_DUPFD_CLOEXEC, 0)) < 0)
-        return -errno;
     if (sync_file_range(l->tail_fd, (off_t)l->tail_size, (off_t)len, wait) != 0)
         return -errno;
+    if (l->target.nfds == 0) {
+        if ((fd = fcntl(l->tail_fd, F_DUPFD_CLOEXEC, 0)) < 0)
+            return -errno;
+        l->target.fds = vane_malloc(sizeof(*l->target.fds));
+        l->target.fds[l->target.nfds++] = fd;
+    }
     if (!l->job_syncs || atomic_load(&l->appends_waiting))
         return 0;
-    if (fdatasync(l->target.fd) != 0)
-        return -errno;
+    for (size_t i = 0; i < l->target.nfds; i++)
+        if (fdatasync(l->target.fds[i]) != 0)
+            return -errno;
     l->job_synced = true;
     return 0;
 }
 
-/* Every append of the job: one write, and without a keeper one sync (with
- * one, the sync comes after: start_sync). */
-static int run_appends(struct log_io *l)
+/* The job's appends, their payloads stored by the keeper (with one) and
+ * their entries as the log writes them kept in each op. */
+static int store_appends(struct log_io *l)
+{
+    raft_index index = l->next_index;
+    int err = 0;
+
+    for (struct op *op = l->job; op != NULL; op = op->next) {
+        op->append.stored = op->append.batch;
+        op->append.stored.index = index;
+        op->append.kept = NULL;
+        if (l->ext != NULL && err == 0)
+            err = keep_outside(l, &op->append.stored, &op->append.kept);
+        index += op->append.batch.n;
+    }
+    return err;
+}
+
+/* The job's entries, stored already, in one write of the log (and without
+ * a keeper one sync; with one, the sync comes after: start_sync). */
+static int write_appends(struct log_io *l)
 {
     struct log_batch batches[64], *b = batches;
-    void *copies[64], **kept = copies;
     size_t count = 0, entries = 0;
     int64_t written = 0;
     int err = 0;
 
     for (struct op *op = l->job; op != NULL; op = op->next)
         count++;
-    if (count > sizeof(batches) / sizeof(batches[0])) {
+    if (count > sizeof(batches) / sizeof(batches[0]))
         b = vane_malloc(count * sizeof(*b));
-        kept = vane_malloc(count * sizeof(*kept));
-    }
     count = 0;
     for (struct op *op = l->job; op != NULL; op = op->next) {
-        b[count] = op->append.batch;
-        b[count].index = l->next_index + entries;
-        kept[count] = NULL;
-        if (l->ext != NULL && err == 0)
-            err = keep_outside(l, &b[count], &kept[count]);
-        entries += op->append.batch.n;
-        count++;
+        b[count++] = op->append.stored;
+        entries += op->append.stored.n;
     }
-    if (err == 0 && (l->tail_fd < 0 || l->tail_size >= l->file_size))
+    if (l->tail_fd < 0 || l->tail_size >= l->file_size)
         err = roll(l);
     if (err == 0 && l->ext != NULL)
         err = preallocate(l, l->tail_size + batches_size(b, count));
@@ -384,12 +403,23 @@ static int run_appends(struct log_io *l)
         l->tail_size += (uint64_t)written;
         l->next_index += entries;
     }
-    for (size_t i = 0; i < count; i++)
-        vane_free(kept[i]);
-    if (b != batches) {
-        vane_free(b);
-        vane_free(kept);
+    for (struct op *op = l->job; op != NULL; op = op->next) {
+        vane_free(op->append.kept);
+        op->append.kept = NULL;
     }
+    if (b != batches)
+        vane_free(b);
+    return err;
+}
+
+/* A job of appends: both halves, or, beside a sync, only the storing
+ * (JOB_STORE), or, after it, only the writing (JOB_WRITE). */
+static int run_appends(struct log_io *l)
+{
+    int err = l->job_kind == JOB_WRITE ? 0 : store_appends(l);
+
+    if (err == 0 && l->job_kind != JOB_STORE)
+        err = write_appends(l);
     return err;
 }
 
@@ -532,7 +562,10 @@ static void job_run(uv_work_t *work)
 static void finish(struct log_io *l, struct op *op)
 {
     switch (op->kind) {
-    case OP_APPEND: op->append.req->cb(op->append.req, op->status); break;
+    case OP_APPEND:
+        vane_free(op->append.kept);
+        op->append.req->cb(op->append.req, op->status);
+        break;
     case OP_TRUNCATE: break;
     case OP_INSTALL:
         if (op->status == 0)
@@ -625,18 +658,28 @@ static void drop_unneeded(struct log_io *l)
     l->unlinking++;
 }
 
-/* Starts the next job: every append at the head of the queue, or the one request there. */
-static void kick(struct log_io *l)
+/*
+ * Takes the next job into l->job: with a keeper, the writing of the
+ * appends stored ahead once no sync is left; else every append at the head
+ * of the queue (beside a sync, to be stored only, and then not while some
+ * wait ahead); or the one other request there once no append is left
+ * unsynced.  False when none may start now.
+ */
+static bool take_job(struct log_io *l)
 {
+    bool syncing = l->sync_busy || l->round.ops != NULL;
     struct op **cut;
 
-    drop_unneeded(l);
-    if (l->busy || l->queue == NULL || l->closing)
-        return;
-    if (l->ext != NULL && l->ext->held(l->ext->data))
-        return;
-    if (l->queue->kind != OP_APPEND && (l->sync_busy || l->round.ops != NULL))
-        return; /* after the appends before it are durable (sync_done kicks) */
+    if (l->ahead != NULL) {
+        if (syncing)
+            return false; /* sync_done kicks */
+        l->job = l->ahead;
+        l->ahead = NULL;
+        l->job_kind = JOB_WRITE;
+        return true;
+    }
+    if (l->queue == NULL || (l->queue->kind != OP_APPEND && syncing))
+        return false;
     cut = &l->queue->next;
     if (l->queue->kind == OP_APPEND)
         while (*cut != NULL && (*cut)->kind == OP_APPEND)
@@ -647,14 +690,28 @@ static void kick(struct log_io *l)
         l->queue->install.replaced = l->snapshot_index;
     if (l->queue->kind == OP_INSTALL && l->ext != NULL)
         l->ext->replacing(l->ext->data);
+    l->job_kind = l->ext != NULL && syncing ? JOB_STORE : JOB_BOTH;
     l->job = l->queue;
     l->queue = *cut;
     *cut = NULL;
     if (l->queue == NULL)
         l->queue_end = &l->queue;
+    return true;
+}
+
+/* Starts the next job, if one may start (take_job). */
+static void kick(struct log_io *l)
+{
+    drop_unneeded(l);
+    if (l->busy || l->closing)
+        return;
+    if (l->ext != NULL && l->ext->held(l->ext->data))
+        return;
+    if (!take_job(l))
+        return;
     l->busy = true;
     l->work.data = l;
-    l->target = (struct log_sync_target){-1, 0};
+    l->target = (struct log_sync_target){NULL, 0, 0};
     l->job_syncs = !l->sync_busy && l->round.ops == NULL;
     l->job_synced = false;
     atomic_store(&l->appends_waiting, false);
@@ -668,12 +725,21 @@ static void kick(struct log_io *l)
 
 /* ---- the syncs of a keeper's appends ------------------------------------------ */
 
+/* Closes and frees n descriptors. */
+static void close_all(int *fds, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        close(fds[i]);
+    vane_free(fds);
+}
+
 static void round_reset(struct sync_round *r)
 {
     *r = (struct sync_round){.ops = NULL, .ops_end = &r->ops};
 }
 
-/* The ops of a written job join the round, with what the job detached. */
+/* The ops of a written job join the round, with what the job detached
+ * (its descriptors now the round's). */
 static void round_add(struct sync_round *r, struct op *ops, const struct log_sync_target *t)
 {
     *r->ops_end = ops;
@@ -682,10 +748,12 @@ static void round_add(struct sync_round *r, struct op *ops, const struct log_syn
             r->status = (*r->ops_end)->status;
         r->ops_end = &(*r->ops_end)->next;
     }
-    if (t->fd >= 0) {
-        r->fds = vane_realloc(r->fds, (r->nfds + 1) * sizeof(*r->fds));
-        r->fds[r->nfds++] = t->fd;
+    if (t->nfds > 0) {
+        r->fds = vane_realloc(r->fds, (r->nfds + t->nfds) * sizeof(*r->fds));
+        memcpy(r->fds + r->nfds, t->fds, t->nfds * sizeof(*t->fds));
+        r->nfds += t->nfds;
     }
+    vane_free(t->fds);
     if (ops->status == 0) {
         r->mark = t->mark;
         r->marked = true;
@@ -725,9 +793,7 @@ static void sync_done(uv_work_t *work, int status)
     struct op *done = r->ops;
 
     (void)status;
-    for (size_t i = 0; i < r->nfds; i++)
-        close(r->fds[i]);
-    vane_free(r->fds);
+    close_all(r->fds, r->nfds);
     if (r->status == 0 && r->marked)
         l->ext->synced(l->ext->data, r->mark);
     if (r->status == 0) {
@@ -793,9 +859,12 @@ static void job_done(uv_work_t *work, int status)
     if (l->fail_after_job)
         l->failed = true;
     l->fail_after_job = false;
-    if (written && l->job_synced && done->status == 0) {
+    if (written && l->job_kind == JOB_STORE) {
+        l->ahead = done; /* its entries are written after the sync running */
+        done = NULL;
+    } else if (written && l->job_synced && done->status == 0) {
         /* Durable already, and nothing before it waits for a sync. */
-        close(l->target.fd);
+        close_all(l->target.fds, l->target.nfds);
         l->ext->synced(l->ext->data, l->target.mark);
         l->ext->written(l->ext->data);
     } else if (written) {
@@ -1022,6 +1091,13 @@ static void close_when_idle(struct log_io *l)
     if (l->busy || l->sync_busy || l->round.ops != NULL || l->put.busy || l->unlinking > 0 ||
         l->async_running > 0 || l->net_closing)
         return;
+    while (l->ahead != NULL) { /* stored, never written: after every earlier append */
+        struct op *op = l->ahead;
+
+        l->ahead = op->next;
+        op->status = RAFT_CANCELED;
+        finish(l, op);
+    }
     l->net_closing = true;
     log_io_close_tail(l);
     l->net.close(&l->net, net_closed);

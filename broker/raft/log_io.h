@@ -51,9 +51,12 @@
 int log_io_init(struct raft_io *io, uv_loop_t *loop, const char *dir,
                 struct raft_uv_transport *transport, size_t file_size);
 
-/* What one append job stored, for the sync that makes it durable (log_extern.detach). */
+/* What one append job stored, for the sync that makes it durable
+ * (log_extern.detach): descriptors to fdatasync, the caller's to close and
+ * to free (fds, with vane_free). */
 struct log_sync_target {
-    int fd;
+    int *fds;
+    size_t nfds;
     uint64_t mark;
 };
 
@@ -67,14 +70,16 @@ struct log_sync_target {
  * the loop-thread ones between jobs (never while one runs), but synced and
  * written (below).
  *
- * Such a group's appends are pipelined: a job writes (the keeper's records,
- * then the log's entries, waited for), and the sync that makes it durable
- * -- one fdatasync per file the keeper detached, which also flushes the
- * disk's cache over the log's writes -- runs beside the next job, which
- * meanwhile writes.  So the disk is kept writing while it syncs, instead of
- * idling between a sync and the next job's writes.  Appends complete in
- * order, after the sync that covers them.  A group without a keeper syncs
- * inside each job.
+ * Such a group's appends are pipelined.  A job writes the keeper's
+ * records, then the log's entries, and waits for the log's write; the
+ * sync that makes them durable -- one fdatasync per file the keeper
+ * detached, each of which also flushes the disk's cache over the log's
+ * write -- runs beside the next job, which meanwhile only stores the next
+ * entries' records: their log entries are written once that sync is done,
+ * so that at most the log's last write is ever unsynced (what recovery
+ * assumes, doc/storage.md).  The disk is thus kept writing while it
+ * syncs.  Appends complete in order, after the sync that covers them.  A
+ * group without a keeper syncs inside each job.
  */
 struct log_extern {
     void *data;
@@ -84,11 +89,12 @@ struct log_extern {
      * none of it.  0 or -errno. */
     int (*store)(void *data, const struct raft_entry *entry, raft_index index, size_t *keep,
                  uint8_t ref[LOG_EXTERN_REF]);
-    /* Job thread, at the end of each append job: everything the job
-     * stored is written (its writeback started), and becomes the caller's
-     * to make durable: t->fd, a descriptor of its own (dup) of the file
-     * to fdatasync for it, or -1 when that file holds nothing new; t->mark,
-     * handed back to synced.  0 or -errno. */
+    /* Job thread, once the log's write of the entries stored since the
+     * last detach is under way: everything stored is written (its
+     * writeback started), and becomes the caller's to make durable:
+     * t->fds, descriptors of their own of the files to fdatasync for it
+     * (none when nothing was stored); t->mark, handed back to synced.  The
+     * caller takes t->fds also on failure.  0 or -errno. */
     int (*detach)(void *data, struct log_sync_target *t);
     /* Loop thread, possibly while the next append job runs (it touches
      * nothing that job does): a sync covering the jobs up to the one whose

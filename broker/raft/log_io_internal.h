@@ -78,6 +78,11 @@ struct log_io {
      * steady pace); then it did. */
     bool job_syncs, job_synced;
     atomic_bool appends_waiting; /* set by the loop while the job runs */
+    /* With ext, what the running append job does (log_io.h): store the
+     * payloads and write the entries, or beside a sync only store them
+     * (their ops then wait in ahead), or after it only write theirs. */
+    enum { JOB_BOTH, JOB_STORE, JOB_WRITE } job_kind;
+    struct op *ahead;
     char sync_why[192];    /* the sync's error, for io->errmsg */
     struct log_sync_target target; /* the running job's detach */
     raft_io_close_cb close_cb;

@@ -182,13 +182,23 @@ static int leave_segment(struct writer *w)
     return err;
 }
 
-/* The segment is full: it is made durable, and the next one starts at the next offset. */
+/* The segment is full: the next one starts at the next offset.  What
+ * the full one holds unsynced is the next detach's to sync (the sync
+ * running may hold the same file: one sync at a time per file, so that a
+ * write error is reported to the one it concerns). */
 static int roll(struct writer *w)
 {
-    int err = leave_segment(w);
+    int err = w->fd >= 0 ? flush(w) : 0;
 
     if (err != 0)
         return err;
+    if (w->fd >= 0 && w->unsynced) {
+        w->left = vane_realloc(w->left, (w->nleft + 1) * sizeof(*w->left));
+        w->left[w->nleft++] = w->fd;
+        w->fd = -1;
+        w->unsynced = false;
+    }
+    close_segment(w);
     w->base = w->next_offset;
     w->position = 0;
     return open_segment(w);
@@ -302,22 +312,29 @@ static int store(void *data, const struct raft_entry *entry, raft_index index, s
 
 /*
  * The job's records are written, and on their way to the disk
- * (write_out); their segment is detached for the sync that follows the job
- * (log_io.h): a descriptor of its own, which a roll in the next job does
- * not close under the sync.  The sync makes the records below the mark
- * durable.  (A segment left in a roll was synced then: leave_segment.)
+ * (write_out); the files holding them unsynced are detached for the sync
+ * that follows the job (log_io.h): those left in rolls, and a descriptor
+ * of its own of the segment written, which a roll in the next job does not
+ * close under the sync.  The sync makes the records below the mark
+ * durable.
  */
 static int detach(void *data, struct log_sync_target *t)
 {
     struct writer *w = data;
-    int err = w->fd >= 0 ? flush(w) : 0;
+    int err = w->fd >= 0 ? flush(w) : 0, fd;
 
-    t->fd = -1;
+    t->fds = w->left;
+    t->nfds = w->nleft;
     t->mark = w->next_offset;
-    if (err == 0 && w->unsynced && (t->fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0)) < 0)
-        err = -errno;
-    if (err == 0)
+    w->left = NULL;
+    w->nleft = 0;
+    if (err == 0 && w->fd >= 0 && w->unsynced) {
+        if ((fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+            return -errno;
+        t->fds = vane_realloc(t->fds, (t->nfds + 1) * sizeof(*t->fds));
+        t->fds[t->nfds++] = fd;
         w->unsynced = false;
+    }
     return err;
 }
 
@@ -756,6 +773,9 @@ void writer_free(struct eventlog *log)
     if (w->log == NULL)
         return; /* never initialised */
     close_segment(w);
+    for (size_t i = 0; i < w->nleft; i++)
+        close(w->left[i]);
+    vane_free(w->left);
     if (w->dirfd >= 0)
         close(w->dirfd);
     vane_free(w->pending.buf);
