@@ -437,6 +437,21 @@ static void test_torn_tail(void)
     vane_free(dir);
 }
 
+/* The path of dir's newest segment file (the largest base offset below next). */
+static char *newest_segment(const char *dir, uint64_t next)
+{
+    char *path = NULL;
+
+    for (uint64_t base = next; path == NULL && base-- > 0;) {
+        path = segment_path(dir, base, "log");
+        if (access(path, F_OK) != 0) {
+            vane_free(path);
+            path = NULL;
+        }
+    }
+    return path;
+}
+
 /* Writes len zero bytes at position at of path (extending it if need be). */
 static void zero_fill(const char *path, uint64_t at, size_t len)
 {
@@ -495,16 +510,8 @@ static void test_power_loss(void)
     /* The newest segment: keep the last record's header, zero its body, and
      * let zeros run on past it as a grown file would. */
     {
-        char *active = NULL;
+        char *active = newest_segment(dir, st.next_offset);
 
-        /* The newest .log is the one with the largest base offset. */
-        for (uint64_t base = st.next_offset; active == NULL && base-- > 0;) {
-            active = segment_path(dir, base, "log");
-            if (access(active, F_OK) != 0) {
-                vane_free(active);
-                active = NULL;
-            }
-        }
         last = last_record_at(active);
         zero_fill(active, last + RECORD_HEADER_SIZE, 8192);
         log = open_log(dir, &opt);
@@ -529,6 +536,25 @@ static void test_power_loss(void)
             check_range(log, 0, 80, "every acknowledged record");
             ok(append_many(log, 80, 10, 150, offsets) && offsets[0] == 80,
                "and appends go on at 80");
+            close_log(log);
+        }
+        /* The log's last write is cut inside its last record (its body
+         * zeros), and records stored beside that write's sync -- of entries
+         * the log never got -- reached the disk after it: the cut entry
+         * goes, and that is no damage either. */
+        vane_free(active);
+        active = newest_segment(dir, 90);
+        last = last_record_at(active);
+        zero_fill(active, last + RECORD_HEADER_SIZE, file_size(active) - last - RECORD_HEADER_SIZE);
+        junk_fill(active, file_size(active), 700);
+        log = open_log(dir, &opt);
+        if (ok(log != NULL, "a cut last write with records stored after it opens")) {
+            eventlog_stats(log, &st);
+            ok(!st.damaged, "it is not damage");
+            check_range(log, 0, 80, "the entries before the cut one");
+            is_int(st.next_offset, 80, "the cut entry's records are gone, none invented");
+            ok(append_many(log, 80, 10, 150, offsets) && offsets[0] == 80,
+               "and appends go on at 80 again");
             close_log(log);
         }
         vane_free(active);

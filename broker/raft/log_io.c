@@ -12,10 +12,14 @@
  * failed write leaves the log's end unknown, so every request after it
  * fails as well, as raft's own backend does.
  *
- * With a keeper (log_io.h), an append job only writes; the written jobs
- * then wait in a round for a sync of their own (start_sync), which runs
- * beside the next job with descriptors the jobs detached, and completes
- * them in order.  Any other request waits until no round is left.
+ * With a keeper (log_io.h), an append job writes and detaches what it
+ * stored; its appends then wait in a round for a sync of their own
+ * (start_sync), which completes them in order.  Beside that sync the next
+ * job only stores its appends' payloads (JOB_STORE, take_job): their log
+ * entries are written once it is done, so that at most the log's last
+ * write is ever unsynced.  Any other request waits until no append is
+ * left unsynced; at close, what has not been written is cancelled in
+ * order, after the syncs.
  *
  * Beside the queue run, one at a time each: the writing of a snapshot raft
  * took, the unlinking of what it made unneeded (taken off the list between
@@ -287,8 +291,8 @@ static uint64_t batches_size(const struct log_batch *b, size_t count)
  * before entries go there, up to need and at least file_size: appending is
  * then writing over allocated blocks, which changes no metadata, so the
  * entries are durable once their writes completed and any flush of the
- * disk's cache followed -- the keeper's own sync gives that flush
- * (sync_with_kept).  Zeros read as stale bytes at load.
+ * disk's cache followed -- the sync of what the keeper detached gives that
+ * flush (detach_written).  Zeros read as stale bytes at load.
  */
 static int preallocate(struct log_io *l, uint64_t need)
 {
@@ -725,6 +729,17 @@ static void kick(struct log_io *l)
 
 /* ---- the syncs of a keeper's appends ------------------------------------------ */
 
+/* The list ops, then the list rest after it. */
+static struct op *chain(struct op *ops, struct op *rest)
+{
+    struct op **end = &ops;
+
+    while (*end != NULL)
+        end = &(*end)->next;
+    *end = rest;
+    return ops;
+}
+
 /* Closes and frees n descriptors. */
 static void close_all(int *fds, size_t n)
 {
@@ -860,7 +875,9 @@ static void job_done(uv_work_t *work, int status)
         l->failed = true;
     l->fail_after_job = false;
     if (written && l->job_kind == JOB_STORE) {
-        l->ahead = done; /* its entries are written after the sync running */
+        /* Its entries are written after the sync running (before what a
+         * close put ahead: io_close). */
+        l->ahead = chain(done, l->ahead);
         done = NULL;
     } else if (written && l->job_synced && done->status == 0) {
         /* Durable already, and nothing before it waits for a sync. */
@@ -1091,7 +1108,7 @@ static void close_when_idle(struct log_io *l)
     if (l->busy || l->sync_busy || l->round.ops != NULL || l->put.busy || l->unlinking > 0 ||
         l->async_running > 0 || l->net_closing)
         return;
-    while (l->ahead != NULL) { /* stored, never written: after every earlier append */
+    while (l->ahead != NULL) { /* never written: after every earlier request */
         struct op *op = l->ahead;
 
         l->ahead = op->next;
@@ -1103,22 +1120,17 @@ static void close_when_idle(struct log_io *l)
     l->net.close(&l->net, net_closed);
 }
 
+/* What waits in the queue is cancelled once every request before it has
+ * ended (close_when_idle), so that callbacks keep their order. */
 static void io_close(struct raft_io *io, raft_io_close_cb cb)
 {
     struct log_io *l = from_io(io);
-    struct op *waiting = l->queue;
 
     l->closing = true;
     l->close_cb = cb;
+    l->ahead = chain(l->ahead, l->queue);
     l->queue = NULL;
     l->queue_end = &l->queue;
-    while (waiting != NULL) {
-        struct op *next = waiting->next;
-
-        waiting->status = RAFT_CANCELED;
-        finish(l, waiting);
-        waiting = next;
-    }
     close_when_idle(l);
 }
 

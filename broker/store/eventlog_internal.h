@@ -63,8 +63,6 @@ struct writer {
     int64_t last_time;       /* the store time of the last record */
     uint64_t durable;        /* records below this offset are synced */
     bool unsynced;           /* records written since the last sync */
-    int *left;               /* segments left in a roll with records not synced (owned) */
-    size_t nleft;
     struct {
         uint8_t *buf;        /* sealed records not yet written, from position */
         size_t len, cap;

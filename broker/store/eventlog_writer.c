@@ -182,23 +182,16 @@ static int leave_segment(struct writer *w)
     return err;
 }
 
-/* The segment is full: the next one starts at the next offset.  What
- * the full one holds unsynced is the next detach's to sync (the sync
- * running may hold the same file: one sync at a time per file, so that a
- * write error is reported to the one it concerns). */
+/* The segment is full: it is made durable, and the next one starts at
+ * the next offset.  (Opening the segments at start takes one that is not
+ * the newest and ends torn for damage: records lost after they were
+ * acknowledged.) */
 static int roll(struct writer *w)
 {
-    int err = w->fd >= 0 ? flush(w) : 0;
+    int err = leave_segment(w);
 
     if (err != 0)
         return err;
-    if (w->fd >= 0 && w->unsynced) {
-        w->left = vane_realloc(w->left, (w->nleft + 1) * sizeof(*w->left));
-        w->left[w->nleft++] = w->fd;
-        w->fd = -1;
-        w->unsynced = false;
-    }
-    close_segment(w);
     w->base = w->next_offset;
     w->position = 0;
     return open_segment(w);
@@ -312,30 +305,33 @@ static int store(void *data, const struct raft_entry *entry, raft_index index, s
 
 /*
  * The job's records are written, and on their way to the disk
- * (write_out); the files holding them unsynced are detached for the sync
- * that follows the job (log_io.h): those left in rolls, and a descriptor
- * of its own of the segment written, which a roll in the next job does not
- * close under the sync.  The sync makes the records below the mark
- * durable.
+ * (write_out); the segment holding them unsynced is detached for the sync
+ * that follows the job (log_io.h): opened anew, so that the sync has an
+ * open file of its own -- which a roll in the next job does not close
+ * under it, and to which the kernel reports a write error of the pages
+ * even when the next job's sync of the segment (leave_segment) is told of
+ * it too.  The sync makes the records below the mark durable.
  */
 static int detach(void *data, struct log_sync_target *t)
 {
     struct writer *w = data;
     int err = w->fd >= 0 ? flush(w) : 0, fd;
+    char *path;
 
-    t->fds = w->left;
-    t->nfds = w->nleft;
+    t->fds = NULL;
+    t->nfds = 0;
     t->mark = w->next_offset;
-    w->left = NULL;
-    w->nleft = 0;
-    if (err == 0 && w->fd >= 0 && w->unsynced) {
-        if ((fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0)) < 0)
-            return -errno;
-        t->fds = vane_realloc(t->fds, (t->nfds + 1) * sizeof(*t->fds));
-        t->fds[t->nfds++] = fd;
-        w->unsynced = false;
-    }
-    return err;
+    if (err != 0 || w->fd < 0 || !w->unsynced)
+        return err;
+    path = segment_path(w->log->dir, w->base, "log");
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    vane_free(path);
+    if (fd < 0)
+        return -errno;
+    t->fds = vane_malloc(sizeof(*t->fds));
+    t->fds[t->nfds++] = fd;
+    w->unsynced = false;
+    return 0;
 }
 
 static void synced(void *data, uint64_t mark)
@@ -434,18 +430,21 @@ static int read_part(const struct writer *w, uint64_t base, uint64_t position, u
     return err;
 }
 
-/* A bad record at position of segment base (avail bytes of it at p): -EIO
- * when the file is torn there (a cut write), VANE_ECORRUPT when valid
- * bytes follow (damage). */
+/* A bad record at position of segment base (avail bytes of it at p), in
+ * an entry whose records there end at end: -EIO when they are torn there
+ * (a cut write: nothing but zeros after it up to end, or the file's end),
+ * VANE_ECORRUPT when valid bytes follow (damage).  Records past end may
+ * belong to entries stored beside the sync that was cut (log_io.h). */
 static int bad_record(const struct writer *w, uint64_t base, const uint8_t *p, size_t avail,
-                      uint64_t position)
+                      uint64_t position, uint64_t end)
 {
     char *path = segment_path(w->log->dir, base, "log");
     int fd = open(path, O_RDONLY | O_CLOEXEC), rv = VANE_ECORRUPT;
     struct stat st;
 
-    if (fd >= 0 && fstat(fd, &st) == 0 &&
-        segment_is_torn(fd, p, avail, position, (uint64_t)st.st_size))
+    if (fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size < end)
+        end = (uint64_t)st.st_size;
+    if (fd >= 0 && segment_is_torn(fd, p, avail, position, end))
         rv = -EIO;
     if (fd >= 0)
         close(fd);
@@ -500,7 +499,8 @@ static int read_records(const struct writer *w, raft_index index, const struct r
         if (err == -ENODATA || (err == 0 && got < want && done == 0))
             return -EIO; /* the file ends inside them */
         if (err != 0)
-            return bad_record(w, base, dst + done + used, got - used, position + used);
+            return bad_record(w, base, dst + done + used, got - used, position + used,
+                              position + got);
         done += got;
         end->base = base;
         end->position = position + got;
@@ -773,9 +773,6 @@ void writer_free(struct eventlog *log)
     if (w->log == NULL)
         return; /* never initialised */
     close_segment(w);
-    for (size_t i = 0; i < w->nleft; i++)
-        close(w->left[i]);
-    vane_free(w->left);
     if (w->dirfd >= 0)
         close(w->dirfd);
     vane_free(w->pending.buf);
