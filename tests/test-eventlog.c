@@ -538,14 +538,14 @@ static void test_power_loss(void)
                "and appends go on at 80");
             close_log(log);
         }
-        /* The log's last write is cut inside its last record (its body
-         * zeros), and records stored beside that write's sync -- of entries
-         * the log never got -- reached the disk after it: the cut entry
-         * goes, and that is no damage either. */
+        /* The log's last write is cut: its last record never reached the
+         * disk (zeros), and records stored beside that write's sync -- of
+         * entries the log never got -- did, after it: the cut entry goes,
+         * and that is no damage either. */
         vane_free(active);
         active = newest_segment(dir, 90);
         last = last_record_at(active);
-        zero_fill(active, last + RECORD_HEADER_SIZE, file_size(active) - last - RECORD_HEADER_SIZE);
+        zero_fill(active, last, file_size(active) - last);
         junk_fill(active, file_size(active), 700);
         log = open_log(dir, &opt);
         if (ok(log != NULL, "a cut last write with records stored after it opens")) {
@@ -704,6 +704,41 @@ static void test_flipped_byte(void)
 {
     flipped_byte("flip-read", 2, 12);
     flipped_byte("flip-start", 0, 1);
+}
+
+/*
+ * A byte of the last record of the log's last write, synced and
+ * acknowledged, goes bad, and records follow it (stored for entries the log
+ * never got): damage, reported and kept -- not taken for a write cut by a
+ * power loss and dropped.
+ */
+static void test_bit_rot_last_write(void)
+{
+    char *dir = vane_asprintf("%s/rot-last", tmpdir), *path = segment_path(dir, 0, "log");
+    struct eventlog_options opt;
+    struct eventlog_stats st;
+    uint64_t offsets[10], last;
+    struct eventlog *log;
+
+    eventlog_options_default(&opt);
+    log = open_log(dir, &opt);
+    if (!ok(log != NULL, "bit rot in the last write: an eventlog opens"))
+        return;
+    for (size_t i = 0; i < 8; i++)
+        append_many(log, i * 10, 10, 150, offsets);
+    close_log(log);
+    last = last_record_at(path);
+    flip_byte(path, last + RECORD_HEADER_SIZE + 20);
+    junk_fill(path, file_size(path), 700);
+    log = open_log(dir, &opt);
+    if (ok(log != NULL, "bit rot in the last write: it opens")) {
+        eventlog_stats(log, &st);
+        ok(st.damaged, "bit rot in the last write: it is reported as damage");
+        is_int(st.next_offset, 79, "bit rot in the last write: the records before it are served");
+        close_log(log);
+    }
+    vane_free(path);
+    vane_free(dir);
 }
 
 /* A damaged eventlog refuses raft a snapshot: the entries past the damage
@@ -991,6 +1026,7 @@ int main(void)
     test_flipped_byte();
     test_damage_past_tail();
     test_power_loss();
+    test_bit_rot_last_write();
     test_junk_at_extent();
     test_whole_entries_adopted();
     test_adopted_entries_cut();

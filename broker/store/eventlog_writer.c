@@ -430,11 +430,15 @@ static int read_part(const struct writer *w, uint64_t base, uint64_t position, u
     return err;
 }
 
-/* A bad record at position of segment base (avail bytes of it at p), in
- * an entry whose records there end at end: -EIO when they are torn there
- * (a cut write: nothing but zeros after it up to end, or the file's end),
- * VANE_ECORRUPT when valid bytes follow (damage).  Records past end may
- * belong to entries stored beside the sync that was cut (log_io.h). */
+/*
+ * A bad record at position of segment base (avail bytes of it at p), in an
+ * entry whose records there end at end: -EIO when the file is torn there
+ * (a cut write), VANE_ECORRUPT when valid bytes follow (damage).  Torn:
+ * what segment_is_torn says of the file's end; or the record and the rest
+ * of the entry's are zeros, a write that never reached the disk, though
+ * records stored beside its cut sync follow (log_io.h).  A byte damaged
+ * in a record whose write did reach it is never taken for a cut.
+ */
 static int bad_record(const struct writer *w, uint64_t base, const uint8_t *p, size_t avail,
                       uint64_t position, uint64_t end)
 {
@@ -442,9 +446,9 @@ static int bad_record(const struct writer *w, uint64_t base, const uint8_t *p, s
     int fd = open(path, O_RDONLY | O_CLOEXEC), rv = VANE_ECORRUPT;
     struct stat st;
 
-    if (fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size < end)
-        end = (uint64_t)st.st_size;
-    if (fd >= 0 && segment_is_torn(fd, p, avail, position, end))
+    if (fd >= 0 && fstat(fd, &st) == 0 &&
+        (segment_is_torn(fd, p, avail, position, (uint64_t)st.st_size) ||
+         segment_zeros(fd, position, end)))
         rv = -EIO;
     if (fd >= 0)
         close(fd);

@@ -271,13 +271,12 @@ static bool all_zero(const uint8_t *p, size_t len)
     return len == 0;
 }
 
-/* Whether the file holds only zeros from position to its end. */
-static bool zeros_to_end(int fd, uint64_t position, uint64_t file_size)
+bool segment_zeros(int fd, uint64_t position, uint64_t end)
 {
     uint8_t buf[65536];
 
-    while (position < file_size) {
-        size_t want = file_size - position < sizeof(buf) ? (size_t)(file_size - position) : sizeof(buf);
+    while (position < end) {
+        size_t want = end - position < sizeof(buf) ? (size_t)(end - position) : sizeof(buf);
         ssize_t n = pread(fd, buf, want, (off_t)position);
 
         if (n <= 0 || !all_zero(buf, (size_t)n))
@@ -302,9 +301,9 @@ bool segment_is_torn(int fd, const uint8_t *p, size_t avail, uint64_t position,
 
     if (plausible && position + claimed >= file_size)
         return true;
-    if (plausible && zeros_to_end(fd, position + claimed, file_size))
+    if (plausible && segment_zeros(fd, position + claimed, file_size))
         return true;
-    return zeros_to_end(fd, position, file_size);
+    return segment_zeros(fd, position, file_size);
 }
 
 static void note_damage(struct segment *seg, uint64_t position, const char *why)

@@ -118,6 +118,9 @@ ssize_t segment_read(const struct segment *segment, uint64_t position, void *buf
 bool segment_is_torn(int fd, const uint8_t *p, size_t avail, uint64_t position,
                      uint64_t file_size);
 
+/* Whether the file at fd holds only zeros from position up to end. */
+bool segment_zeros(int fd, uint64_t position, uint64_t end);
+
 /* Closes the file and frees the segment. */
 void segment_close(struct segment *segment);
 
