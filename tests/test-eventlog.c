@@ -477,6 +477,27 @@ static void junk_fill(const char *path, uint64_t at, size_t len)
     vane_free(junk);
 }
 
+/* dir, after a power-loss shape, opens undamaged with offsets below next
+ * only, none invented, and takes appends from next on. */
+static void reopens_whole(const char *dir, const struct eventlog_options *opt, uint64_t next,
+                          const char *what)
+{
+    struct eventlog *log = open_log(dir, opt);
+    struct eventlog_stats st;
+    uint64_t offsets[10];
+
+    if (!ok(log != NULL, "%s: it opens", what))
+        return;
+    eventlog_stats(log, &st);
+    ok(!st.damaged, "%s: no damage", what);
+    check_range(log, 0, next, what);
+    is_int(st.next_offset, next, "%s: nothing after offset %llu, none invented", what,
+           (unsigned long long)next - 1);
+    ok(append_many(log, next, 10, 150, offsets) && offsets[0] == next,
+       "%s: appends go on at %llu", what, (unsigned long long)next);
+    close_log(log);
+}
+
 /*
  * Power-loss shapes of a torn tail: the file grew but the data did not reach
  * the disk.  A header that survived with zeros after it, in the newest
@@ -514,30 +535,13 @@ static void test_power_loss(void)
 
         last = last_record_at(active);
         zero_fill(active, last + RECORD_HEADER_SIZE, 8192);
-        log = open_log(dir, &opt);
-        if (ok(log != NULL, "a header followed by zeros is a torn tail, not damage")) {
-            eventlog_stats(log, &st);
-            ok(!st.damaged, "the eventlog is not marked damaged");
-            check_range(log, 0, 70, "the entries before the torn one");
-            is_int(st.next_offset, 70, "the torn entry's records are gone, none invented");
-            ok(append_many(log, 70, 10, 150, offsets) && offsets[0] == 70,
-               "and appends go on at 70");
-            close_log(log);
-        }
+        reopens_whole(dir, &opt, 70, "a header followed by zeros (a torn tail)");
         /* A later block of a write that was never synced reached the disk,
          * an earlier one did not: bytes that are not zeros after the last
          * record.  No entry of raft's log refers to them: they go, and
          * nothing is damaged. */
         junk_fill(active, file_size(active), 700);
-        log = open_log(dir, &opt);
-        if (ok(log != NULL, "bytes after the last record that no entry refers to open")) {
-            eventlog_stats(log, &st);
-            ok(!st.damaged, "they are not damage");
-            check_range(log, 0, 80, "every acknowledged record");
-            ok(append_many(log, 80, 10, 150, offsets) && offsets[0] == 80,
-               "and appends go on at 80");
-            close_log(log);
-        }
+        reopens_whole(dir, &opt, 80, "bytes after the last record that no entry refers to");
         /* The log's last write is cut: its last record never reached the
          * disk (zeros), and records stored beside that write's sync -- of
          * entries the log never got -- did, after it: the cut entry goes,
@@ -547,16 +551,7 @@ static void test_power_loss(void)
         last = last_record_at(active);
         zero_fill(active, last, file_size(active) - last);
         junk_fill(active, file_size(active), 700);
-        log = open_log(dir, &opt);
-        if (ok(log != NULL, "a cut last write with records stored after it opens")) {
-            eventlog_stats(log, &st);
-            ok(!st.damaged, "it is not damage");
-            check_range(log, 0, 80, "the entries before the cut one");
-            is_int(st.next_offset, 80, "the cut entry's records are gone, none invented");
-            ok(append_many(log, 80, 10, 150, offsets) && offsets[0] == 80,
-               "and appends go on at 80 again");
-            close_log(log);
-        }
+        reopens_whole(dir, &opt, 80, "a cut last write with records stored after it");
         vane_free(active);
     }
 
