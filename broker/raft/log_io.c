@@ -583,6 +583,28 @@ static void finish(struct log_io *l, struct op *op)
     vane_free(op);
 }
 
+/* Finishes the list ops, in order, with status. */
+static void finish_all(struct log_io *l, struct op *ops, int status)
+{
+    while (ops != NULL) {
+        struct op *next = ops->next;
+
+        ops->status = status;
+        finish(l, ops);
+        ops = next;
+    }
+}
+
+/* Logs what why says went wrong, gives it raft as the io's error, and clears it. */
+static void report(struct log_io *l, char *why)
+{
+    if (why[0] == '\0')
+        return;
+    vane_log(LOG_LEVEL_ERROR, "raft", "%s", why);
+    snprintf(l->io->errmsg, sizeof(l->io->errmsg), "%s", why);
+    why[0] = '\0';
+}
+
 static void close_when_idle(struct log_io *l);
 
 static void job_done(uv_work_t *work, int status);
@@ -769,10 +791,7 @@ static void round_add(struct sync_round *r, struct op *ops, const struct log_syn
         r->nfds += t->nfds;
     }
     vane_free(t->fds);
-    if (ops->status == 0) {
-        r->mark = t->mark;
-        r->marked = true;
-    }
+    r->mark = t->mark; /* for synced, once every job of the round succeeded */
 }
 
 /* One fdatasync per detached file: each also flushes the disk's cache,
@@ -809,9 +828,8 @@ static void sync_done(uv_work_t *work, int status)
 
     (void)status;
     close_all(r->fds, r->nfds);
-    if (r->status == 0 && r->marked)
-        l->ext->synced(l->ext->data, r->mark);
     if (r->status == 0) {
+        l->ext->synced(l->ext->data, r->mark);
         l->ext->written(l->ext->data);
     } else {
         /* What was written after it can be durable no more than it. */
@@ -819,16 +837,9 @@ static void sync_done(uv_work_t *work, int status)
         if (l->round.status == 0)
             l->round.status = RAFT_IOERR;
     }
-    if (l->sync_why[0] != '\0') {
-        vane_log(LOG_LEVEL_ERROR, "raft", "%s", l->sync_why);
-        snprintf(l->io->errmsg, sizeof(l->io->errmsg), "%s", l->sync_why);
-        l->sync_why[0] = '\0';
-    }
-    for (; done != NULL; done = r->ops) {
-        r->ops = done->next;
-        done->status = r->status;
-        finish(l, done);
-    }
+    report(l, l->sync_why);
+    r->ops = NULL;
+    finish_all(l, done, r->status);
     round_reset(r);
     l->sync_busy = false;
     start_sync(l);
@@ -864,11 +875,7 @@ static void job_done(uv_work_t *work, int status)
     (void)status;
     if (l->ext != NULL && done->kind == OP_TRUNCATE)
         l->ext->written(l->ext->data);
-    if (l->why[0] != '\0') {
-        vane_log(LOG_LEVEL_ERROR, "raft", "%s", l->why);
-        snprintf(l->io->errmsg, sizeof(l->io->errmsg), "%s", l->why);
-        l->why[0] = '\0';
-    }
+    report(l, l->why);
     l->job = NULL;
     l->busy = false;
     if (l->fail_after_job)
@@ -889,12 +896,8 @@ static void job_done(uv_work_t *work, int status)
         start_sync(l);
         done = NULL;
     }
-    while (done != NULL) {
-        struct op *next = done->next;
-
-        finish(l, done);
-        done = next;
-    }
+    if (done != NULL)
+        finish_all(l, done, done->status); /* a job's ops share its status */
     if (l->closing)
         close_when_idle(l);
     else
@@ -1108,12 +1111,11 @@ static void close_when_idle(struct log_io *l)
     if (l->busy || l->sync_busy || l->round.ops != NULL || l->put.busy || l->unlinking > 0 ||
         l->async_running > 0 || l->net_closing)
         return;
-    while (l->ahead != NULL) { /* never written: after every earlier request */
-        struct op *op = l->ahead;
+    if (l->ahead != NULL) { /* never written: after every earlier request */
+        struct op *ahead = l->ahead;
 
-        l->ahead = op->next;
-        op->status = RAFT_CANCELED;
-        finish(l, op);
+        l->ahead = NULL;
+        finish_all(l, ahead, RAFT_CANCELED);
     }
     l->net_closing = true;
     log_io_close_tail(l);

@@ -67,7 +67,6 @@ struct log_io {
         int *fds;          /* what the jobs' detach gave, to fdatasync */
         size_t nfds;
         uint64_t mark;     /* the last job's, for synced */
-        bool marked;
         int status;        /* a raft code: the first failure among them */
     } round, syncing;
     uv_work_t sync_work;

@@ -57,6 +57,7 @@ struct writer {
     struct log_extern ops;
     struct eventlog *log;
     int fd;                  /* the segment written; -1: not open */
+    int sync_fd;             /* the same file opened again, for log_io's syncs (detach) */
     int dirfd;               /* the eventlog's directory, for syncing new files */
     uint64_t base, position; /* that segment, and where the next record goes */
     uint64_t next_offset;    /* the next record's */

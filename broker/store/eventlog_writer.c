@@ -104,6 +104,27 @@ static int sync_dir(const struct writer *w)
     return fsync(w->dirfd) != 0 ? -errno : 0;
 }
 
+/* The file of segment base opened with flags (created 0644 with O_CREAT);
+ * the descriptor or -errno. */
+static int open_file(const struct writer *w, uint64_t base, int flags)
+{
+    char *path = segment_path(w->log->dir, base, "log");
+    int fd = open(path, flags | O_CLOEXEC, 0644);
+
+    vane_free(path);
+    return fd >= 0 ? fd : -errno;
+}
+
+static void close_segment(struct writer *w)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->sync_fd >= 0)
+        close(w->sync_fd);
+    w->fd = w->sync_fd = -1;
+    w->pending.len = 0;
+}
+
 /*
  * Opens (or creates) the segment at the writer's base, to write on from
  * the writer's position.  Never truncated: the bytes there may be records
@@ -113,14 +134,13 @@ static int sync_dir(const struct writer *w)
  */
 static int open_segment(struct writer *w)
 {
-    char *path = segment_path(w->log->dir, w->base, "log");
-    int err = 0;
+    int err = (w->fd = open_file(w, w->base, O_RDWR | O_CREAT)) < 0 ? w->fd : 0;
 
-    if ((w->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
-        err = -errno;
-    else
-        err = sync_dir(w);
-    vane_free(path);
+    if (err == 0 && (w->sync_fd = open_file(w, w->base, O_RDONLY)) < 0)
+        err = w->sync_fd;
+    if (err == 0)
+        return sync_dir(w);
+    close_segment(w);
     return err;
 }
 
@@ -133,14 +153,6 @@ static void place(struct writer *w, const struct writer_end *end)
     w->last_time = end->last_time;
     if (w->durable > w->next_offset)
         w->durable = w->next_offset;
-}
-
-static void close_segment(struct writer *w)
-{
-    if (w->fd >= 0)
-        close(w->fd);
-    w->fd = -1;
-    w->pending.len = 0;
 }
 
 /* Writes the sealed records waiting in pending. */
@@ -168,9 +180,9 @@ static int write_out(struct writer *w)
     return err;
 }
 
-/* The writer moves to another segment: what waits for the one open is
- * written there first. */
-static int leave_segment(struct writer *w)
+/* What waits for the segment open is written there, and what it holds
+ * unsynced synced. */
+static int sync_segment(struct writer *w)
 {
     int err = w->fd >= 0 ? flush(w) : 0;
 
@@ -178,6 +190,14 @@ static int leave_segment(struct writer *w)
         err = -errno;
     if (err == 0)
         w->unsynced = false;
+    return err;
+}
+
+/* The writer moves to another segment: the one open is synced first. */
+static int leave_segment(struct writer *w)
+{
+    int err = sync_segment(w);
+
     close_segment(w);
     return err;
 }
@@ -306,27 +326,24 @@ static int store(void *data, const struct raft_entry *entry, raft_index index, s
 /*
  * The job's records are written, and on their way to the disk
  * (write_out); the segment holding them unsynced is detached for the sync
- * that follows the job (log_io.h): opened anew, so that the sync has an
- * open file of its own -- which a roll in the next job does not close
- * under it, and to which the kernel reports a write error of the pages
- * even when the next job's sync of the segment (leave_segment) is told of
- * it too.  The sync makes the records below the mark durable.
+ * that follows the job (log_io.h): a descriptor of its own of sync_fd, an
+ * open file only those syncs use, one at a time -- which a roll in the
+ * next job does not close under the sync, and to which the kernel reports
+ * a write error of the pages even when the next job's sync of the segment
+ * (leave_segment, through fd) is told of it too.  The sync makes the
+ * records below the mark durable.
  */
 static int detach(void *data, struct log_sync_target *t)
 {
     struct writer *w = data;
     int err = w->fd >= 0 ? flush(w) : 0, fd;
-    char *path;
 
     t->fds = NULL;
     t->nfds = 0;
     t->mark = w->next_offset;
     if (err != 0 || w->fd < 0 || !w->unsynced)
         return err;
-    path = segment_path(w->log->dir, w->base, "log");
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    vane_free(path);
-    if (fd < 0)
+    if ((fd = fcntl(w->sync_fd, F_DUPFD_CLOEXEC, 0)) < 0)
         return -errno;
     t->fds = vane_malloc(sizeof(*t->fds));
     t->fds[t->nfds++] = fd;
@@ -340,20 +357,6 @@ static void synced(void *data, uint64_t mark)
 
     if (!w->frozen) /* frozen: durable stays at the damage (damaged()) */
         w->durable = mark;
-}
-
-/* At load, on the loop: what adopt wrote is made durable. */
-static int sync_now(struct writer *w)
-{
-    int err = w->fd >= 0 ? flush(w) : 0;
-
-    if (err == 0 && w->fd >= 0 && w->unsynced && fdatasync(w->fd) != 0)
-        err = -errno;
-    if (err == 0 && !w->frozen) {
-        w->durable = w->next_offset;
-        w->unsynced = false;
-    }
-    return err;
 }
 
 static int cut(void *data, raft_index index, const uint8_t ref[LOG_EXTERN_REF])
@@ -415,18 +418,14 @@ static int replaced(void *data)
 static int read_part(const struct writer *w, uint64_t base, uint64_t position, uint8_t *dst,
                      size_t len, size_t *got)
 {
-    char *path = segment_path(w->log->dir, base, "log");
-    int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+    int fd = open_file(w, base, O_RDONLY), err = fd < 0 ? fd : 0;
     ssize_t n = 0;
 
-    if (fd < 0)
-        err = -errno;
-    else if ((n = pread(fd, dst, len, (off_t)position)) < 0)
+    if (fd >= 0 && (n = pread(fd, dst, len, (off_t)position)) < 0)
         err = -errno;
     *got = n > 0 ? (size_t)n : 0;
     if (fd >= 0)
         close(fd);
-    vane_free(path);
     return err;
 }
 
@@ -442,8 +441,7 @@ static int read_part(const struct writer *w, uint64_t base, uint64_t position, u
 static int bad_record(const struct writer *w, uint64_t base, const uint8_t *p, size_t avail,
                       uint64_t position, uint64_t end)
 {
-    char *path = segment_path(w->log->dir, base, "log");
-    int fd = open(path, O_RDONLY | O_CLOEXEC), rv = VANE_ECORRUPT;
+    int fd = open_file(w, base, O_RDONLY), rv = VANE_ECORRUPT;
     struct stat st;
 
     if (fd >= 0 && fstat(fd, &st) == 0 &&
@@ -452,7 +450,6 @@ static int bad_record(const struct writer *w, uint64_t base, const uint8_t *p, s
         rv = -EIO;
     if (fd >= 0)
         close(fd);
-    vane_free(path);
     return rv;
 }
 
@@ -603,17 +600,16 @@ static int sync_files_after(const struct writer *w, uint64_t base)
     int err = eventlog_list_segments(w->log->dir, &bases, &count);
 
     for (size_t i = 0; err == 0 && i < count; i++) {
-        char *path;
         int fd;
 
         if (bases[i] <= base)
             continue;
-        path = segment_path(w->log->dir, bases[i], "log");
-        if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fdatasync(fd) != 0)
+        if ((fd = open_file(w, bases[i], O_RDONLY)) < 0)
+            err = fd;
+        else if (fdatasync(fd) != 0)
             err = -errno;
         if (fd >= 0)
             close(fd);
-        vane_free(path);
     }
     vane_free(bases);
     return err;
@@ -682,8 +678,10 @@ static int load_end(void *data)
     if (w->held)
         return 0;
     /* What adopt wrote is synced; frozen, the rest of the files stays. */
-    if ((err = sync_now(w)) != 0)
+    if ((err = sync_segment(w)) != 0)
         return err;
+    if (!w->frozen)
+        w->durable = w->next_offset;
     if (!w->frozen && (err = drop_beyond(w)) != 0)
         return err;
     w->log->written_next = w->durable;
@@ -743,7 +741,7 @@ void writer_init(struct eventlog *log)
         .load_end = load_end, .damaged = damaged, .snapshotted = snapshotted, .held = held,
         .written = written};
     w->log = log;
-    w->fd = -1;
+    w->fd = w->sync_fd = -1;
     w->held = true;
     w->dirfd = open(log->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
