@@ -736,6 +736,70 @@ static void test_bit_rot_last_write(void)
     vane_free(dir);
 }
 
+/* The base offset of dir's newest segment file (below next). */
+static uint64_t newest_base(const char *dir, uint64_t next)
+{
+    uint64_t base = next;
+    char *path = NULL;
+
+    while (path == NULL && base-- > 0) {
+        path = segment_path(dir, base, "log");
+        if (access(path, F_OK) != 0) {
+            vane_free(path);
+            path = NULL;
+        }
+    }
+    vane_free(path);
+    return base;
+}
+
+/*
+ * A byte goes bad in the last record of a segment that is not the newest,
+ * and that record belongs to the log's last write: an entry whose records
+ * run on into the newest segment.  The segment was synced whole before the
+ * next one began, so its end is no tear: damage, reported, the file left
+ * as it is -- not cut, and the acknowledged entry not dropped as a write
+ * that never reached the disk.
+ */
+static void test_bit_rot_segment_end(void)
+{
+    char *dir = vane_asprintf("%s/rot-end", tmpdir), *path;
+    struct eventlog_options opt;
+    struct eventlog_stats st;
+    uint64_t offsets[7], total = 0, newest = 0, before, last, size;
+    struct eventlog *log;
+
+    eventlog_options_default(&opt);
+    opt.segment_size = 4096;
+    log = open_log(dir, &opt);
+    if (!ok(log != NULL, "bit rot at a segment's end: an eventlog opens"))
+        return;
+    /* Entries of 7 records until the newest segment begins inside the last one. */
+    while (total < 700 && !(newest % 7 != 0 && newest > total - 7 && newest > 0)) {
+        append_many(log, total, 7, 150, offsets);
+        total += 7;
+        newest = newest_base(dir, total);
+    }
+    close_log(log);
+    before = newest_base(dir, newest);
+    path = segment_path(dir, before, "log");
+    ok(newest % 7 != 0 && before < newest, "the last entry runs from segment %llu into %llu",
+       (unsigned long long)before, (unsigned long long)newest);
+    last = last_record_at(path);
+    size = file_size(path);
+    flip_byte(path, last + RECORD_HEADER_SIZE + 20);
+    log = open_log(dir, &opt);
+    if (ok(log != NULL, "bit rot at a segment's end: it opens")) {
+        eventlog_stats(log, &st);
+        ok(st.damaged, "bit rot at a segment's end: it is reported as damage");
+        is_int(st.next_offset, newest - 1, "the records before it are served");
+        close_log(log);
+    }
+    is_int(file_size(path), size, "the damaged segment is left as it was");
+    vane_free(path);
+    vane_free(dir);
+}
+
 /* A damaged eventlog refuses raft a snapshot: the entries past the damage
  * count as applied without their records. */
 static void no_snapshot(struct eventlog *log, const char *what)
@@ -1022,6 +1086,7 @@ int main(void)
     test_damage_past_tail();
     test_power_loss();
     test_bit_rot_last_write();
+    test_bit_rot_segment_end();
     test_junk_at_extent();
     test_whole_entries_adopted();
     test_adopted_entries_cut();

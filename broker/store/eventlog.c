@@ -173,17 +173,6 @@ static int open_segments(struct eventlog *log, char **errmsg)
             log->damaged_offset = seg->next_offset;
             break; /* nothing past damage is served */
         }
-        if (err == 0 && i + 1 < count && seg->cut) {
-            /* A full segment was synced before the next one began: bytes
-             * missing from its end were lost after they were acknowledged. */
-            vane_log_error(component, "%s: a segment that is not the newest ends torn at "
-                           "offset %" PRIu64 "; serving offsets below it only", seg->log_path,
-                           seg->next_offset);
-            log->failure = VANE_ECORRUPT;
-            log->damaged_offset = seg->next_offset;
-            seg->damaged = true;
-            break;
-        }
         if (err == 0 && i + 1 < count && seg->next_offset != bases[i + 1]) {
             *errmsg = vane_asprintf("%s ends at offset %" PRIu64 " but the next segment starts "
                                     "at %" PRIu64, seg->log_path, seg->next_offset, bases[i + 1]);

@@ -429,6 +429,29 @@ static int read_part(const struct writer *w, uint64_t base, uint64_t position, u
     return err;
 }
 
+/* Whether a segment file follows segment base's: base's was synced whole
+ * before that one began (roll), so nothing of it can be cut by a crash. */
+static bool followed(const struct writer *w, uint64_t base)
+{
+    uint64_t *bases;
+    size_t count;
+    bool later = false;
+
+    if (eventlog_list_segments(w->log->dir, &bases, &count) != 0)
+        return false;
+    for (size_t i = 0; i < count; i++)
+        later = later || bases[i] > base;
+    vane_free(bases);
+    return later;
+}
+
+/* Records cut short in segment base: -EIO (a cut write) in the newest
+ * segment, damage in any other. */
+static int cut_short(const struct writer *w, uint64_t base)
+{
+    return followed(w, base) ? VANE_ECORRUPT : -EIO;
+}
+
 /*
  * A bad record at position of segment base (avail bytes of it at p), in an
  * entry whose records there end at end: -EIO when the file is torn there
@@ -436,7 +459,8 @@ static int read_part(const struct writer *w, uint64_t base, uint64_t position, u
  * what segment_is_torn says of the file's end; or the record and the rest
  * of the entry's are zeros, a write that never reached the disk, though
  * records stored beside its cut sync follow (log_io.h).  A byte damaged
- * in a record whose write did reach it is never taken for a cut.
+ * in a record whose write did reach it is never taken for a cut, nor is
+ * anything in a segment that another follows.
  */
 static int bad_record(const struct writer *w, uint64_t base, const uint8_t *p, size_t avail,
                       uint64_t position, uint64_t end)
@@ -444,7 +468,7 @@ static int bad_record(const struct writer *w, uint64_t base, const uint8_t *p, s
     int fd = open_file(w, base, O_RDONLY), rv = VANE_ECORRUPT;
     struct stat st;
 
-    if (fd >= 0 && fstat(fd, &st) == 0 &&
+    if (fd >= 0 && !followed(w, base) && fstat(fd, &st) == 0 &&
         (segment_is_torn(fd, p, avail, position, (uint64_t)st.st_size) ||
          segment_zeros(fd, position, end)))
         rv = -EIO;
@@ -479,8 +503,8 @@ static int check_records(const uint8_t *p, size_t len, raft_index index, uint64_
  * first_part bytes at its position, then the rest from the start of the
  * segments that follow, each named by the offset its first record has (a
  * full segment's file ends where its records do).  0; -ENOENT when a file
- * is gone; -EIO when a file ends or is torn inside them; VANE_ECORRUPT when
- * they are damaged.
+ * is gone; -EIO when the newest file ends or is torn inside them;
+ * VANE_ECORRUPT when they are damaged.
  */
 static int read_records(const struct writer *w, raft_index index, const struct ref *r,
                         uint8_t *dst, struct writer_end *end)
@@ -498,7 +522,7 @@ static int read_records(const struct writer *w, raft_index index, const struct r
         err = check_records(dst + done, got, index, &end->next_offset, &pos, &end->last_time,
                             &used);
         if (err == -ENODATA || (err == 0 && got < want && done == 0))
-            return -EIO; /* the file ends inside them */
+            return cut_short(w, base); /* the file ends inside them */
         if (err != 0)
             return bad_record(w, base, dst + done + used, got - used, position + used,
                               position + got);
@@ -508,7 +532,7 @@ static int read_records(const struct writer *w, raft_index index, const struct r
         if (done == r->records_len)
             break;
         if (got == 0 && position == 0)
-            return -EIO; /* an empty segment in the middle of an entry */
+            return cut_short(w, base); /* an empty segment in the middle of an entry */
         base = end->next_offset;
         position = 0;
         want = r->records_len - done;

@@ -3,12 +3,14 @@
  * segment.h).
  *
  * Recovery tells a torn tail from damage by what follows the first bad
- * record.  A crash can only leave the end of the file short or, after a
- * power loss, zero-filled: if the bad record reaches the end of the file, or
- * only zeros follow it, the tail is torn and is cut off (raft still holds
- * those entries and applies them again).  A bad record with data after it is
- * damage: it is reported with the file, byte position and offset, the
- * segment ends before it, and the file is left untouched for inspection.
+ * record.  A crash can only leave the end of the newest file short or,
+ * after a power loss, zero-filled: if the bad record reaches the end of the
+ * file, or only zeros follow it, the tail is torn and is cut off (raft
+ * still holds those entries and applies them again).  A bad record with
+ * data after it is damage, and so is any bad record of a segment that is
+ * not the newest (each is synced whole before the next one begins): it is
+ * reported with the file, byte position and offset, the segment ends
+ * before it, and the file is left untouched for inspection.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -317,7 +319,6 @@ static void note_damage(struct segment *seg, uint64_t position, const char *why)
 
 static int cut_tail(struct segment *seg, uint64_t position, uint64_t file_size)
 {
-    seg->cut = true;
     vane_log_warn(component, "%s: torn tail at byte %" PRIu64 " cut off (%" PRIu64 " bytes)",
                   seg->log_path, position, file_size - position);
     return ftruncate(seg->fd, (off_t)position) == 0 ? 0 : -errno;
@@ -328,9 +329,10 @@ static int cut_tail(struct segment *seg, uint64_t position, uint64_t file_size)
  * Returns the bytes consumed; sets *stop when the scan must end here (torn
  * tail cut, damage noted, or *err).  A record that runs past the buffer but
  * not past the file is left for the next read; *need says how big it is.
+ * Only the newest segment (newest) may end torn.
  */
 static size_t scan_chunk(struct segment *seg, const uint8_t *buf, size_t avail, uint64_t position,
-                         uint64_t file_size, size_t *need, bool *stop, int *err)
+                         uint64_t file_size, bool newest, size_t *need, bool *stop, int *err)
 {
     size_t used = 0;
 
@@ -355,17 +357,18 @@ static size_t scan_chunk(struct segment *seg, const uint8_t *buf, size_t avail, 
             }
         }
         *stop = true;
-        if (rc == -ENODATA || segment_is_torn(seg->fd, p, avail - used, at, file_size))
+        if (newest && (rc == -ENODATA || segment_is_torn(seg->fd, p, avail - used, at, file_size)))
             *err = cut_tail(seg, at, file_size);
         else
-            note_damage(seg, at, why);
+            note_damage(seg, at, rc == -ENODATA ? "the file ends inside the record" : why);
         return used;
     }
     return used;
 }
 
-/* Reads every record of the file, rebuilding the index; stops at damage. */
-static int scan(struct segment *seg, uint64_t file_size)
+/* Reads every record of the file, rebuilding the index; stops at damage
+ * (or cuts a torn tail, when newest). */
+static int scan(struct segment *seg, uint64_t file_size, bool newest)
 {
     size_t cap = SCAN_CHUNK;
     uint8_t *buf = vane_malloc(cap);
@@ -382,7 +385,7 @@ static int scan(struct segment *seg, uint64_t file_size)
             err = n < 0 ? -errno : -EIO;
             break;
         }
-        used = scan_chunk(seg, buf, want, position, file_size, &need, &stop, &err);
+        used = scan_chunk(seg, buf, want, position, file_size, newest, &need, &stop, &err);
         if (used == 0 && need > cap) {
             cap = need; /* one record larger than the buffer */
             buf = vane_realloc(buf, cap);
@@ -399,8 +402,7 @@ int segment_open(struct segment **out, const char *dir, uint64_t base, bool acti
     struct stat st;
     int err;
 
-    /* Read-write even when sealed: a segment whose seal a power loss
-     * interrupted may have a torn tail to cut (then it becomes the active one). */
+    /* Read-write: the newest segment may have a torn tail to cut. */
     seg->fd = open(seg->log_path, O_RDWR | O_CLOEXEC);
     if (seg->fd < 0 || fstat(seg->fd, &st) != 0) {
         err = -errno;
@@ -410,12 +412,12 @@ int segment_open(struct segment **out, const char *dir, uint64_t base, bool acti
     }
     if (active || load_index(seg, (uint64_t)st.st_size) != 0) {
         unlink(seg->idx_path);
-        if ((err = scan(seg, (uint64_t)st.st_size)) != 0) {
+        if ((err = scan(seg, (uint64_t)st.st_size, active)) != 0) {
             *errmsg = vane_asprintf("cannot read %s: %s", seg->log_path, vane_strerror(err));
             segment_close(seg);
             return err;
         }
-        if (!active && !seg->damaged && !seg->cut) {
+        if (!active && !seg->damaged) {
             if ((err = segment_seal(seg)) != 0)
                 vane_log_warn(component, "cannot rewrite the index of %s: %s", seg->log_path,
                               vane_strerror(err));

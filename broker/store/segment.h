@@ -51,7 +51,6 @@ struct segment {
     bool sealed;
     bool sealing;              /* the eventlog is sealing it */
     bool damaged;              /* a corrupt record stops the segment at next_offset */
-    bool cut;                  /* a torn tail was cut off when it was opened */
     char *damage;              /* what and where, for the log and for readers */
 };
 
@@ -60,10 +59,12 @@ struct segment {
 int segment_create(struct segment **segment, const char *dir, uint64_t base, char **errmsg);
 
 /*
- * Opens the existing segment base in dir.  A sealed segment (active false)
- * with a valid .idx is taken from it; otherwise every record is read and
- * checked, the index rebuilt, a torn tail truncated (and logged), and a
- * corrupt record recorded in damaged/damage, with nothing past it kept.
+ * Opens the existing segment base in dir.  A sealed segment (active false:
+ * not the newest) with a valid .idx is taken from it; otherwise every
+ * record is read and checked, the index rebuilt, a torn tail of the newest
+ * truncated (and logged), and a corrupt record -- any bad one, in a
+ * segment that is not the newest -- recorded in damaged/damage, with
+ * nothing past it kept.
  * Returns 0, or a negative error with *errmsg when the file cannot be used.
  */
 int segment_open(struct segment **segment, const char *dir, uint64_t base, bool active,
