@@ -6,6 +6,8 @@
 #ifndef VANE_STORE_EVENTLOG_INTERNAL_H
 #define VANE_STORE_EVENTLOG_INTERNAL_H
 
+#include <stdatomic.h>
+
 #include <raft.h>
 
 #include "cluster/forward.h"
@@ -73,7 +75,7 @@ struct writer {
     struct adopted *adopted; /* in index order; the job thread's once load is done */
     size_t nadopted, capadopted;
     uint64_t bad_offset;     /* where the last fetch found damage */
-    bool held;               /* no position yet: appends wait */
+    atomic_bool held;        /* no position yet: appends wait (read in jobs, set on the loop) */
     bool frozen;             /* damage: no more records, and the files stay as found */
 };
 
