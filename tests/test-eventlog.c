@@ -552,6 +552,19 @@ static void test_power_loss(void)
         zero_fill(active, last, file_size(active) - last);
         junk_fill(active, file_size(active), 700);
         reopens_whole(dir, &opt, 80, "a cut last write with records stored after it");
+        /* A leader may make the next segment's file before its own writer
+         * wrote the records of this one: a crash then leaves an empty file
+         * after a segment that lacks its last records.  The empty file
+         * goes, and the tear is cut as the newest segment's. */
+        vane_free(active);
+        active = newest_segment(dir, 90);
+        last = last_record_at(active);
+        truncate_file(active, last + 7);
+        vane_free(active);
+        active = segment_path(dir, 95, "log");
+        close(open(active, O_CREAT | O_WRONLY, 0644));
+        reopens_whole(dir, &opt, 80, "an empty segment file after a torn one");
+        ok(access(active, F_OK) != 0, "the empty file is gone");
         vane_free(active);
     }
 
@@ -797,6 +810,49 @@ static void test_bit_rot_segment_end(void)
     }
     is_int(file_size(path), size, "the damaged segment is left as it was");
     vane_free(path);
+    vane_free(dir);
+}
+
+/*
+ * A segment in the middle of an entry's records loses its last record
+ * whole (it ends at a record boundary, short of the next segment's base).
+ * The entry is the log's last write, but the segment was synced before the
+ * next one began: damage, reported -- neither a start that fails nor an
+ * acknowledged entry dropped as a cut write.
+ */
+static void test_short_middle_segment(void)
+{
+    char *dir = vane_asprintf("%s/short-mid", tmpdir), *path;
+    struct eventlog_options opt;
+    struct eventlog_stats st;
+    uint64_t offsets[50], *bases = NULL, lost = 0;
+    size_t count = 0;
+    struct eventlog *log;
+
+    eventlog_options_default(&opt);
+    opt.segment_size = 4096;
+    log = open_log(dir, &opt);
+    if (!ok(log != NULL, "a short middle segment: an eventlog opens"))
+        return;
+    append_many(log, 0, 50, 150, offsets); /* one entry over several segments */
+    close_log(log);
+    eventlog_list_segments(dir, &bases, &count);
+    if (!ok(count >= 3, "the entry spans %zu segments", count)) {
+        vane_free(bases);
+        return;
+    }
+    path = segment_path(dir, bases[1], "log");
+    lost = bases[2] - 1;
+    truncate_file(path, last_record_at(path));
+    log = open_log(dir, &opt);
+    if (ok(log != NULL, "a short middle segment: it opens")) {
+        eventlog_stats(log, &st);
+        ok(st.damaged, "a short middle segment: it is reported as damage");
+        is_int(st.next_offset, lost, "the records before the lost one are served");
+        close_log(log);
+    }
+    vane_free(path);
+    vane_free(bases);
     vane_free(dir);
 }
 
@@ -1087,6 +1143,7 @@ int main(void)
     test_power_loss();
     test_bit_rot_last_write();
     test_bit_rot_segment_end();
+    test_short_middle_segment();
     test_junk_at_extent();
     test_whole_entries_adopted();
     test_adopted_entries_cut();

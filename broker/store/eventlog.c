@@ -19,6 +19,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -121,7 +122,10 @@ int eventlog_list_segments(const char *dir, uint64_t **bases, size_t *count)
     *count = 0;
     if (d == NULL)
         return -errno;
-    while ((e = readdir(d)) != NULL) {
+    for (;;) {
+        errno = 0;
+        if ((e = readdir(d)) == NULL)
+            break;
         char *end;
         unsigned long long base = strtoull(e->d_name, &end, 10);
 
@@ -133,9 +137,47 @@ int eventlog_list_segments(const char *dir, uint64_t **bases, size_t *count)
         }
         (*bases)[(*count)++] = base;
     }
+    if (errno != 0) {
+        int err = -errno;
+
+        closedir(d);
+        vane_free(*bases);
+        *bases = NULL;
+        *count = 0;
+        return err;
+    }
     closedir(d);
     if (*count > 0)
         qsort(*bases, *count, sizeof(**bases), compare_u64);
+    return 0;
+}
+
+/*
+ * Removes the empty segment files at the end of the list: a segment's file
+ * may be made before anything is written to it (a leader applies records
+ * its own writer has not written yet), so a crash can leave one after a
+ * segment that misses records it was to hold.  An empty file holds
+ * nothing; without it, the segment before is the newest, which recovery
+ * may find torn.  One file always stays.
+ */
+static int drop_empty_newest(const char *dir, const uint64_t *bases, size_t *count)
+{
+    while (*count > 1) {
+        char *path = segment_path(dir, bases[*count - 1], "log");
+        struct stat st;
+        int err = stat(path, &st) != 0 ? -errno : 0;
+
+        vane_free(path);
+        if (err != 0)
+            return err;
+        if (st.st_size > 0)
+            return 0;
+        if ((err = segment_remove_files(dir, bases[*count - 1])) != 0)
+            return err;
+        vane_log_warn(component, "%s: removed empty segment file %020" PRIu64 ".log at the end",
+                      dir, bases[*count - 1]);
+        (*count)--;
+    }
     return 0;
 }
 
@@ -162,12 +204,16 @@ static int open_segments(struct eventlog *log, char **errmsg)
     size_t count;
     int err = eventlog_list_segments(log->dir, &bases, &count);
 
+    if (err == 0)
+        err = drop_empty_newest(log->dir, bases, &count);
     for (size_t i = 0; err == 0 && i < count; i++) {
         struct segment *seg;
 
         err = segment_open(&seg, log->dir, bases[i], i + 1 == count, errmsg);
         if (err == 0)
             push_segment(log, seg);
+        if (err == 0 && !seg->damaged && i + 1 < count && seg->next_offset < bases[i + 1])
+            segment_damaged_end(seg, bases[i + 1]);
         if (err == 0 && seg->damaged) {
             log->failure = VANE_ECORRUPT;
             log->damaged_offset = seg->next_offset;

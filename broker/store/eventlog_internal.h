@@ -65,7 +65,8 @@ struct writer {
     uint64_t next_offset;    /* the next record's */
     int64_t last_time;       /* the store time of the last record */
     uint64_t durable;        /* records below this offset are synced */
-    bool unsynced;           /* records written since the last sync */
+    bool unsynced;           /* records written to the segment since the writer synced it */
+    bool undetached;         /* records written since the last detach (log_io's sync) */
     struct {
         uint8_t *buf;        /* sealed records not yet written, from position */
         size_t len, cap;

@@ -181,7 +181,8 @@ static int write_out(struct writer *w)
 }
 
 /* What waits for the segment open is written there, and what it holds
- * unsynced synced. */
+ * unsynced synced -- also what a sync of log_io's may still be syncing
+ * (detach): a roll must not leave before it is durable. */
 static int sync_segment(struct writer *w)
 {
     int err = w->fd >= 0 ? flush(w) : 0;
@@ -189,7 +190,7 @@ static int sync_segment(struct writer *w)
     if (err == 0 && w->fd >= 0 && w->unsynced && fdatasync(w->fd) != 0)
         err = -errno;
     if (err == 0)
-        w->unsynced = false;
+        w->unsynced = w->undetached = false;
     return err;
 }
 
@@ -273,7 +274,7 @@ static int put_records(struct writer *w, const uint8_t *p, const uint8_t *end, u
                 return err;
         }
         to = reserve(w, size);
-        w->unsynced = true;
+        w->unsynced = w->undetached = true;
         memcpy(to, p, size);
         record_seal(to, w->next_offset++, stored_at, index, i);
         w->pending.len += size;
@@ -341,13 +342,13 @@ static int detach(void *data, struct log_sync_target *t)
     t->fds = NULL;
     t->nfds = 0;
     t->mark = w->next_offset;
-    if (err != 0 || w->fd < 0 || !w->unsynced)
+    if (err != 0 || w->fd < 0 || !w->undetached)
         return err;
     if ((fd = fcntl(w->sync_fd, F_DUPFD_CLOEXEC, 0)) < 0)
         return -errno;
     t->fds = vane_malloc(sizeof(*t->fds));
     t->fds[t->nfds++] = fd;
-    w->unsynced = false;
+    w->undetached = false;
     return 0;
 }
 
@@ -430,7 +431,10 @@ static int read_part(const struct writer *w, uint64_t base, uint64_t position, u
 }
 
 /* Whether a segment file follows segment base's: base's was synced whole
- * before that one began (roll), so nothing of it can be cut by a crash. */
+ * before that one began (roll; the empty files a crash may leave at the
+ * end went when the segments were opened), so no crash can have cut it.
+ * When the files cannot be listed, the answer is yes: what is wrong is
+ * then reported as damage rather than dropped as a cut write. */
 static bool followed(const struct writer *w, uint64_t base)
 {
     uint64_t *bases;
@@ -438,7 +442,7 @@ static bool followed(const struct writer *w, uint64_t base)
     bool later = false;
 
     if (eventlog_list_segments(w->log->dir, &bases, &count) != 0)
-        return false;
+        return true;
     for (size_t i = 0; i < count; i++)
         later = later || bases[i] > base;
     vane_free(bases);
@@ -517,7 +521,9 @@ static int read_records(const struct writer *w, raft_index index, const struct r
     end->next_offset = r->first_offset;
     end->last_time = r->prev_time;
     for (;;) {
-        if ((err = read_part(w, base, position, dst + done, want, &got)) != 0)
+        if ((err = read_part(w, base, position, dst + done, want, &got)) == -ENOENT && done > 0)
+            return cut_short(w, end->base); /* the segment before ended early */
+        if (err != 0)
             return err;
         err = check_records(dst + done, got, index, &end->next_offset, &pos, &end->last_time,
                             &used);

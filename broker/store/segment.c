@@ -8,7 +8,8 @@
  * file, or only zeros follow it, the tail is torn and is cut off (raft
  * still holds those entries and applies them again).  A bad record with
  * data after it is damage, and so is any bad record of a segment that is
- * not the newest (each is synced whole before the next one begins): it is
+ * not the newest (the log's writer syncs each whole before it begins the
+ * next; eventlog.c drops empty files a crash left at the end): it is
  * reported with the file, byte position and offset, the segment ends
  * before it, and the file is left untouched for inspection.
  */
@@ -317,6 +318,14 @@ static void note_damage(struct segment *seg, uint64_t position, const char *why)
                    seg->next_offset);
 }
 
+void segment_damaged_end(struct segment *seg, uint64_t next_base)
+{
+    char why[64];
+
+    snprintf(why, sizeof(why), "the next segment starts at offset %" PRIu64, next_base);
+    note_damage(seg, seg->size, why);
+}
+
 static int cut_tail(struct segment *seg, uint64_t position, uint64_t file_size)
 {
     vane_log_warn(component, "%s: torn tail at byte %" PRIu64 " cut off (%" PRIu64 " bytes)",
@@ -402,7 +411,8 @@ int segment_open(struct segment **out, const char *dir, uint64_t base, bool acti
     struct stat st;
     int err;
 
-    /* Read-write: the newest segment may have a torn tail to cut. */
+    /* Read-write: the newest segment may have a torn tail to cut, and any
+     * may become the active one again (eventlog_show_upto). */
     seg->fd = open(seg->log_path, O_RDWR | O_CLOEXEC);
     if (seg->fd < 0 || fstat(seg->fd, &st) != 0) {
         err = -errno;

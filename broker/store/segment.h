@@ -119,6 +119,11 @@ ssize_t segment_read(const struct segment *segment, uint64_t position, void *buf
 bool segment_is_torn(int fd, const uint8_t *p, size_t avail, uint64_t position,
                      uint64_t file_size);
 
+/* Marks segment damaged at its end: the next segment starts at next_base,
+ * past its last record, and it is not the newest -- synced whole before the
+ * next one began, it lost records. */
+void segment_damaged_end(struct segment *segment, uint64_t next_base);
+
 /* Whether the file at fd holds only zeros from position up to end. */
 bool segment_zeros(int fd, uint64_t position, uint64_t end);
 
