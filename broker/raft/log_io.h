@@ -113,7 +113,8 @@ struct log_extern {
     int (*replaced)(void *data);
     /* Loop thread, at load: begin(snapshot or NULL); then for each entry, in
      * order, fetch (a stored one's len bytes into dst; -ENOENT when they
-     * are gone, VANE_ECORRUPT when damaged, other errors when cut short;
+     * are gone, -ENODATA when cut short, VANE_ECORRUPT when damaged, any
+     * other error, which fails the load, when they could not be read;
      * what could not be read zeroed) or adopt (an entry
      * after the snapshot that the log holds whole, written before the
      * group kept payloads: store it now); then end.  Non-zero from begin,

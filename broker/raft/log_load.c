@@ -498,8 +498,11 @@ static int fetch_kept(const struct log_extern *ext, raft_index index, struct raf
  * records are the group's state; reading them back would read all of it,
  * as one log file holds the heads of many gigabytes of records).
  * One missing or cut short in the last write was never acknowledged: the
- * log is cut there.  Anything else is damage, which the group reports and
- * stops at; raft gets what fetch could read, zeros after.
+ * log is cut there.  Anything else missing, cut or damaged is damage,
+ * which the group reports and stops at; raft gets what fetch could read,
+ * zeros after.  Records that could not be read at all (out of memory, of
+ * descriptors, a read error) fail the load: neither a cut nor damage is
+ * known.
  */
 static int load_kept(struct log_io *l, const struct raft_snapshot *snapshot, struct loading *ld,
                      raft_index *start)
@@ -525,6 +528,9 @@ static int load_kept(struct log_io *l, const struct raft_snapshot *snapshot, str
         if ((err = fetch_kept(ext, index, e, ld->refs[i])) == -ENOMEM)
             return log_io_fail(l, RAFT_NOMEM, "%s: entry %llu: out of memory", l->dir,
                                (unsigned long long)index);
+        if (err != 0 && err != VANE_ECORRUPT && err != -ENOENT && err != -ENODATA)
+            return log_io_fail(l, log_io_raft_code(err), "%s: entry %llu: %s", l->dir,
+                               (unsigned long long)index, vane_strerror(err));
         if (err != 0 && err != VANE_ECORRUPT && ld->writes[i] >= ld->writes[ld->n - 1]) {
             if ((err = cut_last_write(l, ld, i, *start)) != 0)
                 return err;

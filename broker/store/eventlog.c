@@ -160,19 +160,21 @@ int eventlog_list_segments(const char *dir, uint64_t **bases, size_t *count)
  * nothing; without it, the segment before is the newest, which recovery
  * may find torn.  One file always stays.
  */
-static int drop_empty_newest(const char *dir, const uint64_t *bases, size_t *count)
+static int drop_empty_newest(const char *dir, const uint64_t *bases, size_t *count, char **errmsg)
 {
     while (*count > 1) {
         char *path = segment_path(dir, bases[*count - 1], "log");
         struct stat st;
+        const char *doing = "stat";
         int err = stat(path, &st) != 0 ? -errno : 0;
+        bool empty = err == 0 && st.st_size == 0;
 
-        vane_free(path);
+        if (empty && (err = segment_remove_files(dir, bases[*count - 1])) != 0)
+            doing = "remove";
         if (err != 0)
-            return err;
-        if (st.st_size > 0)
-            return 0;
-        if ((err = segment_remove_files(dir, bases[*count - 1])) != 0)
+            *errmsg = vane_asprintf("cannot %s %s: %s", doing, path, vane_strerror(err));
+        vane_free(path);
+        if (err != 0 || !empty)
             return err;
         vane_log_warn(component, "%s: removed empty segment file %020" PRIu64 ".log at the end",
                       dir, bases[*count - 1]);
@@ -204,8 +206,10 @@ static int open_segments(struct eventlog *log, char **errmsg)
     size_t count;
     int err = eventlog_list_segments(log->dir, &bases, &count);
 
-    if (err == 0)
-        err = drop_empty_newest(log->dir, bases, &count);
+    if (err != 0)
+        *errmsg = vane_asprintf("cannot list %s: %s", log->dir, vane_strerror(err));
+    else
+        err = drop_empty_newest(log->dir, bases, &count, errmsg);
     for (size_t i = 0; err == 0 && i < count; i++) {
         struct segment *seg;
 
@@ -1069,18 +1073,86 @@ void eventlog_stats(const struct eventlog *log, struct eventlog_stats *stats)
 
 /* ---- retention ----------------------------------------------------------- */
 
-static void on_unlinked(uv_fs_t *req)
+/* The files of the segments retention dropped, oldest first. */
+struct unlinks {
+    uv_work_t req;
+    struct eventlog *log;
+    char **paths;
+    size_t n, cap;
+    int err;       /* the first failure, at paths[failed] */
+    size_t failed;
+};
+
+/* One after the other, in order: a crash between two leaves the oldest
+ * gone first, never a gap before a segment that stays (which the next
+ * start would take for records lost). */
+static void unlink_in_order(uv_work_t *req)
 {
-    uv_fs_req_cleanup(req);
-    vane_free(req);
+    struct unlinks *u = req->data;
+
+    for (size_t i = 0; i < u->n; i++)
+        if (unlink(u->paths[i]) != 0 && errno != ENOENT && u->err == 0) {
+            u->err = -errno;
+            u->failed = i;
+        }
 }
 
-static void unlink_later(uv_loop_t *loop, char *path)
+static void unlinks_free(struct unlinks *u)
 {
-    uv_fs_t *req = VANE_NEW(req);
+    for (size_t i = 0; i < u->n; i++)
+        vane_free(u->paths[i]);
+    vane_free(u->paths);
+    vane_free(u);
+}
 
-    uv_fs_unlink(loop, req, path, on_unlinked);
-    vane_free(path);
+static void unlinks_start(struct eventlog *log);
+
+static void after_unlinks(uv_work_t *req, int status)
+{
+    struct unlinks *u = req->data;
+    struct eventlog *log = u->log;
+
+    (void)status;
+    if (u->err != 0)
+        vane_log_warn(component, "retention: cannot delete %s: %s", u->paths[u->failed],
+                      vane_strerror(u->err));
+    unlinks_free(u);
+    log->unlinking = false;
+    if (log->unlinks_next != NULL)
+        unlinks_start(log);
+    else if (log->closing)
+        maybe_closed(log);
+}
+
+/* Queues path's deletion after those already queued. */
+static void unlinks_add(struct eventlog *log, const char *path)
+{
+    struct unlinks *u = log->unlinks_next;
+
+    if (u == NULL)
+        u = log->unlinks_next = VANE_NEW(u);
+    if (u->n == u->cap) {
+        u->cap = u->cap ? u->cap * 2 : 8;
+        u->paths = vane_realloc(u->paths, u->cap * sizeof(*u->paths));
+    }
+    u->paths[u->n++] = vane_strdup(path);
+}
+
+/* Starts the queued deletions, unless some run (their end starts these). */
+static void unlinks_start(struct eventlog *log)
+{
+    struct unlinks *u = log->unlinks_next;
+
+    if (log->unlinking || u == NULL)
+        return;
+    log->unlinks_next = NULL;
+    log->unlinking = true;
+    u->req.data = u;
+    u->log = log;
+    if (uv_queue_work(log->loop, &u->req, unlink_in_order, after_unlinks) != 0) {
+        unlink_in_order(&u->req); /* no thread pool: here, at once */
+        after_unlinks(&u->req, 0);
+    }
 }
 
 size_t eventlog_retain(struct eventlog *log, int64_t now_ns, int64_t max_age_ns,
@@ -1107,13 +1179,14 @@ size_t eventlog_retain(struct eventlog *log, int64_t now_ns, int64_t max_age_ns,
         stats.bytes -= seg->size;
         vane_log_info(component, "retention: deleting %s (offsets %" PRIu64 "-%" PRIu64 ")",
                       seg->log_path, seg->base_offset, seg->next_offset - 1);
-        unlink_later(log->loop, vane_strdup(seg->log_path));
-        unlink_later(log->loop, vane_strdup(seg->idx_path));
+        unlinks_add(log, seg->log_path);
+        unlinks_add(log, seg->idx_path);
         memmove(log->segs, log->segs + 1, (log->nsegs - 1) * sizeof(*log->segs));
         log->nsegs--;
         segment_close(seg);
         dropped++;
     }
+    unlinks_start(log);
     return dropped;
 }
 
@@ -1233,7 +1306,7 @@ int eventlog_open(struct eventlog **out, uv_loop_t *loop, const char *dir,
 
 static void maybe_closed(struct eventlog *log)
 {
-    if (log->closes_pending > 0 || log->sealing > 0 || log->inflight > 0)
+    if (log->closes_pending > 0 || log->sealing > 0 || log->inflight > 0 || log->unlinking)
         return;
     if (log->close_cb != NULL)
         log->close_cb(log, log->close_arg);

@@ -80,6 +80,8 @@ struct writer {
     bool frozen;             /* damage: no more records, and the files stay as found */
 };
 
+struct unlinks;
+
 struct eventlog {
     uv_loop_t *loop;
     char *dir;
@@ -108,6 +110,8 @@ struct eventlog {
     uint32_t last_entry_pos;
     int64_t last_time;
     int sealing;
+    bool unlinking;          /* retention's deletes run (eventlog.c) */
+    struct unlinks *unlinks_next; /* and those of later passes wait for them */
     uint64_t entry_bytes_avg;   /* running average size of the raft entries applied */
     eventlog_close_cb close_cb;
     void *close_arg;

@@ -430,54 +430,60 @@ static int read_part(const struct writer *w, uint64_t base, uint64_t position, u
     return err;
 }
 
-/* Whether a segment file follows segment base's: base's was synced whole
- * before that one began (roll; the empty files a crash may leave at the
- * end went when the segments were opened), so no crash can have cut it.
- * When the files cannot be listed, the answer is yes: what is wrong is
- * then reported as damage rather than dropped as a cut write. */
-static bool followed(const struct writer *w, uint64_t base)
+/* Whether a segment file follows segment base's (1, or 0; -errno when the
+ * files cannot be listed): base's was then synced whole before that one
+ * began (roll; the empty files a crash may leave at the end went when the
+ * segments were opened), so no crash can have cut it. */
+static int followed(const struct writer *w, uint64_t base)
 {
     uint64_t *bases;
     size_t count;
-    bool later = false;
+    int later = 0, err = eventlog_list_segments(w->log->dir, &bases, &count);
 
-    if (eventlog_list_segments(w->log->dir, &bases, &count) != 0)
-        return true;
+    if (err != 0)
+        return err;
     for (size_t i = 0; i < count; i++)
         later = later || bases[i] > base;
     vane_free(bases);
     return later;
 }
 
-/* Records cut short in segment base: -EIO (a cut write) in the newest
- * segment, damage in any other. */
-static int cut_short(const struct writer *w, uint64_t base)
+/* Records of segment base cut short, or missing (gone: -ENOENT when not
+ * followed): -ENODATA (a cut write) in the newest segment, damage in any
+ * other. */
+static int cut_short(const struct writer *w, uint64_t base, int newest_err)
 {
-    return followed(w, base) ? VANE_ECORRUPT : -EIO;
+    int later = followed(w, base);
+
+    return later < 0 ? later : later ? VANE_ECORRUPT : newest_err;
 }
 
 /*
  * A bad record at position of segment base (avail bytes of it at p), in an
- * entry whose records there end at end: -EIO when the file is torn there
- * (a cut write), VANE_ECORRUPT when valid bytes follow (damage).  Torn:
- * what segment_is_torn says of the file's end; or the record and the rest
- * of the entry's are zeros, a write that never reached the disk, though
- * records stored beside its cut sync follow (log_io.h).  A byte damaged
- * in a record whose write did reach it is never taken for a cut, nor is
- * anything in a segment that another follows.
+ * entry whose records there end at end: -ENODATA when the file is torn
+ * there (a cut write), VANE_ECORRUPT when valid bytes follow (damage).
+ * Torn: what segment_is_torn says of the file's end; or the record and the
+ * rest of the entry's are zeros, a write that never reached the disk,
+ * though records stored beside its cut sync follow (log_io.h).  A byte
+ * damaged in a record whose write did reach it is never taken for a cut,
+ * nor is anything in a segment that another follows.
  */
 static int bad_record(const struct writer *w, uint64_t base, const uint8_t *p, size_t avail,
                       uint64_t position, uint64_t end)
 {
-    int fd = open_file(w, base, O_RDONLY), rv = VANE_ECORRUPT;
+    int later = followed(w, base), fd, rv = VANE_ECORRUPT;
     struct stat st;
 
-    if (fd >= 0 && !followed(w, base) && fstat(fd, &st) == 0 &&
-        (segment_is_torn(fd, p, avail, position, (uint64_t)st.st_size) ||
-         segment_zeros(fd, position, end)))
-        rv = -EIO;
-    if (fd >= 0)
-        close(fd);
+    if (later != 0)
+        return later < 0 ? later : VANE_ECORRUPT;
+    if ((fd = open_file(w, base, O_RDONLY)) < 0)
+        return fd;
+    if (fstat(fd, &st) != 0)
+        rv = -errno;
+    else if (segment_is_torn(fd, p, avail, position, (uint64_t)st.st_size) ||
+             segment_zeros(fd, position, end))
+        rv = -ENODATA;
+    close(fd);
     return rv;
 }
 
@@ -506,9 +512,10 @@ static int check_records(const uint8_t *p, size_t len, raft_index index, uint64_
  * Reads and checks the records of entry index that ref points to into dst:
  * first_part bytes at its position, then the rest from the start of the
  * segments that follow, each named by the offset its first record has (a
- * full segment's file ends where its records do).  0; -ENOENT when a file
- * is gone; -EIO when the newest file ends or is torn inside them;
- * VANE_ECORRUPT when they are damaged.
+ * full segment's file ends where its records do).  0; -ENOENT when the
+ * newest file is gone; -ENODATA when it ends or is torn inside them;
+ * VANE_ECORRUPT when they are damaged; another -errno when they cannot be
+ * read.
  */
 static int read_records(const struct writer *w, raft_index index, const struct ref *r,
                         uint8_t *dst, struct writer_end *end)
@@ -518,17 +525,20 @@ static int read_records(const struct writer *w, raft_index index, const struct r
     uint32_t pos = 0;
     int err;
 
+    end->base = base;
+    end->position = position;
     end->next_offset = r->first_offset;
     end->last_time = r->prev_time;
     for (;;) {
-        if ((err = read_part(w, base, position, dst + done, want, &got)) == -ENOENT && done > 0)
-            return cut_short(w, end->base); /* the segment before ended early */
+        if ((err = read_part(w, base, position, dst + done, want, &got)) == -ENOENT)
+            /* the file is gone, or the segment before ended early */
+            return cut_short(w, done > 0 ? end->base : base, done > 0 ? -ENODATA : -ENOENT);
         if (err != 0)
             return err;
         err = check_records(dst + done, got, index, &end->next_offset, &pos, &end->last_time,
                             &used);
         if (err == -ENODATA || (err == 0 && got < want && done == 0))
-            return cut_short(w, base); /* the file ends inside them */
+            return cut_short(w, base, -ENODATA); /* the file ends inside them */
         if (err != 0)
             return bad_record(w, base, dst + done + used, got - used, position + used,
                               position + got);
@@ -538,7 +548,7 @@ static int read_records(const struct writer *w, raft_index index, const struct r
         if (done == r->records_len)
             break;
         if (got == 0 && position == 0)
-            return cut_short(w, base); /* an empty segment in the middle of an entry */
+            return cut_short(w, base, -ENODATA); /* an empty segment in the middle of an entry */
         base = end->next_offset;
         position = 0;
         want = r->records_len - done;
