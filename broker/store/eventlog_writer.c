@@ -203,9 +203,10 @@ static int leave_segment(struct writer *w)
     return err;
 }
 
-/* The segment is full: it is made durable, and the next one starts at
- * the next offset.  (Opening the segments at start takes one that is not
- * the newest and ends torn for damage: records lost after they were
+/* The segment is full: it is made durable (even while a sync of log_io's
+ * runs on it: sync_segment), and the next one starts at the next offset.
+ * (Opening the segments at start takes one that is not the newest and
+ * ends torn or short for damage: records lost after they were
  * acknowledged.) */
 static int roll(struct writer *w)
 {

@@ -120,8 +120,8 @@ bool segment_is_torn(int fd, const uint8_t *p, size_t avail, uint64_t position,
                      uint64_t file_size);
 
 /* Marks segment damaged at its end: the next segment starts at next_base,
- * past its last record, and it is not the newest -- synced whole before the
- * next one began, it lost records. */
+ * past its last record.  Not the newest, it was synced whole before the
+ * next one began (but by a catch-up cut by a power loss): records are lost. */
 void segment_damaged_end(struct segment *segment, uint64_t next_base);
 
 /* Whether the file at fd holds only zeros from position up to end. */
