@@ -34,6 +34,15 @@ static struct eventlog *open_log(const char *dir, const struct eventlog_options 
     return harness_eventlog_open(&loop, dir, opt);
 }
 
+/* Sets *opt to the defaults with 4 KiB segments (a roll every 20 records
+ * or so of 150 B) and opens dir with them. */
+static struct eventlog *open_small(const char *dir, struct eventlog_options *opt)
+{
+    eventlog_options_default(opt);
+    opt->segment_size = 4096;
+    return open_log(dir, opt);
+}
+
 static void close_log(struct eventlog *log)
 {
     harness_eventlog_close(&loop, log);
@@ -296,9 +305,7 @@ static void test_retention_waits_for_snapshot(void)
     struct eventlog *log;
     size_t dropped = 0;
 
-    eventlog_options_default(&opt);
-    opt.segment_size = 4096;
-    log = open_log(dir, &opt);
+    log = open_small(dir, &opt);
     if (!ok(log != NULL, "an eventlog snapshotting by size opens"))
         return;
     append_many(log, 0, 100, 200, offsets);
@@ -517,9 +524,7 @@ static void test_power_loss(void)
     uint64_t offsets[80], last;
     struct eventlog *log;
 
-    eventlog_options_default(&opt);
-    opt.segment_size = 4096;
-    log = open_log(dir, &opt);
+    log = open_small(dir, &opt);
     if (!ok(log != NULL, "an eventlog for the power-loss tests opens"))
         return;
     for (size_t i = 0; i < 8; i++)
@@ -782,9 +787,7 @@ static void test_bit_rot_segment_end(void)
     uint64_t offsets[7], total = 0, newest = 0, before, last, size;
     struct eventlog *log;
 
-    eventlog_options_default(&opt);
-    opt.segment_size = 4096;
-    log = open_log(dir, &opt);
+    log = open_small(dir, &opt);
     if (!ok(log != NULL, "bit rot at a segment's end: an eventlog opens"))
         return;
     /* Entries of 7 records until the newest segment begins inside the last one. */
@@ -829,9 +832,7 @@ static void test_short_middle_segment(void)
     size_t count = 0;
     struct eventlog *log;
 
-    eventlog_options_default(&opt);
-    opt.segment_size = 4096;
-    log = open_log(dir, &opt);
+    log = open_small(dir, &opt);
     if (!ok(log != NULL, "a short middle segment: an eventlog opens"))
         return;
     append_many(log, 0, 50, 150, offsets); /* one entry over several segments */
@@ -997,9 +998,7 @@ static void test_whole_entries_adopted(void)
     struct eventlog *log;
     size_t n = 0;
 
-    eventlog_options_default(&opt);
-    opt.segment_size = 4096;
-    log = open_log(dir, &opt);
+    log = open_small(dir, &opt);
     if (!ok(log != NULL, "adopt: a new eventlog opens"))
         return;
     close_log(log);
@@ -1047,9 +1046,7 @@ static void test_adopted_entries_cut(void)
     size_t n = 0, count = 0;
     char *errmsg = NULL;
 
-    eventlog_options_default(&opt);
-    opt.segment_size = 4096;
-    log = open_log(dir, &opt);
+    log = open_small(dir, &opt);
     if (!ok(log != NULL, "adopt-cut: a new eventlog opens"))
         return;
     close_log(log);
