@@ -1083,15 +1083,16 @@ struct unlinks {
     size_t failed;
 };
 
-/* One after the other, in order: a crash between two leaves the oldest
- * gone first, never a gap before a segment that stays (which the next
- * start would take for records lost). */
+/* One after the other, in order, up to the first that fails: a crash
+ * between two, or a failure, leaves the oldest gone first, never a gap
+ * before a segment that stays (which the next start would take for
+ * records lost). */
 static void unlink_in_order(uv_work_t *req)
 {
     struct unlinks *u = req->data;
 
-    for (size_t i = 0; i < u->n; i++)
-        if (unlink(u->paths[i]) != 0 && errno != ENOENT && u->err == 0) {
+    for (size_t i = 0; i < u->n && u->err == 0; i++)
+        if (unlink(u->paths[i]) != 0 && errno != ENOENT) {
             u->err = -errno;
             u->failed = i;
         }
@@ -1113,9 +1114,16 @@ static void after_unlinks(uv_work_t *req, int status)
     struct eventlog *log = u->log;
 
     (void)status;
-    if (u->err != 0)
-        vane_log_warn(component, "retention: cannot delete %s: %s", u->paths[u->failed],
-                      vane_strerror(u->err));
+    if (u->err != 0) {
+        /* An older file stays: no newer one may go.  Retention stops until
+         * a restart, which finds the files left and deletes them again. */
+        vane_log_warn(component, "retention: cannot delete %s: %s; retention stops here until "
+                      "the next start", u->paths[u->failed], vane_strerror(u->err));
+        log->unlink_failed = true;
+        if (log->unlinks_next != NULL)
+            unlinks_free(log->unlinks_next);
+        log->unlinks_next = NULL;
+    }
     unlinks_free(u);
     log->unlinking = false;
     if (log->unlinks_next != NULL)
@@ -1161,6 +1169,8 @@ size_t eventlog_retain(struct eventlog *log, int64_t now_ns, int64_t max_age_ns,
     struct eventlog_stats stats;
     size_t dropped = 0;
 
+    if (log->unlink_failed)
+        return 0;
     eventlog_stats(log, &stats);
     /* Whole sealed segments only; never the active one, nor records of
      * entries raft's log still refers to (those after its snapshot: a
@@ -1172,15 +1182,16 @@ size_t eventlog_retain(struct eventlog *log, int64_t now_ns, int64_t max_age_ns,
 
         if (!too_old && !too_big)
             break;
-        if (seg->next_offset > log->snapshot_next) {
+        if (seg->next_offset >= log->snapshot_next) {
+            /* (at its end: the next entry's reference may still name it) */
             log->snapshot_wanted = true;
             break;
         }
         stats.bytes -= seg->size;
         vane_log_info(component, "retention: deleting %s (offsets %" PRIu64 "-%" PRIu64 ")",
                       seg->log_path, seg->base_offset, seg->next_offset - 1);
+        unlinks_add(log, seg->idx_path); /* a .log without its index is scanned */
         unlinks_add(log, seg->log_path);
-        unlinks_add(log, seg->idx_path);
         memmove(log->segs, log->segs + 1, (log->nsegs - 1) * sizeof(*log->segs));
         log->nsegs--;
         segment_close(seg);

@@ -112,6 +112,7 @@ struct eventlog {
     int sealing;
     bool unlinking;          /* retention's deletes run (eventlog.c) */
     struct unlinks *unlinks_next; /* and those of later passes wait for them */
+    bool unlink_failed;      /* one failed: no newer file is deleted until a restart */
     uint64_t entry_bytes_avg;   /* running average size of the raft entries applied */
     eventlog_close_cb close_cb;
     void *close_arg;
