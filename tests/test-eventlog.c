@@ -275,6 +275,16 @@ static void test_time_watch_retention(void)
        (unsigned long long)st.first_offset);
     is_int(eventlog_read(log, 3, 10, 1 << 20, &b), 0, "a reader positioned in a deleted segment reads on");
     is_int(b.records[0].offset, st.first_offset, "from the earliest available offset");
+    {
+        /* A segment that ends where the snapshot does: the entry after the
+         * snapshot may begin in the next one, named from this one's end. */
+        uint64_t snapshot_next = log->snapshot_next;
+
+        log->snapshot_next = log->segs[0]->next_offset;
+        is_int(eventlog_retain(log, INT64_MAX, 1, 0), 0,
+               "retention keeps a segment that ends where the snapshot does");
+        log->snapshot_next = snapshot_next;
+    }
     ok(eventlog_retain(log, INT64_MAX, 1, 0) > 0, "retention by age deletes old segments");
     eventlog_stats(log, &st);
     is_int(st.next_offset, 100, "but never the active segment");
