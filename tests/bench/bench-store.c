@@ -14,11 +14,11 @@
  * system: a raw write(2) + fdatasync(2) loop with the batch size the store
  * actually used (read back from the records' raft indexes), sequential
  * write bandwidth, and for the paced latency the same pace group-committed
- * by hand to a plain file, appended to and written over (paced_disk, on
- * lines of their own).  A missed target is marked MISSED; the program still
- * exits 0, since it measures and does not judge.  Exit status 1 means the
- * benchmark itself could not run (an eventlog would not open, an append
- * was refused...), 2 a bad option.
+ * by hand to a plain file, appended to and written over, in turns with the
+ * store's (struct paced_disk, on lines of their own).  A missed target is
+ * marked MISSED; the program still exits 0, since it measures and does not
+ * judge.  Exit status 1 means the benchmark itself could not run (an
+ * eventlog would not open, an append was refused...), 2 a bad option.
  *
  * Sizes: an "event of 1 KiB" here is a stored record of 1 KiB (record.h:
  * the 44-byte header, four required attributes, then data), so the bytes
@@ -87,6 +87,7 @@
 #define OPEN_TIMEOUT 600.0
 #define DRAIN_TIMEOUT 120.0
 #define PACED_TICK_MS 1           /* the paced phase issues its due appends this often */
+#define PACED_TURN_S 1.0          /* the store and the disk alone take turns this long */
 
 /* ---- configuration ------------------------------------------------------- */
 
@@ -659,43 +660,58 @@ static uint64_t events_due(uint64_t ns, uint64_t rate)
     return ns * rate / 1000000000u;
 }
 
-/* The disk's own latency at the paced rate, as the ideal store would see
+/*
+ * The disk's own latency at the paced rate, as the ideal store would see
  * it: events arrive on the paced phase's ticks (PACED_TICK_MS apart, as
  * many each tick as the rate has made due), and one thread group-commits
  * them by hand -- one write(2) of every arrived event's bytes, then
  * fdatasync(2) -- again and again, sleeping to the next tick when none
  * waits.  The writes append to a fresh file, as the store's to its
  * segments, or with overwrite go over a file written once before
- * (prefill), the cheapest sync there is.  An event's latency runs from
- * its tick (from the wake-up, for a tick slept to, as the paced phase
- * stamps it) to the end of the fdatasync that covered it; those of ticks
- * in the window after the warm-up are kept in lat, sorted. */
-static void paced_disk(const char *root, const struct config *cfg, size_t size, bool overwrite,
-                       struct latencies *lat)
-{
-    char *path = subdir(root, "paced.tmp");
-    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
-    uint64_t tick_ns = PACED_TICK_MS * 1000000u, done = 0, idle_end = 0;
-    uint64_t total = events_due((uint64_t)((cfg->warmup + cfg->duration) * NS_PER_S), cfg->rate);
-    size_t cap = (size_t)cfg->rate * size + size; /* a second's events per write at most */
-    char *buf = vane_malloc(cap);
-    uint64_t start, window_from, window_to, deadline;
+ * (prefill), the cheapest sync there is.  It runs in turns (paced_disk_turn)
+ * between the store's, so both see the disk in the same mood.
+ */
+struct paced_disk {
+    char *path;
+    int fd;
+    char *buf;
+    size_t size, cap; /* an event's bytes; the most one write takes */
+    uint64_t rate;
+    struct latencies lat;
+};
 
-    if (fd < 0)
-        bench_fatal("open %s: %s", path, strerror(errno));
-    memset(buf, 'p', cap);
+static void paced_disk_open(struct paced_disk *d, const char *root, const char *name,
+                            const struct config *cfg, size_t size, bool overwrite)
+{
+    uint64_t total = events_due((uint64_t)((cfg->warmup + cfg->duration) * NS_PER_S), cfg->rate);
+
+    d->path = subdir(root, name);
+    if ((d->fd = open(d->path, O_CREAT | O_TRUNC | O_WRONLY, 0644)) < 0)
+        bench_fatal("open %s: %s", d->path, strerror(errno));
+    d->size = size;
+    d->rate = cfg->rate;
+    d->cap = (size_t)cfg->rate * size + size; /* a second's events per write at most */
+    d->buf = vane_malloc(d->cap);
+    memset(d->buf, 'p', d->cap);
     if (overwrite)
-        prefill(fd, total * size + cap, path);
-    start = uv_hrtime();
-    window_from = start + (uint64_t)(cfg->warmup * NS_PER_S);
-    window_to = window_from + (uint64_t)(cfg->duration * NS_PER_S);
-    deadline = window_to + (uint64_t)(DRAIN_TIMEOUT * NS_PER_S);
-    lat->cap = (size_t)((double)cfg->rate * cfg->duration) + 1;
-    lat->ns = vane_calloc(lat->cap, sizeof(*lat->ns));
-    lat->n = 0;
+        prefill(d->fd, total * size + d->cap, d->path);
+    d->lat.cap = (size_t)((double)cfg->rate * cfg->duration) + 1;
+    d->lat.ns = vane_calloc(d->lat.cap, sizeof(*d->lat.ns));
+    d->lat.n = 0;
+}
+
+/* One turn of seconds at the pace.  An event's latency runs from its tick
+ * (from the wake-up, for a tick slept to, as the store's turn stamps it)
+ * to the end of the fdatasync that covered it; with keep, it is kept. */
+static void paced_disk_turn(struct paced_disk *d, double seconds, bool keep)
+{
+    uint64_t tick_ns = PACED_TICK_MS * 1000000u, done = 0, idle_end = 0;
+    uint64_t total = events_due((uint64_t)(seconds * NS_PER_S), d->rate);
+    uint64_t start = uv_hrtime(), deadline = start + (uint64_t)((seconds + DRAIN_TIMEOUT) * NS_PER_S);
+
     while (done < total && uv_hrtime() < deadline) {
         uint64_t now = uv_hrtime(), ticks = (now - start) / tick_ns;
-        uint64_t due = events_due(ticks * tick_ns, cfg->rate);
+        uint64_t due = events_due(ticks * tick_ns, d->rate);
 
         if (due > total)
             due = total;
@@ -709,29 +725,34 @@ static void paced_disk(const char *root, const struct config *cfg, size_t size, 
             idle_end = uv_hrtime();
             continue;
         }
-        if ((due - done) * size > cap)
-            due = done + cap / size;
-        write_all(fd, buf, (due - done) * size, path);
-        if (fdatasync(fd) != 0)
-            bench_fatal("fdatasync %s: %s", path, strerror(errno));
+        if ((due - done) * d->size > d->cap)
+            due = done + d->cap / d->size;
+        write_all(d->fd, d->buf, (due - done) * d->size, d->path);
+        if (fdatasync(d->fd) != 0)
+            bench_fatal("fdatasync %s: %s", d->path, strerror(errno));
         now = uv_hrtime();
         for (; done < due; done++) {
             /* event i is issued at the first tick that makes more than i due */
-            uint64_t per_tick = tick_ns * cfg->rate;
+            uint64_t per_tick = tick_ns * d->rate;
             uint64_t tick = ((done + 1) * 1000000000u + per_tick - 1) / per_tick;
             uint64_t issued = start + tick * tick_ns;
 
             if (issued < idle_end && issued + tick_ns > idle_end)
                 issued = idle_end;
-            if (issued >= window_from && issued < window_to && lat->n < lat->cap)
-                lat->ns[lat->n++] = now - issued;
+            if (keep && d->lat.n < d->lat.cap)
+                d->lat.ns[d->lat.n++] = now - issued;
         }
     }
-    qsort(lat->ns, lat->n, sizeof(*lat->ns), bench_compare_u64);
-    close(fd);
-    unlink(path);
-    vane_free(path);
-    vane_free(buf);
+}
+
+/* Sorts the latencies kept; the file goes. */
+static void paced_disk_close(struct paced_disk *d)
+{
+    qsort(d->lat.ns, d->lat.n, sizeof(*d->lat.ns), bench_compare_u64);
+    close(d->fd);
+    unlink(d->path);
+    vane_free(d->path);
+    vane_free(d->buf);
 }
 
 /* ---- reading -------------------------------------------------------------- */
@@ -999,18 +1020,31 @@ static void phase_scale(struct bench *b)
 
 /* ---- paced appends -------------------------------------------------------- */
 
+/*
+ * The store's latency at a paced rate, and the disk alone's beside it:
+ * they take turns of PACED_TURN_S (after a warm-up turn each, whose
+ * latencies are not kept), the store, then the disk alone appending, then
+ * over written blocks, so that a spell of slow syncs -- a virtual disk has
+ * them -- falls on all three alike rather than on whichever ran then.
+ */
 struct paced;
+
+static void quiet_disk(struct bench *b);
 
 struct paced_req {
     struct paced *p;
     uint64_t issued_at;
+    bool keep;
 };
 
 struct paced {
     struct eventlog *log;
     const struct payload *payload;
     uint64_t rate;
-    uint64_t start, window_from, window_to; /* hrtime */
+    uint64_t start;       /* of the turn (hrtime) */
+    size_t turn_first;    /* reqs issued before the turn */
+    size_t turn_events;   /* due in the turn */
+    bool keep;            /* the turn's latencies count */
     struct paced_req *reqs;
     size_t nreqs, issued, answered, failed;
     uint64_t *samples;
@@ -1022,35 +1056,34 @@ static void on_paced_ack(void *arg, int status, uint64_t first)
 {
     struct paced_req *r = arg;
     struct paced *p = r->p;
-    uint64_t now = uv_hrtime();
 
     (void)first;
     p->answered++;
     if (status != 0)
         p->failed++;
-    else if (r->issued_at >= p->window_from && r->issued_at < p->window_to)
-        p->samples[p->nsamples++] = now - r->issued_at;
+    else if (r->keep)
+        p->samples[p->nsamples++] = uv_hrtime() - r->issued_at;
 }
 
-/* Every millisecond: issue the appends that are due at the rate. */
+/* Every tick: issue the appends that are due at the rate. */
 static void on_tick(uv_timer_t *timer)
 {
     struct paced *p = timer->data;
-    uint64_t now = uv_hrtime();
-    size_t due = (size_t)events_due(now - p->start, p->rate);
+    uint64_t due = events_due(uv_hrtime() - p->start, p->rate);
+    size_t last = p->turn_first + (size_t)(due < p->turn_events ? due : p->turn_events);
 
-    if (now >= p->window_to) {
-        uv_timer_stop(timer);
-        p->stopped = true;
-        return;
-    }
-    while (p->issued < due && p->issued < p->nreqs) {
+    while (p->issued < last && p->issued < p->nreqs) {
         struct paced_req *r = &p->reqs[p->issued++];
 
         r->p = p;
+        r->keep = p->keep;
         r->issued_at = uv_hrtime();
         if (eventlog_append(p->log, p->payload->events, 1, on_paced_ack, r) != 0)
             p->failed++, p->answered++;
+    }
+    if (p->issued >= p->turn_first + p->turn_events || p->issued >= p->nreqs) {
+        uv_timer_stop(timer);
+        p->stopped = true;
     }
 }
 
@@ -1059,6 +1092,27 @@ static bool paced_done(void *arg)
     const struct paced *p = arg;
 
     return p->stopped && p->answered == p->issued;
+}
+
+/* The store's turn of seconds: every append issued is answered at its end. */
+static void paced_store_turn(struct bench *b, struct paced *p, double seconds, bool keep)
+{
+    uv_timer_t timer;
+
+    p->start = uv_hrtime();
+    p->turn_first = p->issued;
+    p->turn_events = (size_t)events_due((uint64_t)(seconds * NS_PER_S), p->rate);
+    p->keep = keep;
+    p->stopped = false;
+    uv_timer_init(&b->loop, &timer);
+    timer.data = p;
+    uv_timer_start(&timer, on_tick, PACED_TICK_MS, PACED_TICK_MS);
+    if (!run_until(&b->loop, paced_done, p, seconds + DRAIN_TIMEOUT))
+        bench_fatal("paced appends unanswered after %.0f s", seconds + DRAIN_TIMEOUT);
+    uv_close((uv_handle_t *)&timer, NULL);
+    uv_run(&b->loop, UV_RUN_NOWAIT); /* completes the close: the timer is on the stack */
+    if (p->failed > 0)
+        bench_fatal("%zu paced appends failed", p->failed);
 }
 
 /* Events per raft entry the store made of the paced appends. */
@@ -1070,70 +1124,71 @@ static double paced_entry_events(struct eventlog *log)
     return s.entries ? (double)s.events / (double)s.entries : 0;
 }
 
-/* One reference line: the disk alone at the paced rate (paced_disk), and its p99 beside the store's. */
-static void print_paced_disk(struct bench *b, size_t size, bool overwrite, double store_p99)
+/* One reference line: the disk alone at the paced rate, and its p99 beside the store's. */
+static void print_paced_disk(const struct paced_disk *d, const char *how, double store_p99)
 {
-    struct latencies disk = {NULL, 0, 0};
-    double p99;
+    double p99 = bench_quantile(d->lat.ns, d->lat.n, 0.99);
 
-    sync();
-    paced_disk(b->root, &b->cfg, size, overwrite, &disk);
-    p99 = bench_quantile(disk.ns, disk.n, 0.99);
-    printf("  the disk alone at the same pace, group commit by hand, %s: p50 %s  p99 %s  "
-           "p999 %s  (store's p99 / this p99: %.2f)\n",
-           overwrite ? "over written blocks" : "appending", fmt_ns(bench_quantile(disk.ns, disk.n, 0.50)),
-           fmt_ns(p99), fmt_ns(bench_quantile(disk.ns, disk.n, 0.999)), p99 > 0 ? store_p99 / p99 : 0);
-    vane_free(disk.ns);
+    printf("  the disk alone at the same pace, in turns with the store, group commit by hand, %s: "
+           "p50 %s  p99 %s  p999 %s  (store's p99 / this p99: %.2f)\n",
+           how, fmt_ns(bench_quantile(d->lat.ns, d->lat.n, 0.50)), fmt_ns(p99),
+           fmt_ns(bench_quantile(d->lat.ns, d->lat.n, 0.999)), p99 > 0 ? store_p99 / p99 : 0);
 }
 
-static void print_paced(struct bench *b, struct paced *p, double seconds)
+static void print_paced(struct bench *b, struct paced *p, const struct paced_disk *append,
+                        const struct paced_disk *over)
 {
     double p99, per_entry = paced_entry_events(p->log);
 
     qsort(p->samples, p->nsamples, sizeof(*p->samples), bench_compare_u64);
     p99 = bench_quantile(p->samples, p->nsamples, 0.99);
-    printf("append latency paced at %s ev/s 1KiB (achieved %s ev/s, %s samples, %s ev/raft entry): "
-           "p50 %s  p99 %s  p999 %s  max %s  (target p99 < 2 ms)%s\n",
-           bench_num((double)b->cfg.rate), bench_num((double)p->nsamples / seconds),
-           bench_num((double)p->nsamples), bench_num(per_entry),
+    printf("append latency paced at %s ev/s 1KiB (achieved %s ev/s, %s samples, %s ev/raft entry, "
+           "turns of %.0f s): p50 %s  p99 %s  p999 %s  max %s  (target p99 < 2 ms)%s\n",
+           bench_num((double)b->cfg.rate), bench_num((double)p->nsamples / b->cfg.duration),
+           bench_num((double)p->nsamples), bench_num(per_entry), PACED_TURN_S,
            fmt_ns(bench_quantile(p->samples, p->nsamples, 0.50)), fmt_ns(p99),
            fmt_ns(bench_quantile(p->samples, p->nsamples, 0.999)),
            fmt_ns(bench_quantile(p->samples, p->nsamples, 1.0)), missed(p99 < 2e6));
-    fflush(stdout);
-    print_paced_disk(b, p->payload->size, false, p99);
-    print_paced_disk(b, p->payload->size, true, p99);
+    print_paced_disk(append, "appending", p99);
+    print_paced_disk(over, "over written blocks", p99);
+}
+
+/* A turn each of the store, the disk alone appending and over written blocks. */
+static void paced_turns(struct bench *b, struct paced *p, struct paced_disk *append,
+                        struct paced_disk *over, double seconds, bool keep)
+{
+    paced_store_turn(b, p, seconds, keep);
+    paced_disk_turn(append, seconds, keep);
+    paced_disk_turn(over, seconds, keep);
 }
 
 static void phase_paced(struct bench *b)
 {
     char *dir = subdir(b->root, "paced");
+    struct paced_disk append, over;
     struct payload payload;
     struct paced p;
-    uv_timer_t timer;
-    double total = b->cfg.warmup + b->cfg.duration;
 
     memset(&p, 0, sizeof(p));
     payload_init(&payload, KIB, 1);
+    paced_disk_open(&append, b->root, "paced-append.tmp", &b->cfg, KIB, false);
+    paced_disk_open(&over, b->root, "paced-over.tmp", &b->cfg, KIB, true);
+    quiet_disk(b); /* after the prefill */
     p.log = open_log(&b->loop, dir, NULL);
     p.payload = &payload;
     p.rate = b->cfg.rate;
-    p.nreqs = (size_t)((double)p.rate * total) + 1000;
+    p.nreqs = (size_t)((double)p.rate * (b->cfg.warmup + b->cfg.duration)) + 1000;
     p.reqs = vane_calloc(p.nreqs, sizeof(*p.reqs));
     p.samples = vane_calloc(p.nreqs, sizeof(*p.samples));
-    p.start = uv_hrtime();
-    p.window_from = p.start + (uint64_t)(b->cfg.warmup * NS_PER_S);
-    p.window_to = p.start + (uint64_t)(total * NS_PER_S);
-    uv_timer_init(&b->loop, &timer);
-    timer.data = &p;
-    uv_timer_start(&timer, on_tick, PACED_TICK_MS, PACED_TICK_MS);
-    if (!run_until(&b->loop, paced_done, &p, total + DRAIN_TIMEOUT))
-        bench_fatal("paced appends unanswered after %.0f s", total + DRAIN_TIMEOUT);
-    uv_close((uv_handle_t *)&timer, NULL);
-    if (p.failed > 0)
-        bench_fatal("%zu paced appends failed", p.failed);
-    print_paced(b, &p, b->cfg.duration);
-    fflush(stdout);
+    paced_turns(b, &p, &append, &over, b->cfg.warmup, false);
+    for (double left = b->cfg.duration; left > 0; left -= PACED_TURN_S)
+        paced_turns(b, &p, &append, &over, left < PACED_TURN_S ? left : PACED_TURN_S, true);
+    paced_disk_close(&append);
+    paced_disk_close(&over);
+    print_paced(b, &p, &append, &over);
     close_log(&b->loop, p.log);
+    vane_free(append.lat.ns);
+    vane_free(over.lat.ns);
     vane_free(p.reqs);
     vane_free(p.samples);
     payload_free(&payload);
