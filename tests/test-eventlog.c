@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/crc32c.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "harness.h"
@@ -674,6 +675,140 @@ static void flip_byte(const char *path, uint64_t at)
     close(fd);
 }
 
+/* Segment base of dir opened on its own, as a restart opens a sealed one;
+ * its index entries read (segment_read_index) when read is set. */
+static struct segment *open_sealed(const char *dir, uint64_t base, bool read)
+{
+    struct segment *seg = NULL;
+    char *errmsg = NULL;
+
+    if (segment_open(&seg, dir, base, false, &errmsg) != 0) {
+        tap_diag("segment %llu: %s", (unsigned long long)base, errmsg);
+        vane_free(errmsg);
+        return NULL;
+    }
+    if (read)
+        segment_read_index(seg);
+    return seg;
+}
+
+/* Rewrites the .idx of sealed segment base in version 1, the format older
+ * versions wrote: the entries, then magic, next offset, size, last raft
+ * index, last store time, last entry position (8 bytes each), the entry
+ * count, and a CRC-32C of the entries and the 52 trailer bytes before it. */
+static void write_index_v1(const char *dir, uint64_t base)
+{
+    struct segment *seg = open_sealed(dir, base, true);
+    char *path = segment_path(dir, base, "idx");
+    size_t len = seg->index_count * sizeof(struct segment_entry);
+    uint64_t fields[6] = {UINT64_C(0x0131584449454E56), seg->next_offset, seg->size,
+                          seg->last_raft_index, (uint64_t)seg->last_time, seg->last_entry_pos};
+    uint8_t t[56];
+    uint32_t count = (uint32_t)seg->index_count, crc;
+    int fd = open(path, O_WRONLY | O_TRUNC);
+
+    memcpy(t, fields, sizeof(fields));
+    memcpy(t + 48, &count, 4);
+    crc = vane_crc32c(vane_crc32c(0, seg->index, len), t, 52);
+    memcpy(t + 52, &crc, 4);
+    if (fd < 0 || write(fd, seg->index, len) != (ssize_t)len || write(fd, t, 56) != 56)
+        tap_diag("cannot write %s", path);
+    if (fd >= 0)
+        close(fd);
+    segment_close(seg);
+    vane_free(path);
+}
+
+/* Whether segments a and b hold the same extent and index. */
+static bool same_index(const struct segment *a, const struct segment *b)
+{
+    return a->next_offset == b->next_offset && a->size == b->size &&
+           a->first_time == b->first_time && a->last_time == b->last_time &&
+           a->last_raft_index == b->last_raft_index && a->index_count == b->index_count &&
+           memcmp(a->index, b->index, a->index_count * sizeof(*a->index)) == 0;
+}
+
+/*
+ * A restart takes sealed segments from their .idx trailers and reads a
+ * segment's index entries at the first lookup in it.  Entries that fail
+ * their CRC are rebuilt from the records; a damaged trailer has the
+ * segment scanned and its .idx written again; a version 1 .idx, which
+ * older versions wrote, is still taken (whole).
+ */
+static void test_sealed_indexes(void)
+{
+    char *dir = vane_asprintf("%s/indexes", tmpdir);
+    char *idx0 = segment_path(dir, 0, "idx"), *idx1;
+    struct eventlog_options opt;
+    struct eventlog_stats st;
+    struct eventlog_batch b = EVENTLOG_BATCH_INIT;
+    struct segment *seg, *before[3];
+    uint64_t offsets[20];
+    struct eventlog *log;
+
+    eventlog_options_default(&opt);
+    opt.segment_size = 8192;    /* ~30 records of 250 B per segment */
+    opt.snapshot_threshold = 2; /* a restart takes the first segments from their .idx */
+    log = open_log(dir, &opt);
+    if (!ok(log != NULL, "an eventlog with 8 KiB segments opens"))
+        return;
+    for (size_t i = 0; i < 10; i++)
+        append_many(log, i * 20, 20, 200, offsets);
+    for (int i = 0; i < 50; i++)
+        uv_run(&loop, UV_RUN_NOWAIT), uv_sleep(1);
+    close_log(log);
+
+    seg = open_sealed(dir, 0, false);
+    if (!ok(seg != NULL, "sealed segment 0 opens on its own"))
+        return;
+    ok(seg->sealed && seg->next_offset > 0 && seg->first_time > 0,
+       "it is taken sealed, with its extent and first store time");
+    ok(seg->index_count == 0 && seg->index_unread > 0,
+       "from its trailer alone: its %zu index entries are not read", seg->index_unread);
+    segment_position_of(seg, seg->next_offset - 1);
+    ok(seg->index_count > 0 && seg->index_unread == 0, "the first lookup reads them");
+    segment_close(seg);
+    before[0] = open_sealed(dir, 0, true);
+    before[1] = open_sealed(dir, before[0]->next_offset, true);
+    before[2] = open_sealed(dir, before[1]->next_offset, true);
+    idx1 = segment_path(dir, before[1]->base_offset, "idx");
+
+    flip_byte(idx0, 5); /* an entry */
+    seg = open_sealed(dir, 0, true);
+    ok(same_index(seg, before[0]), "a damaged entry: the index is rebuilt from the records");
+    segment_close(seg);
+    flip_byte(idx1, file_size(idx1) - 20); /* the trailer */
+    seg = open_sealed(dir, before[1]->base_offset, true);
+    ok(same_index(seg, before[1]), "a damaged trailer: the segment is scanned");
+    segment_close(seg);
+    seg = open_sealed(dir, before[1]->base_offset, false);
+    ok(seg->index_unread > 0, "and its .idx written again");
+    segment_close(seg);
+    write_index_v1(dir, before[2]->base_offset);
+    seg = open_sealed(dir, before[2]->base_offset, false);
+    ok(seg->index_count > 0 && seg->index_unread == 0, "an .idx of version 1 is read whole");
+    ok(same_index(seg, before[2]), "with the same extent and index");
+    segment_close(seg);
+
+    log = open_log(dir, &opt);
+    if (ok(log != NULL, "the eventlog reopens with them")) {
+        check_range(log, 0, 200, "after reopening");
+        eventlog_stats(log, &st);
+        ok(!st.damaged, "it is not damaged: an index is not the records");
+        ok(eventlog_read(log, 0, 1, 1 << 20, &b) == 0 && b.count == 1 &&
+               st.first_time == b.records[0].stored_at,
+           "its first store time is the first record's");
+        is_int(eventlog_offset_at_time(log, st.first_time), 0, "a time lookup finds offset 0");
+        close_log(log);
+    }
+    for (size_t i = 0; i < 3; i++)
+        segment_close(before[i]);
+    eventlog_batch_free(&b);
+    vane_free(idx0);
+    vane_free(idx1);
+    vane_free(dir);
+}
+
 /*
  * A byte flipped in the 5th record of sealed segment 0.  Records a snapshot
  * covers are found damaged when read; those of an entry still in raft's log
@@ -1141,6 +1276,7 @@ int main(void)
     tmpdir = harness_tempdir();
     test_append_and_read();
     test_roll_and_edges();
+    test_sealed_indexes();
     test_time_watch_retention();
     test_snapshots();
     test_retention_waits_for_snapshot();

@@ -1066,7 +1066,7 @@ void eventlog_stats(const struct eventlog *log, struct eventlog_stats *stats)
     stats->segments = log->nsegs;
     for (size_t i = 0; i < log->nsegs; i++)
         stats->bytes += log->segs[i]->size;
-    stats->first_time = first->index_count > 0 ? first->index[0].stored_at : 0;
+    stats->first_time = first->size > 0 ? first->first_time : 0;
     stats->last_time = log->last_time;
     stats->damaged = log->damaged_offset != UINT64_MAX;
 }

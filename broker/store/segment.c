@@ -29,8 +29,12 @@
 #include "store/record.h"
 #include "store/segment.h"
 
-#define IDX_MAGIC UINT64_C(0x0131584449454E56) /* "VNEIDX1\1" little-endian-ish tag */
-#define IDX_TRAILER_SIZE 56
+/* The .idx trailer: version 2, which checks itself, and version 1, whose
+ * CRC also covers the entries (so the whole file is read to trust it). */
+#define IDX_MAGIC UINT64_C(0x0232584449454E56)    /* "VNEIDX2\2" */
+#define IDX_MAGIC_V1 UINT64_C(0x0131584449454E56) /* "VNEIDX1\1" */
+#define IDX_TRAILER_SIZE 72
+#define IDX_TRAILER_V1 56
 #define SCAN_CHUNK (1u << 20)
 
 static const char component[] = "store";
@@ -83,18 +87,26 @@ int segment_create(struct segment **out, const char *dir, uint64_t base, char **
     return 0;
 }
 
+/* Indexes the record at position when an entry is due there. */
+static void index_record(struct segment *seg, uint64_t position, const struct record_view *view)
+{
+    if (position < seg->next_index_at)
+        return;
+    if (seg->index_count == seg->index_cap) {
+        seg->index_cap = seg->index_cap ? seg->index_cap * 2 : 64;
+        seg->index = vane_realloc(seg->index, seg->index_cap * sizeof(*seg->index));
+    }
+    seg->index[seg->index_count++] = (struct segment_entry){
+        (uint32_t)(view->offset - seg->base_offset), (uint32_t)position, view->stored_at};
+    seg->next_index_at = position + SEGMENT_INDEX_INTERVAL;
+}
+
 /* Records one record of the segment in the in-memory index and extent. */
 static void note_record(struct segment *seg, uint64_t position, const struct record_view *view)
 {
-    if (position >= seg->next_index_at) {
-        if (seg->index_count == seg->index_cap) {
-            seg->index_cap = seg->index_cap ? seg->index_cap * 2 : 64;
-            seg->index = vane_realloc(seg->index, seg->index_cap * sizeof(*seg->index));
-        }
-        seg->index[seg->index_count++] = (struct segment_entry){
-            (uint32_t)(view->offset - seg->base_offset), (uint32_t)position, view->stored_at};
-        seg->next_index_at = position + SEGMENT_INDEX_INTERVAL;
-    }
+    index_record(seg, position, view);
+    if (position == 0)
+        seg->first_time = view->stored_at;
     seg->next_offset = view->offset + 1;
     seg->size = position + view->size;
     seg->last_raft_index = view->raft_index;
@@ -156,6 +168,7 @@ int segment_limit(struct segment *seg, uint64_t next_offset)
     }
     if (next_offset >= seg->next_offset)
         return 0;
+    segment_read_index(seg);
     while (k < seg->index_count && seg->base_offset + seg->index[k].rel_offset < next_offset)
         k++;
     seg->sealed = false;
@@ -164,10 +177,10 @@ int segment_limit(struct segment *seg, uint64_t next_offset)
         seg->next_offset = seg->base_offset;
         seg->size = seg->next_index_at = 0;
         seg->last_raft_index = seg->last_entry_pos = 0;
-        seg->last_time = 0;
-        return 0;
+        seg->last_time = seg->first_time = 0;
+    } else {
+        rewind_to_entry(seg, k - 1);
     }
-    rewind_to_entry(seg, k - 1);
     /* Forward from the entry by the records' headers, which the scan or
      * the seal checked. */
     while (seg->next_offset < next_offset) {
@@ -183,17 +196,27 @@ int segment_limit(struct segment *seg, uint64_t next_offset)
     return 0;
 }
 
-/* The .idx file: the entries, then the trailer. */
+/*
+ * The .idx file: the entries, then the trailer (version 2, 72 bytes):
+ * magic, next offset, size, last raft index, last store time, last entry
+ * position, first store time (8 bytes each), entry count, CRC-32C of the
+ * entries, 4 zero bytes, and CRC-32C of the 68 bytes before it.
+ */
 static void encode_trailer(const struct segment *seg, uint8_t *t, uint32_t crc_of_entries)
 {
-    uint64_t fields[6] = {IDX_MAGIC, seg->next_offset, seg->size, seg->last_raft_index,
-                          (uint64_t)seg->last_time, seg->last_entry_pos};
-    uint32_t count = (uint32_t)seg->index_count, crc;
+    uint64_t fields[7] = {IDX_MAGIC,
+                          seg->next_offset,
+                          seg->size,
+                          seg->last_raft_index,
+                          (uint64_t)seg->last_time,
+                          seg->last_entry_pos,
+                          (uint64_t)seg->first_time};
+    uint32_t words[3] = {(uint32_t)seg->index_count, crc_of_entries, 0}, crc;
 
     memcpy(t, fields, sizeof(fields));
-    memcpy(t + 48, &count, 4);
-    crc = vane_crc32c(crc_of_entries, t, 52);
-    memcpy(t + 52, &crc, 4);
+    memcpy(t + 56, words, sizeof(words));
+    crc = vane_crc32c(0, t, 68);
+    memcpy(t + 68, &crc, 4);
 }
 
 int segment_seal(struct segment *seg)
@@ -222,26 +245,46 @@ out:
     return err;
 }
 
-/* Loads a sealed segment's index; returns 0, or -1 when it must be rebuilt. */
-static int load_index(struct segment *seg, uint64_t file_size)
+/* Takes a version 2 trailer t of an .idx of idx_size bytes: the extent and
+ * the count; the entries are read at their first use (segment_read_index). */
+static int take_trailer(struct segment *seg, const uint8_t *t, uint64_t idx_size,
+                        uint64_t file_size)
 {
-    uint8_t *buf = NULL, expect[IDX_TRAILER_SIZE];
-    uint64_t fields[6];
-    uint32_t count;
-    struct stat st;
-    int fd = open(seg->idx_path, O_RDONLY | O_CLOEXEC), rc = -1;
+    uint64_t fields[7];
+    uint32_t words[3], crc;
 
-    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < IDX_TRAILER_SIZE ||
-        (st.st_size - IDX_TRAILER_SIZE) % sizeof(struct segment_entry) != 0)
-        goto out;
-    buf = vane_malloc((size_t)st.st_size);
-    if (pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
-        goto out;
-    memcpy(fields, buf + st.st_size - IDX_TRAILER_SIZE, sizeof(fields));
-    memcpy(&count, buf + st.st_size - 8, 4);
-    if (fields[0] != IDX_MAGIC || fields[2] != file_size ||
-        count != (st.st_size - IDX_TRAILER_SIZE) / sizeof(struct segment_entry))
-        goto out;
+    memcpy(fields, t, sizeof(fields));
+    memcpy(words, t + 56, sizeof(words));
+    memcpy(&crc, t + 68, 4);
+    if (fields[0] != IDX_MAGIC || crc != vane_crc32c(0, t, 68) || fields[2] != file_size ||
+        words[0] != (idx_size - IDX_TRAILER_SIZE) / sizeof(struct segment_entry) ||
+        (words[0] == 0) != (file_size == 0) || fields[1] < seg->base_offset)
+        return -1;
+    seg->next_offset = fields[1];
+    seg->size = fields[2];
+    seg->last_raft_index = fields[3];
+    seg->last_time = (int64_t)fields[4];
+    seg->last_entry_pos = (uint32_t)fields[5];
+    seg->first_time = (int64_t)fields[6];
+    seg->index_unread = words[0];
+    seg->index_crc = words[1];
+    return 0;
+}
+
+/* Takes a version 1 .idx (buf, idx_size bytes, read whole). */
+static int take_index_v1(struct segment *seg, uint8_t *buf, uint64_t idx_size, uint64_t file_size)
+{
+    const uint8_t *t = buf + idx_size - IDX_TRAILER_V1;
+    uint64_t fields[6];
+    uint32_t count, crc;
+
+    memcpy(fields, t, sizeof(fields));
+    memcpy(&count, t + 48, 4);
+    memcpy(&crc, t + 52, 4);
+    if (fields[0] != IDX_MAGIC_V1 || fields[2] != file_size ||
+        count != (idx_size - IDX_TRAILER_V1) / sizeof(struct segment_entry) ||
+        crc != vane_crc32c(vane_crc32c(0, buf, count * sizeof(struct segment_entry)), t, 52))
+        return -1;
     seg->index = (struct segment_entry *)buf;
     seg->index_count = seg->index_cap = count;
     seg->next_offset = fields[1];
@@ -249,22 +292,103 @@ static int load_index(struct segment *seg, uint64_t file_size)
     seg->last_raft_index = fields[3];
     seg->last_time = (int64_t)fields[4];
     seg->last_entry_pos = (uint32_t)fields[5];
-    encode_trailer(seg, expect, vane_crc32c(0, buf, count * sizeof(struct segment_entry)));
-    if (memcmp(expect, buf + st.st_size - IDX_TRAILER_SIZE, IDX_TRAILER_SIZE) != 0) {
-        seg->index = NULL;
-        seg->index_count = seg->index_cap = 0;
-        seg->next_offset = seg->base_offset;
-        seg->size = seg->last_raft_index = 0;
+    seg->first_time = count > 0 ? seg->index[0].stored_at : 0;
+    return 0;
+}
+
+/*
+ * Takes a sealed segment from its .idx: a version 2 file by its trailer
+ * alone, so a restart reads a few bytes per segment however large the
+ * log; a version 1 file whole.  Returns 0, or -1 when the segment must be
+ * scanned instead.
+ */
+static int load_index(struct segment *seg, uint64_t file_size)
+{
+    uint8_t *buf = NULL;
+    struct stat st;
+    uint64_t size;
+    int fd = open(seg->idx_path, O_RDONLY | O_CLOEXEC), rc = -1;
+
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < IDX_TRAILER_V1 ||
+        (st.st_size - IDX_TRAILER_V1) % sizeof(struct segment_entry) != 0)
         goto out;
+    size = (uint64_t)st.st_size;
+    if (size >= IDX_TRAILER_SIZE) {
+        uint8_t t[IDX_TRAILER_SIZE];
+
+        if (pread(fd, t, sizeof(t), (off_t)(size - sizeof(t))) != (ssize_t)sizeof(t))
+            goto out;
+        rc = take_trailer(seg, t, size, file_size);
     }
-    buf = NULL;
-    seg->sealed = true;
-    rc = 0;
+    if (rc != 0) {
+        buf = vane_malloc(size);
+        if (pread(fd, buf, size, 0) == (ssize_t)size && take_index_v1(seg, buf, size, file_size) == 0)
+            buf = NULL, rc = 0; /* the segment keeps it */
+    }
+    seg->sealed = rc == 0;
 out:
     vane_free(buf);
     if (fd >= 0)
         close(fd);
     return rc;
+}
+
+/* The index of the records from scratch, stepping over them by their
+ * headers (which the seal checked) up to the segment's size. */
+static void rebuild_index(struct segment *seg)
+{
+    uint8_t *buf = vane_malloc(SCAN_CHUNK);
+    uint64_t position = 0, offset = seg->base_offset;
+
+    seg->index_count = 0;
+    seg->next_index_at = 0;
+    while (position < seg->size) {
+        size_t want = (size_t)(seg->size - position < SCAN_CHUNK ? seg->size - position : SCAN_CHUNK);
+        ssize_t n = pread(seg->fd, buf, want, (off_t)position);
+        size_t used = 0;
+
+        if (n < (ssize_t)RECORD_HEADER_SIZE)
+            break;
+        while (used <= (size_t)n - RECORD_HEADER_SIZE) {
+            struct record_view view;
+
+            record_peek_header(buf + used, &view);
+            if (view.offset != offset || view.size < RECORD_HEADER_SIZE ||
+                view.size > seg->size - position - used)
+                goto out; /* the index ends here: reads past it step on from its last entry */
+            index_record(seg, position + used, &view);
+            offset++;
+            used += view.size;
+        }
+        position += used; /* past a record the chunk held only the start of, too */
+    }
+out:
+    vane_free(buf);
+}
+
+void segment_read_index(struct segment *seg)
+{
+    size_t count = seg->index_unread, len = count * sizeof(struct segment_entry);
+    struct segment_entry *entries;
+    int fd;
+
+    if (count == 0)
+        return;
+    seg->index_unread = 0;
+    entries = vane_malloc(len);
+    fd = open(seg->idx_path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && pread(fd, entries, len, 0) == (ssize_t)len &&
+        vane_crc32c(0, entries, len) == seg->index_crc) {
+        seg->index = entries;
+        seg->index_count = seg->index_cap = count;
+    } else {
+        vane_log_warn(component, "%s: %s; the index is rebuilt from the records", seg->idx_path,
+                      fd < 0 ? strerror(errno) : "its entries are damaged or cut short");
+        vane_free(entries);
+        rebuild_index(seg);
+    }
+    if (fd >= 0)
+        close(fd);
 }
 
 static bool all_zero(const uint8_t *p, size_t len)
@@ -455,15 +579,17 @@ static size_t floor_entry(const struct segment *seg, uint64_t key, bool by_time)
     return lo;
 }
 
-uint64_t segment_position_of(const struct segment *seg, uint64_t offset)
+uint64_t segment_position_of(struct segment *seg, uint64_t offset)
 {
+    segment_read_index(seg);
     if (seg->index_count == 0)
         return 0;
     return seg->index[floor_entry(seg, offset - seg->base_offset, false)].position;
 }
 
-uint64_t segment_offset_of_time(const struct segment *seg, int64_t time)
+uint64_t segment_offset_of_time(struct segment *seg, int64_t time)
 {
+    segment_read_index(seg);
     if (seg->index_count == 0)
         return seg->base_offset;
     return seg->base_offset + seg->index[floor_entry(seg, (uint64_t)time, true)].rel_offset;

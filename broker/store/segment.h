@@ -12,9 +12,11 @@
  * time T" with a binary search and a short forward scan, since offsets and
  * store times only grow within an eventlog.  It lives in memory; when a
  * segment is sealed it is written to <base>.idx with a trailer that records
- * the segment's extent and a CRC, so a restart loads sealed segments without
- * reading their records.  The active segment has no .idx: a restart scans
- * it, checking every record, and rebuilds its index.
+ * the segment's extent and CRCs, so a restart takes a sealed segment from
+ * that trailer alone, reading neither its records nor its index entries:
+ * those are read at the first lookup in the segment (segment_read_index).
+ * The active segment has no .idx: a restart scans it, checking every
+ * record, and rebuilds its index.
  *
  * Threads: everything here runs on the loop thread except segment_seal(),
  * which the caller runs in the thread pool once the segment takes no more
@@ -43,10 +45,13 @@ struct segment {
     uint64_t last_raft_index;  /* of the last record; 0 when empty */
     uint32_t last_entry_pos;   /* of the last record within its raft entry */
     int64_t last_time;         /* store time of the last record */
+    int64_t first_time;        /* store time of the first record; 0 when empty */
     int fd;
     char *log_path, *idx_path;
     struct segment_entry *index;
     size_t index_count, index_cap;
+    size_t index_unread;       /* entries in the .idx not read yet (index_count is 0 till then) */
+    uint32_t index_crc;        /* their CRC-32C, from the trailer */
     uint64_t next_index_at;    /* position at which the next entry is due */
     bool sealed;
     bool sealing;              /* the eventlog is sealing it */
@@ -96,16 +101,25 @@ int segment_limit(struct segment *segment, uint64_t next_offset);
 int segment_seal(struct segment *segment);
 
 /*
+ * Reads a sealed segment's index entries from its .idx, once, if they have
+ * not been read yet; entries that fail their CRC, or cannot be read, are
+ * rebuilt from the records' headers instead (with a warning).  The lookups
+ * below call it; on the loop thread it is one read of the .idx (16 bytes
+ * per 4 KiB of records).
+ */
+void segment_read_index(struct segment *segment);
+
+/*
  * The byte position from which to read to find offset: the index entry at
  * or before it.  offset must be within [base_offset, next_offset).
  */
-uint64_t segment_position_of(const struct segment *segment, uint64_t offset);
+uint64_t segment_position_of(struct segment *segment, uint64_t offset);
 
 /*
  * The offset from which to read to find the first record stored at or after
  * time; records before it in the segment are all older.
  */
-uint64_t segment_offset_of_time(const struct segment *segment, int64_t time);
+uint64_t segment_offset_of_time(struct segment *segment, int64_t time);
 
 /* Reads up to len bytes at position.  Returns the bytes read or -errno. */
 ssize_t segment_read(const struct segment *segment, uint64_t position, void *buf, size_t len);
