@@ -789,6 +789,15 @@ static void test_sealed_indexes(void)
     ok(seg->index_count > 0 && seg->index_unread == 0, "an .idx of version 1 is read whole");
     ok(same_index(seg, before[2]), "with the same extent and index");
     segment_close(seg);
+    seg = open_sealed(dir, before[2]->base_offset, false);
+    ok(seg->index_unread > 0, "and written again, in version 2");
+    segment_read_index(seg);
+    ok(same_index(seg, before[2]), "which reads the same");
+    segment_close(seg);
+    seg = open_sealed(dir, before[1]->base_offset, false);
+    is_int(segment_limit(seg, seg->next_offset), 0, "a sealed segment made the active one at its end");
+    ok(!seg->sealed && same_index(seg, before[1]), "has its index read, and is no longer sealed");
+    segment_close(seg);
 
     log = open_log(dir, &opt);
     if (ok(log != NULL, "the eventlog reopens with them")) {
@@ -800,6 +809,20 @@ static void test_sealed_indexes(void)
            "its first store time is the first record's");
         is_int(eventlog_offset_at_time(log, st.first_time), 0, "a time lookup finds offset 0");
         close_log(log);
+    }
+    /* A record header out of sequence where a restart walks back to the
+     * snapshot's extent: damage, reported, not a failed start. */
+    {
+        char *log0 = segment_path(dir, 0, "log"), *bytes = harness_read_file(log0);
+        uint64_t second = record_peek_size(bytes, (size_t)file_size(log0));
+
+        flip_byte(log0, second + 16); /* its offset */
+        seg = open_sealed(dir, 0, false);
+        is_int(segment_limit(seg, 2), 0, "walking back over a bad header is no error");
+        ok(seg->damaged && seg->next_offset == 1, "it is damage, found after record 0");
+        segment_close(seg);
+        vane_free(bytes);
+        vane_free(log0);
     }
     for (size_t i = 0; i < 3; i++)
         segment_close(before[i]);

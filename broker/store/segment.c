@@ -156,11 +156,15 @@ static void rewind_to_entry(struct segment *seg, size_t k)
     seg->index_count = k;
 }
 
+static void note_damage(struct segment *seg, uint64_t position, const char *why);
+
 int segment_limit(struct segment *seg, uint64_t next_offset)
 {
     size_t k = 0;
     uint8_t header[RECORD_HEADER_SIZE];
 
+    segment_read_index(seg); /* it becomes the active one, and may take records */
+    seg->sealed = false;
     if (seg->damaged && seg->next_offset >= next_offset) {
         seg->damaged = false; /* at or past the limit: the bytes will be read again */
         vane_free(seg->damage);
@@ -168,10 +172,8 @@ int segment_limit(struct segment *seg, uint64_t next_offset)
     }
     if (next_offset >= seg->next_offset)
         return 0;
-    segment_read_index(seg);
     while (k < seg->index_count && seg->base_offset + seg->index[k].rel_offset < next_offset)
         k++;
-    seg->sealed = false;
     if (k == 0) {
         seg->index_count = 0;
         seg->next_offset = seg->base_offset;
@@ -182,15 +184,18 @@ int segment_limit(struct segment *seg, uint64_t next_offset)
         rewind_to_entry(seg, k - 1);
     }
     /* Forward from the entry by the records' headers, which the scan or
-     * the seal checked. */
+     * the seal checked; one out of sequence is damage, which readers and
+     * the log's load find when they come to it. */
     while (seg->next_offset < next_offset) {
         struct record_view view;
 
         if (pread(seg->fd, header, sizeof(header), (off_t)seg->size) != (ssize_t)sizeof(header))
             return -EIO;
         record_peek_header(header, &view);
-        if (view.offset != seg->next_offset || view.size < RECORD_HEADER_SIZE)
-            return VANE_ECORRUPT;
+        if (view.offset != seg->next_offset || view.size < RECORD_HEADER_SIZE) {
+            note_damage(seg, seg->size, "offset out of sequence");
+            return 0;
+        }
         note_record(seg, seg->size, &view);
     }
     return 0;
@@ -299,8 +304,9 @@ static int take_index_v1(struct segment *seg, uint8_t *buf, uint64_t idx_size, u
 /*
  * Takes a sealed segment from its .idx: a version 2 file by its trailer
  * alone, so a restart reads a few bytes per segment however large the
- * log; a version 1 file whole.  Returns 0, or -1 when the segment must be
- * scanned instead.
+ * log; a version 1 file whole.  Returns 0, 1 for a version 1 file (to be
+ * written again in version 2), or -1 when the segment must be scanned
+ * instead.
  */
 static int load_index(struct segment *seg, uint64_t file_size)
 {
@@ -323,9 +329,9 @@ static int load_index(struct segment *seg, uint64_t file_size)
     if (rc != 0) {
         buf = vane_malloc(size);
         if (pread(fd, buf, size, 0) == (ssize_t)size && take_index_v1(seg, buf, size, file_size) == 0)
-            buf = NULL, rc = 0; /* the segment keeps it */
+            buf = NULL, rc = 1; /* the segment keeps it */
     }
-    seg->sealed = rc == 0;
+    seg->sealed = rc >= 0;
 out:
     vane_free(buf);
     if (fd >= 0)
@@ -533,7 +539,7 @@ int segment_open(struct segment **out, const char *dir, uint64_t base, bool acti
 {
     struct segment *seg = segment_new(dir, base);
     struct stat st;
-    int err;
+    int err, loaded;
 
     /* Read-write: the newest segment may have a torn tail to cut, and any
      * may become the active one again (eventlog_show_upto). */
@@ -544,7 +550,11 @@ int segment_open(struct segment **out, const char *dir, uint64_t base, bool acti
         segment_close(seg);
         return err;
     }
-    if (active || load_index(seg, (uint64_t)st.st_size) != 0) {
+    loaded = active ? -1 : load_index(seg, (uint64_t)st.st_size);
+    if (loaded == 1 && (err = segment_seal(seg)) != 0) /* once, in version 2 */
+        vane_log_warn(component, "cannot rewrite the index of %s: %s", seg->log_path,
+                      vane_strerror(err));
+    if (loaded < 0) {
         unlink(seg->idx_path);
         if ((err = scan(seg, (uint64_t)st.st_size, active)) != 0) {
             *errmsg = vane_asprintf("cannot read %s: %s", seg->log_path, vane_strerror(err));

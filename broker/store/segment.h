@@ -88,9 +88,11 @@ void segment_note(struct segment *segment, const void *records, size_t len);
 
 /*
  * Forgets what the segment holds from offset next_offset on (the file
- * keeps it), making it the active one again: a restart shows only what
- * raft applied, and raft applies the rest again.  Returns 0, or an error
- * when the records before it cannot be read.
+ * keeps it), making it the active one again (its index read, no longer
+ * sealed): a restart shows only what raft applied, and raft applies the
+ * rest again.  A record header out of sequence on the way back marks the
+ * segment damaged there.  Returns 0, or an error when the records before
+ * it cannot be read.
  */
 int segment_limit(struct segment *segment, uint64_t next_offset);
 
@@ -104,8 +106,9 @@ int segment_seal(struct segment *segment);
  * Reads a sealed segment's index entries from its .idx, once, if they have
  * not been read yet; entries that fail their CRC, or cannot be read, are
  * rebuilt from the records' headers instead (with a warning).  The lookups
- * below call it; on the loop thread it is one read of the .idx (16 bytes
- * per 4 KiB of records).
+ * below and segment_limit() call it; on the loop thread it is one read of
+ * the .idx (16 bytes per 4 KiB of records), or of the whole segment after
+ * such damage.
  */
 void segment_read_index(struct segment *segment);
 
