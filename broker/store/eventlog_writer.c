@@ -472,11 +472,12 @@ static int cut_short(const struct writer *w, uint64_t base, int newest_err)
 static int bad_record(const struct writer *w, uint64_t base, const uint8_t *p, size_t avail,
                       uint64_t position, uint64_t end)
 {
-    int later = followed(w, base), fd, rv = VANE_ECORRUPT;
+    int fd, rv = cut_short(w, base, 0); /* nothing in a followed segment is a cut */
     struct stat st;
 
-    if (later != 0)
-        return later < 0 ? later : VANE_ECORRUPT;
+    if (rv != 0)
+        return rv;
+    rv = VANE_ECORRUPT;
     if ((fd = open_file(w, base, O_RDONLY)) < 0)
         return fd;
     if (fstat(fd, &st) != 0)

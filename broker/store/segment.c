@@ -250,6 +250,17 @@ out:
     return err;
 }
 
+/* The extent an .idx trailer gives (fields 1 to 5 of either version):
+ * next offset, size, last raft index, last store time, last entry position. */
+static void trailer_extent(struct segment *seg, const uint64_t *fields)
+{
+    seg->next_offset = fields[1];
+    seg->size = fields[2];
+    seg->last_raft_index = fields[3];
+    seg->last_time = (int64_t)fields[4];
+    seg->last_entry_pos = (uint32_t)fields[5];
+}
+
 /* Takes a version 2 trailer t of an .idx of idx_size bytes: the extent and
  * the count; the entries are read at their first use (segment_read_index). */
 static int take_trailer(struct segment *seg, const uint8_t *t, uint64_t idx_size,
@@ -265,11 +276,7 @@ static int take_trailer(struct segment *seg, const uint8_t *t, uint64_t idx_size
         words[0] != (idx_size - IDX_TRAILER_SIZE) / sizeof(struct segment_entry) ||
         (words[0] == 0) != (file_size == 0) || fields[1] < seg->base_offset)
         return -1;
-    seg->next_offset = fields[1];
-    seg->size = fields[2];
-    seg->last_raft_index = fields[3];
-    seg->last_time = (int64_t)fields[4];
-    seg->last_entry_pos = (uint32_t)fields[5];
+    trailer_extent(seg, fields);
     seg->first_time = (int64_t)fields[6];
     seg->index_unread = words[0];
     seg->index_crc = words[1];
@@ -292,11 +299,7 @@ static int take_index_v1(struct segment *seg, uint8_t *buf, uint64_t idx_size, u
         return -1;
     seg->index = (struct segment_entry *)buf;
     seg->index_count = seg->index_cap = count;
-    seg->next_offset = fields[1];
-    seg->size = fields[2];
-    seg->last_raft_index = fields[3];
-    seg->last_time = (int64_t)fields[4];
-    seg->last_entry_pos = (uint32_t)fields[5];
+    trailer_extent(seg, fields);
     seg->first_time = count > 0 ? seg->index[0].stored_at : 0;
     return 0;
 }
