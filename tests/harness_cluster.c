@@ -32,7 +32,7 @@ static long now_ms(void)
 }
 
 /* A port nobody listens on now (the kernel's pick for a socket bound to port 0). */
-static int free_port(void)
+static int unused_port(void)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
     socklen_t len = sizeof(addr);
@@ -44,6 +44,24 @@ static int free_port(void)
         port = ntohs(addr.sin_port);
     if (fd >= 0)
         close(fd);
+    return port;
+}
+
+/* An unused port that no node of c was given yet: the kernel may hand a
+ * port just closed out again, and two nodes on one port do not start. */
+static int free_port(const struct vcluster *c)
+{
+    int port = -1;
+
+    for (int tries = 0; tries < 100; tries++) {
+        bool taken = false;
+
+        port = unused_port();
+        for (size_t i = 0; i < VCLUSTER_MAX && port > 0; i++)
+            taken = taken || c->http_port[i] == port || c->peer_port[i] == port;
+        if (!taken)
+            break;
+    }
     return port;
 }
 
@@ -128,8 +146,8 @@ int vcluster_start(struct vcluster *c, size_t count, const char *extra)
     c->count = count < VCLUSTER_MAX ? count : VCLUSTER_MAX;
     for (size_t i = 0; i < c->count; i++) {
         snprintf(c->host[i], sizeof(c->host[i]), "127.0.0.1");
-        c->http_port[i] = free_port();
-        c->peer_port[i] = free_port();
+        c->http_port[i] = free_port(c);
+        c->peer_port[i] = free_port(c);
     }
     return launch(c, extra);
 }
@@ -170,8 +188,8 @@ int vcluster_add_node(struct vcluster *c, const char *extra)
     if (i >= VCLUSTER_MAX || c->net != NULL)
         return -1;
     snprintf(c->host[i], sizeof(c->host[i]), "127.0.0.1");
-    c->http_port[i] = free_port();
-    c->peer_port[i] = free_port();
+    c->http_port[i] = free_port(c);
+    c->peer_port[i] = free_port(c);
     c->count++;
     return write_and_spawn(c, i, extra, true);
 }
